@@ -1,0 +1,49 @@
+// prelude.wgsl — prepended to every shader file by src/gpu/shader.ts (errors are reported with
+// each file's own line numbers). Numerically stable activations and index helpers.
+//
+// Activation codes; must match ACTIVATION_CODES in src/ops/activations.ts.
+const ACT_LINEAR = 0u;
+const ACT_TANH = 1u;
+const ACT_SIGMOID = 2u;
+const ACT_RELU = 3u;
+const ACT_HARD_SIGMOID = 4u;
+
+// NOTE: exp() of a non-positive argument never overflows, so this is finite for any finite x.
+fn sigmoidStable(x: f32) -> f32 {
+  let e = exp(-abs(x));
+  let s = 1.0 / (1.0 + e);
+  return select(e * s, s, x >= 0.0);
+}
+
+// NOTE: WGSL's tanh is "inherited from sinh/cosh" and may be NaN for |x| > ~88 (gpuweb#4458).
+// tanh(±15) is ±1 in f32 already, so clamping changes no result and keeps exp() in range.
+fn tanhStable(x: f32) -> f32 {
+  return tanh(clamp(x, -15.0, 15.0));
+}
+
+fn activate(code: u32, x: f32) -> f32 {
+  switch code {
+    case 1u: { return tanhStable(x); }
+    case 2u: { return sigmoidStable(x); }
+    case 3u: { return max(x, 0.0); }
+    case 4u: { return clamp((x + 3.0) / 6.0, 0.0, 1.0); } // Keras 3 hard_sigmoid = relu6(x+3)/6
+    default: { return x; }
+  }
+}
+
+// Derivative of an activation, written in terms of its OUTPUT y = activate(code, x).
+fn activateGrad(code: u32, y: f32) -> f32 {
+  switch code {
+    case 1u: { return 1.0 - y * y; }
+    case 2u: { return y * (1.0 - y); }
+    case 3u: { return select(0.0, 1.0, y > 0.0); }
+    case 4u: { return select(0.0, 1.0 / 6.0, y > 0.0 && y < 1.0); }
+    default: { return 1.0; }
+  }
+}
+
+// Flat invocation index of a 1-D kernel dispatched as (x, y) workgroups when x alone would
+// exceed maxComputeWorkgroupsPerDimension (Kernel.groupsFor in src/gpu/shader.ts).
+fn flatIndex(gid: vec3u, nwg: vec3u, wgX: u32) -> u32 {
+  return gid.y * nwg.x * wgX + gid.x;
+}

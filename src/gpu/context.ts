@@ -1,0 +1,41 @@
+/**
+ * Everything a model needs from the GPU, shared by all models on one device: the device, the
+ * buffer pool and the compiled kernels.
+ */
+import { getGpu, type Gpu } from './device';
+import { BufferPool } from './pool';
+import { ShaderCache, type Kernel } from './shader';
+import { PRELUDE, SHADERS, type ShaderName } from './kernels';
+
+export class Context {
+  readonly device: GPUDevice;
+  readonly pool: BufferPool;
+  readonly shaders: ShaderCache;
+
+  constructor(readonly gpu: Gpu) {
+    this.device = gpu.device;
+    this.pool = new BufferPool(gpu.device);
+    this.shaders = new ShaderCache(gpu.device, PRELUDE);
+  }
+
+  /** The compiled entry point `entry` of shader file `file` (cached). */
+  kernel(file: ShaderName, entry: string, constants: Record<string, number> = {}): Promise<Kernel> {
+    return this.shaders.kernel(SHADERS[file], entry, constants);
+  }
+
+  /** Byte alignment for sub-range bindings (parameter views). */
+  get alignment(): number {
+    return this.device.limits.minStorageBufferOffsetAlignment;
+  }
+}
+
+let shared: Promise<Context> | null = null;
+
+/** The shared Context (one per page or process). */
+export function getContext(): Promise<Context> {
+  if (!shared) {
+    shared = getGpu().then((g) => new Context(g));
+    shared.catch(() => (shared = null));
+  }
+  return shared;
+}

@@ -1,0 +1,196 @@
+/**
+ * The one place that obtains a GPUDevice, in the browser (navigator.gpu) and in Node (the
+ * `webgpu` package, i.e. Dawn). In Node without a hardware Vulkan driver it selects a software
+ * one by itself (lavapipe preferred, SwiftShader as fallback).
+ *
+ * GPU errors never pass silently: an `uncapturederror` handler records them and the next
+ * `checkErrors()` (called after every submitted step) throws them as a descriptive Error;
+ * `device.lost` is turned into an Error the same way.
+ */
+
+export interface GpuInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  isFallbackAdapter: boolean;
+  /** 'browser' (navigator.gpu) or 'node' (Dawn). */
+  runtime: 'browser' | 'node';
+  /** Vulkan ICD selected by this module in Node, if it chose one. */
+  icd?: string;
+}
+
+export interface Gpu {
+  readonly device: GPUDevice;
+  readonly adapter: GPUAdapter;
+  readonly info: GpuInfo;
+  /** Throws (once) the first GPU error recorded since the last call, if any. */
+  checkErrors(): void;
+}
+
+/** Raised for validation/out-of-memory/internal errors reported by the GPU, and for device loss. */
+export class GpuError extends Error {
+  override name = 'GpuError';
+}
+
+// Keep the Dawn instance alive as long as any device lives: if it is garbage-collected the
+// process crashes later at random (see docs/design.md, "Dawn in Node").
+let dawnInstance: unknown = null;
+let current: Promise<Gpu> | null = null;
+
+const SOFTWARE_ICDS = [
+  '/usr/share/vulkan/icd.d/lvp_icd.json', // Mesa lavapipe (Debian mesa-vulkan-drivers)
+  '/usr/lib/chromium/vk_swiftshader_icd.json', // SwiftShader shipped with Debian's chromium
+];
+const ICD_DIRS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
+
+/** Limits we ask for explicitly (defaults are lower than what adapters offer). */
+const WANTED_LIMITS = [
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxStorageBuffersPerShaderStage',
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupsPerDimension',
+] as const;
+
+/**
+ * Returns the shared GPU (creating it on first use). All models share one device.
+ * @param opts.forceSoftware in Node, use a software Vulkan driver even if hardware exists.
+ */
+export function getGpu(opts: { forceSoftware?: boolean } = {}): Promise<Gpu> {
+  if (!current) {
+    current = createGpu(opts).catch((e: unknown) => {
+      current = null;
+      throw e;
+    });
+  }
+  return current;
+}
+
+async function createGpu(opts: { forceSoftware?: boolean }): Promise<Gpu> {
+  const { gpu, runtime, icd } = await findGpuApi(opts);
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) {
+    throw new GpuError(
+      runtime === 'browser'
+        ? 'WebGPU is available but no adapter was found (is hardware acceleration disabled?).'
+        : `Dawn found no WebGPU adapter${icd ? ` with the Vulkan driver ${icd}` : ''}. ` +
+            'Install a Vulkan driver: on Debian `apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1` (lavapipe).',
+    );
+  }
+  const requiredLimits: Record<string, number> = {};
+  for (const k of WANTED_LIMITS) requiredLimits[k] = adapter.limits[k];
+  const requiredFeatures: GPUFeatureName[] = [];
+  if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
+
+  const errors: string[] = [];
+  let lost: string | null = null;
+  device.addEventListener('uncapturederror', (ev) => {
+    const e = (ev as GPUUncapturedErrorEvent).error;
+    errors.push(`${e.constructor?.name ?? 'GPUError'}: ${e.message}`);
+  });
+  void device.lost.then((info) => {
+    lost = `GPU device lost (${info.reason}): ${info.message}`;
+    current = null;
+  });
+
+  const ai = adapter.info;
+  const info: GpuInfo = {
+    vendor: ai?.vendor ?? '',
+    architecture: ai?.architecture ?? '',
+    device: ai?.device ?? '',
+    description: ai?.description ?? '',
+    // `isFallbackAdapter` moved from the adapter to adapter.info; Dawn has neither sometimes.
+    isFallbackAdapter: Boolean(
+      (ai as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter ??
+        (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter ??
+        isSoftwareName(`${ai?.vendor} ${ai?.architecture} ${ai?.description} ${ai?.device}`),
+    ),
+    runtime,
+    ...(icd ? { icd } : {}),
+  };
+  return {
+    device,
+    adapter,
+    info,
+    checkErrors() {
+      if (lost) throw new GpuError(lost);
+      if (errors.length) {
+        const msg = errors.splice(0).join('\n');
+        throw new GpuError(`GPU error: ${msg}`);
+      }
+    },
+  };
+}
+
+function isSoftwareName(s: string): boolean {
+  return /swiftshader|llvmpipe|lavapipe|software|cpu/i.test(s);
+}
+
+async function findGpuApi(opts: { forceSoftware?: boolean }): Promise<{
+  gpu: GPU;
+  runtime: 'browser' | 'node';
+  icd?: string;
+}> {
+  if (typeof navigator !== 'undefined' && (navigator as Navigator).gpu) {
+    return { gpu: (navigator as Navigator).gpu, runtime: 'browser' };
+  }
+  const proc = (globalThis as { process?: { versions?: { node?: string }; env: Record<string, string | undefined> } })
+    .process;
+  if (!proc?.versions?.node) {
+    throw new GpuError(
+      'This browser has no WebGPU (navigator.gpu is missing). Use Chrome/Edge 113+ (Linux: 144+ or ' +
+        'chrome://flags/#enable-unsafe-webgpu), Safari 26+, or Firefox 141+ on Windows; pages must be served over https or localhost.',
+    );
+  }
+  const icd = await chooseIcd(proc.env, opts.forceSoftware ?? false);
+  let mod: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+  try {
+    const name = 'webgpu'; // a variable keeps bundlers from pulling Dawn into browser builds
+    mod = (await import(/* @vite-ignore */ name)) as typeof mod;
+  } catch (e) {
+    throw new GpuError(`The 'webgpu' package (Dawn for Node) could not be loaded: ${(e as Error).message}. Run \`npm install webgpu\`.`);
+  }
+  // Dawn's classes (GPUBufferUsage, GPUMapMode, …) must be globals, as in a browser.
+  for (const [k, v] of Object.entries(mod.globals)) {
+    if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+  }
+  if (!dawnInstance) dawnInstance = mod.create([]);
+  return { gpu: dawnInstance as GPU, runtime: 'node', ...(icd ? { icd } : {}) };
+}
+
+/**
+ * In Node: if the user did not choose a Vulkan driver and no hardware driver is installed,
+ * point the Vulkan loader at a software driver. Must run before the first `create()`.
+ */
+async function chooseIcd(env: Record<string, string | undefined>, forceSoftware: boolean): Promise<string | undefined> {
+  if (!forceSoftware && (env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES)) return env.VK_ICD_FILENAMES ?? env.VK_DRIVER_FILES;
+  const fsName = 'node:fs';
+  const fs = (await import(/* @vite-ignore */ fsName)) as typeof import('node:fs');
+  if (!env.XDG_RUNTIME_DIR) env.XDG_RUNTIME_DIR = '/tmp'; // silences Dawn's harmless XDG warning
+  if (!forceSoftware) {
+    const hardware = ICD_DIRS.flatMap((d) => {
+      try {
+        return fs.readdirSync(d).map((f) => `${d}/${f}`);
+      } catch {
+        return [];
+      }
+    }).filter((f) => f.endsWith('.json') && !SOFTWARE_ICDS.includes(f) && /nvidia|radeon|intel|amd|nouveau/i.test(f));
+    // Mesa installs radeon/intel ICDs even without such hardware; only trust them when a DRM
+    // render node exists. NVIDIA's driver is trusted when its device node exists.
+    const hasRender = fs.existsSync('/dev/dri/renderD128') || fs.existsSync('/dev/nvidiactl');
+    if (hardware.length && hasRender) return undefined;
+  }
+  const sw = SOFTWARE_ICDS.find((f) => fs.existsSync(f));
+  if (!sw) {
+    throw new GpuError(
+      'No GPU and no software Vulkan driver found. On Debian 12 as root: add bookworm-backports and ' +
+        '`apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1` (or run `npm run setup`).',
+    );
+  }
+  env.VK_ICD_FILENAMES = sw;
+  return sw;
+}

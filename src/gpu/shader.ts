@@ -1,0 +1,282 @@
+/**
+ * The only place that turns WGSL into pipelines. Everything a kernel's caller needs to know about
+ * its bindings comes from reflecting the WGSL (wgsl_reflect): the bind-group layout (binding
+ * indices, read-only vs read-write storage, uniforms), the byte offsets of every field of the
+ * uniform `params` struct, and the workgroup size. TypeScript passes bindings and params by their
+ * WGSL names; a missing or extra name throws, naming the kernel. No binding index or byte offset
+ * is written in TypeScript.
+ *
+ * Every shader file gets `shaders/prelude.wgsl` prepended (numerically stable activations,
+ * index helpers); compile errors are reported with the file's own line:column.
+ */
+import { WgslReflect, ResourceType, type VariableInfo } from 'wgsl_reflect';
+
+export interface ShaderFile {
+  /** File name, e.g. 'matmul.wgsl' (used in error messages). */
+  name: string;
+  code: string;
+}
+
+export type ParamValues = Record<string, number | boolean>;
+
+/** A storage binding: a whole buffer, or a 256-byte aligned range of one. */
+export type BindingResource = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
+
+interface ParamField {
+  offset: number;
+  type: 'u32' | 'i32' | 'f32';
+}
+
+interface ResourceInfo {
+  name: string;
+  binding: number;
+  kind: 'uniform' | 'storage' | 'read-only-storage';
+}
+
+/** Thrown for WGSL compile errors and for binding/param name mismatches. */
+export class ShaderError extends Error {
+  override name = 'ShaderError';
+}
+
+/** A compute entry point: pipeline, reflected layout, param offsets and workgroup size. */
+export class Kernel {
+  /** `file.wgsl:entryPoint`, used in every error message. */
+  readonly id: string;
+  readonly workgroupSize: readonly [number, number, number];
+  readonly resources: readonly ResourceInfo[];
+  /** Uniform struct variable (if the entry point uses one), by its WGSL name. */
+  readonly uniformName: string | null;
+  readonly paramFields: ReadonlyMap<string, ParamField>;
+  readonly paramBytes: number;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly pipeline: GPUComputePipeline,
+    readonly layout: GPUBindGroupLayout,
+    id: string,
+    workgroupSize: [number, number, number],
+    resources: ResourceInfo[],
+    uniform: { name: string; fields: Map<string, ParamField>; size: number } | null,
+  ) {
+    this.id = id;
+    this.workgroupSize = workgroupSize;
+    this.resources = resources;
+    this.uniformName = uniform?.name ?? null;
+    this.paramFields = uniform?.fields ?? new Map();
+    this.paramBytes = uniform?.size ?? 0;
+  }
+
+  /** Invocations per workgroup (product of the workgroup size). */
+  get invocations(): number {
+    return this.workgroupSize[0] * this.workgroupSize[1] * this.workgroupSize[2];
+  }
+
+  /**
+   * Encodes `values` into the uniform struct's bytes at the reflected offsets.
+   * Every field must be given exactly once; unknown names throw.
+   */
+  encodeParams(values: ParamValues): ArrayBuffer {
+    if (!this.uniformName) {
+      if (Object.keys(values).length) throw new ShaderError(`${this.id} takes no params, got: ${Object.keys(values).join(', ')}`);
+      return new ArrayBuffer(0);
+    }
+    const given = Object.keys(values);
+    const missing = [...this.paramFields.keys()].filter((k) => !(k in values));
+    const extra = given.filter((k) => !this.paramFields.has(k));
+    if (missing.length || extra.length) {
+      throw new ShaderError(
+        `${this.id}: params mismatch —` +
+          (missing.length ? ` missing: ${missing.join(', ')}.` : '') +
+          (extra.length ? ` unknown: ${extra.join(', ')}.` : '') +
+          ` Expected: ${[...this.paramFields.keys()].join(', ')}.`,
+      );
+    }
+    const buf = new ArrayBuffer(Math.max(16, Math.ceil(this.paramBytes / 16) * 16));
+    const view = new DataView(buf);
+    for (const [k, f] of this.paramFields) {
+      const raw = values[k]!;
+      const v = typeof raw === 'boolean' ? (raw ? 1 : 0) : raw;
+      if (!Number.isFinite(v)) throw new ShaderError(`${this.id}: param ${k} is not finite (${v})`);
+      if (f.type === 'f32') view.setFloat32(f.offset, v, true);
+      else if (f.type === 'i32') view.setInt32(f.offset, v, true);
+      else {
+        if (v < 0 || v > 0xffffffff || !Number.isInteger(v)) throw new ShaderError(`${this.id}: param ${k} must be a u32, got ${v}`);
+        view.setUint32(f.offset, v, true);
+      }
+    }
+    return buf;
+  }
+
+  /**
+   * Creates a bind group from buffers given by WGSL variable name (the uniform included).
+   * Names must match the entry point's resources exactly.
+   */
+  bindGroup(bindings: Record<string, BindingResource>): GPUBindGroup {
+    const names = this.resources.map((r) => r.name);
+    const missing = names.filter((n) => !(n in bindings));
+    const extra = Object.keys(bindings).filter((n) => !names.includes(n));
+    if (missing.length || extra.length) {
+      throw new ShaderError(
+        `${this.id}: bindings mismatch —` +
+          (missing.length ? ` missing: ${missing.join(', ')}.` : '') +
+          (extra.length ? ` unknown: ${extra.join(', ')}.` : '') +
+          ` Expected: ${names.join(', ')}.`,
+      );
+    }
+    return this.device.createBindGroup({
+      label: this.id,
+      layout: this.layout,
+      entries: this.resources.map((r) => {
+        const b = bindings[r.name]!;
+        const resource: GPUBufferBinding = 'buffer' in b ? b : { buffer: b };
+        return { binding: r.binding, resource };
+      }),
+    });
+  }
+
+  /** Workgroup counts for `n` invocations along x (split over y when over the per-dimension limit). */
+  groupsFor(n: number): [number, number, number] {
+    const groups = Math.max(1, Math.ceil(n / this.invocations));
+    const max = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (groups <= max) return [groups, 1, 1];
+    const y = Math.ceil(groups / max);
+    if (y > max) throw new ShaderError(`${this.id}: ${n} invocations exceed the device's dispatch limits`);
+    return [max, y, 1];
+  }
+}
+
+interface ParsedFile {
+  module: GPUShaderModule;
+  reflect: WgslReflect;
+}
+
+/** Compiles shader files once per device and builds kernels (pipelines cached by id + constants). */
+export class ShaderCache {
+  private files = new Map<string, Promise<ParsedFile>>();
+  private kernels = new Map<string, Promise<Kernel>>();
+
+  constructor(
+    readonly device: GPUDevice,
+    private readonly prelude: ShaderFile | null,
+  ) {}
+
+  /** The kernel for `entryPoint` of `file`, compiled on first use. */
+  kernel(file: ShaderFile, entryPoint: string, constants: Record<string, number> = {}): Promise<Kernel> {
+    const key = `${file.name}:${entryPoint}:${JSON.stringify(constants)}`;
+    let k = this.kernels.get(key);
+    if (!k) {
+      k = this.build(file, entryPoint, constants);
+      this.kernels.set(key, k);
+      k.catch(() => this.kernels.delete(key));
+    }
+    return k;
+  }
+
+  private parse(file: ShaderFile): Promise<ParsedFile> {
+    let p = this.files.get(file.name);
+    if (!p) {
+      p = compileFile(this.device, file, this.prelude);
+      this.files.set(file.name, p);
+      p.catch(() => this.files.delete(file.name));
+    }
+    return p;
+  }
+
+  private async build(file: ShaderFile, entryPoint: string, constants: Record<string, number>): Promise<Kernel> {
+    const { module, reflect } = await this.parse(file);
+    const id = `${file.name}:${entryPoint}`;
+    const entry = reflect.entry.compute.find((e) => e.name === entryPoint);
+    if (!entry) {
+      throw new ShaderError(`${file.name} has no compute entry point '${entryPoint}' (has: ${reflect.entry.compute.map((e) => e.name).join(', ')})`);
+    }
+    const resources: ResourceInfo[] = [];
+    let uniform: { name: string; fields: Map<string, ParamField>; size: number } | null = null;
+    for (const r of [...entry.resources].sort((a, b) => a.binding - b.binding)) {
+      if (r.group !== 0) throw new ShaderError(`${id}: only @group(0) is supported (${r.name} is in group ${r.group})`);
+      if (r.resourceType === ResourceType.Uniform) {
+        if (uniform) throw new ShaderError(`${id}: at most one uniform struct per entry point`);
+        uniform = { name: r.name, fields: reflectFields(id, r), size: r.size };
+        resources.push({ name: r.name, binding: r.binding, kind: 'uniform' });
+      } else if (r.resourceType === ResourceType.Storage) {
+        resources.push({ name: r.name, binding: r.binding, kind: r.access === 'read' ? 'read-only-storage' : 'storage' });
+      } else {
+        throw new ShaderError(`${id}: unsupported resource ${r.name}`);
+      }
+    }
+    const ws = entry.workgroupSize;
+    if (!ws) throw new ShaderError(`${id}: workgroup size could not be reflected (use literal sizes)`);
+    const device = this.device;
+    const lim = device.limits;
+    if (ws[0] * ws[1] * ws[2] > lim.maxComputeInvocationsPerWorkgroup) {
+      throw new ShaderError(`${id}: workgroup size ${ws.join('x')} exceeds the device limit ${lim.maxComputeInvocationsPerWorkgroup}`);
+    }
+    const storageCount = resources.filter((r) => r.kind !== 'uniform').length;
+    if (storageCount > lim.maxStorageBuffersPerShaderStage) {
+      throw new ShaderError(`${id}: ${storageCount} storage buffers exceed the device limit ${lim.maxStorageBuffersPerShaderStage}`);
+    }
+    const layout = device.createBindGroupLayout({
+      label: id,
+      entries: resources.map((r) => ({
+        binding: r.binding,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: r.kind },
+      })),
+    });
+    device.pushErrorScope('validation');
+    let pipeline: GPUComputePipeline;
+    try {
+      pipeline = await device.createComputePipelineAsync({
+        label: id,
+        layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+        compute: { module, entryPoint, constants },
+      });
+    } catch (e) {
+      await device.popErrorScope();
+      throw new ShaderError(`${id}: pipeline creation failed: ${(e as Error).message}`);
+    }
+    const err = await device.popErrorScope();
+    if (err) throw new ShaderError(`${id}: pipeline creation failed: ${err.message}`);
+    return new Kernel(device, pipeline, layout, id, [ws[0], ws[1], ws[2]], resources, uniform);
+  }
+}
+
+function reflectFields(id: string, r: VariableInfo): Map<string, ParamField> {
+  const fields = new Map<string, ParamField>();
+  for (const m of r.members ?? []) {
+    const t = m.type.name;
+    if (t !== 'u32' && t !== 'i32' && t !== 'f32') {
+      throw new ShaderError(`${id}: uniform field ${m.name} has type ${t}; only u32/i32/f32 scalars are supported`);
+    }
+    fields.set(m.name, { offset: m.offset, type: t });
+  }
+  return fields;
+}
+
+async function compileFile(device: GPUDevice, file: ShaderFile, prelude: ShaderFile | null): Promise<ParsedFile> {
+  const preludeCode = prelude ? prelude.code.replace(/\s*$/, '\n') : '';
+  const preludeLines = preludeCode ? preludeCode.split('\n').length - 1 : 0;
+  const code = preludeCode + file.code;
+  let reflect: WgslReflect;
+  try {
+    reflect = new WgslReflect(code);
+  } catch (e) {
+    throw new ShaderError(`${file.name}: WGSL could not be parsed for reflection: ${(e as Error).message}`);
+  }
+  device.pushErrorScope('validation');
+  const module = device.createShaderModule({ label: file.name, code });
+  const info = await module.getCompilationInfo();
+  const scopeErr = await device.popErrorScope();
+  const errors = info.messages.filter((m) => m.type === 'error');
+  if (errors.length || scopeErr) {
+    const lines = errors.map((m) => {
+      const inPrelude = m.lineNum <= preludeLines;
+      const where = inPrelude
+        ? `${prelude?.name ?? 'prelude'}:${m.lineNum}:${m.linePos}`
+        : `${file.name}:${m.lineNum - preludeLines}:${m.linePos}`;
+      return `${where}: ${m.message}`;
+    });
+    if (!lines.length && scopeErr) lines.push(`${file.name}: ${scopeErr.message}`);
+    throw new ShaderError(`WGSL compile error in ${file.name}:\n${lines.join('\n')}`);
+  }
+  return { module, reflect };
+}

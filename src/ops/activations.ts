@@ -1,0 +1,30 @@
+/**
+ * Activation names (Keras/tfjs spelling) and their codes in shaders/prelude.wgsl.
+ */
+export const ACTIVATION_CODES = {
+  linear: 0,
+  tanh: 1,
+  sigmoid: 2,
+  relu: 3,
+  hardSigmoid: 4,
+} as const;
+
+export type Activation = keyof typeof ACTIVATION_CODES;
+
+const ALIASES: Record<string, Activation> = {
+  linear: 'linear',
+  tanh: 'tanh',
+  sigmoid: 'sigmoid',
+  relu: 'relu',
+  hardSigmoid: 'hardSigmoid',
+  hard_sigmoid: 'hardSigmoid',
+};
+
+/** Parses an activation option (null/undefined = linear); throws naming the layer on unknown names. */
+export function parseActivation(name: string | null | undefined, where: string, fallback: Activation = 'linear'): Activation {
+  if (name === undefined) return fallback;
+  if (name === null) return 'linear';
+  const a = ALIASES[name];
+  if (!a) throw new Error(`${where}: unknown activation '${name}' (expected one of: ${Object.keys(ACTIVATION_CODES).join(', ')})`);
+  return a;
+}

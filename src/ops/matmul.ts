@@ -1,0 +1,104 @@
+/**
+ * Matrix multiply (shaders/matmul.wgsl): the low-level `gemm` with strided row views, used by
+ * Dense and the recurrent layers, and the differentiable `matmul` op:
+ *   forward  C = A·B (+ bias)
+ *   backward dA += dC·Bᵀ,  dB += Aᵀ·dC,  dBias += column sums of dC
+ */
+import type { Graph } from '../autograd/tape';
+import type { Program } from '../autograd/program';
+import type { Kernel } from '../gpu/shader';
+import type { Tensor } from '../tensor';
+import { sumRowsInto } from './reduce';
+
+/** Row view of a stored matrix: element (r, c) = off + (r / inner) * outer + (r % inner) * rowStride + c. */
+export interface MatView {
+  t: Tensor;
+  rowStride: number;
+  off?: number;
+  inner?: number;
+  outer?: number;
+}
+
+export interface GemmSpec {
+  M: number;
+  N: number;
+  K: number;
+  a: MatView;
+  b: MatView;
+  c: MatView;
+  transA?: boolean;
+  transB?: boolean;
+  /** C += result instead of C = result. */
+  accumulate?: boolean;
+  /** Bias added to each row of C (kernel `matmulBias` required). */
+  bias?: { t: Tensor; off?: number };
+}
+
+const PLAIN = 0xffffffff; // `inner` for a plain row-major matrix (r / inner == 0)
+
+/** Records C (+)= op(A)·op(B) (+ bias) into `prog`. `kernel` is matmul.wgsl's `matmul` or `matmulBias`. */
+export function gemm(prog: Program, kernel: Kernel, s: GemmSpec): void {
+  const v = (m: MatView, p: 'a' | 'b' | 'c') => ({
+    [`${p}Off`]: m.off ?? 0,
+    [`${p}Inner`]: m.inner ?? PLAIN,
+    [`${p}Outer`]: m.outer ?? 0,
+    [`${p}RowStride`]: m.rowStride,
+  });
+  const bindings: Record<string, Tensor> = { a: s.a.t, b: s.b.t, c: s.c.t };
+  if (s.bias) bindings.bias = s.bias.t;
+  prog.dispatch(
+    kernel,
+    bindings,
+    {
+      M: s.M,
+      N: s.N,
+      K: s.K,
+      accumulate: s.accumulate ?? false,
+      transA: s.transA ?? false,
+      transB: s.transB ?? false,
+      ...v(s.a, 'a'),
+      ...v(s.b, 'b'),
+      ...v(s.c, 'c'),
+      biasOff: s.bias?.off ?? 0,
+    },
+    [Math.ceil(s.N / 32), Math.ceil(s.M / 32), 1],
+  );
+}
+
+/**
+ * y = a·b (+ bias) for 2-D `a` [M, K] and `b` [K, N]; `bias` [N]. Differentiable.
+ */
+export async function matmul(g: Graph, a: Tensor, b: Tensor, bias: Tensor | null = null, name = 'matmul'): Promise<Tensor> {
+  if (a.shape.length !== 2 || b.shape.length !== 2 || a.shape[1] !== b.shape[0]) {
+    throw new RangeError(`${name}: cannot multiply [${a.shape.join(', ')}] by [${b.shape.join(', ')}]`);
+  }
+  const [M, K] = a.shape as [number, number];
+  const N = b.shape[1]!;
+  if (bias && bias.size !== N) throw new RangeError(`${name}: bias has ${bias.size} elements, expected ${N}`);
+  const out = g.alloc([M, N], name, g.needsGrad(a, b, ...(bias ? [bias] : [])));
+  const kFwd = await g.kernel('matmul', bias ? 'matmulBias' : 'matmul');
+  gemm(g.forward, kFwd, { M, N, K, a: { t: a, rowStride: K }, b: { t: b, rowStride: N }, c: { t: out, rowStride: N }, ...(bias ? { bias: { t: bias } } : {}) });
+  if (!g.needsGrad(a, b, ...(bias ? [bias] : []))) return out;
+  g.record({
+    name,
+    inputs: bias ? [a, b, bias] : [a, b],
+    outputs: [out],
+    saved: [a, b],
+    backward: async () => {
+      const dOut = g.gradIfAny(out);
+      if (!dOut) return;
+      const k = await g.kernel('matmul', 'matmul');
+      const bp = g.backwardProgram;
+      if (a.requiresGrad) {
+        // dA [M, K] += dC [M, N] · Bᵀ (B stored [K, N])
+        gemm(bp, k, { M, N: K, K: N, a: { t: dOut, rowStride: N }, b: { t: b, rowStride: N }, transB: true, c: { t: g.grad(a), rowStride: K }, accumulate: true });
+      }
+      if (b.requiresGrad) {
+        // dB [K, N] += Aᵀ (A stored [M, K]) · dC [M, N]
+        gemm(bp, k, { M: K, N, K: M, a: { t: a, rowStride: K }, transA: true, b: { t: dOut, rowStride: N }, c: { t: g.grad(b), rowStride: N }, accumulate: true });
+      }
+      if (bias?.requiresGrad) await sumRowsInto(g, bp, dOut, M, N, g.grad(bias), true);
+    },
+  });
+  return out;
+}
