@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+// Installs what `npm start` / `npm test` need and is missing, then exits quietly:
+//   1. npm packages (npm ci / npm install) when node_modules is missing or stale;
+//   2. on Linux without a GPU driver: a Vulkan loader and Mesa's lavapipe (software Vulkan) from
+//      bookworm-backports (Debian 12's own Mesa 22.3 is too old for Dawn);
+//   3. with --browser: Debian's Chromium (the Playwright tests drive /usr/bin/chromium).
+// As root it installs with apt-get; otherwise it names the packages to install and fails.
+// Plain Node (no dependencies), so it runs on a fresh clone.
+import { execSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync, statSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const browser = process.argv.includes('--browser');
+const quiet = (cmd) => spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
+const run = (cmd, opts = {}) => {
+  console.error(`[setup] ${cmd}`);
+  execSync(cmd, { stdio: 'inherit', cwd: root, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, ...opts });
+};
+const fail = (msg) => {
+  console.error(`[setup] ${msg}`);
+  process.exit(1);
+};
+
+// 1. npm packages -----------------------------------------------------------------------------
+function npmPackagesOk() {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const names = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies });
+  if (!names.every((n) => existsSync(join(root, 'node_modules', n, 'package.json')))) return false;
+  const marker = join(root, 'node_modules', '.package-lock.json');
+  const lock = join(root, 'package-lock.json');
+  return !existsSync(lock) || (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs - 1000);
+}
+if (!npmPackagesOk()) {
+  run(existsSync(join(root, 'package-lock.json')) ? 'npm ci --no-audit --no-fund' : 'npm install --no-audit --no-fund');
+}
+
+// 2. Vulkan (Linux only; browsers and macOS/Windows bring their own WebGPU) ---------------------
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const hasApt = quiet('command -v apt-get').status === 0;
+let aptUpdated = false;
+const aptInstall = (pkgs, extra = '') => {
+  if (!aptUpdated) {
+    run('apt-get update -qq');
+    aptUpdated = true;
+  }
+  run(`apt-get install -y -q ${extra} ${pkgs}`);
+};
+
+function debianCodename() {
+  try {
+    const os = readFileSync('/etc/os-release', 'utf8');
+    return /VERSION_CODENAME=(\w+)/.exec(os)?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function ensureBackports(codename) {
+  const lists = ['/etc/apt/sources.list', ...listDir('/etc/apt/sources.list.d')];
+  const has = lists.some((f) => existsSync(f) && readFileSync(f, 'utf8').includes(`${codename}-backports`));
+  if (has) return;
+  const file = '/etc/apt/sources.list.d/webgpu-rnn-backports.sources';
+  console.error(`[setup] adding ${codename}-backports (${file})`);
+  writeFileSync(file, `Types: deb\nURIs: http://deb.debian.org/debian\nSuites: ${codename}-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n`);
+  aptUpdated = false;
+}
+
+function listDir(d) {
+  try {
+    return readdirSync(d).map((f) => join(d, f));
+  } catch {
+    return [];
+  }
+}
+
+const hardwareIcd = () =>
+  ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d'].flatMap(listDir).some((f) => /nvidia/i.test(f)) ||
+  Boolean(process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES);
+const mesaMajor = () => {
+  const r = quiet("dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null");
+  const m = /^(\d+)\./.exec(r.stdout ?? '');
+  return m ? Number(m[1]) : 0;
+};
+const hasLoader = () => quiet('ldconfig -p | grep -q "libvulkan.so.1"').status === 0;
+const lavapipeOk = () => existsSync('/usr/share/vulkan/icd.d/lvp_icd.json') && mesaMajor() >= 24;
+
+if (process.platform === 'linux' && !hardwareIcd() && (!hasLoader() || !lavapipeOk())) {
+  const need = 'libvulkan1 and mesa-vulkan-drivers (Mesa >= 24, lavapipe) from bookworm-backports';
+  if (!isRoot || !hasApt) {
+    fail(`WebGPU in Node needs a Vulkan driver. Install ${need}, e.g. as root:\n` +
+      '  echo "deb http://deb.debian.org/debian bookworm-backports main" > /etc/apt/sources.list.d/backports.list\n' +
+      '  apt-get update && apt-get install -y libvulkan1 && apt-get install -y -t bookworm-backports mesa-vulkan-drivers');
+  }
+  const codename = debianCodename();
+  if (codename === 'bookworm') ensureBackports(codename);
+  aptInstall('libvulkan1');
+  aptInstall('mesa-vulkan-drivers', codename === 'bookworm' ? '-t bookworm-backports' : '');
+  if (!lavapipeOk()) fail(`lavapipe is still missing or too old (Mesa ${mesaMajor()}); install ${need}`);
+}
+
+// 3. Chromium for the browser tests -------------------------------------------------------------
+if (browser && process.platform === 'linux' && !existsSync('/usr/bin/chromium')) {
+  if (!isRoot || !hasApt) fail('The browser tests need Chromium at /usr/bin/chromium: apt-get install chromium');
+  aptInstall('chromium');
+}

@@ -1,0 +1,57 @@
+/**
+ * webgpu-rnn — train recurrent neural networks on the GPU through WebGPU.
+ *
+ * Keras/tfjs-style API:
+ * ```ts
+ * import * as rnn from 'webgpu-rnn';
+ * const model = rnn.sequential({ layers: [
+ *   rnn.layers.lstm({ units: 20, returnSequences: true, inputShape: [null, 1] }),
+ *   rnn.layers.dense({ units: 1 }),
+ * ] });
+ * model.compile({ optimizer: rnn.optimizers.adam({ learningRate: 0.001 }), loss: 'mse' });
+ * const history = await model.fit(x, y, { epochs: 20, batchSize: 32, validationData: [xv, yv] });
+ * ```
+ */
+import { Sequential, type SequentialArgs } from './model/sequential';
+import { Dense, Flatten, TimeDistributed, type DenseArgs, type TimeDistributedArgs } from './layers/dense';
+import type { LayerArgs } from './layers/layer';
+import { Adam, SGD, type AdamConfig, type SgdConfig } from './optim/optimizers';
+
+export { Sequential, setSeed } from './model/sequential';
+export type { CompileArgs, FitArgs, EvaluateArgs, History, Callback, Logs, SequentialArgs, LossName, MetricName } from './model/sequential';
+export type { TensorLike, NestedArray } from './model/inputs';
+export type { HostTensor } from './host';
+export { Layer } from './layers/layer';
+export type { Shape, LayerArgs, WeightSpec } from './layers/layer';
+export { Dense, Flatten, TimeDistributed } from './layers/dense';
+export type { DenseArgs, TimeDistributedArgs } from './layers/dense';
+export { Optimizer, Adam, SGD } from './optim/optimizers';
+export type { AdamConfig, SgdConfig } from './optim/optimizers';
+export { getGpu, GpuError } from './gpu/device';
+export type { Gpu, GpuInfo } from './gpu/device';
+export { ShaderError } from './gpu/shader';
+export * as data from './data/synthetic';
+export { MT19937 } from './data/mt19937';
+
+/** Creates a Sequential model (tfjs: `tf.sequential`). */
+export function sequential(args: SequentialArgs = {}): Sequential {
+  return new Sequential(args);
+}
+
+/** Layer factories with tfjs names (`rnn.layers.dense({units: 1})`). */
+export const layers = {
+  /** Fully connected layer on the last axis (per time step on sequences). */
+  dense: (args: DenseArgs) => new Dense(args),
+  /** Flattens all non-batch dimensions. */
+  flatten: (args: LayerArgs = {}) => new Flatten(args),
+  /** Applies a layer to every time step. */
+  timeDistributed: (args: TimeDistributedArgs) => new TimeDistributed(args),
+};
+
+/** Optimizer factories with tfjs/Keras names and Keras 3 defaults. */
+export const optimizers = {
+  /** Adam (Keras 3 formulation): lr 0.001, beta1 0.9, beta2 0.999, epsilon 1e-7. */
+  adam: (cfg: AdamConfig = {}) => new Adam(cfg),
+  /** Plain SGD: lr 0.01. */
+  sgd: (cfg: SgdConfig = {}) => new SGD(cfg),
+};

@@ -1,0 +1,133 @@
+/**
+ * Dense, Flatten and TimeDistributed. Dense applies to the last axis of any input, so on a
+ * sequence [B, T, F] it is applied per time step (as Keras 3 does), one GEMM over all B·T rows.
+ */
+import type { Graph } from '../autograd/tape';
+import type { Tensor } from '../tensor';
+import { matmul } from '../ops/matmul';
+import { activation } from '../ops/elementwise';
+import { parseActivation, type Activation } from '../ops/activations';
+import { parseInitializer, type InitializerName } from './initializers';
+import { Layer, positiveInt, type LayerArgs, type Shape, type WeightSpec } from './layer';
+
+export interface DenseArgs extends LayerArgs {
+  units: number;
+  /** Default linear (null). */
+  activation?: Activation | 'hard_sigmoid' | null;
+  useBias?: boolean;
+  kernelInitializer?: string;
+  biasInitializer?: string;
+}
+
+export class Dense extends Layer {
+  readonly className = 'Dense';
+  readonly units: number;
+  readonly activation: Activation;
+  readonly useBias: boolean;
+  readonly kernelInitializer: InitializerName;
+  readonly biasInitializer: InitializerName;
+
+  constructor(args: DenseArgs) {
+    super(args, 'dense');
+    if (!args || typeof args !== 'object') throw new TypeError('dense: expected an options object like {units: 1}');
+    this.units = positiveInt(this.name, 'units', args.units);
+    this.activation = parseActivation(args.activation, this.name);
+    this.useBias = args.useBias ?? true;
+    this.kernelInitializer = parseInitializer(args.kernelInitializer, this.name, 'glorotUniform');
+    this.biasInitializer = parseInitializer(args.biasInitializer, this.name, 'zeros');
+  }
+
+  private features(input: Shape): number {
+    const f = input[input.length - 1];
+    if (input.length < 1 || f === null || f === undefined) {
+      throw new RangeError(`${this.name}: the last input dimension must be known, got input shape [${input.join(', ')}]`);
+    }
+    return f;
+  }
+
+  outputShape(input: Shape): Shape {
+    this.features(input);
+    return [...input.slice(0, -1), this.units];
+  }
+
+  override weightSpecs(input: Shape): WeightSpec[] {
+    const specs: WeightSpec[] = [{ name: 'kernel', shape: [this.features(input), this.units], init: this.kernelInitializer }];
+    if (this.useBias) specs.push({ name: 'bias', shape: [this.units], init: this.biasInitializer });
+    return specs;
+  }
+
+  async call(g: Graph, x: Tensor, w: readonly Tensor[]): Promise<Tensor> {
+    const f = x.shape[x.shape.length - 1]!;
+    const rows = x.size / f;
+    const y = await matmul(g, x.reshape([rows, f]), w[0]!, this.useBias ? w[1]! : null, this.name);
+    const a = await activation(g, y, this.activation);
+    return a.reshape([...x.shape.slice(0, -1), this.units]);
+  }
+
+  getConfig(): Record<string, unknown> {
+    return { units: this.units, activation: this.activation, useBias: this.useBias };
+  }
+}
+
+/** Flattens all non-batch dimensions (which must be known). */
+export class Flatten extends Layer {
+  readonly className = 'Flatten';
+
+  constructor(args: LayerArgs = {}) {
+    super(args, 'flatten');
+  }
+
+  outputShape(input: Shape): Shape {
+    if (input.some((d) => d === null)) {
+      throw new RangeError(`${this.name}: cannot flatten an input with an unknown dimension [${input.join(', ')}]; give inputShape with a fixed sequence length`);
+    }
+    return [(input as number[]).reduce((a, b) => a * b, 1)];
+  }
+
+  async call(_g: Graph, x: Tensor): Promise<Tensor> {
+    return x.reshape([x.shape[0]!, x.size / x.shape[0]!]);
+  }
+
+  getConfig(): Record<string, unknown> {
+    return {};
+  }
+}
+
+export interface TimeDistributedArgs extends LayerArgs {
+  layer: Layer;
+}
+
+/** Applies `layer` to every time step of a [B, T, ...] input (one call over all B·T rows). */
+export class TimeDistributed extends Layer {
+  readonly className = 'TimeDistributed';
+  readonly layer: Layer;
+
+  constructor(args: TimeDistributedArgs) {
+    super(args, 'time_distributed');
+    if (!(args?.layer instanceof Layer)) throw new TypeError(`${this.name}: 'layer' must be a layer, e.g. rnn.layers.dense({units: 10})`);
+    this.layer = args.layer;
+  }
+
+  private inner(input: Shape): Shape {
+    if (input.length < 2) throw new RangeError(`${this.name}: expects a [batch, time, ...] input, got [${input.join(', ')}]`);
+    return input.slice(1);
+  }
+
+  outputShape(input: Shape): Shape {
+    return [input[0]!, ...this.layer.outputShape(this.inner(input))];
+  }
+
+  override weightSpecs(input: Shape): WeightSpec[] {
+    return this.layer.weightSpecs(this.inner(input));
+  }
+
+  async call(g: Graph, x: Tensor, w: readonly Tensor[]): Promise<Tensor> {
+    const [B, T, ...rest] = x.shape as number[];
+    const y = await this.layer.call(g, x.reshape([B! * T!, ...rest]), w);
+    return y.reshape([B!, T!, ...y.shape.slice(1)]);
+  }
+
+  getConfig(): Record<string, unknown> {
+    return { layer: { className: this.layer.className, config: this.layer.getConfig() } };
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Seeded weight initializers with Keras 3 semantics. All draws of a model come from one MT19937
+ * stream (seeded by the model's seed), in layer order, so a seed fixes every initial weight.
+ */
+import { MT19937 } from '../data/mt19937';
+
+export type InitializerName = 'glorotUniform' | 'orthogonal' | 'zeros' | 'ones' | 'glorotNormal' | 'heUniform';
+
+const ALIASES: Record<string, InitializerName> = {
+  glorotUniform: 'glorotUniform', glorot_uniform: 'glorotUniform',
+  glorotNormal: 'glorotNormal', glorot_normal: 'glorotNormal',
+  heUniform: 'heUniform', he_uniform: 'heUniform',
+  orthogonal: 'orthogonal', zeros: 'zeros', ones: 'ones',
+};
+
+export function parseInitializer(name: string | undefined, where: string, fallback: InitializerName): InitializerName {
+  if (name === undefined) return fallback;
+  const n = ALIASES[name];
+  if (!n) throw new Error(`${where}: unknown initializer '${name}' (expected one of: ${Object.keys(ALIASES).join(', ')})`);
+  return n;
+}
+
+/** Uniform and normal draws on top of MT19937 (numpy-style doubles). */
+export class Rng {
+  private spare: number | null = null;
+  constructor(readonly mt: MT19937) {}
+  uniform(lo: number, hi: number): number {
+    return lo + (hi - lo) * this.mt.random();
+  }
+  /** Standard normal (Box–Muller, caching the second value). */
+  normal(): number {
+    if (this.spare !== null) {
+      const s = this.spare;
+      this.spare = null;
+      return s;
+    }
+    let u = 0;
+    while (u === 0) u = this.mt.random();
+    const v = this.mt.random();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+}
+
+/** Keras's fans for a 2-D weight [in, out]; 1-D weights use their length for both. */
+function fans(shape: readonly number[]): [number, number] {
+  if (shape.length === 2) return [shape[0]!, shape[1]!];
+  const n = shape.reduce((a, b) => a * b, 1);
+  return [n, n];
+}
+
+export function initialize(name: InitializerName, shape: readonly number[], rng: Rng): Float32Array {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const out = new Float32Array(n);
+  switch (name) {
+    case 'zeros':
+      return out;
+    case 'ones':
+      return out.fill(1);
+    case 'glorotUniform': {
+      const [fi, fo] = fans(shape);
+      const limit = Math.sqrt(6 / (fi + fo));
+      for (let i = 0; i < n; i++) out[i] = rng.uniform(-limit, limit);
+      return out;
+    }
+    case 'heUniform': {
+      const limit = Math.sqrt(6 / fans(shape)[0]);
+      for (let i = 0; i < n; i++) out[i] = rng.uniform(-limit, limit);
+      return out;
+    }
+    case 'glorotNormal': {
+      // Keras: truncated normal (|z| <= 2) with stddev sqrt(2/(fi+fo)) / .87962566103423978
+      const [fi, fo] = fans(shape);
+      const sd = Math.sqrt(2 / (fi + fo)) / 0.87962566103423978;
+      for (let i = 0; i < n; i++) {
+        let z = rng.normal();
+        while (Math.abs(z) > 2) z = rng.normal();
+        out[i] = z * sd;
+      }
+      return out;
+    }
+    case 'orthogonal':
+      return orthogonal(shape, rng);
+    default:
+      return name satisfies never;
+  }
+}
+
+/**
+ * Keras's Orthogonal(gain=1) for a 2-D shape [rows, cols]: QR of a normal matrix of shape
+ * [max, min] with the signs fixed so R has a positive diagonal, transposed when rows < cols.
+ * Modified Gram–Schmidt in float64 gives exactly that Q (R's diagonal is positive by construction).
+ */
+function orthogonal(shape: readonly number[], rng: Rng): Float32Array {
+  const [rows, cols] = fans(shape);
+  const big = Math.max(rows, cols);
+  const small = Math.min(rows, cols);
+  // q: `small` column vectors of length `big`, stored column-major.
+  const q = new Float64Array(big * small);
+  for (let i = 0; i < big; i++) for (let j = 0; j < small; j++) q[j * big + i] = rng.normal();
+  for (let j = 0; j < small; j++) {
+    const cj = q.subarray(j * big, (j + 1) * big);
+    for (let pass = 0; pass < 2; pass++) {
+      // two passes of re-orthogonalisation keep it orthogonal to f64 precision
+      for (let k = 0; k < j; k++) {
+        const ck = q.subarray(k * big, (k + 1) * big);
+        let d = 0;
+        for (let i = 0; i < big; i++) d += ck[i]! * cj[i]!;
+        for (let i = 0; i < big; i++) cj[i]! -= d * ck[i]!;
+      }
+    }
+    let norm = 0;
+    for (let i = 0; i < big; i++) norm += cj[i]! * cj[i]!;
+    norm = Math.sqrt(norm) || 1;
+    for (let i = 0; i < big; i++) cj[i]! /= norm;
+  }
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      // rows >= cols: W = Q [rows, cols]; rows < cols: W = Qᵀ
+      out[r * cols + c] = rows >= cols ? q[c * big + r]! : q[r * big + c]!;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,74 @@
+/**
+ * The parameter arena: every weight of a model in ONE flat GPU buffer (and the gradients in a
+ * second one with the same layout), so the optimizer update and gradient clipping are single
+ * dispatches over the whole model. Each variable starts at an offset aligned to the device's
+ * minStorageBufferOffsetAlignment, so it can also be bound on its own; the padding stays zero
+ * (zero gradient, zero update).
+ */
+import type { Context } from '../gpu/context';
+import { Tensor, shapeSize } from '../tensor';
+
+export interface VariableSpec {
+  /** Keras-style path, e.g. 'lstm_1/recurrent_kernel'. */
+  name: string;
+  shape: readonly number[];
+}
+
+export interface Variable extends VariableSpec {
+  /** Offset in elements. */
+  offset: number;
+  size: number;
+  value: Tensor;
+  grad: Tensor;
+}
+
+export class ParamArena {
+  readonly vars: Variable[] = [];
+  readonly params: GPUBuffer;
+  readonly grads: GPUBuffer;
+  /** Total elements including alignment padding. */
+  readonly length: number;
+
+  constructor(readonly ctx: Context, specs: readonly VariableSpec[]) {
+    const align = ctx.alignment / 4;
+    let off = 0;
+    const placed: { spec: VariableSpec; offset: number; size: number }[] = [];
+    for (const spec of specs) {
+      const size = shapeSize(spec.shape);
+      placed.push({ spec, offset: off, size });
+      off += Math.ceil(size / align) * align;
+    }
+    this.length = Math.max(off, align);
+    const usage = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
+    const dev = ctx.device;
+    this.params = dev.createBuffer({ label: 'params', size: this.length * 4, usage });
+    this.grads = dev.createBuffer({ label: 'grads', size: this.length * 4, usage });
+    for (const { spec, offset, size } of placed) {
+      this.vars.push({
+        ...spec,
+        offset,
+        size,
+        value: new Tensor(this.params, spec.shape, offset * 4, true, spec.name),
+        grad: new Tensor(this.grads, spec.shape, offset * 4, false, `d(${spec.name})`),
+      });
+    }
+  }
+
+  /** The whole arena as one tensor (for optimizers). */
+  get all(): { params: Tensor; grads: Tensor } {
+    return {
+      params: new Tensor(this.params, [this.length], 0, false, 'params'),
+      grads: new Tensor(this.grads, [this.length], 0, false, 'grads'),
+    };
+  }
+
+  /** Total number of parameters (without padding). */
+  get count(): number {
+    return this.vars.reduce((n, v) => n + v.size, 0);
+  }
+
+  destroy(): void {
+    this.params.destroy();
+    this.grads.destroy();
+  }
+}
