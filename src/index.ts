@@ -16,6 +16,7 @@ import { Sequential, type SequentialArgs } from './model/sequential';
 import { Dense, Flatten, TimeDistributed, type DenseArgs, type TimeDistributedArgs } from './layers/dense';
 import type { LayerArgs } from './layers/layer';
 import { Adam, SGD, type AdamConfig, type SgdConfig } from './optim/optimizers';
+import { SimpleRNN, LSTM, GRU, type RecurrentArgs, type LSTMArgs, type GRUArgs } from './layers/recurrent';
 
 export { Sequential, setSeed } from './model/sequential';
 export type { CompileArgs, FitArgs, EvaluateArgs, History, Callback, Logs, SequentialArgs, LossName, MetricName } from './model/sequential';
@@ -25,6 +26,8 @@ export { Layer } from './layers/layer';
 export type { Shape, LayerArgs, WeightSpec } from './layers/layer';
 export { Dense, Flatten, TimeDistributed } from './layers/dense';
 export type { DenseArgs, TimeDistributedArgs } from './layers/dense';
+export { RecurrentLayer, SimpleRNN, LSTM, GRU } from './layers/recurrent';
+export type { RecurrentArgs, GatedArgs, LSTMArgs, GRUArgs } from './layers/recurrent';
 export { Optimizer, Adam, SGD } from './optim/optimizers';
 export type { AdamConfig, SgdConfig } from './optim/optimizers';
 export { getGpu, GpuError } from './gpu/device';
@@ -32,6 +35,7 @@ export type { Gpu, GpuInfo } from './gpu/device';
 export { ShaderError } from './gpu/shader';
 export * as data from './data/synthetic';
 export { MT19937 } from './data/mt19937';
+export { iterativeForecast } from './forecast';
 
 /** Creates a Sequential model (tfjs: `tf.sequential`). */
 export function sequential(args: SequentialArgs = {}): Sequential {
@@ -46,6 +50,12 @@ export const layers = {
   flatten: (args: LayerArgs = {}) => new Flatten(args),
   /** Applies a layer to every time step. */
   timeDistributed: (args: TimeDistributedArgs) => new TimeDistributed(args),
+  /** Fully connected recurrent layer (Keras SimpleRNN). */
+  simpleRNN: (args: RecurrentArgs) => new SimpleRNN(args),
+  /** Long short-term memory layer (Keras LSTM: gates i, f, c, o; unitForgetBias). */
+  lstm: (args: LSTMArgs) => new LSTM(args),
+  /** Gated recurrent unit (Keras GRU: gates z, r, h; resetAfter true by default). */
+  gru: (args: GRUArgs) => new GRU(args),
 };
 
 /** Optimizer factories with tfjs/Keras names and Keras 3 defaults. */

@@ -9,6 +9,7 @@ import reduce from '../../shaders/reduce.wgsl?raw';
 import loss from '../../shaders/loss.wgsl?raw';
 import optim from '../../shaders/optim.wgsl?raw';
 import matmul from '../../shaders/matmul.wgsl?raw';
+import rnn from '../../shaders/rnn.wgsl?raw';
 
 const file = (name: string, code: string): ShaderFile => ({ name, code });
 
@@ -21,6 +22,7 @@ export const SHADERS = {
   loss: file('loss.wgsl', loss),
   optim: file('optim.wgsl', optim),
   matmul: file('matmul.wgsl', matmul),
+  rnn: file('rnn.wgsl', rnn),
 } satisfies Record<string, ShaderFile>;
 
 export type ShaderName = keyof typeof SHADERS;
