@@ -36,6 +36,9 @@ var<workgroup> tileB: array<f32, 512>; // [BK, TILE]: tileB[k * TILE + n]
 var<private> acc: array<f32, 4>;       // this invocation's 2x2 outputs, row-major
 
 fn rowAddr(r: u32, off: u32, inner: u32, outer: u32, rowStride: u32) -> u32 {
+  // NOTE: plain matrices skip the division (a uniform branch): integer division has no SIMD
+  // form on CPUs, so software adapters pay for it on every load.
+  if (inner == 0xffffffffu) { return off + r * rowStride; }
   return off + (r / inner) * outer + (r % inner) * rowStride;
 }
 
@@ -118,4 +121,76 @@ fn matmulBias(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) l
       }
     }
   }
+}
+
+// ---------------------------------------------------------------- direct (barrier-free) GEMM
+// Each invocation computes a 4x4 block of C straight from global memory: no workgroup memory,
+// no barriers. Faster than the tiled kernel wherever barriers are expensive (CPU/software
+// adapters run each invocation group as a coroutine) and for the skinny shapes of small RNNs;
+// src/ops/matmul.ts chooses between the two.
+
+var<private> accD: array<vec4f, 4>; // rows m0..m0+3, each a vec4 over columns n0..n0+3
+
+fn directTile(gid: vec3u) {
+  accD = array<vec4f, 4>(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
+  let m0 = gid.y * 4u;
+  let n0 = gid.x * 4u;
+  if (m0 >= params.M || n0 >= params.N) { return; }
+  // Rows/columns past the edge are clamped to valid addresses; their results are never stored.
+  let mi = min(vec4u(m0, m0 + 1u, m0 + 2u, m0 + 3u), vec4u(params.M - 1u));
+  let ni = min(vec4u(n0, n0 + 1u, n0 + 2u, n0 + 3u), vec4u(params.N - 1u));
+  if (params.aInner == 0xffffffffu && params.bInner == 0xffffffffu) {
+    // Plain matrices: element (m, k) of op(A) is at aBase[m] + k * aStep (same for B).
+    let aT = params.transA == 1u;
+    let aStep = select(1u, params.aRowStride, aT);
+    let aBase = select(params.aOff + mi * params.aRowStride, params.aOff + mi, vec4<bool>(aT));
+    let bT = params.transB == 1u;
+    let bStep = select(params.bRowStride, 1u, bT);
+    let bBase = select(params.bOff + ni, params.bOff + ni * params.bRowStride, vec4<bool>(bT));
+    for (var k = 0u; k < params.K; k++) {
+      let bo = bBase + vec4u(k * bStep);
+      let bv = vec4f(b[bo.x], b[bo.y], b[bo.z], b[bo.w]);
+      let ao = aBase + vec4u(k * aStep);
+      accD[0] += a[ao.x] * bv;
+      accD[1] += a[ao.y] * bv;
+      accD[2] += a[ao.z] * bv;
+      accD[3] += a[ao.w] * bv;
+    }
+  } else {
+    for (var k = 0u; k < params.K; k++) {
+      let bv = vec4f(loadB(k, ni.x), loadB(k, ni.y), loadB(k, ni.z), loadB(k, ni.w));
+      accD[0] += loadA(mi.x, k) * bv;
+      accD[1] += loadA(mi.y, k) * bv;
+      accD[2] += loadA(mi.z, k) * bv;
+      accD[3] += loadA(mi.w, k) * bv;
+    }
+  }
+}
+
+fn storeDirect(gid: vec3u, biasRow: vec4f) {
+  for (var i = 0u; i < 4u; i++) {
+    let m = gid.y * 4u + i;
+    if (m >= params.M) { return; }
+    for (var j = 0u; j < 4u; j++) {
+      let n = gid.x * 4u + j;
+      if (n < params.N) {
+        let idx = cAddr(m, n);
+        let v = accD[i][j] + biasRow[j];
+        c[idx] = select(v, c[idx] + v, params.accumulate == 1u);
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(8, 8)
+fn matmulDirect(@builtin(global_invocation_id) gid: vec3u) {
+  directTile(gid);
+  storeDirect(gid, vec4f(0.0));
+}
+
+@compute @workgroup_size(8, 8)
+fn matmulDirectBias(@builtin(global_invocation_id) gid: vec3u) {
+  directTile(gid);
+  let n = min(vec4u(gid.x * 4u) + vec4u(0u, 1u, 2u, 3u), vec4u(params.N - 1u)) + vec4u(params.biasOff);
+  storeDirect(gid, vec4f(bias[n.x], bias[n.y], bias[n.z], bias[n.w]));
 }

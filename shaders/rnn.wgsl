@@ -92,17 +92,30 @@ fn prevC(b: u32, t: u32, k: u32) -> f32 {
   return cSeq[(b * params.T + t - 1u) * params.H + k];
 }
 
-// Lane g < nGates: Σ_k h_{t-1}[b, k] · U[k, g*H + j]  (the recurrent pre-activation of unit j).
+// Lane g < nGates: Σ_k h_{t-1}[b, k] · U[k, g*H + j]  (the recurrent pre-activation of unit j);
+// lanes >= nGates are 0. NOTE: the gate columns are gathered into one vec4 per k, with no
+// dynamically indexed vector lanes and no branch inside the k loop: both compile to slow code
+// (private-memory spills) on some drivers, lavapipe included.
 fn recurrentDots(b: u32, t: u32, j: u32, nGates: u32, gh: u32) -> vec4f {
+  let H = params.H;
   var acc = vec4f(0.0);
-  for (var k = 0u; k < params.H; k++) {
-    let hk = prevH(b, t, k);
-    let row = k * gh + j;
-    for (var g = 0u; g < nGates; g++) {
-      acc[g] += hk * recurrentKernel[row + g * params.H];
+  // lanes >= nGates re-read column j and are masked out at the end
+  let o = vec4u(0u, select(0u, H, nGates > 1u), select(0u, 2u * H, nGates > 2u), select(0u, 3u * H, nGates > 3u));
+  if (t == 0u) {
+    if (params.hasH0 == 0u) { return acc; }
+    let hb = b * H;
+    for (var k = 0u; k < H; k++) {
+      let u = k * gh + j;
+      acc += h0[hb + k] * vec4f(recurrentKernel[u + o.x], recurrentKernel[u + o.y], recurrentKernel[u + o.z], recurrentKernel[u + o.w]);
+    }
+  } else {
+    let hb = (b * params.T + t - 1u) * H;
+    for (var k = 0u; k < H; k++) {
+      let u = k * gh + j;
+      acc += hSeq[hb + k] * vec4f(recurrentKernel[u + o.x], recurrentKernel[u + o.y], recurrentKernel[u + o.z], recurrentKernel[u + o.w]);
     }
   }
-  return acc;
+  return select(vec4f(0.0), acc, vec4<bool>(true, nGates > 1u, nGates > 2u, nGates > 3u));
 }
 
 // Σ_{c in [c0, c1)} dG[rowBase + c] · U[k, c]: gradient reaching h_{t-1}[b, k] through the

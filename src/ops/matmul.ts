@@ -6,7 +6,6 @@
  */
 import type { Graph } from '../autograd/tape';
 import type { Program } from '../autograd/program';
-import type { Kernel } from '../gpu/shader';
 import type { Tensor } from '../tensor';
 import { sumRowsInto } from './reduce';
 
@@ -30,14 +29,32 @@ export interface GemmSpec {
   transB?: boolean;
   /** C += result instead of C = result. */
   accumulate?: boolean;
-  /** Bias added to each row of C (kernel `matmulBias` required). */
+  /** Bias added to each row of C. */
   bias?: { t: Tensor; off?: number };
+  /** Force a matmul.wgsl entry point (tests); default: chosen by gemmEntry. */
+  entry?: string;
 }
 
 const PLAIN = 0xffffffff; // `inner` for a plain row-major matrix (r / inner == 0)
 
-/** Records C (+)= op(A)·op(B) (+ bias) into `prog`. `kernel` is matmul.wgsl's `matmul` or `matmulBias`. */
-export function gemm(prog: Program, kernel: Kernel, s: GemmSpec): void {
+/**
+ * Which matmul.wgsl entry point to use: the barrier-free direct kernel or the workgroup-tiled
+ * one. Measured on lavapipe (docs/performance.md): the direct kernel wins on every shape there
+ * (barriers are expensive on CPU adapters), and on GPUs for the skinny shapes of small RNNs; the
+ * tiled kernel reuses each loaded element 32 times and wins for large, square-ish products.
+ */
+export function gemmEntry(M: number, N: number, K: number, bias: boolean, software: boolean): string {
+  const tiled = !software && M >= 128 && N >= 128 && K >= 64;
+  return `${tiled ? 'matmul' : 'matmulDirect'}${bias ? 'Bias' : ''}`;
+}
+
+/**
+ * Records C (+)= op(A)·op(B) (+ bias) into `prog`, choosing the kernel by shape and adapter
+ * (`s.entry` forces one, for tests).
+ */
+export async function gemm(g: Graph, prog: Program, s: GemmSpec): Promise<void> {
+  const entry = s.entry ?? gemmEntry(s.M, s.N, s.K, Boolean(s.bias), g.ctx.gpu.info.isFallbackAdapter);
+  const kernel = await g.kernel('matmul', entry);
   const v = (m: MatView, p: 'a' | 'b' | 'c') => ({
     [`${p}Off`]: m.off ?? 0,
     [`${p}Inner`]: m.inner ?? PLAIN,
@@ -61,6 +78,7 @@ export function gemm(prog: Program, kernel: Kernel, s: GemmSpec): void {
       ...v(s.c, 'c'),
       biasOff: s.bias?.off ?? 0,
     },
+    // both kernels cover a 32x32 block of C per workgroup
     [Math.ceil(s.N / 32), Math.ceil(s.M / 32), 1],
   );
 }
@@ -76,8 +94,7 @@ export async function matmul(g: Graph, a: Tensor, b: Tensor, bias: Tensor | null
   const N = b.shape[1]!;
   if (bias && bias.size !== N) throw new RangeError(`${name}: bias has ${bias.size} elements, expected ${N}`);
   const out = g.alloc([M, N], name, g.needsGrad(a, b, ...(bias ? [bias] : [])));
-  const kFwd = await g.kernel('matmul', bias ? 'matmulBias' : 'matmul');
-  gemm(g.forward, kFwd, { M, N, K, a: { t: a, rowStride: K }, b: { t: b, rowStride: N }, c: { t: out, rowStride: N }, ...(bias ? { bias: { t: bias } } : {}) });
+  await gemm(g, g.forward, { M, N, K, a: { t: a, rowStride: K }, b: { t: b, rowStride: N }, c: { t: out, rowStride: N }, ...(bias ? { bias: { t: bias } } : {}) });
   if (!g.needsGrad(a, b, ...(bias ? [bias] : []))) return out;
   g.record({
     name,
@@ -87,15 +104,14 @@ export async function matmul(g: Graph, a: Tensor, b: Tensor, bias: Tensor | null
     backward: async () => {
       const dOut = g.gradIfAny(out);
       if (!dOut) return;
-      const k = await g.kernel('matmul', 'matmul');
       const bp = g.backwardProgram;
       if (a.requiresGrad) {
         // dA [M, K] += dC [M, N] · Bᵀ (B stored [K, N])
-        gemm(bp, k, { M, N: K, K: N, a: { t: dOut, rowStride: N }, b: { t: b, rowStride: N }, transB: true, c: { t: g.grad(a), rowStride: K }, accumulate: true });
+        await gemm(g, bp, { M, N: K, K: N, a: { t: dOut, rowStride: N }, b: { t: b, rowStride: N }, transB: true, c: { t: g.grad(a), rowStride: K }, accumulate: true });
       }
       if (b.requiresGrad) {
         // dB [K, N] += Aᵀ (A stored [M, K]) · dC [M, N]
-        gemm(bp, k, { M: K, N, K: M, a: { t: a, rowStride: K }, transA: true, b: { t: dOut, rowStride: N }, c: { t: g.grad(b), rowStride: N }, accumulate: true });
+        await gemm(g, bp, { M: K, N, K: M, a: { t: a, rowStride: K }, transA: true, b: { t: dOut, rowStride: N }, c: { t: g.grad(b), rowStride: N }, accumulate: true });
       }
       if (bias?.requiresGrad) await sumRowsInto(g, bp, dOut, M, N, g.grad(bias), true);
     },

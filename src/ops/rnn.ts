@@ -216,8 +216,7 @@ export async function rnn(
   const aux = cfg.cell === 'simpleRNN' ? null : g.alloc([B, T, H], `rnn.${auxName(cfg)}`);
 
   // (1) Gx [B*T, GH] = X [B*T, I] · K [I, GH] + input bias (GRU resetAfter: row 0 of bias).
-  const kProj = await g.kernel('matmul', bias ? 'matmulBias' : 'matmul');
-  gemm(g.forward, kProj, {
+  await gemm(g, g.forward, {
     M: B * T,
     N: GH,
     K: I,
@@ -288,10 +287,9 @@ export async function rnn(
       }
 
       // (4) Gradients of the weights, x and the initial state, as GEMMs over all steps.
-      const kMat = await g.kernel('matmul', 'matmul');
       if (kernel.requiresGrad) {
         // dK [I, GH] += Xᵀ (X stored [B*T, I]) · dG [B*T, GH]
-        gemm(bp, kMat, {
+        await gemm(g, bp, {
           M: I, N: GH, K: B * T, transA: true, accumulate: true,
           a: { t: x, rowStride: I },
           b: { t: dG, rowStride: dgStride },
@@ -304,7 +302,7 @@ export async function rnn(
         const nH = gruBefore ? 2 * H : GH; // columns of U multiplied by h_{t-1} (GRU resetBefore: z, r)
         if (T > 1) {
           // dU[:, :nH] += Σ_{b, t≥1} h_{t-1}ᵀ · dGrec_t: rows (b, t-1) of hSeq against rows (b, t) of dG
-          gemm(bp, kMat, {
+          await gemm(g, bp, {
             M: H, N: nH, K: B * (T - 1), transA: true, accumulate: true,
             a: { t: hSeq, off: 0, inner: T - 1, outer: T * H, rowStride: H },
             b: { t: dG, off: dgStride + recOff, inner: T - 1, outer: T * dgStride, rowStride: dgStride },
@@ -313,7 +311,7 @@ export async function rnn(
         }
         if (h0) {
           // dU[:, :nH] += h0ᵀ [H, B] · dGrec_0 (row b at (b*T)*dgStride)
-          gemm(bp, kMat, {
+          await gemm(g, bp, {
             M: H, N: nH, K: B, transA: true, accumulate: true,
             a: { t: h0, rowStride: H },
             b: { t: dG, off: recOff, rowStride: T * dgStride },
@@ -322,7 +320,7 @@ export async function rnn(
         }
         if (gruBefore) {
           // dU_h [H, H] (columns 2H..3H of dU) += (r*h_{t-1})ᵀ [H, B*T] · dG_h [B*T, H]
-          gemm(bp, kMat, {
+          await gemm(g, bp, {
             M: H, N: H, K: B * T, transA: true, accumulate: true,
             a: { t: aux!, rowStride: H },
             b: { t: dG, off: 2 * H, rowStride: GH },
@@ -334,7 +332,7 @@ export async function rnn(
       if (bias?.requiresGrad) await sumRowsInto(g, bp, dG, B * T, dgStride, g.grad(bias), true);
       if (x.requiresGrad) {
         // dX [B*T, I] += dG [B*T, GH] · Kᵀ (K stored [I, GH])
-        gemm(bp, kMat, {
+        await gemm(g, bp, {
           M: B * T, N: I, K: GH, transB: true, accumulate: true,
           a: { t: dG, rowStride: dgStride },
           b: { t: kernel, rowStride: GH },

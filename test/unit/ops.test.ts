@@ -65,45 +65,56 @@ describe('matmul backward', () => {
   }
 });
 
-describe('gemm row views and transposes', () => {
-  it('sums over a strided [B, T, H] sub-sequence as one matrix (the RNN weight-gradient view)', async () => {
-    const ctx = await gpuContext();
-    const g = new Graph(ctx, false);
-    const B = 3, T = 5, H = 4, N = 6;
-    const seq = randomArray(B * T * H, 8), dG = randomArray(B * T * N, 9);
-    const st = input(g, [B, T, H], seq), dt = input(g, [B, T, N], dG);
-    const out = g.alloc([H, N], 'dW');
-    const k = await ctx.kernel('matmul', 'matmul');
-    // dW[h, n] = Σ_{b, t>=1} seq[b, t-1, h] · dG[b, t, n]
-    gemm(g.forward, k, {
-      M: H, N, K: B * (T - 1), transA: true,
-      a: { t: st, off: 0, inner: T - 1, outer: T * H, rowStride: H },
-      b: { t: dt, off: N, inner: T - 1, outer: T * N, rowStride: N },
-      c: { t: out, rowStride: N },
-    });
-    const [got] = await run(g, out);
-    const want = new Float64Array(H * N);
-    const s32 = f32(seq), d32 = f32(dG);
-    for (let b = 0; b < B; b++) for (let t = 1; t < T; t++) for (let h = 0; h < H; h++) for (let n = 0; n < N; n++) {
-      want[h * N + n]! += s32[(b * T + t - 1) * H + h]! * d32[(b * T + t) * N + n]!;
-    }
-    expectClose(got!, want, FORWARD, 'dW');
-    g.dispose();
-  });
+const ENTRIES = [['matmul', 'matmulBias'], ['matmulDirect', 'matmulDirectBias']] as const;
 
-  it('transB and accumulate', async () => {
-    const ctx = await gpuContext();
-    const g = new Graph(ctx, false);
-    const M = 7, K = 9, N = 5;
-    const a = randomArray(M * K, 10), bT = randomArray(N * K, 11), c0 = randomArray(M * N, 12);
-    const at = input(g, [M, K], a), bt = input(g, [N, K], bT), ct = input(g, [M, N], c0);
-    gemm(g.forward, await ctx.kernel('matmul', 'matmul'), { M, N, K, transB: true, accumulate: true, a: { t: at, rowStride: K }, b: { t: bt, rowStride: K }, c: { t: ct, rowStride: N } });
-    const [got] = await run(g, ct);
-    const prod = ref.matmulRef(f32(a), f32(bT), M, K, N, false, true);
-    expectClose(got!, prod.map((v, i) => v + f32(c0)[i]!), FORWARD, 'C');
-    g.dispose();
+for (const [plain, withBias] of ENTRIES) {
+  describe(`gemm kernel ${plain}: transposes, bias, accumulate, row views`, () => {
+    for (const [M, K, N] of [[1, 1, 1], [5, 3, 65], [33, 17, 31], [65, 40, 3]] as [number, number, number][]) {
+      for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
+        it(`M=${M} K=${K} N=${N} transA=${transA} transB=${transB}, + bias, accumulate`, async () => {
+          const ctx = await gpuContext();
+          const g = new Graph(ctx, false);
+          const a = randomArray(M * K, 41, -2, 2), b = randomArray(K * N, 42, -2, 2), bias = randomArray(N, 43), c0 = randomArray(M * N, 44);
+          const at = input(g, transA ? [K, M] : [M, K], a), bt = input(g, transB ? [N, K] : [K, N], b);
+          const biasT = input(g, [N], bias), ct = input(g, [M, N], c0);
+          await gemm(g, g.forward, {
+            M, N, K, transA, transB, accumulate: true, entry: withBias,
+            a: { t: at, rowStride: transA ? M : K }, b: { t: bt, rowStride: transB ? K : N }, c: { t: ct, rowStride: N }, bias: { t: biasT },
+          });
+          const [got] = await run(g, ct);
+          const prod = ref.matmulRef(f32(a), f32(b), M, K, N, transA, transB);
+          const want = prod.map((v, i) => v + f32(bias)[i % N]! + f32(c0)[i]!);
+          expectClose(got!, want, FORWARD, 'C');
+          g.dispose();
+        });
+      }
+    }
+
+    it('sums over a strided [B, T, H] sub-sequence as one matrix (the RNN weight-gradient view)', async () => {
+      const ctx = await gpuContext();
+      const g = new Graph(ctx, false);
+      const B = 3, T = 5, H = 4, N = 6;
+      const seq = randomArray(B * T * H, 8), dG = randomArray(B * T * N, 9);
+      const st = input(g, [B, T, H], seq), dt = input(g, [B, T, N], dG);
+      const out = g.alloc([H, N], 'dW');
+      // dW[h, n] = Σ_{b, t>=1} seq[b, t-1, h] · dG[b, t, n]
+      await gemm(g, g.forward, {
+        M: H, N, K: B * (T - 1), transA: true, entry: plain,
+        a: { t: st, off: 0, inner: T - 1, outer: T * H, rowStride: H },
+        b: { t: dt, off: N, inner: T - 1, outer: T * N, rowStride: N },
+        c: { t: out, rowStride: N },
+      });
+      const [got] = await run(g, out);
+      const want = new Float64Array(H * N);
+      const s32 = f32(seq), d32 = f32(dG);
+      for (let b = 0; b < B; b++) for (let t = 1; t < T; t++) for (let h = 0; h < H; h++) for (let n = 0; n < N; n++) {
+        want[h * N + n]! += s32[(b * T + t - 1) * H + h]! * d32[(b * T + t) * N + n]!;
+      }
+      expectClose(got!, want, FORWARD, 'dW');
+      g.dispose();
+    });
   });
-});
+}
 
 const ACTS: Activation[] = ['tanh', 'sigmoid', 'relu', 'hardSigmoid'];
 
