@@ -139,31 +139,51 @@ fn directTile(gid: vec3u) {
   // Rows/columns past the edge are clamped to valid addresses; their results are never stored.
   let mi = min(vec4u(m0, m0 + 1u, m0 + 2u, m0 + 3u), vec4u(params.M - 1u));
   let ni = min(vec4u(n0, n0 + 1u, n0 + 2u, n0 + 3u), vec4u(params.N - 1u));
-  if (params.aInner == 0xffffffffu && params.bInner == 0xffffffffu) {
-    // Plain matrices: element (m, k) of op(A) is at aBase[m] + k * aStep (same for B).
-    let aT = params.transA == 1u;
-    let aStep = select(1u, params.aRowStride, aT);
-    let aBase = select(params.aOff + mi * params.aRowStride, params.aOff + mi, vec4<bool>(aT));
-    let bT = params.transB == 1u;
-    let bStep = select(params.bRowStride, 1u, bT);
-    let bBase = select(params.bOff + ni, params.bOff + ni * params.bRowStride, vec4<bool>(bT));
-    for (var k = 0u; k < params.K; k++) {
-      let bo = bBase + vec4u(k * bStep);
-      let bv = vec4f(b[bo.x], b[bo.y], b[bo.z], b[bo.w]);
-      let ao = aBase + vec4u(k * aStep);
-      accD[0] += a[ao.x] * bv;
-      accD[1] += a[ao.y] * bv;
-      accD[2] += a[ao.z] * bv;
-      accD[3] += a[ao.w] * bv;
+  let aT = params.transA == 1u;
+  let bT = params.transB == 1u;
+  // When k indexes the stored operand's COLUMNS, each lane's row address is fixed (computed once,
+  // divisions included). When k indexes its ROWS (transA, or B not transposed), the row view
+  // (r / inner, r % inner) is advanced incrementally: no integer division inside the loop (CPU
+  // adapters have no SIMD division, and a view's division per load made weight-gradient GEMMs
+  // 10x slower there).
+  var aRows = vec4u(0u);
+  if (!aT) {
+    aRows = vec4u(rowAddr(mi.x, params.aOff, params.aInner, params.aOuter, params.aRowStride),
+                  rowAddr(mi.y, params.aOff, params.aInner, params.aOuter, params.aRowStride),
+                  rowAddr(mi.z, params.aOff, params.aInner, params.aOuter, params.aRowStride),
+                  rowAddr(mi.w, params.aOff, params.aInner, params.aOuter, params.aRowStride));
+  }
+  var bRows = vec4u(0u);
+  if (bT) {
+    bRows = vec4u(rowAddr(ni.x, params.bOff, params.bInner, params.bOuter, params.bRowStride),
+                  rowAddr(ni.y, params.bOff, params.bInner, params.bOuter, params.bRowStride),
+                  rowAddr(ni.z, params.bOff, params.bInner, params.bOuter, params.bRowStride),
+                  rowAddr(ni.w, params.bOff, params.bInner, params.bOuter, params.bRowStride));
+  }
+  var aOuterIdx = 0u; var aInnerIdx = 0u; // row cursor of A over k (transA)
+  var bOuterIdx = 0u; var bInnerIdx = 0u; // row cursor of B over k (!transB)
+  for (var k = 0u; k < params.K; k++) {
+    var ao: vec4u;
+    if (aT) {
+      ao = vec4u(params.aOff + aOuterIdx * params.aOuter + aInnerIdx * params.aRowStride) + mi;
+      aInnerIdx++;
+      if (aInnerIdx == params.aInner) { aInnerIdx = 0u; aOuterIdx++; }
+    } else {
+      ao = aRows + vec4u(k);
     }
-  } else {
-    for (var k = 0u; k < params.K; k++) {
-      let bv = vec4f(loadB(k, ni.x), loadB(k, ni.y), loadB(k, ni.z), loadB(k, ni.w));
-      accD[0] += loadA(mi.x, k) * bv;
-      accD[1] += loadA(mi.y, k) * bv;
-      accD[2] += loadA(mi.z, k) * bv;
-      accD[3] += loadA(mi.w, k) * bv;
+    var bo: vec4u;
+    if (bT) {
+      bo = bRows + vec4u(k);
+    } else {
+      bo = vec4u(params.bOff + bOuterIdx * params.bOuter + bInnerIdx * params.bRowStride) + ni;
+      bInnerIdx++;
+      if (bInnerIdx == params.bInner) { bInnerIdx = 0u; bOuterIdx++; }
     }
+    let bv = vec4f(b[bo.x], b[bo.y], b[bo.z], b[bo.w]);
+    accD[0] += a[ao.x] * bv;
+    accD[1] += a[ao.y] * bv;
+    accD[2] += a[ao.z] * bv;
+    accD[3] += a[ao.w] * bv;
   }
 }
 
