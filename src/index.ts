@@ -15,7 +15,9 @@
 import { Sequential, type SequentialArgs } from './model/sequential';
 import { Dense, Flatten, TimeDistributed, type DenseArgs, type TimeDistributedArgs } from './layers/dense';
 import type { LayerArgs } from './layers/layer';
-import { Adam, SGD, type AdamConfig, type SgdConfig } from './optim/optimizers';
+import { Adam, AdamW, SGD, RMSprop, type AdamConfig, type AdamWConfig, type SgdConfig, type RmspropConfig } from './optim/optimizers';
+import { schedules } from './optim/schedules';
+import { LayerNormalization, BatchNormalization, type NormalizationArgs, type BatchNormalizationArgs } from './layers/normalization';
 import { SimpleRNN, LSTM, GRU, type RecurrentArgs, type LSTMArgs, type GRUArgs } from './layers/recurrent';
 
 export { Sequential, setSeed } from './model/sequential';
@@ -28,8 +30,14 @@ export { Dense, Flatten, TimeDistributed } from './layers/dense';
 export type { DenseArgs, TimeDistributedArgs } from './layers/dense';
 export { RecurrentLayer, SimpleRNN, LSTM, GRU } from './layers/recurrent';
 export type { RecurrentArgs, GatedArgs, LSTMArgs, GRUArgs } from './layers/recurrent';
-export { Optimizer, Adam, SGD } from './optim/optimizers';
-export type { AdamConfig, SgdConfig } from './optim/optimizers';
+export { Optimizer, Adam, AdamW, SGD, RMSprop } from './optim/optimizers';
+export type { AdamConfig, AdamWConfig, SgdConfig, RmspropConfig, OptimizerConfig, ClipConfig } from './optim/optimizers';
+export { LearningRateSchedule, ExponentialDecay, PiecewiseConstantDecay } from './optim/schedules';
+export { LayerNormalization, BatchNormalization } from './layers/normalization';
+export type { NormalizationArgs, BatchNormalizationArgs } from './layers/normalization';
+export { callbacks, BaseCallback, EarlyStopping, ReduceLROnPlateau, TerminateOnNaN, ModelCheckpoint, CSVLogger, HistoryLogger, readCheckpoint } from './callbacks';
+export type { CallbackModel, EarlyStoppingArgs, ReduceLROnPlateauArgs, ModelCheckpointArgs, MemoryCheckpoint, CheckpointFile, CsvLoggerArgs, HistoryLoggerArgs } from './callbacks';
+export type { ExponentialDecayConfig, PiecewiseConstantDecayConfig, LearningRateLike, SerializedSchedule } from './optim/schedules';
 export { getGpu, GpuError } from './gpu/device';
 export type { Gpu, GpuInfo } from './gpu/device';
 export { ShaderError } from './gpu/shader';
@@ -56,12 +64,22 @@ export const layers = {
   lstm: (args: LSTMArgs) => new LSTM(args),
   /** Gated recurrent unit (Keras GRU: gates z, r, h; resetAfter true by default). */
   gru: (args: GRUArgs) => new GRU(args),
+  /** Keras LayerNormalization over the last axis (epsilon 1e-3; weights gamma, beta). */
+  layerNormalization: (args: NormalizationArgs = {}) => new LayerNormalization(args),
+  /** Keras BatchNormalization over all axes but the last (momentum 0.99, epsilon 1e-3; gamma, beta, moving_mean, moving_variance). */
+  batchNormalization: (args: BatchNormalizationArgs = {}) => new BatchNormalization(args),
 };
 
 /** Optimizer factories with tfjs/Keras names and Keras 3 defaults. */
 export const optimizers = {
   /** Adam (Keras 3 formulation): lr 0.001, beta1 0.9, beta2 0.999, epsilon 1e-7. */
   adam: (cfg: AdamConfig = {}) => new Adam(cfg),
-  /** Plain SGD: lr 0.01. */
+  /** SGD (Keras 3): lr 0.01, momentum 0, nesterov false. */
   sgd: (cfg: SgdConfig = {}) => new SGD(cfg),
+  /** AdamW (Keras 3): Adam with decoupled weight decay p -= p·wd·lr, weightDecay 0.004. */
+  adamw: (cfg: AdamWConfig = {}) => new AdamW(cfg),
+  /** RMSprop (Keras 3): lr 0.001, rho 0.9, momentum 0, epsilon 1e-7 (inside the root), centered false. */
+  rmsprop: (cfg: RmspropConfig = {}) => new RMSprop(cfg),
+  /** Learning-rate schedules to pass as `learningRate` (Keras `keras.optimizers.schedules`). */
+  schedules,
 };

@@ -8,6 +8,7 @@ import elementwise from '../../shaders/elementwise.wgsl?raw';
 import reduce from '../../shaders/reduce.wgsl?raw';
 import loss from '../../shaders/loss.wgsl?raw';
 import optim from '../../shaders/optim.wgsl?raw';
+import normalization from '../../shaders/normalization.wgsl?raw';
 import matmul from '../../shaders/matmul.wgsl?raw';
 import rnn from '../../shaders/rnn.wgsl?raw';
 
@@ -21,6 +22,7 @@ export const SHADERS = {
   reduce: file('reduce.wgsl', reduce),
   loss: file('loss.wgsl', loss),
   optim: file('optim.wgsl', optim),
+  normalization: file('normalization.wgsl', normalization),
   matmul: file('matmul.wgsl', matmul),
   rnn: file('rnn.wgsl', rnn),
 } satisfies Record<string, ShaderFile>;

@@ -23,6 +23,11 @@ export interface WeightSpec {
   init: InitializerName;
   /** Custom initial values (e.g. LSTM's unit forget bias); overrides `init`. */
   initValues?: (rng: Rng) => Float32Array;
+  /**
+   * Default true. `false` marks state such as BatchNormalization's moving statistics: it stays in
+   * the arena (getWeights/setWeights order) but optimizers, clipping and weight decay skip it.
+   */
+  trainable?: boolean;
 }
 
 const counters = new Map<string, number>();

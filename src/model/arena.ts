@@ -12,6 +12,8 @@ export interface VariableSpec {
   /** Keras-style path, e.g. 'lstm_1/recurrent_kernel'. */
   name: string;
   shape: readonly number[];
+  /** Default true; optimizers skip variables with `trainable: false` (e.g. moving statistics). */
+  trainable?: boolean;
 }
 
 export interface Variable extends VariableSpec {

@@ -27,7 +27,7 @@ export type LossName = 'mse' | 'meanSquaredError' | 'mean_squared_error';
 export type MetricName = 'mse' | 'lastTimeStepMse' | 'last_time_step_mse';
 
 export interface CompileArgs {
-  /** An optimizer from `rnn.optimizers` or a name ('adam', 'sgd'). */
+  /** An optimizer from `rnn.optimizers` or a name ('adam', 'adamw', 'sgd', 'rmsprop'). */
   optimizer: Optimizer | string;
   /** Only mean squared error for now. */
   loss: LossName;
@@ -39,6 +39,8 @@ export type Logs = Record<string, number>;
 
 /** Callbacks with tfjs/Keras names. All may be async; training awaits them. */
 export interface Callback {
+  /** Called by fit() before onTrainBegin with the model being trained (Keras `callback.model`). */
+  setModel?(model: Sequential): void;
   onTrainBegin?(logs?: Logs): void | Promise<void>;
   onTrainEnd?(logs?: Logs): void | Promise<void>;
   onEpochBegin?(epoch: number, logs?: Logs): void | Promise<void>;
@@ -136,6 +138,11 @@ export class Sequential {
     this.layers.push(layer);
   }
 
+  /** The compiled optimizer (null before compile); callbacks such as reduceLROnPlateau change its learning rate. */
+  get optimizer(): Optimizer | null {
+    return this.compiled?.optimizer ?? null;
+  }
+
   /** Input shape without batch, from the first layer's inputShape (null if not given yet). */
   get inputShape(): Shape | null {
     return this.builtInput ?? this.layers[0]?.inputShape ?? null;
@@ -189,7 +196,7 @@ export class Sequential {
     const shapes = this.shapesFor(use);
     const specs = this.layers.flatMap((l, i) => l.weightSpecs(shapes[i]!).map((s) => ({ layer: l, spec: s })));
     const ctx = (this.ctx ??= await getContext());
-    const arena = new ParamArena(ctx, specs.map(({ layer, spec }) => ({ name: `${layer.name}/${spec.name}`, shape: spec.shape })));
+    const arena = new ParamArena(ctx, specs.map(({ layer, spec }) => ({ name: `${layer.name}/${spec.name}`, shape: spec.shape, trainable: spec.trainable ?? true })));
     const rng = new Rng(new MT19937(this.seed >>> 0));
     for (let i = 0; i < specs.length; i++) {
       const { spec } = specs[i]!;
@@ -360,6 +367,7 @@ export class Sequential {
       const xRow = x.data.length / n, yRow = y!.data.length / n;
       const xBuf = new Float32Array(batchSize * xRow), yBuf = new Float32Array(batchSize * yRow);
       this.stopTraining = false;
+      for (const cb of callbacks) cb.setModel?.(this);
       for (const cb of callbacks) await cb.onTrainBegin?.();
       for (let epoch = 0; epoch < epochs && !this.stopTraining; epoch++) {
         for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
@@ -398,9 +406,10 @@ export class Sequential {
           logs.val_loss = v[0]!;
           metricNames.forEach((m, i) => (logs[`val_${m}`] = v[1 + i]!));
         }
+        // Callbacks first, as Keras's History callback runs last: they may add entries (learning_rate).
+        for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
         history.epoch.push(epoch);
         for (const [k, v] of Object.entries(logs)) push(k, v);
-        for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
       }
       for (const cb of callbacks) await cb.onTrainEnd?.();
       return history;
@@ -435,6 +444,7 @@ export class Sequential {
     enc.clearBuffer(this.arena!.grads);
     plan.graph.encode(enc);
     this.optState!.program.encode(enc);
+    this.optState!.prepareStep(); // this step's learning rate: one queue.writeBuffer, ordered before the submit
     dev.queue.submit([enc.finish()]);
   }
 
@@ -584,6 +594,7 @@ export class Sequential {
     const w = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)) + 3);
     const line = (r: string[]) => r.map((s, c) => s.padEnd(w[c]!)).join('').trimEnd();
     const total = this.countParams();
+    const frozen = this.layers.reduce((n, l, i) => n + l.weightSpecs(shapes[i]!).reduce((m, s) => m + (s.trainable === false ? shapeSize(s.shape) : 0), 0), 0);
     const out = [
       `Model: "${this.name}"`,
       '_'.repeat(w.reduce((a, b) => a + b, 0)),
@@ -592,8 +603,8 @@ export class Sequential {
       ...rows.map(line),
       '='.repeat(w.reduce((a, b) => a + b, 0)),
       `Total params: ${total}`,
-      `Trainable params: ${total}`,
-      'Non-trainable params: 0',
+      `Trainable params: ${total - frozen}`,
+      `Non-trainable params: ${frozen}`,
     ].join('\n');
     print?.(out);
     return out;

@@ -1,15 +1,43 @@
 /**
- * Optimizers (shaders/optim.wgsl): one fused update dispatch over the whole parameter arena per
- * training step. Options and defaults follow Keras 3 (`keras.optimizers.Adam`, `SGD`).
+ * Optimizers (shaders/optim.wgsl): ONE fused update dispatch over the whole parameter arena per
+ * training step, with Keras 3 gradient clipping and weight decay fused in. Options, defaults and
+ * formulas follow Keras 3 (`keras.optimizers.Adam`, `AdamW`, `SGD`, `RMSprop`, and the base
+ * class's `clipnorm` / `global_clipnorm` / `clipvalue` / `weight_decay`); the exact formulas are
+ * in the header of shaders/optim.wgsl.
+ *
+ * A training step records [clip norms (0–2 dispatches), update (1 dispatch)]. Values that change
+ * per step (the learning rate from a schedule, Adam's bias-corrected step size) are computed on
+ * the CPU in float64 from the step counters kept here and written once per step by
+ * `OptimizerState.prepareStep()` (queue.writeBuffer) before the step is submitted; nothing is
+ * read back.
  */
 import type { Context } from '../gpu/context';
 import { Program } from '../autograd/program';
 import type { ParamArena } from '../model/arena';
 import { Tensor } from '../tensor';
+import { LearningRateSchedule, resolveLearningRate, type LearningRateLike } from './schedules';
 
-export interface AdamConfig {
+/** Keras 3 gradient clipping; at most one of the three may be set. */
+export interface ClipConfig {
+  /** Each variable's gradient is rescaled so that its L2 norm is at most this (> 0). */
+  clipnorm?: number;
+  /** All gradients are scaled by min(1, globalClipnorm / ‖g‖_global) (> 0). */
+  globalClipnorm?: number;
+  /** Gradients are clipped elementwise to [-clipvalue, clipvalue] (> 0). */
+  clipvalue?: number;
+}
+
+/** Options shared by every optimizer. */
+export interface OptimizerConfig extends ClipConfig {
+  /** A number > 0 or a schedule from `rnn.optimizers.schedules`. */
+  learningRate?: LearningRateLike;
+  /** Decoupled weight decay p -= p·wd·lr before each update (Keras `weight_decay`); >= 0. */
+  weightDecay?: number;
+}
+
+export interface AdamConfig extends OptimizerConfig {
   /** Default 0.001. */
-  learningRate?: number;
+  learningRate?: LearningRateLike;
   /** Default 0.9. */
   beta1?: number;
   /** Default 0.999. */
@@ -18,26 +46,48 @@ export interface AdamConfig {
   epsilon?: number;
 }
 
-export interface SgdConfig {
+export interface AdamWConfig extends AdamConfig {
+  /** Default 0.004 (Keras AdamW). */
+  weightDecay?: number;
+}
+
+export interface SgdConfig extends OptimizerConfig {
   /** Default 0.01 (Keras). */
-  learningRate?: number;
+  learningRate?: LearningRateLike;
+  /** In [0, 1); default 0 (plain SGD, no momentum buffer). */
+  momentum?: number;
+  /** Nesterov momentum (Keras formulation); default false. */
+  nesterov?: boolean;
 }
 
-/** Base class: validated hyper-parameters and the per-model update program. */
-export abstract class Optimizer {
-  abstract readonly name: string;
-  /** Records the update of `arena` (reading its gradients) into a Program, allocating state. */
-  abstract build(ctx: Context, arena: ParamArena): Promise<OptimizerState>;
-  abstract getConfig(): Record<string, number>;
+export interface RmspropConfig extends OptimizerConfig {
+  /** Default 0.001. */
+  learningRate?: LearningRateLike;
+  /** Discount of the squared-gradient average, in (0, 1); default 0.9. */
+  rho?: number;
+  /** In [0, 1); default 0. */
+  momentum?: number;
+  /** Added inside the square root, as Keras 3 does; default 1e-7. */
+  epsilon?: number;
+  /** Normalise by the estimated variance instead of the second moment; default false. */
+  centered?: boolean;
 }
 
+/** The per-model state an optimizer builds: its update program and moment buffers. */
 export interface OptimizerState {
+  /** The clip + update dispatches; encoded after each step's backward pass. */
   program: Program;
-  /** Steps applied so far are counted on the GPU; reset() zeroes moments and step. */
+  /**
+   * Writes this step's learning rate (and Adam's bias-corrected step size) and advances the step
+   * counters. Call exactly once per encoded update, before the submit that contains it.
+   */
+  prepareStep(): void;
+  /** Zeroes the moment buffers and the bias-correction step (the schedule's step count goes on). */
   reset(): void;
   destroy(): void;
 }
 
+/** Throws unless v is a finite number in (0, max). */
 function positive(where: string, key: string, v: number, max = Infinity): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v >= max) {
     throw new RangeError(`${where}: ${key} must be a finite number in (0, ${max === Infinity ? '∞' : max}), got ${v}`);
@@ -45,101 +95,350 @@ function positive(where: string, key: string, v: number, max = Infinity): number
   return v;
 }
 
-const STATE_USAGE = 0x80 | 0x04 | 0x08;
+/** Throws unless v is a finite number in [0, 1). */
+function unitInterval(where: string, key: string, v: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v >= 1) {
+    throw new RangeError(`${where}: ${key} must be a finite number in [0, 1), got ${v}`);
+  }
+  return v;
+}
 
-export class Adam extends Optimizer {
-  readonly name = 'adam';
-  readonly learningRate: number;
-  readonly beta1: number;
-  readonly beta2: number;
-  readonly epsilon: number;
+const STATE_USAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
+const AUX_PARTIALS = 4; // aux layout: [lr, alpha, 0, 0 | partials | per-variable norms] (optim.wgsl)
+const CLIP_MODES = { none: 0, clipvalue: 1, clipnorm: 2, globalClipnorm: 3 } as const;
 
-  constructor(cfg: AdamConfig = {}) {
-    super();
-    this.learningRate = positive('adam', 'learningRate', cfg.learningRate ?? 0.001);
-    this.beta1 = positive('adam', 'beta1', cfg.beta1 ?? 0.9, 1);
-    this.beta2 = positive('adam', 'beta2', cfg.beta2 ?? 0.999, 1);
-    this.epsilon = positive('adam', 'epsilon', cfg.epsilon ?? 1e-7);
+/** Static uniform fields of optim.wgsl's Params an optimizer sets (the rest are zero). */
+interface UpdateParams {
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+  rho?: number;
+  momentum?: number;
+  nesterov?: boolean;
+  centered?: boolean;
+}
+
+/**
+ * Base class: learning rate (number or schedule), clipping and weight decay, validated in the
+ * constructor with Keras's rules, and the generic build of the fused update.
+ */
+export abstract class Optimizer {
+  abstract readonly name: string;
+  /** Each variable's gradient norm is clipped to this, or null. */
+  readonly clipnorm: number | null;
+  /** The global gradient norm is clipped to this, or null. */
+  readonly globalClipnorm: number | null;
+  /** Gradients are clipped elementwise to ±clipvalue, or null. */
+  readonly clipvalue: number | null;
+  /** Decoupled weight decay factor, or null. */
+  readonly weightDecay: number | null;
+  /**
+   * Updates applied since the optimizer was built for a model (Keras `optimizer.iterations`);
+   * schedules are evaluated at this count (0 for the first update).
+   */
+  iterations = 0;
+  private lr: number | LearningRateSchedule;
+
+  constructor(where: string, cfg: OptimizerConfig, defaultLr: number) {
+    if (cfg === null || typeof cfg !== 'object') throw new TypeError(`${where}: expected an options object, got ${cfg === null ? 'null' : typeof cfg}`);
+    this.lr = resolveLearningRate(where, cfg.learningRate ?? defaultLr);
+    const set = (['clipnorm', 'globalClipnorm', 'clipvalue'] as const).filter((k) => cfg[k] !== undefined && cfg[k] !== null);
+    if (set.length > 1) {
+      throw new RangeError(`${where}: only one of clipnorm, globalClipnorm and clipvalue can be set (got ${set.map((k) => `${k}=${cfg[k]}`).join(', ')})`);
+    }
+    const clip = (k: keyof ClipConfig) => (cfg[k] === undefined || cfg[k] === null ? null : positive(where, k, cfg[k]!));
+    this.clipnorm = clip('clipnorm');
+    this.globalClipnorm = clip('globalClipnorm');
+    this.clipvalue = clip('clipvalue');
+    const wd = cfg.weightDecay;
+    if (wd !== undefined && wd !== null && (typeof wd !== 'number' || !Number.isFinite(wd) || wd < 0)) {
+      throw new RangeError(`${where}: weightDecay must be a finite number >= 0, got ${wd}`);
+    }
+    this.weightDecay = wd ?? null;
   }
 
-  getConfig(): Record<string, number> {
-    return { learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };
+  /**
+   * The current learning rate: the number, or the schedule at `iterations`. Setting it (e.g.
+   * from reduceLROnPlateau between epochs) takes effect at the next step; an optimizer created
+   * with a schedule cannot be set (as in Keras).
+   */
+  get learningRate(): number {
+    return this.learningRateAt(this.iterations);
   }
 
+  set learningRate(v: number) {
+    if (this.lr instanceof LearningRateSchedule) {
+      throw new TypeError(`${this.name}: this optimizer was created with a ${this.lr.className} schedule as its learningRate, so the learning rate cannot be set`);
+    }
+    this.lr = resolveLearningRate(this.name, v) as number;
+  }
+
+  /** The schedule given as learningRate, or null for a constant learning rate. */
+  get schedule(): LearningRateSchedule | null {
+    return this.lr instanceof LearningRateSchedule ? this.lr : null;
+  }
+
+  /** The learning rate of update number `step` (0-based). */
+  learningRateAt(step: number): number {
+    if (!(this.lr instanceof LearningRateSchedule)) return this.lr;
+    const v = this.lr.call(step);
+    if (!Number.isFinite(v) || v < 0) throw new RangeError(`${this.name}: the ${this.lr.className} schedule gave learning rate ${v} at step ${step}`);
+    return v;
+  }
+
+  /** Keras-style configuration. */
+  getConfig(): Record<string, unknown> {
+    return {
+      learningRate: this.lr instanceof LearningRateSchedule ? { className: this.lr.className, config: this.lr.getConfig() } : this.lr,
+      weightDecay: this.weightDecay,
+      clipnorm: this.clipnorm,
+      globalClipnorm: this.globalClipnorm,
+      clipvalue: this.clipvalue,
+      ...this.ownConfig(),
+    };
+  }
+
+  /** The subclass's own hyper-parameters for getConfig(). */
+  protected abstract ownConfig(): Record<string, unknown>;
+  /** optim.wgsl entry point of the update. */
+  protected abstract readonly entry: 'adamUpdate' | 'sgdUpdate' | 'rmspropUpdate';
+  /** Which moment buffers the update uses (others are bound to a dummy and never accessed). */
+  protected abstract slots(): { m: boolean; v: boolean; mg: boolean };
+  /** Static hyper-parameters of the update. */
+  protected abstract updateParams(): UpdateParams;
+  /** Adam's alpha for 1-based step t at learning rate lr (0 for the others). */
+  protected stepSize(_lr: number, _t: number): number {
+    return 0;
+  }
+
+  /**
+   * Builds the update of `arena` (reading its gradients) into a Program, allocating the moment
+   * buffers, the per-step values and the variable table. Resets `iterations` to 0.
+   */
   async build(ctx: Context, arena: ParamArena): Promise<OptimizerState> {
     const dev = ctx.device;
     const n = arena.length;
-    const mk = (label: string, size: number) => dev.createBuffer({ label, size: size * 4, usage: STATE_USAGE });
-    const m = mk('adam m', n), v = mk('adam v', n), step = mk('adam step', 4);
+    const trainable = arena.vars.filter((v) => v.trainable !== false).sort((a, b) => a.offset - b.offset);
+    const nVars = trainable.length;
+    const mode = this.clipnorm !== null ? 'clipnorm' : this.globalClipnorm !== null ? 'globalClipnorm' : this.clipvalue !== null ? 'clipvalue' : 'none';
+    const clip = this.clipnorm ?? this.globalClipnorm ?? this.clipvalue ?? 0;
+
+    // Norm chunks: at most ~1024 (+ one per variable) so every update workgroup can sum them all.
+    const chunkSize = Math.max(4096, Math.ceil(n / 1024 / 256) * 256);
+    const chunks: number[] = [];
+    const varChunks: number[] = [];
+    for (const v of trainable) {
+      const first = chunks.length / 2;
+      for (let s = v.offset; s < v.offset + v.size; s += chunkSize) chunks.push(s, Math.min(v.offset + v.size, s + chunkSize));
+      varChunks.push(first, chunks.length / 2);
+    }
+    const nChunks = chunks.length / 2;
+    const table = new Uint32Array(Math.max(4, 4 * nVars + 2 * nChunks));
+    trainable.forEach((v, i) => table.set([v.offset, v.size], 2 * i));
+    table.set(chunks, 2 * nVars);
+    table.set(varChunks, 2 * nVars + 2 * nChunks);
+
+    const owned: GPUBuffer[] = [];
+    const mk = (label: string, floats: number) => {
+      const b = dev.createBuffer({ label: `${this.name} ${label}`, size: Math.max(16, floats * 4), usage: STATE_USAGE });
+      owned.push(b);
+      return b;
+    };
+    // Unused slots get their own tiny buffer (writable bindings may not alias); never accessed.
+    const use = this.slots();
+    const m = mk('m', use.m ? n : 4);
+    const v = mk('v', use.v ? n : 4);
+    const mg = mk('mg', use.mg ? n : 4);
+    const aux = mk('aux', AUX_PARTIALS + nChunks + nVars);
+    const tableBuf = mk('variable table', table.length);
+    dev.queue.writeBuffer(tableBuf, 0, table);
+
+    const up = this.updateParams();
+    const params = {
+      n,
+      nVars,
+      nChunks,
+      clipMode: CLIP_MODES[mode],
+      clip,
+      weightDecay: this.weightDecay ?? 0,
+      beta1: up.beta1 ?? 0,
+      beta2: up.beta2 ?? 0,
+      epsilon: up.epsilon ?? 0,
+      rho: up.rho ?? 0,
+      momentum: up.momentum ?? 0,
+      nesterov: up.nesterov ?? false,
+      centered: up.centered ?? false,
+    };
+    const { params: pT, grads: gT } = arena.all;
+    const program = new Program(dev);
+    if ((mode === 'clipnorm' || mode === 'globalClipnorm') && nChunks > 0) {
+      const kp = await ctx.kernel('optim', 'clipPartials');
+      const max = dev.limits.maxComputeWorkgroupsPerDimension;
+      program.dispatch(kp, { g: gT, table: tableBuf, auxOut: aux }, params, [Math.min(nChunks, max), Math.ceil(nChunks / max), 1]);
+      if (mode === 'clipnorm') program.dispatch(await ctx.kernel('optim', 'clipFinalize'), { table: tableBuf, auxOut: aux }, params, nVars);
+    }
+    const bindings: Record<string, GPUBuffer | Tensor> = { p: pT, g: gT, table: tableBuf, aux };
+    if (this.entry !== 'sgdUpdate') bindings.v = v;
+    bindings.m = m;
+    if (this.entry === 'rmspropUpdate') bindings.mg = mg;
+    program.dispatch(await ctx.kernel('optim', this.entry), bindings, params, n);
+
+    let slotStep = 0;
+    this.iterations = 0;
+    const stepValues = new Float32Array(4);
     const reset = () => {
       const enc = dev.createCommandEncoder();
-      enc.clearBuffer(m);
-      enc.clearBuffer(v);
-      enc.clearBuffer(step);
+      for (const b of [m, v, mg]) enc.clearBuffer(b);
       dev.queue.submit([enc.finish()]);
+      slotStep = 0;
     };
     reset();
-    const { params, grads } = arena.all;
-    const t = (b: GPUBuffer, len: number, name: string) => new Tensor(b, [len], 0, false, name);
-    const program = new Program(dev);
-    const hyper = { n, learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };
-    program.dispatch(await ctx.kernel('optim', 'adamStep'), { state: t(step, 1, 'step') }, {}, [1, 1, 1]);
-    program.dispatch(
-      await ctx.kernel('optim', 'adamUpdate'),
-      { p: params, g: grads, m: t(m, n, 'm'), v: t(v, n, 'v'), stateIn: t(step, 1, 'step') },
-      hyper,
-      n,
-    );
     return {
       program,
+      prepareStep: () => {
+        const lr = this.learningRateAt(this.iterations);
+        slotStep++;
+        stepValues[0] = lr;
+        stepValues[1] = this.stepSize(lr, slotStep);
+        dev.queue.writeBuffer(aux, 0, stepValues);
+        this.iterations++;
+      },
       reset,
       destroy() {
         program.dispose();
-        m.destroy();
-        v.destroy();
-        step.destroy();
+        for (const b of owned) b.destroy();
       },
     };
   }
 }
 
-export class SGD extends Optimizer {
-  readonly name = 'sgd';
-  readonly learningRate: number;
+/**
+ * Adam, exactly as Keras 3 (keras/src/optimizers/adam.py, amsgrad false):
+ *   alpha = lr·sqrt(1 - β2^t)/(1 - β1^t);  m += (g - m)(1 - β1);  v += (g² - v)(1 - β2);
+ *   p -= alpha·m/(sqrt(v) + ε)
+ */
+export class Adam extends Optimizer {
+  readonly name: string = 'adam';
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  protected readonly entry = 'adamUpdate';
 
-  constructor(cfg: SgdConfig = {}) {
-    super();
-    this.learningRate = positive('sgd', 'learningRate', cfg.learningRate ?? 0.01);
+  constructor(cfg: AdamConfig = {}, where = 'adam') {
+    super(where, cfg, 0.001);
+    this.beta1 = positive(where, 'beta1', cfg.beta1 ?? 0.9, 1);
+    this.beta2 = positive(where, 'beta2', cfg.beta2 ?? 0.999, 1);
+    this.epsilon = positive(where, 'epsilon', cfg.epsilon ?? 1e-7);
   }
 
-  getConfig(): Record<string, number> {
-    return { learningRate: this.learningRate };
+  protected ownConfig(): Record<string, unknown> {
+    return { beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };
   }
 
-  async build(ctx: Context, arena: ParamArena): Promise<OptimizerState> {
-    const program = new Program(ctx.device);
-    const { params, grads } = arena.all;
-    program.dispatch(
-      await ctx.kernel('optim', 'sgdUpdate'),
-      { p: params, g: grads },
-      { n: arena.length, learningRate: this.learningRate, beta1: 0, beta2: 0, epsilon: 0 },
-      arena.length,
-    );
-    return { program, reset() {}, destroy: () => program.dispose() };
+  protected slots() {
+    return { m: true, v: true, mg: false };
+  }
+
+  protected updateParams(): UpdateParams {
+    return { beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };
+  }
+
+  protected override stepSize(lr: number, t: number): number {
+    return (lr * Math.sqrt(1 - Math.pow(this.beta2, t))) / (1 - Math.pow(this.beta1, t));
   }
 }
 
-/** Resolves an optimizer given by instance or by name ('adam', 'sgd'). */
+/**
+ * AdamW (Keras 3 keras/src/optimizers/adamw.py): Adam with decoupled weight decay applied by the
+ * base optimizer before each update, p = p - p·wd·lr; weightDecay defaults to 0.004.
+ */
+export class AdamW extends Adam {
+  override readonly name: string = 'adamw';
+
+  constructor(cfg: AdamWConfig = {}) {
+    super({ ...cfg, weightDecay: cfg.weightDecay ?? 0.004 }, 'adamw');
+  }
+}
+
+/**
+ * SGD with optional (Nesterov) momentum, Keras 3 formulation (keras/src/optimizers/sgd.py):
+ *   momentum 0:  p -= lr·g
+ *   else:        m = μ·m - lr·g;  p += m        (nesterov: p += μ·m - lr·g, with the new m)
+ */
+export class SGD extends Optimizer {
+  readonly name = 'sgd';
+  readonly momentum: number;
+  readonly nesterov: boolean;
+  protected readonly entry = 'sgdUpdate';
+
+  constructor(cfg: SgdConfig = {}) {
+    super('sgd', cfg, 0.01);
+    this.momentum = unitInterval('sgd', 'momentum', cfg.momentum ?? 0);
+    this.nesterov = Boolean(cfg.nesterov ?? false);
+  }
+
+  protected ownConfig(): Record<string, unknown> {
+    return { momentum: this.momentum, nesterov: this.nesterov };
+  }
+
+  protected slots() {
+    return { m: this.momentum !== 0, v: false, mg: false };
+  }
+
+  protected updateParams(): UpdateParams {
+    return { momentum: this.momentum, nesterov: this.nesterov };
+  }
+}
+
+/**
+ * RMSprop, Keras 3 formulation (keras/src/optimizers/rmsprop.py) — epsilon sits INSIDE the root:
+ *   v = ρ·v + (1 - ρ)·g²;  den = v + ε  (centered: mg = ρ·mg + (1 - ρ)·g;  den = v - mg² + ε)
+ *   inc = lr·g / sqrt(den);  momentum 0: p -= inc;  else m = μ·m + inc;  p -= m
+ */
+export class RMSprop extends Optimizer {
+  readonly name = 'rmsprop';
+  readonly rho: number;
+  readonly momentum: number;
+  readonly epsilon: number;
+  readonly centered: boolean;
+  protected readonly entry = 'rmspropUpdate';
+
+  constructor(cfg: RmspropConfig = {}) {
+    super('rmsprop', cfg, 0.001);
+    this.rho = positive('rmsprop', 'rho', cfg.rho ?? 0.9, 1);
+    this.momentum = unitInterval('rmsprop', 'momentum', cfg.momentum ?? 0);
+    this.epsilon = positive('rmsprop', 'epsilon', cfg.epsilon ?? 1e-7);
+    this.centered = Boolean(cfg.centered ?? false);
+  }
+
+  protected ownConfig(): Record<string, unknown> {
+    return { rho: this.rho, momentum: this.momentum, epsilon: this.epsilon, centered: this.centered };
+  }
+
+  protected slots() {
+    return { m: this.momentum > 0, v: true, mg: this.centered };
+  }
+
+  protected updateParams(): UpdateParams {
+    return { rho: this.rho, momentum: this.momentum, epsilon: this.epsilon, centered: this.centered };
+  }
+}
+
+const BY_NAME: Record<string, () => Optimizer> = {
+  adam: () => new Adam(),
+  Adam: () => new Adam(),
+  adamw: () => new AdamW(),
+  AdamW: () => new AdamW(),
+  sgd: () => new SGD(),
+  SGD: () => new SGD(),
+  rmsprop: () => new RMSprop(),
+  RMSprop: () => new RMSprop(),
+};
+
+/** Resolves an optimizer given by instance or by name ('adam', 'adamw', 'sgd', 'rmsprop'). */
 export function resolveOptimizer(o: Optimizer | string): Optimizer {
   if (o instanceof Optimizer) return o;
-  switch (o) {
-    case 'adam':
-    case 'Adam':
-      return new Adam();
-    case 'sgd':
-    case 'SGD':
-      return new SGD();
-    default:
-      throw new Error(`compile: unknown optimizer '${String(o)}' (expected an optimizer object or one of: adam, sgd)`);
-  }
+  const make = typeof o === 'string' && Object.hasOwn(BY_NAME, o) ? BY_NAME[o] : undefined;
+  if (!make) throw new Error(`compile: unknown optimizer '${String(o)}' (expected an optimizer object or one of: adam, adamw, sgd, rmsprop)`);
+  return make();
 }
