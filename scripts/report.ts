@@ -49,7 +49,8 @@ export function lineChart(series: Series[], opts: { width?: number; height?: num
     const d = s.points.filter(([, y]) => Number.isFinite(y) && (!opts.logY || y > 0)).map(([x, y], i) => `${i ? 'L' : 'M'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join('');
     return `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5,4"' : ''}/>`;
   });
-  const legend = series.map((s, i) => `<text x="${m.l + 8 + i * 110}" y="${m.t - 8}" fill="${s.color}" font-size="11">${esc(s.label)}</text>`);
+  const step = (W - m.l - m.r) / series.length;
+  const legend = series.map((s, i) => `<text x="${m.l + 4 + i * step}" y="${m.t - 8}" fill="${s.color}" font-size="10">${esc(s.label)}</text>`);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">
 <rect x="${m.l}" y="${m.t}" width="${W - m.l - m.r}" height="${H - m.t - m.b}" fill="#fafafa" stroke="#ccc"/>
 ${ticks.map((t) => `<text x="${m.l - 4}" y="${sy(opts.logY ? 10 ** t : t) + 4}" font-size="10" text-anchor="end">${fmt(t)}</text>`).join('')}
