@@ -13,7 +13,12 @@
 //   cSeq               [B, T, H]     LSTM c_t
 //   recH               [B, T, H]     GRU resetAfter: rh = h_{t-1}·U_h + b_rec_h (multiplied by r)
 //   rhPrev             [B, T, H]     GRU resetAfter=false: r_t * h_{t-1} (the input of U_h)
-//   h0, c0, hLast, cLast, dhCarry, dcCarry   [B, H]
+//   aux               [·]           h0 [B, H], c0 [B, H], the recurrent-dropout mask [B, H] and the
+//                                   sequence mask [B, T] packed into ONE read-only buffer at the
+//                                   offsets h0Off, c0Off, recMaskOff, seqMaskOff (each present only
+//                                   when its has* flag is 1): every entry point binds at most 8
+//                                   storage buffers and LSTM needs 7 others.
+//   hLast, cLast, dhCarry, dcCarry   [B, H]
 //   dHSeq              [B, T, H]     gradient arriving on hSeq (hasDHSeq = 0: none)
 //   dG                 [B, T, GH]    pre-activation gradients (= gradient of the x_t·K columns
 //                                    and of the h_{t-1}·U columns);
@@ -34,28 +39,45 @@
 //   GRU after: z = ra(xz + rz), r = ra(xr + rr), hh = act(xh + r*rh), h = z*h_{t-1} + (1-z)*hh
 //              with [rz, rr, rh] = h_{t-1}·U + b_rec
 //   GRU before: z, r as above (no recurrent bias), hh = act(xh + (r*h_{t-1})·U_h)
+//
+// Options (all flags in the params, so one pipeline serves every combination):
+//   reverse     processing step s runs on time index T-1-s (Bidirectional's backward layer):
+//               h_{s-1} is stored at time T-s, outputs land at their own time index, so hSeq is
+//               already in input order; hLast is the state after the last processed step.
+//   recMask     recurrent dropout (Keras): h_{t-1} ⊙ m (m [B, H], fixed over time) wherever
+//               h_{t-1} enters a recurrent matmul (h·U; GRU resetBefore: (r*(h⊙m))·U_h); GRU's
+//               z*h_{t-1} mix and LSTM's c use the undropped state.
+//   seqMask     Keras masking: a step with seqMask[b, t] == 0 carries the state through unchanged
+//               (h_t = h_{t-1}, c_t = c_{t-1}; its hSeq row is that carried state, i.e. the
+//               previous output) and receives / passes no gradient except dh_t → dh_{t-1}.
 
 struct Params {
   B: u32,
   T: u32,
   H: u32,
   rowsPerGroup: u32,  // R: batch rows owned by one workgroup
-  tStart: u32,        // this dispatch's chunk of steps: [tStart, tEnd)
+  tStart: u32,        // this dispatch's chunk of processing steps: [tStart, tEnd)
   tEnd: u32,
   act: u32,           // activation code (prelude.wgsl)
   recAct: u32,        // recurrent activation code
-  hasH0: u32,         // 0: h0 is zeros (the h0 binding is a placeholder)
+  hasH0: u32,         // 0: h0 is zeros (nothing at aux[h0Off])
   hasC0: u32,         // 0: c0 is zeros (LSTM)
   hasRecBias: u32,    // GRU resetAfter: 1 when bias row 1 (recurrent bias) exists
   hasDHSeq: u32,      // backward: 1 when hSeq received a gradient
+  reverse: u32,       // 1: walk time backwards (step s is time T-1-s)
+  hasRecMask: u32,    // 1: recurrent-dropout mask at aux[recMaskOff + b*H + k]
+  hasSeqMask: u32,    // 1: sequence mask at aux[seqMaskOff + b*T + t]
+  h0Off: u32,
+  c0Off: u32,
+  recMaskOff: u32,
+  seqMaskOff: u32,
 }
 
 const WG = 64u; // invocations per workgroup (RNN_WORKGROUP in src/ops/rnn.ts)
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> recurrentKernel: array<f32>;  // [H, GH]
-@group(0) @binding(2) var<storage, read> h0: array<f32>;               // [B, H]
-@group(0) @binding(3) var<storage, read> c0: array<f32>;               // [B, H]
+@group(0) @binding(2) var<storage, read> aux: array<f32>;              // h0 | c0 | recMask | seqMask
 @group(0) @binding(4) var<storage, read> bias: array<f32>;             // [2, 3H] GRU resetAfter (row 1 read)
 @group(0) @binding(5) var<storage, read_write> gates: array<f32>;      // [B, T, GH]
 @group(0) @binding(6) var<storage, read_write> hSeq: array<f32>;       // [B, T, H]
@@ -74,52 +96,86 @@ fn firstRow(wid: vec3u, nwg: vec3u) -> u32 {
   return (wid.y * nwg.x + wid.x) * params.rowsPerGroup;
 }
 
-// h_{t-1}[b, k]: h0 (or zeros) at t = 0, else hSeq[b, t-1, k].
-fn prevH(b: u32, t: u32, k: u32) -> f32 {
-  if (t == 0u) {
-    if (params.hasH0 == 1u) { return h0[b * params.H + k]; }
-    return 0.0;
-  }
-  return hSeq[(b * params.T + t - 1u) * params.H + k];
+// Row index b*T + t of processing step s of batch row b (t = s, or T-1-s when reversed).
+fn rowOf(b: u32, s: u32) -> u32 {
+  return b * params.T + select(s, params.T - 1u - s, params.reverse == 1u);
 }
 
-// c_{t-1}[b, k] (LSTM): c0 (or zeros) at t = 0, else cSeq[b, t-1, k].
-fn prevC(b: u32, t: u32, k: u32) -> f32 {
-  if (t == 0u) {
-    if (params.hasC0 == 1u) { return c0[b * params.H + k]; }
-    return 0.0;
-  }
-  return cSeq[(b * params.T + t - 1u) * params.H + k];
+// Keras masking: true when step s of row b is masked (skipped, state carried).
+fn stepMasked(b: u32, s: u32) -> bool {
+  if (params.hasSeqMask == 0u) { return false; }
+  return aux[params.seqMaskOff + rowOf(b, s)] == 0.0;
 }
 
-// Lane g < nGates: Σ_k h_{t-1}[b, k] · U[k, g*H + j]  (the recurrent pre-activation of unit j);
-// lanes >= nGates are 0. NOTE: the gate columns are gathered into one vec4 per k, with no
-// dynamically indexed vector lanes and no branch inside the k loop: both compile to slow code
-// (private-memory spills) on some drivers, lavapipe included.
-fn recurrentDots(b: u32, t: u32, j: u32, nGates: u32, gh: u32) -> vec4f {
+// Recurrent-dropout factor of unit k of row b (1 without recurrent dropout).
+fn recMask(b: u32, k: u32) -> f32 {
+  if (params.hasRecMask == 0u) { return 1.0; }
+  return aux[params.recMaskOff + b * params.H + k];
+}
+
+// h_{s-1}[b, k] (undropped): h0 (or zeros) at s = 0, else the hSeq row of step s-1.
+fn prevH(b: u32, s: u32, k: u32) -> f32 {
+  if (s == 0u) {
+    if (params.hasH0 == 1u) { return aux[params.h0Off + b * params.H + k]; }
+    return 0.0;
+  }
+  return hSeq[rowOf(b, s - 1u) * params.H + k];
+}
+
+// c_{s-1}[b, k] (LSTM): c0 (or zeros) at s = 0, else the cSeq row of step s-1.
+fn prevC(b: u32, s: u32, k: u32) -> f32 {
+  if (s == 0u) {
+    if (params.hasC0 == 1u) { return aux[params.c0Off + b * params.H + k]; }
+    return 0.0;
+  }
+  return cSeq[rowOf(b, s - 1u) * params.H + k];
+}
+
+// Lane g < nGates: Σ_k (h_{s-1} ⊙ recMask)[b, k] · U[k, g*H + j]  (the recurrent pre-activation of
+// unit j); lanes >= nGates are 0. NOTE: the gate columns are gathered into one vec4 per k, with no
+// dynamically indexed vector lanes and no branch inside the k loops (the mask / no-mask choice is
+// a uniform branch around them): both compile to slow code (private-memory spills) on some
+// drivers, lavapipe included.
+fn recurrentDots(b: u32, s: u32, j: u32, nGates: u32, gh: u32) -> vec4f {
   let H = params.H;
   var acc = vec4f(0.0);
   // lanes >= nGates re-read column j and are masked out at the end
   let o = vec4u(0u, select(0u, H, nGates > 1u), select(0u, 2u * H, nGates > 2u), select(0u, 3u * H, nGates > 3u));
-  if (t == 0u) {
+  let mb = params.recMaskOff + b * H;
+  let masked = params.hasRecMask == 1u;
+  if (s == 0u) {
     if (params.hasH0 == 0u) { return acc; }
-    let hb = b * H;
-    for (var k = 0u; k < H; k++) {
-      let u = k * gh + j;
-      acc += h0[hb + k] * vec4f(recurrentKernel[u + o.x], recurrentKernel[u + o.y], recurrentKernel[u + o.z], recurrentKernel[u + o.w]);
+    let hb = params.h0Off + b * H;
+    if (masked) {
+      for (var k = 0u; k < H; k++) {
+        let u = k * gh + j;
+        acc += aux[hb + k] * aux[mb + k] * vec4f(recurrentKernel[u + o.x], recurrentKernel[u + o.y], recurrentKernel[u + o.z], recurrentKernel[u + o.w]);
+      }
+    } else {
+      for (var k = 0u; k < H; k++) {
+        let u = k * gh + j;
+        acc += aux[hb + k] * vec4f(recurrentKernel[u + o.x], recurrentKernel[u + o.y], recurrentKernel[u + o.z], recurrentKernel[u + o.w]);
+      }
     }
   } else {
-    let hb = (b * params.T + t - 1u) * H;
-    for (var k = 0u; k < H; k++) {
-      let u = k * gh + j;
-      acc += hSeq[hb + k] * vec4f(recurrentKernel[u + o.x], recurrentKernel[u + o.y], recurrentKernel[u + o.z], recurrentKernel[u + o.w]);
+    let hb = rowOf(b, s - 1u) * H;
+    if (masked) {
+      for (var k = 0u; k < H; k++) {
+        let u = k * gh + j;
+        acc += hSeq[hb + k] * aux[mb + k] * vec4f(recurrentKernel[u + o.x], recurrentKernel[u + o.y], recurrentKernel[u + o.z], recurrentKernel[u + o.w]);
+      }
+    } else {
+      for (var k = 0u; k < H; k++) {
+        let u = k * gh + j;
+        acc += hSeq[hb + k] * vec4f(recurrentKernel[u + o.x], recurrentKernel[u + o.y], recurrentKernel[u + o.z], recurrentKernel[u + o.w]);
+      }
     }
   }
   return select(vec4f(0.0), acc, vec4<bool>(true, nGates > 1u, nGates > 2u, nGates > 3u));
 }
 
-// Σ_{c in [c0, c1)} dG[rowBase + c] · U[k, c]: gradient reaching h_{t-1}[b, k] through the
-// recurrent matmul (rowBase = start of the recurrent-part gradients of row (b, t)).
+// Σ_{c in [c0, c1)} dG[rowBase + c] · U[k, c]: gradient reaching (h_{s-1} ⊙ recMask)[b, k] through
+// the recurrent matmul (rowBase = start of the recurrent-part gradients of the step's row).
 fn dGDotU(rowBase: u32, k: u32, gh: u32, colStart: u32, colEnd: u32) -> f32 {
   var acc = 0.0;
   for (var c = colStart; c < colEnd; c++) {
@@ -128,10 +184,10 @@ fn dGDotU(rowBase: u32, k: u32, gh: u32, colStart: u32, colEnd: u32) -> f32 {
   return acc;
 }
 
-// dL/dh_t[b, j] from the step above (carried) plus what hSeq itself received.
-fn incomingDh(b: u32, t: u32, j: u32) -> f32 {
+// dL/dh_s[b, j] from the step processed after it (carried) plus what hSeq itself received.
+fn incomingDh(b: u32, s: u32, j: u32) -> f32 {
   var dh = dhCarry[b * params.H + j];
-  if (params.hasDHSeq == 1u) { dh += dHSeq[(b * params.T + t) * params.H + j]; }
+  if (params.hasDHSeq == 1u) { dh += dHSeq[rowOf(b, s) * params.H + j]; }
   return dh;
 }
 
@@ -144,15 +200,20 @@ fn simpleRnnForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
   let H = params.H;
   let row0 = firstRow(wid, nwg);
   let pairs = params.rowsPerGroup * H;
-  for (var t = params.tStart; t < params.tEnd; t++) {
+  for (var s = params.tStart; s < params.tEnd; s++) {
     for (var p = lid; p < pairs; p += WG) {
       let b = row0 + p / H;
       let j = p % H;
       if (b < params.B) {
-        let at = (b * params.T + t) * H + j;
-        let h = activate(params.act, hSeq[at] + recurrentDots(b, t, j, 1u, H).x);
+        let at = rowOf(b, s) * H + j;
+        var h: f32;
+        if (stepMasked(b, s)) {
+          h = prevH(b, s, j);
+        } else {
+          h = activate(params.act, hSeq[at] + recurrentDots(b, s, j, 1u, H).x);
+        }
         hSeq[at] = h;
-        if (t + 1u == params.T) { hLast[b * H + j] = h; }
+        if (s + 1u == params.T) { hLast[b * H + j] = h; }
       }
     }
     storageBarrier();
@@ -160,7 +221,7 @@ fn simpleRnnForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
   }
 }
 
-// LSTM: gates holds x_t·K + b on entry; replaced by the activated i, f, g, o.
+// LSTM: gates holds x_t·K + b on entry; replaced by the activated i, f, g, o (zeros on masked steps).
 @compute @workgroup_size(64)
 fn lstmForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                @builtin(local_invocation_index) lid: u32) {
@@ -168,28 +229,35 @@ fn lstmForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
   let GH = 4u * H;
   let row0 = firstRow(wid, nwg);
   let pairs = params.rowsPerGroup * H;
-  for (var t = params.tStart; t < params.tEnd; t++) {
+  for (var s = params.tStart; s < params.tEnd; s++) {
     for (var p = lid; p < pairs; p += WG) {
       let b = row0 + p / H;
       let j = p % H;
       if (b < params.B) {
-        let base = (b * params.T + t) * GH + j;
-        let pre = vec4f(gates[base], gates[base + H], gates[base + 2u * H], gates[base + 3u * H])
-                + recurrentDots(b, t, j, 4u, GH);
-        let gi = activate(params.recAct, pre.x);
-        let gf = activate(params.recAct, pre.y);
-        let gc = activate(params.act, pre.z);
-        let go = activate(params.recAct, pre.w);
-        let c = gf * prevC(b, t, j) + gi * gc;
-        let h = go * activate(params.act, c);
-        gates[base] = gi;
-        gates[base + H] = gf;
-        gates[base + 2u * H] = gc;
-        gates[base + 3u * H] = go;
-        let at = (b * params.T + t) * H + j;
+        let row = rowOf(b, s);
+        let base = row * GH + j;
+        var c: f32;
+        var h: f32;
+        var act4 = vec4f(0.0);
+        if (stepMasked(b, s)) {
+          c = prevC(b, s, j);
+          h = prevH(b, s, j);
+        } else {
+          let pre = vec4f(gates[base], gates[base + H], gates[base + 2u * H], gates[base + 3u * H])
+                  + recurrentDots(b, s, j, 4u, GH);
+          act4 = vec4f(activate(params.recAct, pre.x), activate(params.recAct, pre.y),
+                       activate(params.act, pre.z), activate(params.recAct, pre.w));
+          c = act4.y * prevC(b, s, j) + act4.x * act4.z;
+          h = act4.w * activate(params.act, c);
+        }
+        gates[base] = act4.x;
+        gates[base + H] = act4.y;
+        gates[base + 2u * H] = act4.z;
+        gates[base + 3u * H] = act4.w;
+        let at = row * H + j;
         cSeq[at] = c;
         hSeq[at] = h;
-        if (t + 1u == params.T) {
+        if (s + 1u == params.T) {
           hLast[b * H + j] = h;
           cLast[b * H + j] = c;
         }
@@ -208,27 +276,36 @@ fn gruForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
   let GH = 3u * H;
   let row0 = firstRow(wid, nwg);
   let pairs = params.rowsPerGroup * H;
-  for (var t = params.tStart; t < params.tEnd; t++) {
+  for (var s = params.tStart; s < params.tEnd; s++) {
     for (var p = lid; p < pairs; p += WG) {
       let b = row0 + p / H;
       let j = p % H;
       if (b < params.B) {
-        let base = (b * params.T + t) * GH + j;
-        var rec = recurrentDots(b, t, j, 3u, GH); // [rz, rr, rh]
-        if (params.hasRecBias == 1u) {
-          rec += vec4f(bias[GH + j], bias[GH + H + j], bias[GH + 2u * H + j], 0.0);
+        let row = rowOf(b, s);
+        let base = row * GH + j;
+        let hp = prevH(b, s, j);
+        var g3 = vec3f(0.0);
+        var rh = 0.0;
+        var h = hp;
+        if (!stepMasked(b, s)) {
+          var rec = recurrentDots(b, s, j, 3u, GH); // [rz, rr, rh]
+          if (params.hasRecBias == 1u) {
+            rec += vec4f(bias[GH + j], bias[GH + H + j], bias[GH + 2u * H + j], 0.0);
+          }
+          let z = activate(params.recAct, gates[base] + rec.x);
+          let r = activate(params.recAct, gates[base + H] + rec.y);
+          let hh = activate(params.act, gates[base + 2u * H] + r * rec.z);
+          g3 = vec3f(z, r, hh);
+          rh = rec.z;
+          h = z * hp + (1.0 - z) * hh;
         }
-        let z = activate(params.recAct, gates[base] + rec.x);
-        let r = activate(params.recAct, gates[base + H] + rec.y);
-        let hh = activate(params.act, gates[base + 2u * H] + r * rec.z);
-        let h = z * prevH(b, t, j) + (1.0 - z) * hh;
-        gates[base] = z;
-        gates[base + H] = r;
-        gates[base + 2u * H] = hh;
-        let at = (b * params.T + t) * H + j;
-        recH[at] = rec.z;
+        gates[base] = g3.x;
+        gates[base + H] = g3.y;
+        gates[base + 2u * H] = g3.z;
+        let at = row * H + j;
+        recH[at] = rh;
         hSeq[at] = h;
-        if (t + 1u == params.T) { hLast[b * H + j] = h; }
+        if (s + 1u == params.T) { hLast[b * H + j] = h; }
       }
     }
     storageBarrier();
@@ -237,7 +314,8 @@ fn gruForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
 }
 
 // GRU, resetAfter = false: gates holds x_t·K + b on entry; replaced by z, r, hh. Two phases per
-// step: z, r and r*h_{t-1} first, then (after a barrier) the candidate, which needs all of r*h.
+// step: z, r and r*(h_{t-1} ⊙ recMask) first, then (after a barrier) the candidate, which needs all
+// of r*h.
 @compute @workgroup_size(64)
 fn gruResetBeforeForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                          @builtin(local_invocation_index) lid: u32) {
@@ -245,18 +323,23 @@ fn gruResetBeforeForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
   let GH = 3u * H;
   let row0 = firstRow(wid, nwg);
   let pairs = params.rowsPerGroup * H;
-  for (var t = params.tStart; t < params.tEnd; t++) {
+  for (var s = params.tStart; s < params.tEnd; s++) {
     for (var p = lid; p < pairs; p += WG) {
       let b = row0 + p / H;
       let j = p % H;
       if (b < params.B) {
-        let base = (b * params.T + t) * GH + j;
-        let rec = recurrentDots(b, t, j, 2u, GH); // [rz, rr]
-        let z = activate(params.recAct, gates[base] + rec.x);
-        let r = activate(params.recAct, gates[base + H] + rec.y);
+        let row = rowOf(b, s);
+        let base = row * GH + j;
+        var z = 0.0;
+        var r = 0.0;
+        if (!stepMasked(b, s)) {
+          let rec = recurrentDots(b, s, j, 2u, GH); // [rz, rr]
+          z = activate(params.recAct, gates[base] + rec.x);
+          r = activate(params.recAct, gates[base + H] + rec.y);
+        }
         gates[base] = z;
         gates[base + H] = r;
-        rhPrev[(b * params.T + t) * H + j] = r * prevH(b, t, j);
+        rhPrev[row * H + j] = r * prevH(b, s, j) * recMask(b, j);
       }
     }
     storageBarrier();
@@ -265,18 +348,24 @@ fn gruResetBeforeForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
       let b = row0 + p / H;
       let j = p % H;
       if (b < params.B) {
-        let base = (b * params.T + t) * GH + j;
-        let rhBase = (b * params.T + t) * H;
-        var pre = gates[base + 2u * H];
-        for (var k = 0u; k < H; k++) {
-          pre += rhPrev[rhBase + k] * recurrentKernel[k * GH + 2u * H + j];
+        let row = rowOf(b, s);
+        let base = row * GH + j;
+        let rhBase = row * H;
+        let hp = prevH(b, s, j);
+        var hh = 0.0;
+        var h = hp;
+        if (!stepMasked(b, s)) {
+          var pre = gates[base + 2u * H];
+          for (var k = 0u; k < H; k++) {
+            pre += rhPrev[rhBase + k] * recurrentKernel[k * GH + 2u * H + j];
+          }
+          hh = activate(params.act, pre);
+          let z = gates[base];
+          h = z * hp + (1.0 - z) * hh;
         }
-        let hh = activate(params.act, pre);
-        let z = gates[base];
-        let h = z * prevH(b, t, j) + (1.0 - z) * hh;
         gates[base + 2u * H] = hh;
         hSeq[rhBase + j] = h;
-        if (t + 1u == params.T) { hLast[b * H + j] = h; }
+        if (s + 1u == params.T) { hLast[b * H + j] = h; }
       }
     }
     storageBarrier();
@@ -285,25 +374,27 @@ fn gruResetBeforeForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
 }
 
 // ---------------------------------------------------------------- backward (BPTT)
-// Steps run from tEnd-1 down to tStart. dhCarry (and dcCarry) hold dL/dh_t (dL/dc_t) coming from
-// step t+1 on entry to step t and dL/dh_{t-1} (dL/dc_{t-1}) on exit; the host initialises them
-// from the gradients of hLast / cLast (or zeros) before the first chunk.
+// Processing steps run from tEnd-1 down to tStart. dhCarry (and dcCarry) hold dL/dh_s (dL/dc_s)
+// coming from step s+1 on entry to step s and dL/dh_{s-1} (dL/dc_{s-1}) on exit; the host
+// initialises them from the gradients of hLast / cLast (or zeros) before the first chunk.
+// A masked step writes dG = 0 and passes dh (and dc) straight through to step s-1.
+// m = recMask (1 without recurrent dropout): what reaches h_{s-1} through a matmul is m ⊙ (dG·Uᵀ).
 
-// SimpleRNN: dG = dh * act'(h); dh_{t-1} = dG·Uᵀ.
+// SimpleRNN: dG = dh * act'(h); dh_{s-1} = m ⊙ (dG·Uᵀ).
 @compute @workgroup_size(64)
 fn simpleRnnBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                      @builtin(local_invocation_index) lid: u32) {
   let H = params.H;
   let row0 = firstRow(wid, nwg);
   let pairs = params.rowsPerGroup * H;
-  for (var s = params.tStart; s < params.tEnd; s++) {
-    let t = params.tEnd - 1u - (s - params.tStart);
+  for (var i = params.tStart; i < params.tEnd; i++) {
+    let s = params.tEnd - 1u - (i - params.tStart);
     for (var p = lid; p < pairs; p += WG) {
       let b = row0 + p / H;
       let j = p % H;
       if (b < params.B) {
-        let at = (b * params.T + t) * H + j;
-        dG[at] = incomingDh(b, t, j) * activateGrad(params.act, hSeq[at]);
+        let at = rowOf(b, s) * H + j;
+        dG[at] = select(incomingDh(b, s, j) * activateGrad(params.act, hSeq[at]), 0.0, stepMasked(b, s));
       }
     }
     storageBarrier();
@@ -312,7 +403,11 @@ fn simpleRnnBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
       let b = row0 + p / H;
       let k = p % H;
       if (b < params.B) {
-        dhCarry[b * H + k] = dGDotU((b * params.T + t) * H, k, H, 0u, H);
+        if (stepMasked(b, s)) {
+          dhCarry[b * H + k] = incomingDh(b, s, k);
+        } else {
+          dhCarry[b * H + k] = recMask(b, k) * dGDotU(rowOf(b, s) * H, k, H, 0u, H);
+        }
       }
     }
     storageBarrier();
@@ -322,7 +417,7 @@ fn simpleRnnBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
 
 // LSTM: h = o*act(c), c = f*c_{t-1} + i*g.
 //   do = dh*act(c); dc = dc_carry + dh*o*act'(c); di = dc*g; df = dc*c_{t-1}; dg = dc*i
-//   dc_{t-1} = dc*f; dh_{t-1} = dG·Uᵀ
+//   dc_{t-1} = dc*f; dh_{t-1} = m ⊙ (dG·Uᵀ)
 @compute @workgroup_size(64)
 fn lstmBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                 @builtin(local_invocation_index) lid: u32) {
@@ -330,25 +425,33 @@ fn lstmBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   let GH = 4u * H;
   let row0 = firstRow(wid, nwg);
   let pairs = params.rowsPerGroup * H;
-  for (var s = params.tStart; s < params.tEnd; s++) {
-    let t = params.tEnd - 1u - (s - params.tStart);
+  for (var i = params.tStart; i < params.tEnd; i++) {
+    let s = params.tEnd - 1u - (i - params.tStart);
     for (var p = lid; p < pairs; p += WG) {
       let b = row0 + p / H;
       let j = p % H;
       if (b < params.B) {
-        let base = (b * params.T + t) * GH + j;
-        let gi = gates[base];
-        let gf = gates[base + H];
-        let gc = gates[base + 2u * H];
-        let go = gates[base + 3u * H];
-        let actC = activate(params.act, cSeq[(b * params.T + t) * H + j]);
-        let dh = incomingDh(b, t, j);
-        let dc = dcCarry[b * H + j] + dh * go * activateGrad(params.act, actC);
-        dG[base] = dc * gc * activateGrad(params.recAct, gi);
-        dG[base + H] = dc * prevC(b, t, j) * activateGrad(params.recAct, gf);
-        dG[base + 2u * H] = dc * gi * activateGrad(params.act, gc);
-        dG[base + 3u * H] = dh * actC * activateGrad(params.recAct, go);
-        dcCarry[b * H + j] = dc * gf;
+        let row = rowOf(b, s);
+        let base = row * GH + j;
+        if (stepMasked(b, s)) {
+          dG[base] = 0.0;
+          dG[base + H] = 0.0;
+          dG[base + 2u * H] = 0.0;
+          dG[base + 3u * H] = 0.0;
+        } else {
+          let gi = gates[base];
+          let gf = gates[base + H];
+          let gc = gates[base + 2u * H];
+          let go = gates[base + 3u * H];
+          let actC = activate(params.act, cSeq[row * H + j]);
+          let dh = incomingDh(b, s, j);
+          let dc = dcCarry[b * H + j] + dh * go * activateGrad(params.act, actC);
+          dG[base] = dc * gc * activateGrad(params.recAct, gi);
+          dG[base + H] = dc * prevC(b, s, j) * activateGrad(params.recAct, gf);
+          dG[base + 2u * H] = dc * gi * activateGrad(params.act, gc);
+          dG[base + 3u * H] = dh * actC * activateGrad(params.recAct, go);
+          dcCarry[b * H + j] = dc * gf;
+        }
       }
     }
     storageBarrier();
@@ -357,7 +460,11 @@ fn lstmBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
       let b = row0 + p / H;
       let k = p % H;
       if (b < params.B) {
-        dhCarry[b * H + k] = dGDotU((b * params.T + t) * GH, k, GH, 0u, GH);
+        if (stepMasked(b, s)) {
+          dhCarry[b * H + k] = incomingDh(b, s, k);
+        } else {
+          dhCarry[b * H + k] = recMask(b, k) * dGDotU(rowOf(b, s) * GH, k, GH, 0u, GH);
+        }
       }
     }
     storageBarrier();
@@ -368,7 +475,7 @@ fn lstmBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
 // GRU, resetAfter = true: h = z*h_{t-1} + (1-z)*hh, hh = act(xh + r*rh).
 //   dHH = dh*(1-z)*act'(hh); dZ = dh*(h_{t-1} - hh)*ra'(z); dR = dHH*rh*ra'(r)
 //   input part [dZ, dR, dHH]; recurrent part [dZ, dR, dHH*r]
-//   dh_{t-1} = dh*z + (recurrent part)·Uᵀ
+//   dh_{t-1} = dh*z + m ⊙ ((recurrent part)·Uᵀ)
 @compute @workgroup_size(64)
 fn gruBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                @builtin(local_invocation_index) lid: u32) {
@@ -376,28 +483,36 @@ fn gruBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
   let GH = 3u * H;
   let row0 = firstRow(wid, nwg);
   let pairs = params.rowsPerGroup * H;
-  for (var s = params.tStart; s < params.tEnd; s++) {
-    let t = params.tEnd - 1u - (s - params.tStart);
+  for (var i = params.tStart; i < params.tEnd; i++) {
+    let s = params.tEnd - 1u - (i - params.tStart);
     for (var p = lid; p < pairs; p += WG) {
       let b = row0 + p / H;
       let j = p % H;
       if (b < params.B) {
-        let base = (b * params.T + t) * GH + j;
-        let dBase = (b * params.T + t) * 2u * GH + j;
-        let z = gates[base];
-        let r = gates[base + H];
-        let hh = gates[base + 2u * H];
-        let dh = incomingDh(b, t, j);
-        let dPreH = dh * (1.0 - z) * activateGrad(params.act, hh);
-        let dPreZ = dh * (prevH(b, t, j) - hh) * activateGrad(params.recAct, z);
-        let dPreR = dPreH * recH[(b * params.T + t) * H + j] * activateGrad(params.recAct, r);
-        dG[dBase] = dPreZ;
-        dG[dBase + H] = dPreR;
-        dG[dBase + 2u * H] = dPreH;
-        dG[dBase + GH] = dPreZ;
-        dG[dBase + GH + H] = dPreR;
-        dG[dBase + GH + 2u * H] = dPreH * r;
-        dhCarry[b * H + j] = dh * z;
+        let row = rowOf(b, s);
+        let base = row * GH + j;
+        let dBase = row * 2u * GH + j;
+        let dh = incomingDh(b, s, j);
+        var d3 = vec3f(0.0); // dZ, dR, dHH (pre-activation)
+        var r = 0.0;
+        var carry = dh;
+        if (!stepMasked(b, s)) {
+          let z = gates[base];
+          r = gates[base + H];
+          let hh = gates[base + 2u * H];
+          let dPreH = dh * (1.0 - z) * activateGrad(params.act, hh);
+          let dPreZ = dh * (prevH(b, s, j) - hh) * activateGrad(params.recAct, z);
+          let dPreR = dPreH * recH[row * H + j] * activateGrad(params.recAct, r);
+          d3 = vec3f(dPreZ, dPreR, dPreH);
+          carry = dh * z;
+        }
+        dG[dBase] = d3.x;
+        dG[dBase + H] = d3.y;
+        dG[dBase + 2u * H] = d3.z;
+        dG[dBase + GH] = d3.x;
+        dG[dBase + GH + H] = d3.y;
+        dG[dBase + GH + 2u * H] = d3.z * r;
+        dhCarry[b * H + j] = carry;
       }
     }
     storageBarrier();
@@ -405,8 +520,8 @@ fn gruBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
     for (var p = lid; p < pairs; p += WG) {
       let b = row0 + p / H;
       let k = p % H;
-      if (b < params.B) {
-        dhCarry[b * H + k] += dGDotU((b * params.T + t) * 2u * GH + GH, k, GH, 0u, GH);
+      if (b < params.B && !stepMasked(b, s)) {
+        dhCarry[b * H + k] += recMask(b, k) * dGDotU(rowOf(b, s) * 2u * GH + GH, k, GH, 0u, GH);
       }
     }
     storageBarrier();
@@ -414,10 +529,10 @@ fn gruBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
   }
 }
 
-// GRU, resetAfter = false: hh = act(xh + (r*h_{t-1})·U_h). Three phases per step:
+// GRU, resetAfter = false: hh = act(xh + (r*(h_{t-1} ⊙ m))·U_h). Three phases per step:
 //   A: dHH = dh*(1-z)*act'(hh), dZ = dh*(h_{t-1} - hh)*ra'(z); carry = dh*z
-//   B: dRH = U_h·dHH (needs all of dHH); dR = dRH*h_{t-1}*ra'(r); carry += dRH*r
-//   C: carry += [dZ, dR]·U_{z,r}ᵀ (needs all of dR)
+//   B: dRH = U_h·dHH (needs all of dHH); dR = dRH*(h_{t-1} ⊙ m)*ra'(r); carry += dRH*r*m
+//   C: carry += m ⊙ ([dZ, dR]·U_{z,r}ᵀ) (needs all of dR)
 @compute @workgroup_size(64)
 fn gruResetBeforeBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                           @builtin(local_invocation_index) lid: u32) {
@@ -425,19 +540,25 @@ fn gruResetBeforeBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
   let GH = 3u * H;
   let row0 = firstRow(wid, nwg);
   let pairs = params.rowsPerGroup * H;
-  for (var s = params.tStart; s < params.tEnd; s++) {
-    let t = params.tEnd - 1u - (s - params.tStart);
+  for (var i = params.tStart; i < params.tEnd; i++) {
+    let s = params.tEnd - 1u - (i - params.tStart);
     for (var p = lid; p < pairs; p += WG) {
       let b = row0 + p / H;
       let j = p % H;
       if (b < params.B) {
-        let base = (b * params.T + t) * GH + j;
-        let z = gates[base];
-        let hh = gates[base + 2u * H];
-        let dh = incomingDh(b, t, j);
-        dG[base] = dh * (prevH(b, t, j) - hh) * activateGrad(params.recAct, z);
-        dG[base + 2u * H] = dh * (1.0 - z) * activateGrad(params.act, hh);
-        dhCarry[b * H + j] = dh * z;
+        let base = rowOf(b, s) * GH + j;
+        let dh = incomingDh(b, s, j);
+        if (stepMasked(b, s)) {
+          dG[base] = 0.0;
+          dG[base + 2u * H] = 0.0;
+          dhCarry[b * H + j] = dh;
+        } else {
+          let z = gates[base];
+          let hh = gates[base + 2u * H];
+          dG[base] = dh * (prevH(b, s, j) - hh) * activateGrad(params.recAct, z);
+          dG[base + 2u * H] = dh * (1.0 - z) * activateGrad(params.act, hh);
+          dhCarry[b * H + j] = dh * z;
+        }
       }
     }
     storageBarrier();
@@ -446,11 +567,16 @@ fn gruResetBeforeBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
       let b = row0 + p / H;
       let k = p % H;
       if (b < params.B) {
-        let rowBase = (b * params.T + t) * GH;
-        let dRH = dGDotU(rowBase, k, GH, 2u * H, GH);
-        let r = gates[rowBase + H + k];
-        dG[rowBase + H + k] = dRH * prevH(b, t, k) * activateGrad(params.recAct, r);
-        dhCarry[b * H + k] += dRH * r;
+        let rowBase = rowOf(b, s) * GH;
+        if (stepMasked(b, s)) {
+          dG[rowBase + H + k] = 0.0;
+        } else {
+          let m = recMask(b, k);
+          let dRH = dGDotU(rowBase, k, GH, 2u * H, GH);
+          let r = gates[rowBase + H + k];
+          dG[rowBase + H + k] = dRH * prevH(b, s, k) * m * activateGrad(params.recAct, r);
+          dhCarry[b * H + k] += dRH * r * m;
+        }
       }
     }
     storageBarrier();
@@ -458,11 +584,224 @@ fn gruResetBeforeBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
     for (var p = lid; p < pairs; p += WG) {
       let b = row0 + p / H;
       let k = p % H;
-      if (b < params.B) {
-        dhCarry[b * H + k] += dGDotU((b * params.T + t) * GH, k, GH, 0u, 2u * H);
+      if (b < params.B && !stepMasked(b, s)) {
+        dhCarry[b * H + k] += recMask(b, k) * dGDotU(rowOf(b, s) * GH, k, GH, 0u, 2u * H);
       }
     }
     storageBarrier();
     workgroupBarrier();
   }
+}
+
+// ---------------------------------------------------------------- dropout masks (PCG hash RNG)
+// Keras dropout masks: m = 1/(1-rate) with probability 1-rate, else 0, drawn per element from a
+// hash of (seed, stream, step counter, element index). The counter lives on the GPU
+// (rngState[0]) and `rngAdvance` increments it once per training step, so every step draws new
+// masks with no upload from the CPU.
+
+struct DropoutParams {
+  n: u32,         // mask elements
+  rate: f32,      // drop probability in (0, 1)
+  scale: f32,     // 1 / (1 - rate)
+  seed: u32,
+  stream: u32,    // which mask of the layer (0: input, 1: recurrent)
+}
+
+@group(0) @binding(16) var<uniform> dparams: DropoutParams;
+@group(0) @binding(17) var<storage, read_write> rngState: array<u32>;  // [4]: [0] = step counter
+@group(0) @binding(18) var<storage, read_write> maskOut: array<f32>;   // [n]
+
+// PCG-RXS-M-XS 32-bit output permutation of one LCG step (Jarzynski & Olano, "Hash Functions for
+// GPU Rendering", JCGT 2020): a good 32-bit integer hash.
+fn pcgHash(v: u32) -> u32 {
+  let state = v * 747796405u + 2891336453u;
+  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
+  return (word >> 22u) ^ word;
+}
+
+@compute @workgroup_size(64)
+fn dropoutMask(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flatIndex(gid, nwg, 64u);
+  if (i >= dparams.n) { return; }
+  let key = pcgHash(pcgHash(pcgHash(dparams.seed) ^ (dparams.stream * 0x9e3779b9u)) + rngState[0]);
+  let u = f32(pcgHash(key ^ pcgHash(i)) >> 8u) * (1.0 / 16777216.0); // uniform in [0, 1)
+  maskOut[i] = select(0.0, dparams.scale, u >= dparams.rate);
+}
+
+// rngState[0] += 1 (one invocation; a separate dispatch, so every mask of the step saw the old value).
+@compute @workgroup_size(1)
+fn rngAdvance() {
+  rngState[0] = rngState[0] + 1u;
+}
+
+// ---------------------------------------------------------------- broadcast mask multiply
+// x viewed as [B, T, F]; out[b, t, f] (+)= x[b, t, f] * mask[b*sB + t*sT + f*sF]. Used for input
+// dropout (mask [B, F]: sB = F, sT = 0, sF = 1) and its backward, Keras Masking's output
+// (mask [B, T]: sB = T, sT = 1, sF = 0), and h ⊙ recMask for the recurrent-weight gradient.
+
+struct MaskMulParams {
+  n: u32,           // B*T*F
+  T: u32,
+  F: u32,
+  sB: u32,
+  sT: u32,
+  sF: u32,
+  accumulate: u32,  // 1: out += ..., 0: out = ...
+}
+
+@group(0) @binding(19) var<uniform> mparams: MaskMulParams;
+@group(0) @binding(20) var<storage, read> mulIn: array<f32>;
+@group(0) @binding(21) var<storage, read> mulMask: array<f32>;
+@group(0) @binding(22) var<storage, read_write> mulOut: array<f32>;
+
+@compute @workgroup_size(64)
+fn maskMul(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flatIndex(gid, nwg, 64u);
+  if (i >= mparams.n) { return; }
+  let f = i % mparams.F;
+  let bt = i / mparams.F;
+  let t = bt % mparams.T;
+  let b = bt / mparams.T;
+  let v = mulIn[i] * mulMask[b * mparams.sB + t * mparams.sT + f * mparams.sF];
+  mulOut[i] = select(v, mulOut[i] + v, mparams.accumulate == 1u);
+}
+
+// ---------------------------------------------------------------- Keras Masking: the step mask
+// stepMaskOut[r] = 1 if any feature of row r (= b*T + t) differs from maskValue, else 0.
+
+struct StepMaskParams {
+  rows: u32,
+  F: u32,
+  maskValue: f32,
+}
+
+@group(0) @binding(23) var<uniform> sparams: StepMaskParams;
+@group(0) @binding(24) var<storage, read> stepIn: array<f32>;          // [rows, F]
+@group(0) @binding(25) var<storage, read_write> stepMaskOut: array<f32>; // [rows]
+
+@compute @workgroup_size(64)
+fn stepMask(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let r = flatIndex(gid, nwg, 64u);
+  if (r >= sparams.rows) { return; }
+  var keep = 0.0;
+  for (var f = 0u; f < sparams.F; f++) {
+    keep = select(keep, 1.0, stepIn[r * sparams.F + f] != sparams.maskValue);
+  }
+  stepMaskOut[r] = keep;
+}
+
+// ---------------------------------------------------------------- Bidirectional merge
+// a = forward output, b = backward output, both [rows, H] (rows = B*T with returnSequences, else
+// B), each multiplied by the step mask first when hasMask (Keras zeroes masked outputs inside
+// Bidirectional). mode 0 concat -> [rows, 2H] = [a | b]; 1 sum a+b; 2 mul a*b; 3 ave (a+b)/2.
+
+struct MergeParams {
+  n: u32,        // rows*H
+  H: u32,
+  mode: u32,
+  hasMask: u32,
+}
+
+@group(0) @binding(26) var<uniform> gparams: MergeParams;
+@group(0) @binding(27) var<storage, read> mergeA: array<f32>;           // [rows, H]
+@group(0) @binding(28) var<storage, read> mergeB: array<f32>;           // [rows, H]
+@group(0) @binding(29) var<storage, read> mergeMask: array<f32>;        // [rows]
+@group(0) @binding(30) var<storage, read_write> merged: array<f32>;     // [rows, H] or [rows, 2H]
+@group(0) @binding(31) var<storage, read> dMerged: array<f32>;          // like merged
+@group(0) @binding(32) var<storage, read_write> dMergeA: array<f32>;    // [rows, H] +=
+@group(0) @binding(33) var<storage, read_write> dMergeB: array<f32>;    // [rows, H] +=
+
+fn mergeFactor(r: u32) -> f32 {
+  if (gparams.hasMask == 0u) { return 1.0; }
+  return mergeMask[r];
+}
+
+@compute @workgroup_size(64)
+fn bidirectionalMerge(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flatIndex(gid, nwg, 64u);
+  if (i >= gparams.n) { return; }
+  let H = gparams.H;
+  let r = i / H;
+  let j = i % H;
+  let m = mergeFactor(r);
+  let a = mergeA[i] * m;
+  let b = mergeB[i] * m;
+  switch gparams.mode {
+    case 0u: {
+      merged[r * 2u * H + j] = a;
+      merged[r * 2u * H + H + j] = b;
+    }
+    case 1u: { merged[i] = a + b; }
+    case 2u: { merged[i] = a * b; }
+    default: { merged[i] = 0.5 * (a + b); }
+  }
+}
+
+@compute @workgroup_size(64)
+fn bidirectionalMergeBackward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flatIndex(gid, nwg, 64u);
+  if (i >= gparams.n) { return; }
+  let H = gparams.H;
+  let r = i / H;
+  let j = i % H;
+  let m = mergeFactor(r);
+  var da = 0.0;
+  var db = 0.0;
+  switch gparams.mode {
+    case 0u: {
+      da = dMerged[r * 2u * H + j];
+      db = dMerged[r * 2u * H + H + j];
+    }
+    case 1u: {
+      da = dMerged[i];
+      db = da;
+    }
+    case 2u: {
+      da = dMerged[i] * mergeB[i] * m;
+      db = dMerged[i] * mergeA[i] * m;
+    }
+    default: {
+      da = 0.5 * dMerged[i];
+      db = da;
+    }
+  }
+  dMergeA[i] += da * m;
+  dMergeB[i] += db * m;
+}
+
+// ---------------------------------------------------------------- time slices (custom cells)
+// A sequence [B, T, F] and one step [B, F] of it at time t.
+//   takeStep: step (+)= seq[:, t, :]      (forward of slicing; backward of putStep)
+//   putStep:  seq[:, t, :] (+)= step      (forward of stacking; backward of slicing)
+
+struct SliceParams {
+  n: u32,          // B*F
+  T: u32,
+  F: u32,
+  t: u32,
+  accumulate: u32,
+}
+
+@group(0) @binding(34) var<uniform> tparams: SliceParams;
+@group(0) @binding(35) var<storage, read> sliceSrc: array<f32>;
+@group(0) @binding(36) var<storage, read_write> sliceDst: array<f32>;
+
+@compute @workgroup_size(64)
+fn takeStep(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flatIndex(gid, nwg, 64u);
+  if (i >= tparams.n) { return; }
+  let b = i / tparams.F;
+  let f = i % tparams.F;
+  let v = sliceSrc[(b * tparams.T + tparams.t) * tparams.F + f];
+  sliceDst[i] = select(v, sliceDst[i] + v, tparams.accumulate == 1u);
+}
+
+@compute @workgroup_size(64)
+fn putStep(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flatIndex(gid, nwg, 64u);
+  if (i >= tparams.n) { return; }
+  let b = i / tparams.F;
+  let f = i % tparams.F;
+  let at = (b * tparams.T + tparams.t) * tparams.F + f;
+  sliceDst[at] = select(sliceSrc[i], sliceDst[at] + sliceSrc[i], tparams.accumulate == 1u);
 }

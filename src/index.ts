@@ -19,6 +19,9 @@ import { Adam, AdamW, SGD, RMSprop, type AdamConfig, type AdamWConfig, type SgdC
 import { schedules } from './optim/schedules';
 import { LayerNormalization, BatchNormalization, type NormalizationArgs, type BatchNormalizationArgs } from './layers/normalization';
 import { SimpleRNN, LSTM, GRU, type RecurrentArgs, type LSTMArgs, type GRUArgs } from './layers/recurrent';
+import { Bidirectional, type BidirectionalArgs } from './layers/bidirectional';
+import { Masking, type MaskingArgs } from './layers/masking';
+import { RNN, LNSimpleRNNCell, type RNNArgs, type LNSimpleRNNCellArgs } from './layers/cells';
 
 export { Sequential, setSeed } from './model/sequential';
 export type { CompileArgs, FitArgs, EvaluateArgs, History, Callback, Logs, SequentialArgs, LossName, MetricName } from './model/sequential';
@@ -29,7 +32,14 @@ export type { Shape, LayerArgs, WeightSpec } from './layers/layer';
 export { Dense, Flatten, TimeDistributed } from './layers/dense';
 export type { DenseArgs, TimeDistributedArgs } from './layers/dense';
 export { RecurrentLayer, SimpleRNN, LSTM, GRU } from './layers/recurrent';
-export type { RecurrentArgs, GatedArgs, LSTMArgs, GRUArgs } from './layers/recurrent';
+export type { RecurrentArgs, GatedArgs, LSTMArgs, GRUArgs, StatefulLayer } from './layers/recurrent';
+export { Bidirectional } from './layers/bidirectional';
+export type { BidirectionalArgs } from './layers/bidirectional';
+export { Masking } from './layers/masking';
+export type { MaskingArgs } from './layers/masking';
+export type { MergeMode } from './ops/rnn';
+export { RNN, LNSimpleRNNCell, cellOps } from './layers/cells';
+export type { RNNArgs, LNSimpleRNNCellArgs, RecurrentCell, CellStep } from './layers/cells';
 export { Optimizer, Adam, AdamW, SGD, RMSprop } from './optim/optimizers';
 export type { AdamConfig, AdamWConfig, SgdConfig, RmspropConfig, OptimizerConfig, ClipConfig } from './optim/optimizers';
 export { LearningRateSchedule, ExponentialDecay, PiecewiseConstantDecay } from './optim/schedules';
@@ -43,6 +53,14 @@ export type { Gpu, GpuInfo } from './gpu/device';
 export { ShaderError } from './gpu/shader';
 export * as data from './data/synthetic';
 export { MT19937 } from './data/mt19937';
+/** Danish hourly weather (Hvass-Labs lesson #23): download, load, task, batches, baselines. */
+export * as weather from './data/weather';
+/** Seattle / New York daily weather (vega-datasets): parse, next-day temp_max task, baseline. */
+export * as seattle from './data/seattle';
+export { MinMaxScaler, randomSubsequences, warmupMse } from './data/windows';
+export type { SubsequenceOptions, SubsequenceBatch } from './data/windows';
+export { parseCsv, forEachCsvRecord, CsvError } from './data/csv';
+export type { CsvOptions, CsvTable } from './data/csv';
 export { iterativeForecast } from './forecast';
 
 /** Creates a Sequential model (tfjs: `tf.sequential`). */
@@ -64,6 +82,14 @@ export const layers = {
   lstm: (args: LSTMArgs) => new LSTM(args),
   /** Gated recurrent unit (Keras GRU: gates z, r, h; resetAfter true by default). */
   gru: (args: GRUArgs) => new GRU(args),
+  /** Keras Bidirectional: runs a copy of `layer` forwards and one backwards; mergeMode concat (default) | sum | mul | ave. */
+  bidirectional: (args: BidirectionalArgs) => new Bidirectional(args),
+  /** Keras Masking: steps whose features all equal maskValue (default 0) are skipped by the recurrent layers that follow. */
+  masking: (args: MaskingArgs = {}) => new Masking(args),
+  /** Keras RNN(cell): runs a custom cell (composed of `cellOps`) step by step (T × its ops per pass). */
+  rnn: (args: RNNArgs) => new RNN(args),
+  /** The chapter's layer-normalized SimpleRNN cell, for `layers.rnn({cell})`: tanh(LayerNorm(x·K + b + h·U)). */
+  lnSimpleRNNCell: (args: LNSimpleRNNCellArgs) => new LNSimpleRNNCell(args),
   /** Keras LayerNormalization over the last axis (epsilon 1e-3; weights gamma, beta). */
   layerNormalization: (args: NormalizationArgs = {}) => new LayerNormalization(args),
   /** Keras BatchNormalization over all axes but the last (momentum 0.99, epsilon 1e-3; gamma, beta, moving_mean, moving_variance). */

@@ -5,6 +5,11 @@
 export class Tensor {
   /** Set for zero-copy reshapes: this tensor is a view of `aliasOf` (same buffer and bytes). */
   aliasOf: Tensor | null = null;
+  /**
+   * Keras-style sequence mask of a [B, T, ...] tensor: a [B, T] tensor of 1 (step used) / 0 (step
+   * masked), set by rnn.layers.masking and propagated by Sequential to the layers that follow.
+   */
+  mask: Tensor | null = null;
 
   constructor(
     readonly buffer: GPUBuffer,

@@ -33,6 +33,11 @@ export class Graph {
   private grads = new Map<Tensor, Tensor>();
   private owned: GPUBuffer[] = [];
   private backwardDone = false;
+  /**
+   * Set by Sequential.predictStep's plans: recurrent layers start from their stored state (on the
+   * GPU) and write their final state back into it (src/layers/recurrent.ts, StatefulLayer).
+   */
+  statefulStep = false;
 
   constructor(
     readonly ctx: Context,

@@ -5,10 +5,22 @@
  * Input [B, T, I] (batch-major, T may vary between calls when inputShape is [null, I]); output
  * [B, T, H] with returnSequences, else [B, H]. The time loop runs in the fused WGSL kernels of
  * src/ops/rnn.ts (one input-projection GEMM, a persistent recurrent kernel, BPTT on the GPU).
+ *
+ * Training toolkit (docs/rnn-features.md):
+ *   dropout / recurrentDropout  Keras masks (one per sample, fixed over the sequence, scaled by
+ *                               1/(1-rate)), drawn on the GPU every training step; none at inference
+ *   masking                     a [B, T] mask on the input tensor (rnn.layers.masking) skips steps
+ *   state                       getState / setState / resetStates and Sequential.predictStep
+ *                               (streaming inference from a state kept on the GPU)
  */
 import type { Graph } from '../autograd/tape';
-import type { Tensor } from '../tensor';
-import { rnn, gateCount, type CellType } from '../ops/rnn';
+import type { Context } from '../gpu/context';
+import { getContext } from '../gpu/context';
+import { readback, upload } from '../gpu/io';
+import type { HostTensor } from '../host';
+import { toHostTensor, type TensorLike } from '../model/inputs';
+import { Tensor } from '../tensor';
+import { rnn, gateCount, dropoutMask, advanceRng, type CellType, type RnnOutputs, type RnnWeights } from '../ops/rnn';
 import { parseActivation, type Activation } from '../ops/activations';
 import { initialize, parseInitializer, type InitializerName } from './initializers';
 import { Layer, positiveInt, type LayerArgs, type Shape, type WeightSpec } from './layer';
@@ -29,6 +41,12 @@ export interface RecurrentArgs extends LayerArgs {
   kernelInitializer?: string;
   recurrentInitializer?: string;
   biasInitializer?: string;
+  /** Fraction of the input units to drop in training, in [0, 1) (Keras `dropout`, default 0). */
+  dropout?: number;
+  /** Fraction of the recurrent state's units to drop in training, in [0, 1) (default 0). */
+  recurrentDropout?: number;
+  /** Seed of the dropout masks (default: random). */
+  seed?: number;
 }
 
 export interface GatedArgs extends RecurrentArgs {
@@ -46,8 +64,118 @@ export interface GRUArgs extends GatedArgs {
   resetAfter?: boolean;
 }
 
+/**
+ * A layer with a recurrent state that Sequential.predictStep advances one step at a time (the
+ * state stays on the GPU between calls).
+ */
+export interface StatefulLayer {
+  /** Validates the batch size of the coming step (called before every predictStep). */
+  beginStep(batch: number): void;
+  /** Zeros the stored state (and forgets its batch size). */
+  resetStates(): void;
+  /** The stored state as host arrays ([h] or [h, c], each [batch, units]); null when there is none. */
+  getState(): Promise<HostTensor[] | null>;
+  /** Sets the stored state from host arrays ([h] or [h, c], each [batch, units]). */
+  setState(...states: TensorLike[]): Promise<void>;
+  /** Frees the GPU buffers of the state (model.dispose()). */
+  disposeState(): void;
+}
+
+export function isStatefulLayer(l: unknown): l is StatefulLayer {
+  return typeof (l as Partial<StatefulLayer> | null)?.beginStep === 'function';
+}
+
+const STATE_USAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
+
+/**
+ * The stored recurrent state of a layer: one set of GPU buffers per batch size (so cached step
+ * plans keep valid bindings), of which one is active. New buffers are zero-filled.
+ */
+export class StateStore {
+  private byBatch = new Map<number, Tensor[]>();
+  private ctx: Context | null = null;
+  /** Batch size of the state in use; null after a reset (the next step may use any batch size). */
+  active: number | null = null;
+
+  constructor(
+    readonly owner: string,
+    /** Names and feature sizes of the states, e.g. h [H] and c [H]. */
+    readonly names: readonly string[],
+    readonly sizes: readonly number[],
+  ) {}
+
+  /** The state tensors for `batch` (created zero-filled on first use). */
+  tensors(ctx: Context, batch: number): Tensor[] {
+    if (this.ctx && this.ctx !== ctx) throw new Error(`${this.owner}: the state belongs to another GPU device`);
+    this.ctx = ctx;
+    let t = this.byBatch.get(batch);
+    if (!t) {
+      t = this.sizes.map((n, i) => {
+        const buf = ctx.device.createBuffer({ label: `${this.owner}/state ${this.names[i]}`, size: Math.max(16, batch * n * 4), usage: STATE_USAGE });
+        return new Tensor(buf, [batch, n], 0, false, `${this.owner}/${this.names[i]}`);
+      });
+      this.byBatch.set(batch, t);
+    }
+    return t;
+  }
+
+  begin(batch: number): void {
+    if (this.active !== null && this.active !== batch) {
+      throw new RangeError(`${this.owner}: the stored state has batch size ${this.active} but this step has ${batch} rows; call model.resetStates() (or setState with ${batch} rows) first`);
+    }
+    this.active = batch;
+  }
+
+  reset(): void {
+    if (this.ctx) {
+      for (const ts of this.byBatch.values()) for (const t of ts) upload(this.ctx.device, t, new Float32Array(t.size));
+    }
+    this.active = null;
+  }
+
+  async get(): Promise<HostTensor[] | null> {
+    if (this.active === null || !this.ctx) return null;
+    const ts = this.byBatch.get(this.active)!;
+    const data = await readback(this.ctx.device, ...ts);
+    return ts.map((t, i) => ({ data: Float32Array.from(data[i]!), shape: [...t.shape] }));
+  }
+
+  async set(states: TensorLike[]): Promise<void> {
+    const want = this.names.map((n, i) => `${n} [batch, ${this.sizes[i]}]`).join(', ');
+    if (states.length !== this.names.length) {
+      throw new RangeError(`${this.owner}.setState: expected ${this.names.length} state array${this.names.length > 1 ? 's' : ''} (${want}), got ${states.length}`);
+    }
+    const hosts = states.map((s, i) => toHostTensor(s, `${this.owner}.setState: ${this.names[i]}`));
+    const batch = hosts[0]!.shape[0]!;
+    hosts.forEach((h, i) => {
+      if (h.shape.length !== 2 || h.shape[1] !== this.sizes[i] || h.shape[0] !== batch) {
+        throw new RangeError(`${this.owner}.setState: ${this.names[i]} must be [${batch}, ${this.sizes[i]}] (states: ${want}), got [${h.shape.join(', ')}]`);
+      }
+    });
+    const ctx = this.ctx ?? (await getContext());
+    const ts = this.tensors(ctx, batch);
+    hosts.forEach((h, i) => upload(ctx.device, ts[i]!, h.data));
+    this.active = batch;
+  }
+
+  dispose(): void {
+    for (const ts of this.byBatch.values()) for (const t of ts) t.buffer.destroy();
+    this.byBatch.clear();
+    this.active = null;
+  }
+}
+
+/** Checks a dropout rate option: a number in [0, 1). */
+export function dropoutRate(where: string, key: string, value: unknown): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value >= 1) {
+    throw new RangeError(`${where}: ${key} must be a number in [0, 1), got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
 /** Shared implementation of the three recurrent layers. */
-export abstract class RecurrentLayer extends Layer {
+export abstract class RecurrentLayer extends Layer implements StatefulLayer {
   abstract readonly cell: CellType;
   readonly units: number;
   readonly activation: Activation;
@@ -58,10 +186,18 @@ export abstract class RecurrentLayer extends Layer {
   readonly kernelInitializer: InitializerName;
   readonly recurrentInitializer: InitializerName;
   readonly biasInitializer: InitializerName;
+  readonly dropout: number;
+  readonly recurrentDropout: number;
+  readonly seed: number;
+  private stateStore: StateStore | null = null;
+  private rng: { ctx: Context; buffer: GPUBuffer } | null = null;
+  /** The options this layer was made with (Bidirectional re-creates it for the backward direction). */
+  readonly initArgs: Readonly<GatedArgs>;
 
   constructor(args: GatedArgs, base: string) {
     if (!args || typeof args !== 'object') throw new TypeError(`${base}: expected an options object like {units: 20}`);
     super(args, base);
+    this.initArgs = { ...args };
     this.units = positiveInt(this.name, 'units', args.units);
     this.activation = parseActivation(args.activation, this.name, 'tanh');
     this.recurrentActivation = parseActivation(args.recurrentActivation, this.name, 'sigmoid');
@@ -71,6 +207,12 @@ export abstract class RecurrentLayer extends Layer {
     this.kernelInitializer = parseInitializer(args.kernelInitializer, this.name, 'glorotUniform');
     this.recurrentInitializer = parseInitializer(args.recurrentInitializer, this.name, 'orthogonal');
     this.biasInitializer = parseInitializer(args.biasInitializer, this.name, 'zeros');
+    this.dropout = dropoutRate(this.name, 'dropout', args.dropout);
+    this.recurrentDropout = dropoutRate(this.name, 'recurrentDropout', args.recurrentDropout);
+    if (args.seed !== undefined && !(Number.isInteger(args.seed) && args.seed >= 0 && args.seed <= 0xffffffff)) {
+      throw new RangeError(`${this.name}: seed must be an integer in [0, 2^32-1], got ${JSON.stringify(args.seed)}`);
+    }
+    this.seed = args.seed ?? Math.floor(Math.random() * 0xffffffff);
     if (this.inputShape && this.inputShape.length !== 2) {
       throw new RangeError(`${this.name}: inputShape must be [timeSteps | null, features], got [${this.inputShape.join(', ')}]`);
     }
@@ -116,21 +258,114 @@ export abstract class RecurrentLayer extends Layer {
   }
 
   async call(g: Graph, x: Tensor, w: readonly Tensor[]): Promise<Tensor> {
+    const out = await this.runRecurrent(g, x, w, false);
+    if (!this.returnSequences) return out.hLast;
+    out.hSeq.mask = x.mask; // Keras: a returnSequences RNN passes its input mask on
+    return out.hSeq;
+  }
+
+  /**
+   * Records the recurrent op over x with this layer's weights, dropout (training graphs), the
+   * input's mask and, in Sequential.predictStep's graphs, the stored state (read at the start,
+   * written back at the end). `reverse`: Bidirectional's backward direction.
+   */
+  async runRecurrent(g: Graph, x: Tensor, w: readonly Tensor[], reverse: boolean): Promise<RnnOutputs> {
     if (x.shape.length !== 3) throw new RangeError(`${this.name}: expects [batch, timeSteps, features], got [${x.shape.join(', ')}]`);
-    const out = await rnn(
-      g,
-      {
-        cell: this.cell,
-        units: this.units,
-        activation: this.activation,
-        recurrentActivation: this.recurrentActivation,
-        resetAfter: this.resetAfter,
-        useBias: this.useBias,
-      },
-      x,
-      { kernel: w[0]!, recurrentKernel: w[1]!, bias: this.useBias ? w[2]! : null },
-    );
-    return this.returnSequences ? out.hSeq : out.hLast;
+    const [B, T, I] = x.shape as [number, number, number];
+    const seqMask = x.mask;
+    if (seqMask && (seqMask.shape.length !== 2 || seqMask.shape[0] !== B || seqMask.shape[1] !== T)) {
+      throw new RangeError(`${this.name}: the input mask is [${seqMask.shape.join(', ')}] but the input is [${B}, ${T}, ${I}]; expected a [${B}, ${T}] mask`);
+    }
+    let inputMask: Tensor | null = null;
+    let recurrentMask: Tensor | null = null;
+    if (g.training && (this.dropout > 0 || this.recurrentDropout > 0)) {
+      const rng = this.rngBuffer(g.ctx);
+      if (this.dropout > 0) {
+        inputMask = g.alloc([B, I], `${this.name}/dropout mask`);
+        await dropoutMask(g, inputMask, this.dropout, this.seed, 0, rng);
+      }
+      if (this.recurrentDropout > 0) {
+        recurrentMask = g.alloc([B, this.units], `${this.name}/recurrent dropout mask`);
+        await dropoutMask(g, recurrentMask, this.recurrentDropout, this.seed, 1, rng);
+      }
+      await advanceRng(g, rng);
+    }
+    const state = g.statefulStep ? this.states.tensors(g.ctx, B) : null;
+    const out = await rnn(g, this.opConfig(), x, this.opWeights(w), state?.[0] ?? null, state?.[1] ?? null, {
+      reverse,
+      inputMask,
+      recurrentMask,
+      seqMask,
+    });
+    if (state) {
+      g.forward.copy(out.hLast, state[0]!);
+      if (out.cLast) g.forward.copy(out.cLast, state[1]!);
+    }
+    return out;
+  }
+
+  /**
+   * A new layer of the same class and options, named `name` and without inputShape (Keras
+   * Bidirectional re-creates its layers from the config); a given dropout seed is offset so the two
+   * directions draw different masks.
+   */
+  recreate(name: string, seedOffset: number): RecurrentLayer {
+    const Ctor = this.constructor as new (a: GatedArgs) => RecurrentLayer;
+    const { inputShape: _ignored, ...rest } = this.initArgs;
+    return new Ctor({ ...rest, name, seed: (this.seed + seedOffset) >>> 0 });
+  }
+
+  protected opConfig() {
+    return {
+      cell: this.cell,
+      units: this.units,
+      activation: this.activation,
+      recurrentActivation: this.recurrentActivation,
+      resetAfter: this.resetAfter,
+      useBias: this.useBias,
+    };
+  }
+
+  protected opWeights(w: readonly Tensor[]): RnnWeights {
+    return { kernel: w[0]!, recurrentKernel: w[1]!, bias: this.useBias ? w[2]! : null };
+  }
+
+  /** The layer's dropout RNG counter (a 16-byte GPU buffer, zero at creation). */
+  private rngBuffer(ctx: Context): GPUBuffer {
+    if (!this.rng || this.rng.ctx !== ctx) {
+      this.rng = { ctx, buffer: ctx.device.createBuffer({ label: `${this.name}/dropout rng`, size: 16, usage: STATE_USAGE }) };
+    }
+    return this.rng.buffer;
+  }
+
+  // ---------------------------------------------------------------- state (StatefulLayer)
+
+  private get states(): StateStore {
+    return (this.stateStore ??= new StateStore(this.name, this.cell === 'lstm' ? ['h', 'c'] : ['h'], this.cell === 'lstm' ? [this.units, this.units] : [this.units]));
+  }
+
+  beginStep(batch: number): void {
+    this.states.begin(batch);
+  }
+
+  resetStates(): void {
+    this.stateStore?.reset();
+  }
+
+  /** The stored state ([h] or, for LSTM, [h, c]; each [batch, units]), or null before any step. */
+  getState(): Promise<HostTensor[] | null> {
+    return this.states.get();
+  }
+
+  /** Sets the stored state: h [batch, units] (and c [batch, units] for LSTM). */
+  setState(...states: TensorLike[]): Promise<void> {
+    return this.states.set(states);
+  }
+
+  disposeState(): void {
+    this.stateStore?.dispose();
+    this.rng?.buffer.destroy();
+    this.rng = null;
   }
 
   getConfig(): Record<string, unknown> {
@@ -141,6 +376,9 @@ export abstract class RecurrentLayer extends Layer {
       returnSequences: this.returnSequences,
       returnState: this.returnState,
       useBias: this.useBias,
+      dropout: this.dropout,
+      recurrentDropout: this.recurrentDropout,
+      seed: this.seed,
     };
   }
 }

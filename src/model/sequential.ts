@@ -22,6 +22,7 @@ import { mse, accumulateScalar } from '../ops/loss';
 import { ParamArena } from './arena';
 import { resolveOptimizer, type Optimizer, type OptimizerState } from '../optim/optimizers';
 import { toHostTensor, gatherRows, type TensorLike } from './inputs';
+import { isStatefulLayer } from '../layers/recurrent';
 
 export type LossName = 'mse' | 'meanSquaredError' | 'mean_squared_error';
 export type MetricName = 'mse' | 'lastTimeStepMse' | 'last_time_step_mse';
@@ -97,7 +98,7 @@ export function setSeed(seed: number): void {
 
 interface Plan {
   key: string;
-  mode: 'train' | 'eval' | 'predict';
+  mode: 'train' | 'eval' | 'predict' | 'step';
   batch: number;
   graph: Graph;
   x: Tensor;
@@ -237,6 +238,7 @@ export class Sequential {
     const ctx = this.readyCtx;
     const arena = this.arena!;
     const graph = new Graph(ctx, mode === 'train');
+    graph.statefulStep = mode === 'step'; // predictStep: recurrent layers use their stored state
     try {
       const x = graph.alloc(xShape, 'x');
       const y = yShape ? graph.alloc(yShape, 'y') : null;
@@ -249,7 +251,10 @@ export class Sequential {
         const ws = arena.vars.slice(vi, vi + n);
         vi += n;
         if (mode === 'train') for (const v of ws) graph.setGrad(v.value, v.grad);
+        const hIn = h;
         h = await layer.call(graph, h, ws.map((v) => (mode === 'train' ? v.value : new Tensor(v.value.buffer, v.value.shape, v.value.byteOffset, false, v.name))));
+        // Keras mask propagation: per-step layers (same [B, T] leading dims) pass the mask on.
+        if (hIn.mask && !h.mask && h.shape.length === 3 && h.shape[0] === hIn.shape[0] && h.shape[1] === hIn.shape[1]) h.mask = hIn.mask;
       }
       const out = h;
       if (y && mode !== 'predict') {
@@ -633,8 +638,50 @@ export class Sequential {
     return this.ctx?.pool.bytesAllocated ?? 0;
   }
 
+  // ---------------------------------------------------------------- streaming inference
+
+  /**
+   * Advances every recurrent layer by ONE time step from its stored state (kept on the GPU between
+   * calls; zeros at first or after resetStates()) and returns the model's output for that step:
+   * x_t [B, features] (or [B, 1, features]) → the output without its time axis. The batch size
+   * may differ from training's but must stay the same until resetStates(). Over a sequence it
+   * gives what predict() gives for the whole sequence (docs/rnn-features.md).
+   */
+  async predictStep(xIn: TensorLike): Promise<HostTensor> {
+    const x = toHostTensor(xIn, `${this.name}.predictStep: x`);
+    const want = this.builtInput ?? this.layers[0]?.inputShape;
+    const F = x.shape.length === 3 && x.shape[1] === 1 ? x.shape[2]! : x.shape.length === 2 ? x.shape[1]! : -1;
+    if (F < 0 || (want && (want.length !== 2 || (want[1] !== null && want[1] !== F)))) {
+      throw new RangeError(`${this.name}.predictStep: x must be one time step [batch, features]${want ? ` with features = ${want[want.length - 1]}` : ''} (or [batch, 1, features]), got [${x.shape.join(', ')}]`);
+    }
+    const B = x.shape[0]!;
+    await this.enter('predictStep');
+    try {
+      await this.build(want ?? [null, F]);
+      for (const l of this.layers) if (isStatefulLayer(l)) l.beginStep(B);
+      const plan = await this.plan('step', [B, 1, F], null);
+      const dev = this.readyCtx.device;
+      upload(dev, plan.x, x.data);
+      const enc = dev.createCommandEncoder();
+      plan.graph.encode(enc);
+      dev.queue.submit([enc.finish()]);
+      const [data] = await readback(dev, plan.out);
+      this.readyCtx.gpu.checkErrors();
+      const shape = plan.out.shape.length === 3 && plan.out.shape[1] === 1 ? [B, plan.out.shape[2]!] : [...plan.out.shape];
+      return { data: Float32Array.from(data!), shape };
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Zeros the stored state of every recurrent layer (Keras `model.reset_states()`). */
+  resetStates(): void {
+    for (const l of this.layers) if (isStatefulLayer(l)) l.resetStates();
+  }
+
   /** Frees the model's GPU memory. The model cannot be used afterwards. */
   dispose(): void {
+    for (const l of this.layers) (l as { disposeState?: () => void }).disposeState?.(); // stored recurrent state, dropout RNG
     this.disposePlans();
     this.optState?.destroy();
     this.arena?.destroy();

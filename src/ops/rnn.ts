@@ -47,6 +47,18 @@
  * The weights and h0 / c0 are read by backward too but are not listed: they are [·, H]-sized
  * state owned by the caller, not per-step activations (so the total depends on B, T, I, H only).
  *
+ * Options (RnnOptions; docs/rnn-features.md has the Keras semantics):
+ *   reverse        run time backwards inside the kernels (Bidirectional's backward layer): step s
+ *                  reads x_{T-1-s}; hSeq stays in input order; hLast is the state after t = 0.
+ *   inputMask      [B, I] input dropout: x ⊙ m (the same m at every step) feeds the projection
+ *                  GEMM (the masked copy is what dK reads); dX = m ⊙ (dG·Kᵀ).
+ *   recurrentMask  [B, H] recurrent dropout, applied by the recurrent kernels to h_{t-1} where it
+ *                  enters h·U; dU uses (h ⊙ m) rows, formed in backward.
+ *   seqMask        [B, T] Keras masking (1 use the step, 0 skip it): a skipped step carries h (and
+ *                  c) through; its hSeq row is the carried state (the previous output).
+ * h0, c0 and the masks reach the kernels packed into one `aux` buffer (copies at the start of the
+ * forward program): the LSTM kernels already bind 7 other storage buffers of the 8 allowed.
+ *
  * Deviations from docs/kernel-design.md §4.2–4.3 (all deliberate, for memory and simplicity):
  * the projection buffer doubles as the saved-gates buffer (gates overwritten in place); SimpleRNN
  * saves no gates (h_t is its activated gate); act(c_t) is recomputed in backward, not saved; U is
@@ -55,7 +67,7 @@
 import type { Graph } from '../autograd/tape';
 import type { Program } from '../autograd/program';
 import type { Kernel, ParamValues } from '../gpu/shader';
-import type { Tensor } from '../tensor';
+import { Tensor } from '../tensor';
 import { ACTIVATION_CODES, type Activation } from './activations';
 import { gemm } from './matmul';
 import { accumulateInto, sumRowsInto } from './reduce';
@@ -79,6 +91,18 @@ export interface RnnWeights {
   recurrentKernel: Tensor;
   /** [G*H], or [2, 3H] for GRU resetAfter (row 0 input bias, row 1 recurrent bias); null without bias. */
   bias: Tensor | null;
+}
+
+/** Optional behaviour of the recurrent op (see the file header). */
+export interface RnnOptions {
+  /** Walk time backwards (Bidirectional's backward direction). */
+  reverse?: boolean;
+  /** [B, I] input-dropout mask (0 or 1/(1-rate)), the same at every step. */
+  inputMask?: Tensor | null;
+  /** [B, H] recurrent-dropout mask on h_{t-1} in the recurrent matmul. */
+  recurrentMask?: Tensor | null;
+  /** [B, T] sequence mask: 1 = use the step, 0 = skip it (state carried through). */
+  seqMask?: Tensor | null;
 }
 
 export interface RnnOutputs {
@@ -162,6 +186,18 @@ function checkShapes(cfg: RnnOpConfig, x: Tensor, w: RnnWeights, h0: Tensor | nu
   return [B, T, I];
 }
 
+function checkOptions(x: Tensor, H: number, o: RnnOptions): void {
+  const [B, T, I] = x.shape as [number, number, number];
+  const want = (t: Tensor | null | undefined, what: string, shape: number[]) => {
+    if (t && (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]))) {
+      throw new RangeError(`rnn: ${what} is ${dims(t)}, expected [${shape.join(', ')}] for x ${dims(x)} and ${H} units`);
+    }
+  };
+  want(o.inputMask, 'the input-dropout mask', [B, I]);
+  want(o.recurrentMask, 'the recurrent-dropout mask', [B, H]);
+  want(o.seqMask, 'the sequence mask', [B, T]);
+}
+
 const FORWARD_ENTRY: Record<string, string> = {
   simpleRNN: 'simpleRnnForward',
   lstm: 'lstmForward',
@@ -192,8 +228,14 @@ export async function rnn(
   w: RnnWeights,
   h0: Tensor | null = null,
   c0: Tensor | null = null,
+  opts: RnnOptions = {},
 ): Promise<RnnOutputs> {
   const [B, T, I] = checkShapes(cfg, x, w, h0, c0);
+  checkOptions(x, cfg.units, opts);
+  const reverse = opts.reverse ?? false;
+  const inMask = opts.inputMask ?? null;
+  const recMask = opts.recurrentMask ?? null;
+  const seqMask = opts.seqMask ?? null;
   const H = cfg.units;
   const G = gateCount(cfg.cell);
   const GH = G * H;
@@ -207,20 +249,41 @@ export async function rnn(
   // Placeholder for unused read-only bindings (flags in the params say they are not read).
   const none = U;
 
+  // aux = [h0 | c0 | recMask | seqMask] (present parts only), filled by copies each run.
+  let auxLen = 0;
+  const place = (t: Tensor | null): number => {
+    const off = auxLen;
+    if (t) auxLen += t.size;
+    return off;
+  };
+  const auxOffsets = { h0Off: place(h0), c0Off: place(c0), recMaskOff: place(recMask), seqMaskOff: place(seqMask) };
+  const aux = g.alloc([Math.max(1, auxLen)], 'rnn.aux');
+  const parts: [Tensor | null, number][] = [[h0, auxOffsets.h0Off], [c0, auxOffsets.c0Off], [recMask, auxOffsets.recMaskOff], [seqMask, auxOffsets.seqMaskOff]];
+  for (const [t, off] of parts) {
+    if (t) g.forward.copy(t, new Tensor(aux.buffer, [t.size], aux.byteOffset + off * 4, false, 'rnn.aux part'));
+  }
+
+  // Input dropout: the projection (and dK) read xIn = x ⊙ inputMask.
+  let xIn = x;
+  if (inMask) {
+    xIn = g.alloc([B, T, I], 'rnn.xDropped');
+    await maskMulInto(g, g.forward, x, inMask, xIn, { T, F: I, sB: I, sT: 0, sF: 1 }, false);
+  }
+
   const hSeq = g.alloc([B, T, H], 'rnn.hSeq', needsGrad); // [B, T, H]
   const hLast = g.alloc([B, H], 'rnn.hLast', needsGrad); // [B, H]
   const cLast = isLstm ? g.alloc([B, H], 'rnn.cLast', needsGrad) : null; // [B, H]
   // [B, T, GH]: the input projection, then (in place) the activated gates. SimpleRNN: hSeq.
   const gates = cfg.cell === 'simpleRNN' ? hSeq : g.alloc([B, T, GH], 'rnn.gates');
   // [B, T, H]: LSTM c_t / GRU resetAfter rh / GRU resetBefore r*h_{t-1}.
-  const aux = cfg.cell === 'simpleRNN' ? null : g.alloc([B, T, H], `rnn.${auxName(cfg)}`);
+  const seqAux = cfg.cell === 'simpleRNN' ? null : g.alloc([B, T, H], `rnn.${auxName(cfg)}`);
 
   // (1) Gx [B*T, GH] = X [B*T, I] · K [I, GH] + input bias (GRU resetAfter: row 0 of bias).
   await gemm(g, g.forward, {
     M: B * T,
     N: GH,
     K: I,
-    a: { t: x, rowStride: I },
+    a: { t: xIn, rowStride: I },
     b: { t: kernel, rowStride: GH },
     c: { t: gates, rowStride: GH },
     ...(bias ? { bias: { t: bias, off: 0 } } : {}),
@@ -239,21 +302,25 @@ export async function rnn(
     hasH0: h0 !== null,
     hasC0: c0 !== null,
     hasRecBias: gruAfter && bias !== null,
+    reverse,
+    hasRecMask: recMask !== null,
+    hasSeqMask: seqMask !== null,
+    ...auxOffsets,
   };
   const kFwd = await g.kernel('rnn', FORWARD_ENTRY[kind]!);
-  const fwdBindings: Record<string, Tensor> = { recurrentKernel: U, h0: h0 ?? none, hSeq, hLast };
-  if (isLstm) Object.assign(fwdBindings, { gates, c0: c0 ?? none, cSeq: aux!, cLast: cLast! });
-  if (gruAfter) Object.assign(fwdBindings, { gates, bias: bias ?? none, recH: aux! });
-  if (gruBefore) Object.assign(fwdBindings, { gates, rhPrev: aux! });
+  const fwdBindings: Record<string, Tensor> = { recurrentKernel: U, aux, hSeq, hLast };
+  if (isLstm) Object.assign(fwdBindings, { gates, cSeq: seqAux!, cLast: cLast! });
+  if (gruAfter) Object.assign(fwdBindings, { gates, bias: bias ?? none, recH: seqAux! });
+  if (gruBefore) Object.assign(fwdBindings, { gates, rhPrev: seqAux! });
   for (const [tStart, tEnd] of timeChunks(T)) {
     dispatchRecurrent(g.forward, kFwd, fwdBindings, { ...baseParams, tStart, tEnd, hasDHSeq: false }, groups);
   }
 
   if (!needsGrad) return { hSeq, hLast, cLast };
 
-  const saved = [x, hSeq, ...(gates !== hSeq ? [gates] : []), ...(aux ? [aux] : [])];
+  const saved = [xIn, hSeq, ...(gates !== hSeq ? [gates] : []), ...(seqAux ? [seqAux] : [])];
   g.record({
-    name: `rnn.${kind}`,
+    name: `rnn.${kind}${reverse ? '.reverse' : ''}`,
     inputs,
     outputs: cLast ? [hSeq, hLast, cLast] : [hSeq, hLast],
     saved,
@@ -277,11 +344,11 @@ export async function rnn(
         else bp.clear(dcCarry);
       }
       const kBwd = await g.kernel('rnn', BACKWARD_ENTRY[kind]!);
-      const bwdBindings: Record<string, Tensor> = { recurrentKernel: U, dHSeq: dHSeq ?? none, dG, dhCarry };
+      const bwdBindings: Record<string, Tensor> = { recurrentKernel: U, aux, dHSeq: dHSeq ?? none, dG, dhCarry };
       if (cfg.cell === 'simpleRNN') Object.assign(bwdBindings, { hSeq });
-      if (isLstm) Object.assign(bwdBindings, { gates, cSeq: aux!, c0: c0 ?? none, dcCarry: dcCarry! });
-      if (gruAfter) Object.assign(bwdBindings, { gates, hSeq, h0: h0 ?? none, recH: aux! });
-      if (gruBefore) Object.assign(bwdBindings, { gates, hSeq, h0: h0 ?? none });
+      if (isLstm) Object.assign(bwdBindings, { gates, cSeq: seqAux!, dcCarry: dcCarry! });
+      if (gruAfter) Object.assign(bwdBindings, { gates, hSeq, recH: seqAux! });
+      if (gruBefore) Object.assign(bwdBindings, { gates, hSeq });
       for (const [tStart, tEnd] of timeChunks(T).reverse()) {
         dispatchRecurrent(bp, kBwd, bwdBindings, { ...baseParams, tStart, tEnd, hasDHSeq: dHSeq !== null }, groups);
       }
@@ -291,7 +358,7 @@ export async function rnn(
         // dK [I, GH] += Xᵀ (X stored [B*T, I]) · dG [B*T, GH]
         await gemm(g, bp, {
           M: I, N: GH, K: B * T, transA: true, accumulate: true,
-          a: { t: x, rowStride: I },
+          a: { t: xIn, rowStride: I },
           b: { t: dG, rowStride: dgStride },
           c: { t: g.grad(kernel), rowStride: GH },
         });
@@ -300,29 +367,41 @@ export async function rnn(
         const dU = g.grad(U); // [H, GH]
         const recOff = gruAfter ? GH : 0; // column of the recurrent-part gradients in a dG row
         const nH = gruBefore ? 2 * H : GH; // columns of U multiplied by h_{t-1} (GRU resetBefore: z, r)
+        // The h that multiplied U: hSeq (and h0) ⊙ recurrentMask with recurrent dropout.
+        let hRows = hSeq;
+        let h0Rows = h0;
+        if (recMask) {
+          hRows = g.alloc([B, T, H], 'rnn.hDropped');
+          await maskMulInto(g, bp, hSeq, recMask, hRows, { T, F: H, sB: H, sT: 0, sF: 1 }, false);
+          if (h0) {
+            h0Rows = g.alloc([B, H], 'rnn.h0Dropped');
+            await maskMulInto(g, bp, h0, recMask, h0Rows, { T: 1, F: H, sB: H, sT: 0, sF: 1 }, false);
+          }
+        }
         if (T > 1) {
-          // dU[:, :nH] += Σ_{b, t≥1} h_{t-1}ᵀ · dGrec_t: rows (b, t-1) of hSeq against rows (b, t) of dG
+          // dU[:, :nH] += Σ_{b, s≥1} h_{s-1}ᵀ · dGrec_s. Forward: rows (b, t-1) of hSeq against
+          // rows (b, t) of dG; reversed: rows (b, t+1) against rows (b, t), t < T-1.
           await gemm(g, bp, {
             M: H, N: nH, K: B * (T - 1), transA: true, accumulate: true,
-            a: { t: hSeq, off: 0, inner: T - 1, outer: T * H, rowStride: H },
-            b: { t: dG, off: dgStride + recOff, inner: T - 1, outer: T * dgStride, rowStride: dgStride },
+            a: { t: hRows, off: reverse ? H : 0, inner: T - 1, outer: T * H, rowStride: H },
+            b: { t: dG, off: (reverse ? 0 : dgStride) + recOff, inner: T - 1, outer: T * dgStride, rowStride: dgStride },
             c: { t: dU, rowStride: GH },
           });
         }
-        if (h0) {
-          // dU[:, :nH] += h0ᵀ [H, B] · dGrec_0 (row b at (b*T)*dgStride)
+        if (h0Rows) {
+          // dU[:, :nH] += h0ᵀ [H, B] · dGrec of the first processed step (time 0, or T-1 reversed)
           await gemm(g, bp, {
             M: H, N: nH, K: B, transA: true, accumulate: true,
-            a: { t: h0, rowStride: H },
-            b: { t: dG, off: recOff, rowStride: T * dgStride },
+            a: { t: h0Rows, rowStride: H },
+            b: { t: dG, off: (reverse ? (T - 1) * dgStride : 0) + recOff, rowStride: T * dgStride },
             c: { t: dU, rowStride: GH },
           });
         }
         if (gruBefore) {
-          // dU_h [H, H] (columns 2H..3H of dU) += (r*h_{t-1})ᵀ [H, B*T] · dG_h [B*T, H]
+          // dU_h [H, H] (columns 2H..3H of dU) += (r*(h_{t-1} ⊙ m))ᵀ [H, B*T] · dG_h [B*T, H]
           await gemm(g, bp, {
             M: H, N: H, K: B * T, transA: true, accumulate: true,
-            a: { t: aux!, rowStride: H },
+            a: { t: seqAux!, rowStride: H },
             b: { t: dG, off: 2 * H, rowStride: GH },
             c: { t: dU, off: 2 * H, rowStride: GH },
           });
@@ -331,13 +410,16 @@ export async function rnn(
       // dBias [GH] (GRU resetAfter: [2, GH]) += column sums of dG over the B*T rows
       if (bias?.requiresGrad) await sumRowsInto(g, bp, dG, B * T, dgStride, g.grad(bias), true);
       if (x.requiresGrad) {
-        // dX [B*T, I] += dG [B*T, GH] · Kᵀ (K stored [I, GH])
+        // dX [B*T, I] += dG [B*T, GH] · Kᵀ (K stored [I, GH]); with input dropout into a scratch
+        // dXIn first, then dX += dXIn ⊙ inputMask.
+        const dXIn = inMask ? g.alloc([B, T, I], 'rnn.dXDropped') : g.grad(x);
         await gemm(g, bp, {
-          M: B * T, N: I, K: GH, transB: true, accumulate: true,
+          M: B * T, N: I, K: GH, transB: true, accumulate: !inMask,
           a: { t: dG, rowStride: dgStride },
           b: { t: kernel, rowStride: GH },
-          c: { t: g.grad(x), rowStride: I },
+          c: { t: dXIn, rowStride: I },
         });
+        if (inMask) await maskMulInto(g, bp, dXIn, inMask, g.grad(x), { T, F: I, sB: I, sT: 0, sF: 1 }, true);
       }
       if (h0?.requiresGrad) await accumulateInto(g, bp, dhCarry, g.grad(h0));
       if (c0?.requiresGrad && dcCarry) await accumulateInto(g, bp, dcCarry, g.grad(c0));
@@ -350,4 +432,161 @@ export async function rnn(
 function dispatchRecurrent(prog: Program, k: Kernel, bindings: Record<string, Tensor>, params: ParamValues, groups: number): void {
   if (k.invocations !== RNN_WORKGROUP) throw new Error(`${k.id}: workgroup size ${k.invocations}, expected ${RNN_WORKGROUP}`);
   prog.dispatch(k, bindings, params, k.groupsFor(groups * RNN_WORKGROUP));
+}
+
+// ---------------------------------------------------------------- sequence helpers (rnn.wgsl)
+
+interface MaskLayout {
+  /** x is viewed as [B, T, F]; the mask element of (b, t, f) is b*sB + t*sT + f*sF. */
+  T: number;
+  F: number;
+  sB: number;
+  sT: number;
+  sF: number;
+}
+
+/** Records out (+)= x ⊙ broadcast(mask) (not differentiable; the building block of the ops below). */
+export async function maskMulInto(g: Graph, prog: Program, x: Tensor, mask: Tensor, out: Tensor, l: MaskLayout, accumulate: boolean): Promise<void> {
+  if (out.size !== x.size) throw new RangeError(`maskMul: ${x.name} has ${x.size} elements, ${out.name} has ${out.size}`);
+  const k = await g.kernel('rnn', 'maskMul');
+  prog.dispatch(k, { mulIn: x, mulMask: mask, mulOut: out }, { n: x.size, T: l.T, F: l.F, sB: l.sB, sT: l.sT, sF: l.sF, accumulate }, x.size);
+}
+
+/**
+ * y = x ⊙ broadcast(mask), differentiable in x (dx += dy ⊙ mask); the mask is a constant. For x
+ * [B, T, F]: a [B, T] mask (per step) or a [B, F] mask (per feature, the same at every step).
+ */
+export async function applyMask(g: Graph, x: Tensor, mask: Tensor, per: 'step' | 'feature', name = 'applyMask'): Promise<Tensor> {
+  if (x.shape.length !== 3) throw new RangeError(`${name}: expects [batch, time, features], got ${dims(x)}`);
+  const [B, T, F] = x.shape as [number, number, number];
+  const want = per === 'step' ? [B, T] : [B, F];
+  if (mask.size !== want[0]! * want[1]!) throw new RangeError(`${name}: mask is ${dims(mask)}, expected [${want.join(', ')}] for input ${dims(x)}`);
+  const l: MaskLayout = per === 'step' ? { T, F, sB: T, sT: 1, sF: 0 } : { T, F, sB: F, sT: 0, sF: 1 };
+  const y = g.alloc(x.shape, name, g.needsGrad(x));
+  await maskMulInto(g, g.forward, x, mask, y, l, false);
+  if (g.needsGrad(x)) {
+    g.record({
+      name,
+      inputs: [x],
+      outputs: [y],
+      saved: [],
+      backward: async () => {
+        const dy = g.gradIfAny(y);
+        if (dy) await maskMulInto(g, g.backwardProgram, dy, mask, g.grad(x), l, true);
+      },
+    });
+  }
+  return y;
+}
+
+/** Keras Masking's step mask of x [B, T, F]: [B, T], 1 where any feature differs from maskValue. */
+export async function stepMask(g: Graph, x: Tensor, maskValue: number): Promise<Tensor> {
+  if (x.shape.length !== 3) throw new RangeError(`stepMask: expects [batch, time, features], got ${dims(x)}`);
+  const [B, T, F] = x.shape as [number, number, number];
+  const m = g.alloc([B, T], 'stepMask');
+  const k = await g.kernel('rnn', 'stepMask');
+  g.forward.dispatch(k, { stepIn: x, stepMaskOut: m }, { rows: B * T, F, maskValue }, B * T);
+  return m;
+}
+
+/**
+ * Records a fresh dropout mask into `out` (values 0 or 1/(1-rate), Keras scaling) from a hash of
+ * (seed, stream, rngState[0]). The counter is advanced by `advanceRng` (once per step, after all
+ * of the step's masks were drawn).
+ */
+export async function dropoutMask(g: Graph, out: Tensor, rate: number, seed: number, stream: number, rngState: GPUBuffer): Promise<void> {
+  if (!(rate > 0 && rate < 1)) throw new RangeError(`dropoutMask: rate must be in (0, 1), got ${rate}`);
+  const k = await g.kernel('rnn', 'dropoutMask');
+  g.forward.dispatch(k, { rngState: { buffer: rngState, offset: 0, size: 16 }, maskOut: out }, { n: out.size, rate, scale: 1 / (1 - rate), seed: seed >>> 0, stream }, out.size);
+}
+
+/** Records rngState[0] += 1 (a new set of dropout masks for the next step). */
+export async function advanceRng(g: Graph, rngState: GPUBuffer): Promise<void> {
+  const k = await g.kernel('rnn', 'rngAdvance');
+  g.forward.dispatch(k, { rngState: { buffer: rngState, offset: 0, size: 16 } }, {}, [1, 1, 1]);
+}
+
+export type MergeMode = 'concat' | 'sum' | 'mul' | 'ave';
+const MERGE_CODES: Record<MergeMode, number> = { concat: 0, sum: 1, mul: 2, ave: 3 };
+
+/**
+ * Bidirectional's merge of the forward output a and the backward output b (same shape [..., H]):
+ * concat → [..., 2H]; sum; mul; ave. With `mask` ([rows] = all dims but the last) both are
+ * multiplied by it first (Keras zeroes masked steps' outputs inside Bidirectional). Differentiable.
+ */
+export async function bidirectionalMerge(g: Graph, a: Tensor, b: Tensor, mode: MergeMode, mask: Tensor | null, name = 'bidirectional'): Promise<Tensor> {
+  if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
+    throw new RangeError(`${name}: forward output ${dims(a)} and backward output ${dims(b)} differ`);
+  }
+  const H = a.shape[a.shape.length - 1]!;
+  const rows = a.size / H;
+  if (mask && mask.size !== rows) throw new RangeError(`${name}: mask is ${dims(mask)}, expected ${rows} elements for outputs ${dims(a)}`);
+  const outShape = mode === 'concat' ? [...a.shape.slice(0, -1), 2 * H] : [...a.shape];
+  const y = g.alloc(outShape, name, g.needsGrad(a, b));
+  const params = { n: rows * H, H, mode: MERGE_CODES[mode], hasMask: mask !== null };
+  const k = await g.kernel('rnn', 'bidirectionalMerge');
+  g.forward.dispatch(k, { mergeA: a, mergeB: b, mergeMask: mask ?? a, merged: y }, params, rows * H);
+  if (g.needsGrad(a, b)) {
+    g.record({
+      name,
+      inputs: [a, b],
+      outputs: [y],
+      saved: mode === 'mul' ? [a, b] : [],
+      backward: async () => {
+        const dy = g.gradIfAny(y);
+        if (!dy) return;
+        const kb = await g.kernel('rnn', 'bidirectionalMergeBackward');
+        // Both gradients are written by one dispatch: scratch stands in for one that is not wanted.
+        const da = a.requiresGrad ? g.grad(a) : g.alloc(a.shape, `${name}/da (unused)`);
+        const db = b.requiresGrad ? g.grad(b) : g.alloc(b.shape, `${name}/db (unused)`);
+        g.backwardProgram.dispatch(kb, { mergeA: a, mergeB: b, mergeMask: mask ?? a, dMerged: dy, dMergeA: da, dMergeB: db }, params, rows * H);
+      },
+    });
+  }
+  return y;
+}
+
+/** Step t of a sequence x [B, T, F], as [B, F]. Differentiable (dx[:, t] += dy). */
+export async function takeStep(g: Graph, x: Tensor, t: number): Promise<Tensor> {
+  const [B, T, F] = x.shape as [number, number, number];
+  if (x.shape.length !== 3 || !(t >= 0 && t < T)) throw new RangeError(`takeStep: step ${t} of ${dims(x)}`);
+  const y = g.alloc([B, F], `x[:, ${t}]`, g.needsGrad(x));
+  const params = { n: B * F, T, F, t, accumulate: false };
+  g.forward.dispatch(await g.kernel('rnn', 'takeStep'), { sliceSrc: x, sliceDst: y }, params, B * F);
+  if (g.needsGrad(x)) {
+    g.record({
+      name: 'takeStep',
+      inputs: [x],
+      outputs: [y],
+      saved: [],
+      backward: async () => {
+        const dy = g.gradIfAny(y);
+        if (dy) g.backwardProgram.dispatch(await g.kernel('rnn', 'putStep'), { sliceSrc: dy, sliceDst: g.grad(x) }, { ...params, accumulate: true }, B * F);
+      },
+    });
+  }
+  return y;
+}
+
+/**
+ * Writes step values h [B, F] into row t of seq [B, T, F] (seq allocated by the caller, every step
+ * written once). Differentiable in h (dh += dseq[:, t]).
+ */
+export async function putStep(g: Graph, h: Tensor, seq: Tensor, t: number): Promise<void> {
+  const [B, T, F] = seq.shape as [number, number, number];
+  if (seq.shape.length !== 3 || h.size !== B * F || !(t >= 0 && t < T)) throw new RangeError(`putStep: cannot write ${dims(h)} at step ${t} of ${dims(seq)}`);
+  const params = { n: B * F, T, F, t, accumulate: false };
+  g.forward.dispatch(await g.kernel('rnn', 'putStep'), { sliceSrc: h, sliceDst: seq }, params, B * F);
+  if (g.needsGrad(h)) {
+    g.record({
+      name: 'putStep',
+      inputs: [h],
+      outputs: [seq],
+      saved: [],
+      backward: async () => {
+        const dseq = g.gradIfAny(seq);
+        if (dseq) g.backwardProgram.dispatch(await g.kernel('rnn', 'takeStep'), { sliceSrc: dseq, sliceDst: g.grad(h) }, { ...params, accumulate: true }, B * F);
+      },
+    });
+  }
 }

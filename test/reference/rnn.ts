@@ -163,14 +163,16 @@ function addSlice(out: Float64Array, outOff: number, src: Float64Array, srcOff: 
 
 // ---------------------------------------------------------------- forward
 
-export function rnnForwardRef(
+function forwardCore(
   cfg: RnnRefConfig,
   w: RnnRefWeights,
   x: Float64Array,
   B: number,
   T: number,
-  h0?: Float64Array,
-  c0?: Float64Array,
+  h0: Float64Array | undefined,
+  c0: Float64Array | undefined,
+  recMask: Float64Array | null,
+  seqMask: Float64Array | null,
 ): { hSeq: Float64Array; hLast: Float64Array; cLast: Float64Array | null; cache: RnnRefCache } {
   checkShapes(cfg, w, x, B, T);
   const H = cfg.units;
@@ -207,13 +209,21 @@ export function rnnForwardRef(
       const gOff = (b * T + t) * GH;
       const hOff = (b * T + t) * H;
       const h = new Float64Array(H);
+      if (seqMask && seqMask[b * T + t] === 0) {
+        // masked step: the state is carried through unchanged; its output is the carried h
+        cache.hSeq.set(hPrev, hOff);
+        if (cPrev) cache.cSeq!.set(cPrev, hOff);
+        continue;
+      }
+      // h_{t-1} as it enters the recurrent matmuls (⊙ the recurrent-dropout mask)
+      const hPrevD = recMask ? hPrev.map((v, k) => v * (recMask[b * H + k] as number)) : hPrev;
 
       if (cfg.cell === 'simpleRNN' || cfg.cell === 'lstm') {
         // z = x_t·K + h_{t-1}·U + b
         const z = new Float64Array(GH);
         if (bias) addSlice(z, 0, bias, 0, GH);
         addVecMat(z, x, xOff, K, I, GH, 0, GH);
-        addVecMat(z, hPrev, 0, U, H, GH, 0, GH);
+        addVecMat(z, hPrevD, 0, U, H, GH, 0, GH);
         cache.pre.set(z, gOff);
         if (cfg.cell === 'simpleRNN') {
           for (let j = 0; j < H; j++) h[j] = act(z[j] as number);
@@ -246,7 +256,7 @@ export function rnnForwardRef(
           addSlice(hp, 0, bias, GH, GH);
         }
         addVecMat(xp, x, xOff, K, I, GH, 0, GH);
-        addVecMat(hp, hPrev, 0, U, H, GH, 0, GH);
+        addVecMat(hp, hPrevD, 0, U, H, GH, 0, GH);
         for (let j = 0; j < H; j++) {
           const preZ = (xp[j] as number) + (hp[j] as number);
           const preR = (xp[H + j] as number) + (hp[H + j] as number);
@@ -270,7 +280,7 @@ export function rnnForwardRef(
         if (bias) addSlice(xp, 0, bias, 0, GH);
         addVecMat(xp, x, xOff, K, I, GH, 0, GH);
         const hpZR = new Float64Array(2 * H); // h·U[:, 0:2H]
-        addVecMat(hpZR, hPrev, 0, U, H, GH, 0, 2 * H);
+        addVecMat(hpZR, hPrevD, 0, U, H, GH, 0, 2 * H);
         const rHPrev = new Float64Array(H);
         for (let j = 0; j < H; j++) {
           const preZ = (xp[j] as number) + (hpZR[j] as number);
@@ -279,7 +289,7 @@ export function rnnForwardRef(
           cache.pre[gOff + H + j] = preR;
           cache.gates[gOff + j] = ra(preZ);
           cache.gates[gOff + H + j] = ra(preR);
-          rHPrev[j] = (cache.gates[gOff + H + j] as number) * (hPrev[j] as number);
+          rHPrev[j] = (cache.gates[gOff + H + j] as number) * (hPrevD[j] as number);
         }
         const preH = new Float64Array(H); // x·K_h + b_h + (r*h)·U_h
         addSlice(preH, 0, xp, 2 * H, H);
@@ -304,14 +314,16 @@ export function rnnForwardRef(
 
 // ---------------------------------------------------------------- backward (BPTT)
 
-/**
- * True backpropagation through time. dHSeq ([B,T,H]) is the gradient w.r.t.
- * every h_t (returnSequences output), dHLast ([B,H]) w.r.t. the final h,
- * dCLast ([B,H], LSTM only) w.r.t. the final c; any of them may be null (= 0).
- * h0/c0 must be the same initial states given to rnnForwardRef (null/undefined = zeros).
- * Weight gradients are summed over all batch rows and steps.
- */
-export function rnnBackwardRef(
+export interface RnnRefGrads {
+  dKernel: Float64Array;
+  dRecurrentKernel: Float64Array;
+  dBias: Float64Array | null;
+  dX: Float64Array;
+  dH0: Float64Array;
+  dC0: Float64Array | null;
+}
+
+function backwardCore(
   cfg: RnnRefConfig,
   w: RnnRefWeights,
   x: Float64Array,
@@ -323,14 +335,9 @@ export function rnnBackwardRef(
   dHSeq: Float64Array | null,
   dHLast: Float64Array | null,
   dCLast: Float64Array | null,
-): {
-  dKernel: Float64Array;
-  dRecurrentKernel: Float64Array;
-  dBias: Float64Array | null;
-  dX: Float64Array;
-  dH0: Float64Array;
-  dC0: Float64Array | null;
-} {
+  recMask: Float64Array | null,
+  seqMask: Float64Array | null,
+): RnnRefGrads {
   checkShapes(cfg, w, x, B, T);
   const H = cfg.units;
   const I = cfg.inputSize;
@@ -372,6 +379,11 @@ export function rnnBackwardRef(
       const cPrevOff = hPrevOff;
 
       if (dHSeq) addSlice(dh, 0, dHSeq, hOff, H);
+      // masked step: dh (and dc) pass straight through to step t-1
+      if (seqMask && seqMask[b * T + t] === 0) continue;
+      const m = (k: number): number => (recMask ? (recMask[b * H + k] as number) : 1);
+      const hPrevD = new Float64Array(H); // h_{t-1} ⊙ recMask, what multiplied U
+      for (let k = 0; k < H; k++) hPrevD[k] = (hPrevArr[hPrevOff + k] as number) * m(k);
 
       // dXProj: gradient w.r.t. the columns of x_t·K (and the input bias).
       // dHProj: gradient w.r.t. the columns of h_{t-1}·U (and the recurrent bias for GRU resetAfter).
@@ -438,9 +450,9 @@ export function rnnBackwardRef(
           const rHPrev = new Float64Array(H);
           for (let k = 0; k < H; k++) {
             const r = cache.gates[gOff + H + k] as number;
-            const hp = hPrevArr[hPrevOff + k] as number;
+            const hp = hPrevD[k] as number;
             dR[k] = (dRH[k] as number) * hp;
-            dhPrev[k] = (dhPrev[k] as number) + (dRH[k] as number) * r;
+            dhPrev[k] = (dhPrev[k] as number) + (dRH[k] as number) * r * m(k);
             rHPrev[k] = r * hp;
           }
           addOuter(dRecurrentKernel, rHPrev, 0, H, GH, 2 * H, dPreH, H); // dU_h
@@ -461,9 +473,11 @@ export function rnnBackwardRef(
       // Input side: dK += x_tᵀ·dXProj; dx_t = K·dXProj; input bias += dXProj.
       addOuter(dKernel, x, xOff, I, GH, 0, dXProj, GH);
       addMatVec(dX, xOff, K, I, GH, 0, dXProj, GH);
-      // Recurrent side: dU += h_{t-1}ᵀ·dHProj; dh_{t-1} += U·dHProj.
-      addOuter(dRecurrentKernel, hPrevArr, hPrevOff, H, GH, 0, dHProj, GH);
-      addMatVec(dhPrev, 0, U, H, GH, 0, dHProj, GH);
+      // Recurrent side: dU += (h_{t-1} ⊙ m)ᵀ·dHProj; dh_{t-1} += m ⊙ (U·dHProj).
+      addOuter(dRecurrentKernel, hPrevD, 0, H, GH, 0, dHProj, GH);
+      const dhMat = new Float64Array(H);
+      addMatVec(dhMat, 0, U, H, GH, 0, dHProj, GH);
+      for (let k = 0; k < H; k++) dhPrev[k] = (dhPrev[k] as number) + (dhMat[k] as number) * m(k);
       if (dBias) {
         addSlice(dBias, 0, dXProj, 0, GH);
         if (gruAfter) addSlice(dBias, GH, dHProj, 0, GH); // recurrent bias row
@@ -474,6 +488,96 @@ export function rnnBackwardRef(
     if (dC0 && dc) dC0.set(dc, b * H);
   }
   return { dKernel, dRecurrentKernel, dBias, dX, dH0, dC0 };
+}
+
+// ---------------------------------------------------------------- options: reverse, dropout, masking
+
+/**
+ * Options of the reference, mirroring src/ops/rnn.ts RnnOptions (Keras semantics):
+ *   reverse   process time backwards (Keras go_backwards) and return hSeq in INPUT order (what
+ *             Bidirectional does after flipping the backward layer's output back)
+ *   inputMask [B, I] dropout mask on x (the same at every step)
+ *   recMask   [B, H] recurrent-dropout mask on h_{t-1} where it enters the recurrent matmuls
+ *             (LSTM / SimpleRNN: h·U; GRU: h·U and, resetAfter=false, (r*(h⊙m))·U_h; GRU's
+ *             z*h_{t-1} uses the undropped h)
+ *   seqMask   [B, T] 1 = use the step, 0 = masked: state carried, output = the carried h
+ * The cache returned by rnnForwardRef is in processing order (reversed time with `reverse`) and
+ * must be given back to rnnBackwardRef with the same options.
+ */
+export interface RnnRefOptions {
+  reverse?: boolean;
+  inputMask?: Float64Array | null;
+  recMask?: Float64Array | null;
+  seqMask?: Float64Array | null;
+}
+
+/** Reverses the time axis of a [B, T, F] array. */
+export function reverseTime(a: Float64Array, B: number, T: number, F: number): Float64Array {
+  const out = new Float64Array(a.length);
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) out.set(a.subarray((b * T + t) * F, (b * T + t + 1) * F), (b * T + (T - 1 - t)) * F);
+  return out;
+}
+
+/** x [B, T, F] ⊙ m [B, F] (the same mask at every step). */
+export function maskFeatures(x: Float64Array, m: Float64Array, B: number, T: number, F: number): Float64Array {
+  return x.map((v, i) => v * (m[Math.floor(i / (T * F)) * F + (i % F)] as number));
+}
+
+export function rnnForwardRef(
+  cfg: RnnRefConfig,
+  w: RnnRefWeights,
+  x: Float64Array,
+  B: number,
+  T: number,
+  h0?: Float64Array,
+  c0?: Float64Array,
+  opts: RnnRefOptions = {},
+): { hSeq: Float64Array; hLast: Float64Array; cLast: Float64Array | null; cache: RnnRefCache } {
+  const I = cfg.inputSize, H = cfg.units;
+  let xIn = opts.inputMask ? maskFeatures(x, opts.inputMask, B, T, I) : x;
+  let seqMask = opts.seqMask ?? null;
+  if (opts.reverse) {
+    xIn = reverseTime(xIn, B, T, I);
+    if (seqMask) seqMask = reverseTime(seqMask, B, T, 1);
+  }
+  const r = forwardCore(cfg, w, xIn, B, T, h0, c0, opts.recMask ?? null, seqMask);
+  return opts.reverse ? { ...r, hSeq: reverseTime(r.hSeq, B, T, H) } : r;
+}
+
+/**
+ * True backpropagation through time. dHSeq ([B,T,H]) is the gradient w.r.t.
+ * every h_t (returnSequences output), dHLast ([B,H]) w.r.t. the final h,
+ * dCLast ([B,H], LSTM only) w.r.t. the final c; any of them may be null (= 0).
+ * h0/c0 must be the same initial states given to rnnForwardRef (null/undefined = zeros),
+ * and `opts` the same options. Weight gradients are summed over all batch rows and steps.
+ */
+export function rnnBackwardRef(
+  cfg: RnnRefConfig,
+  w: RnnRefWeights,
+  x: Float64Array,
+  B: number,
+  T: number,
+  h0: Float64Array | null | undefined,
+  c0: Float64Array | null | undefined,
+  cache: RnnRefCache,
+  dHSeq: Float64Array | null,
+  dHLast: Float64Array | null,
+  dCLast: Float64Array | null,
+  opts: RnnRefOptions = {},
+): RnnRefGrads {
+  const I = cfg.inputSize, H = cfg.units;
+  let xIn = opts.inputMask ? maskFeatures(x, opts.inputMask, B, T, I) : x;
+  let seqMask = opts.seqMask ?? null;
+  let dSeq = dHSeq;
+  if (opts.reverse) {
+    xIn = reverseTime(xIn, B, T, I);
+    if (seqMask) seqMask = reverseTime(seqMask, B, T, 1);
+    if (dSeq) dSeq = reverseTime(dSeq, B, T, H);
+  }
+  const g = backwardCore(cfg, w, xIn, B, T, h0, c0, cache, dSeq, dHLast, dCLast, opts.recMask ?? null, seqMask);
+  if (opts.reverse) g.dX = reverseTime(g.dX, B, T, I);
+  if (opts.inputMask) g.dX = maskFeatures(g.dX, opts.inputMask, B, T, I);
+  return g;
 }
 
 // ---------------------------------------------------------------- weights
