@@ -7,7 +7,7 @@
  *                                software GPU); each row of the table says its budget
  *   npm start -- --full          the book's setup: 20 epochs, 7000 training series, batch 32
  *   npm start -- --only lstm,gru a subset (ids: naive linear rnn1 deep deepdense iter linear10
- *                                seq2vec seq2seq bn lstm gru)
+ *                                seq2vec seq2seq bn lncell lstm gru)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as rnn from '../src/index';
@@ -98,6 +98,16 @@ const EXPERIMENTS: Experiment[] = [
       L.batchNormalization(),
       L.simpleRNN({ units: 20, returnSequences: true }),
       L.batchNormalization(),
+      L.timeDistributed({ layer: L.dense({ units: 10 }) }),
+    ] }),
+  },
+  {
+    // The custom cell runs its ops once per time step (T x ops dispatches), so it is the slowest row.
+    id: 'lncell', name: 'J  Seq-to-seq, layer-normalized cell (RNN(LNSimpleRNNCell))', data: 'seq2seq', metric: 'valid last-step MSE', book: 0.0121, band: 0.016,
+    reduced: { epochs: 2, train: 1000 }, lr: 0.001,
+    build: () => rnn.sequential({ layers: [
+      L.rnn({ cell: L.lnSimpleRNNCell({ units: 20 }), returnSequences: true, inputShape: [null, 1] }),
+      L.rnn({ cell: L.lnSimpleRNNCell({ units: 20 }), returnSequences: true }),
       L.timeDistributed({ layer: L.dense({ units: 10 }) }),
     ] }),
   },
