@@ -93,13 +93,14 @@ function errMsg(e: unknown): string {
 /**
  * Decompresses gzip data (all members). Node: `zlib.gunzipSync`; browser: `DecompressionStream`.
  * @param source name used in error messages.
+ * @param impl force one implementation (`'stream'` = `DecompressionStream`, also in Node 18+).
  * @throws a clear error for a non-gzip input and for a truncated or corrupt stream.
  */
-export async function gunzip(bytes: Uint8Array, source = '<gzip>'): Promise<Uint8Array> {
+export async function gunzip(bytes: Uint8Array, source = '<gzip>', impl: 'auto' | 'zlib' | 'stream' = 'auto'): Promise<Uint8Array> {
   if (bytes.length < 18 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) {
     throw new Error(`${source}: not a gzip file (${bytes.length < 2 ? 'too short' : 'bad magic bytes'})`);
   }
-  if (isNode()) {
+  if (impl === 'zlib' || (impl === 'auto' && isNode())) {
     const zlib = await nodeImport<NodeZlib>('node:zlib', 'gunzip');
     try {
       const out = zlib.gunzipSync(bytes);
@@ -179,6 +180,7 @@ export function listTar(tar: Uint8Array, source = '<tar>'): TarEntry[] {
     }
     if (stored !== sum) throw new Error(`${source}: not a tar archive or corrupt header at byte ${off} (checksum ${stored} ≠ ${sum})`);
     const type = String.fromCharCode(h[156]!) === '\0' ? '0' : String.fromCharCode(h[156]!);
+    if (pax.size !== undefined && type !== 'x' && type !== 'g' && type !== 'L') size = Number(pax.size); // pax overrides the size field
     const dataOff = off + 512;
     if (dataOff + size > tar.length) {
       const nm = longName ?? pax.path ?? cstr(h, 0, 100);
@@ -194,8 +196,7 @@ export function listTar(tar: Uint8Array, source = '<tar>'): TarEntry[] {
       const prefix = magic.startsWith('ustar') ? cstr(h, 345, 155) : '';
       const base = cstr(h, 0, 100);
       const name = pax.path ?? longName ?? (prefix ? `${prefix}/${base}` : base);
-      const realSize = pax.size !== undefined ? Number(pax.size) : size;
-      entries.push({ name, type, size: realSize, offset: dataOff });
+      entries.push({ name, type, size, offset: dataOff });
       longName = null;
       pax = {};
     }
@@ -321,6 +322,7 @@ export function parseWeatherDenmarkCsv(text: string, source = WEATHER_DENMARK_CS
   let naValues = 0;
   let droppedEmptyRows = 0;
   const row = new Float64Array(NS);
+  const where = { source, line: 0, column: '' }; // reused: no allocation per value
   const { records } = forEachCsvRecord(
     text,
     (f, line) => {
@@ -333,8 +335,10 @@ export function parseWeatherDenmarkCsv(text: string, source = WEATHER_DENMARK_CS
         throw new CsvError(source, line, 0, `column "DateTime": ${JSON.stringify(f[idx[1]!])} is not a timestamp YYYY-MM-DD HH:MM[:SS]`);
       }
       let valid = 0;
+      where.line = line;
       for (let k = 0; k < NS; k++) {
-        let x = parseNumberField(f[idx[2 + k]!]!, { source, line, column: SIGNALS[k]! });
+        where.column = SIGNALS[k]!;
+        let x = parseNumberField(f[idx[2 + k]!]!, where);
         if (NA_MARKERS.includes(x)) {
           naValues++;
           x = Number.NaN;
@@ -404,7 +408,8 @@ export interface HourlySeries {
  * between that signal's surrounding observations (pandas `interpolate(method='time')`).
  * Before a signal's first observation: NaN; after its last one: its last value (pandas' forward
  * interpolation repeats it). Hours where every signal is NaN (only possible at the start) are
- * dropped (`dropna(how='all')`).
+ * dropped (`dropna(how='all')`). The data's timestamps are whole minutes; an observation with
+ * seconds is used at its exact time (pandas' 1-minute `asfreq` grid would skip it).
  * @param obs sorted observations without all-missing rows (see {@link parseWeatherDenmarkCsv}).
  */
 export function resampleHourly(obs: CityObservations): HourlySeries {
@@ -709,7 +714,7 @@ export async function downloadWeatherDenmark(opts: DownloadOptions): Promise<Dow
     file = await fs.open(part, 'w');
     let bytes = 0;
     const take = async (chunk: Uint8Array): Promise<void> => {
-      await file!.write(chunk);
+      for (let done = 0; done < chunk.length; ) done += (await file!.write(chunk, done, chunk.length - done)).bytesWritten;
       hash.update(chunk);
       bytes += chunk.length;
       opts.onProgress?.(total === undefined ? { bytes } : { bytes, total });
@@ -803,7 +808,11 @@ export function weatherTask(table: WeatherTable, opts: WeatherTaskOptions = {}):
   if (table.values.length !== N * F) throw new Error(`weatherTask: table has ${N} times and ${F} columns but ${table.values.length} values`);
   if (!Number.isInteger(shift) || shift < 1) throw new Error(`weatherTask: shiftSteps must be a positive integer, got ${shift}`);
   if (!(trainSplit > 0 && trainSplit < 1)) throw new Error(`weatherTask: trainSplit must be in (0, 1), got ${trainSplit}`);
-  const targetInputIndex = requireColumns(table.columns, targets, 'weatherTask: table');
+  const missing = targets.filter((c) => !table.columns.includes(c));
+  if (missing.length) {
+    throw new Error(`weatherTask: missing column ${missing.map((c) => JSON.stringify(c)).join(', ')} in the table (columns: ${table.columns.join(', ')})`);
+  }
+  const targetInputIndex = targets.map((c) => table.columns.indexOf(c));
   const M = N - shift;
   const numTrain = Math.trunc(trainSplit * M);
   if (numTrain < 1 || numTrain >= M) {
