@@ -24,7 +24,7 @@ import { Masking, type MaskingArgs } from './layers/masking';
 import { RNN, LNSimpleRNNCell, type RNNArgs, type LNSimpleRNNCellArgs } from './layers/cells';
 
 export { Sequential, setSeed } from './model/sequential';
-export type { CompileArgs, FitArgs, EvaluateArgs, History, Callback, Logs, SequentialArgs, LossName, MetricName } from './model/sequential';
+export type { LossSpec, FitDatasetArgs, CompileArgs, FitArgs, EvaluateArgs, History, Callback, Logs, SequentialArgs, LossName, MetricName } from './model/sequential';
 export type { TensorLike, NestedArray } from './model/inputs';
 export type { HostTensor } from './host';
 export { Layer } from './layers/layer';
@@ -94,6 +94,15 @@ export const layers = {
   layerNormalization: (args: NormalizationArgs = {}) => new LayerNormalization(args),
   /** Keras BatchNormalization over all axes but the last (momentum 0.99, epsilon 1e-3; gamma, beta, moving_mean, moving_variance). */
   batchNormalization: (args: BatchNormalizationArgs = {}) => new BatchNormalization(args),
+};
+
+/** Losses with options (plain 'mse' needs none). */
+export const losses = {
+  /**
+   * Mean squared error; `warmupSteps` ignores the first steps of sequence outputs (the weather
+   * lesson's loss_mse_warmup with 50).
+   */
+  meanSquaredError: (opts: { warmupSteps?: number } = {}): import('./model/sequential').LossSpec => ({ kind: 'mse', warmupSteps: opts.warmupSteps ?? 0 }),
 };
 
 /** Optimizer factories with tfjs/Keras names and Keras 3 defaults. */

@@ -25,13 +25,23 @@ import { toHostTensor, gatherRows, type TensorLike } from './inputs';
 import { isStatefulLayer } from '../layers/recurrent';
 
 export type LossName = 'mse' | 'meanSquaredError' | 'mean_squared_error';
+
+/**
+ * A loss with options: mean squared error that ignores the first `warmupSteps` time steps of
+ * [batch, time, features] outputs (the weather lesson's `loss_mse_warmup`: a recurrent model's
+ * first outputs have seen too little history to be judged). Made by `rnn.losses.meanSquaredError`.
+ */
+export interface LossSpec {
+  kind: 'mse';
+  warmupSteps: number;
+}
 export type MetricName = 'mse' | 'lastTimeStepMse' | 'last_time_step_mse';
 
 export interface CompileArgs {
   /** An optimizer from `rnn.optimizers` or a name ('adam', 'adamw', 'sgd', 'rmsprop'). */
   optimizer: Optimizer | string;
-  /** Only mean squared error for now. */
-  loss: LossName;
+  /** Mean squared error: 'mse' or `rnn.losses.meanSquaredError({warmupSteps})`. */
+  loss: LossName | LossSpec;
   /** Extra metrics reported in fit's history and by evaluate: 'mse', 'lastTimeStepMse'. */
   metrics?: MetricName[];
 }
@@ -67,6 +77,24 @@ export interface FitArgs {
   callbacks?: Callback | Callback[];
   /** Give the event loop a turn at least every this many milliseconds (browsers stay responsive). Default 16 in browsers, 200 in Node. */
   yieldEvery?: number;
+}
+
+export interface FitDatasetArgs {
+  /** Default 1. */
+  epochs?: number;
+  /** Batches drawn per epoch (Keras steps_per_epoch). */
+  batchesPerEpoch: number;
+  validationData?: [TensorLike, TensorLike];
+  /** Rows per validation forward pass (default 128; 1 for one long sequence). */
+  validationBatchSize?: number;
+  callbacks?: Callback | Callback[];
+  yieldEvery?: number;
+}
+
+interface BatchSource {
+  batchesPerEpoch: number;
+  startEpoch(epoch: number): void;
+  batch(b: number): { x: HostTensor; y: HostTensor } | Promise<{ x: HostTensor; y: HostTensor }>;
 }
 
 export interface History {
@@ -119,7 +147,7 @@ export class Sequential {
   private ctx: Context | null = null;
   private arena: ParamArena | null = null;
   private builtInput: Shape | null = null;
-  private compiled: { optimizer: Optimizer; metrics: MetricName[] } | null = null;
+  private compiled: { optimizer: Optimizer; metrics: MetricName[]; loss: LossSpec } | null = null;
   private optState: OptimizerState | null = null;
   private plans = new Map<string, Plan>();
   private totals: Tensor | null = null;
@@ -166,9 +194,15 @@ export class Sequential {
   /** Configures training. Can be called again to change the optimizer (its state restarts). */
   compile(args: CompileArgs): void {
     if (!args || typeof args !== 'object') throw new TypeError(`${this.name}.compile: expected {optimizer, loss}`);
-    const loss = args.loss as string;
-    if (!['mse', 'meanSquaredError', 'mean_squared_error'].includes(loss)) {
-      throw new Error(`${this.name}.compile: unknown loss '${loss}' (supported: mse, meanSquaredError)`);
+    let loss: LossSpec;
+    if (typeof args.loss === 'object' && args.loss !== null && args.loss.kind === 'mse') {
+      const w = args.loss.warmupSteps;
+      if (!Number.isInteger(w) || w < 0) throw new RangeError(`${this.name}.compile: warmupSteps must be a non-negative integer, got ${w}`);
+      loss = { kind: 'mse', warmupSteps: w };
+    } else if (typeof args.loss === 'string' && ['mse', 'meanSquaredError', 'mean_squared_error'].includes(args.loss)) {
+      loss = { kind: 'mse', warmupSteps: 0 };
+    } else {
+      throw new Error(`${this.name}.compile: unknown loss '${String(args.loss)}' (supported: mse, meanSquaredError, rnn.losses.meanSquaredError({warmupSteps}))`);
     }
     const optimizer = resolveOptimizer(args.optimizer);
     const metrics = (args.metrics ?? []).map((m) => {
@@ -179,7 +213,7 @@ export class Sequential {
     this.optState?.destroy();
     this.optState = null;
     this.disposePlans('train');
-    this.compiled = { optimizer, metrics };
+    this.compiled = { optimizer, metrics, loss };
   }
 
   // ---------------------------------------------------------------- building
@@ -259,7 +293,7 @@ export class Sequential {
       const out = h;
       if (y && mode !== 'predict') {
         const batch = xShape[0]!;
-        const loss = await mse(graph, out, y);
+        const loss = await mse(graph, out, y, this.lossWindow(out));
         await accumulateScalar(graph, loss, this.totals!, LOSS_SLOT, batch);
         for (const [i, m] of this.compiled!.metrics.entries()) {
           const metric = m === 'mse' ? loss : await this.metricTensor(graph, m, out, y);
@@ -279,6 +313,16 @@ export class Sequential {
       graph.dispose();
       throw e;
     }
+  }
+
+  /** The time steps the loss covers: [warmupSteps, T) for sequence outputs, everything otherwise. */
+  private lossWindow(out: Tensor): [number, number] | undefined {
+    const w = this.compiled!.loss.warmupSteps;
+    if (!w) return undefined;
+    if (out.shape.length !== 3) throw new RangeError(`${this.name}: a loss with warmupSteps needs [batch, time, features] outputs, got [${out.shape.join(', ')}]`);
+    const T = out.shape[1]!;
+    if (w >= T) throw new RangeError(`${this.name}: warmupSteps ${w} leaves no time step of ${T} for the loss`);
+    return [w, T];
   }
 
   private async metricTensor(g: Graph, m: MetricName, out: Tensor, y: Tensor): Promise<Tensor> {
@@ -354,73 +398,145 @@ export class Sequential {
       x = cut(x, 0, n - nVal);
       y = cut(y!, 0, n - nVal);
     }
-    const callbacks = args.callbacks === undefined ? [] : Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks];
     await this.enter('fit');
     try {
       await this.build(x.shape.slice(1));
-      await this.ensureOptimizer();
-      const ctx = this.readyCtx;
-      const dev = ctx.device;
       const n = x.shape[0]!;
       const rng = new MT19937((args.seed ?? this.seed) >>> 0);
       const order = new Uint32Array(n).map((_, i) => i);
-      const metricNames = this.compiled.metrics;
-      const history: History = { epoch: [], history: {} };
-      const push = (k: string, v: number) => (history.history[k] ??= []).push(v);
-      const yieldEvery = args.yieldEvery ?? (typeof window === 'undefined' ? 200 : 16);
-      let lastYield = now();
       const xRow = x.data.length / n, yRow = y!.data.length / n;
       const xBuf = new Float32Array(batchSize * xRow), yBuf = new Float32Array(batchSize * yRow);
-      this.stopTraining = false;
-      for (const cb of callbacks) cb.setModel?.(this);
-      for (const cb of callbacks) await cb.onTrainBegin?.();
-      for (let epoch = 0; epoch < epochs && !this.stopTraining; epoch++) {
-        for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
-        if (args.shuffle ?? true) shuffleInPlace(order, rng);
-        this.clearTotals();
-        let seen = 0;
-        const nBatches = Math.ceil(n / batchSize);
-        for (let b = 0; b < nBatches; b++) {
-          const start = b * batchSize, end = Math.min(n, start + batchSize), rows = end - start;
-          for (const cb of callbacks) await cb.onBatchBegin?.(b, { size: rows });
-          const plan = await this.plan('train', [rows, ...x.shape.slice(1)], [rows, ...y!.shape.slice(1)]);
-          const idx = order.subarray(start, end);
-          gatherRows(x, idx, xBuf);
-          gatherRows(y!, idx, yBuf);
-          upload(dev, plan.x, xBuf.subarray(0, rows * xRow));
-          upload(dev, plan.y!, yBuf.subarray(0, rows * yRow));
-          this.submitTrainStep(plan);
-          seen += rows;
-          if (b % 8 === 7 || b === nBatches - 1) {
-            // Bound the work in flight (no readback: the GPU signals completion).
-            await dev.queue.onSubmittedWorkDone();
-            ctx.gpu.checkErrors();
-          }
-          for (const cb of callbacks) await cb.onBatchEnd?.(b, { batch: b, size: rows });
-          if (now() - lastYield > yieldEvery) {
-            await new Promise((r) => setTimeout(r, 0));
-            lastYield = now();
-          }
-          if (this.stopTraining) break;
-        }
-        const totals = await this.readTotals(1 + metricNames.length);
-        const logs: Logs = { loss: totals[LOSS_SLOT]! / seen };
-        metricNames.forEach((m, i) => (logs[m] = totals[1 + i]! / seen));
-        if (val) {
-          const v = await this.evaluateInternal(val.x, val.y, 128);
-          logs.val_loss = v[0]!;
-          metricNames.forEach((m, i) => (logs[`val_${m}`] = v[1 + i]!));
-        }
-        // Callbacks first, as Keras's History callback runs last: they may add entries (learning_rate).
-        for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
-        history.epoch.push(epoch);
-        for (const [k, v] of Object.entries(logs)) push(k, v);
-      }
-      for (const cb of callbacks) await cb.onTrainEnd?.();
-      return history;
+      const shuffle = args.shuffle ?? true;
+      return await this.trainLoop(
+        {
+          batchesPerEpoch: Math.ceil(n / batchSize),
+          startEpoch: () => {
+            if (shuffle) shuffleInPlace(order, rng);
+          },
+          batch: (b) => {
+            const start = b * batchSize, rows = Math.min(n, start + batchSize) - start;
+            const idx = order.subarray(start, start + rows);
+            gatherRows(x, idx, xBuf);
+            gatherRows(y!, idx, yBuf);
+            return {
+              x: { data: xBuf.subarray(0, rows * xRow), shape: [rows, ...x.shape.slice(1)] },
+              y: { data: yBuf.subarray(0, rows * yRow), shape: [rows, ...y!.shape.slice(1)] },
+            };
+          },
+        },
+        args.epochs ?? 1,
+        val,
+        args,
+      );
     } finally {
       this.busy = false;
     }
+  }
+
+  /**
+   * Trains on batches produced by `dataset(epoch, batch)` (tfjs `fitDataset`, Keras `fit` with a
+   * generator and steps_per_epoch): e.g. random sub-sequences drawn fresh for every step. Each
+   * batch is validated like fit's data; batch sizes may differ between calls.
+   */
+  async fitDataset(dataset: (epoch: number, batch: number) => { x: TensorLike; y: TensorLike } | Promise<{ x: TensorLike; y: TensorLike }>, args: FitDatasetArgs): Promise<History> {
+    if (!this.compiled) throw new Error(`${this.name}.fitDataset: call compile({optimizer, loss}) first`);
+    if (typeof dataset !== 'function') throw new TypeError(`${this.name}.fitDataset: dataset must be a function (epoch, batch) => {x, y}`);
+    const epochs = args.epochs ?? 1;
+    if (!Number.isInteger(epochs) || epochs < 0) throw new RangeError(`${this.name}.fitDataset: epochs must be a non-negative integer, got ${epochs}`);
+    if (!Number.isInteger(args.batchesPerEpoch) || args.batchesPerEpoch <= 0) {
+      throw new RangeError(`${this.name}.fitDataset: batchesPerEpoch must be a positive integer, got ${args.batchesPerEpoch}`);
+    }
+    let val: { x: HostTensor; y: HostTensor } | null = null;
+    if (args.validationData) {
+      const v = this.prepare(args.validationData[0], args.validationData[1], 'fitDataset: validationData');
+      val = { x: v.x, y: v.y! };
+    }
+    await this.enter('fitDataset');
+    let epoch = 0;
+    try {
+      // The input shape comes from the first layer's inputShape (or the validation data).
+      await this.build(val ? val.x.shape.slice(1) : undefined);
+      return await this.trainLoop(
+        {
+          batchesPerEpoch: args.batchesPerEpoch,
+          startEpoch: (e) => (epoch = e),
+          batch: async (b) => {
+            const raw = await dataset(epoch, b);
+            const { x, y } = this.prepare(raw?.x, raw?.y, `fitDataset: batch ${b} of epoch ${epoch}`);
+            await this.build(x.shape.slice(1));
+            return { x, y: y! };
+          },
+        },
+        epochs,
+        val,
+        args,
+      );
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** The epoch/batch loop shared by fit and fitDataset: one submit per step, one readback per epoch. */
+  private async trainLoop(
+    src: BatchSource,
+    epochs: number,
+    val: { x: HostTensor; y: HostTensor } | null,
+    args: { callbacks?: Callback | Callback[]; yieldEvery?: number; validationBatchSize?: number },
+  ): Promise<History> {
+    const callbacks = args.callbacks === undefined ? [] : Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks];
+    await this.ensureOptimizer();
+    const ctx = this.readyCtx;
+    const dev = ctx.device;
+    const metricNames = this.compiled!.metrics;
+    const history: History = { epoch: [], history: {} };
+    const push = (k: string, v: number) => (history.history[k] ??= []).push(v);
+    const yieldEvery = args.yieldEvery ?? (typeof window === 'undefined' ? 200 : 16);
+    let lastYield = now();
+    this.stopTraining = false;
+    for (const cb of callbacks) cb.setModel?.(this);
+    for (const cb of callbacks) await cb.onTrainBegin?.();
+    for (let epoch = 0; epoch < epochs && !this.stopTraining; epoch++) {
+      for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
+      src.startEpoch(epoch);
+      this.clearTotals();
+      let seen = 0;
+      const nBatches = src.batchesPerEpoch;
+      for (let b = 0; b < nBatches; b++) {
+        const { x, y } = await src.batch(b);
+        const rows = x.shape[0]!;
+        for (const cb of callbacks) await cb.onBatchBegin?.(b, { size: rows });
+        const plan = await this.plan('train', x.shape, y.shape);
+        upload(dev, plan.x, x.data);
+        upload(dev, plan.y!, y.data);
+        this.submitTrainStep(plan);
+        seen += rows;
+        if (b % 8 === 7 || b === nBatches - 1) {
+          // Bound the work in flight (no readback: the GPU signals completion).
+          await dev.queue.onSubmittedWorkDone();
+          ctx.gpu.checkErrors();
+        }
+        for (const cb of callbacks) await cb.onBatchEnd?.(b, { batch: b, size: rows });
+        if (now() - lastYield > yieldEvery) {
+          await new Promise((r) => setTimeout(r, 0));
+          lastYield = now();
+        }
+        if (this.stopTraining) break;
+      }
+      const totals = await this.readTotals(1 + metricNames.length);
+      const logs: Logs = { loss: totals[LOSS_SLOT]! / seen };
+      metricNames.forEach((m, i) => (logs[m] = totals[1 + i]! / seen));
+      if (val) {
+        const v = await this.evaluateInternal(val.x, val.y, args.validationBatchSize ?? 128);
+        logs.val_loss = v[0]!;
+        metricNames.forEach((m, i) => (logs[`val_${m}`] = v[1 + i]!));
+      }
+      // Callbacks first, as Keras's History callback runs last: they may add entries (learning_rate).
+      for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
+      history.epoch.push(epoch);
+      for (const [k, v] of Object.entries(logs)) push(k, v);
+    }
+    for (const cb of callbacks) await cb.onTrainEnd?.();
+    return history;
   }
 
   /** One gradient step on one batch; returns its loss (read back: one sync per call). */
