@@ -11,7 +11,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as rnn from '../src/index';
-import { chapterData, naiveForecast, mse, generateTimeSeries, type ChapterData } from '../src/data/synthetic';
+import { chapterData, naiveForecast, mse, kerasMse, float32String, generateTimeSeries, type ChapterData } from '../src/data/synthetic';
 import type { HostTensor } from '../src/host';
 import { progressBar } from './progress';
 import { writeReport, type ReportExperiment } from './report';
@@ -184,8 +184,9 @@ async function main(): Promise<void> {
 
   if (want('naive')) {
     const d1 = datasets['1-step']!, d10 = datasets['10-step']!;
-    rows.push({ name: 'Naive: last value (1 step)', metric: 'valid MSE', ours: mse(naiveForecast(d1.valid.x), d1.valid.y), book: 0.020211367, band: 'exact', budget: 'data only', seconds: 0, pass: null });
-    rows.push({ name: 'Naive: last value repeated (10 steps)', metric: 'valid MSE', ours: mse(naiveForecast(d10.valid.x, 10), d10.valid.y), book: 0.25697407, band: 'exact', budget: 'data only', seconds: 0, pass: null });
+    // computed in float32 exactly as the notebook printed it (np.mean of Keras's per-row MSE)
+    rows.push({ name: 'Naive: last value (1 step)', metric: 'valid MSE', ours: kerasMse(d1.valid.y, naiveForecast(d1.valid.x)), book: 0.020211367, band: 'exact', budget: 'data only', seconds: 0, pass: null });
+    rows.push({ name: 'Naive: last value repeated (10 steps)', metric: 'valid MSE', ours: kerasMse(d10.valid.y, naiveForecast(d10.valid.x, 10)), book: 0.25697407, band: 'exact', budget: 'data only', seconds: 0, pass: null });
   }
   const naive1 = mse(naiveForecast(datasets['1-step']!.valid.x), datasets['1-step']!.valid.y);
   const naive10 = mse(naiveForecast(datasets['10-step']!.valid.x, 10), datasets['10-step']!.valid.y);
@@ -248,9 +249,9 @@ async function forecastPlot(model: rnn.Sequential, kind: string, series: HostTen
 
 function printTable(rows: Row[], full: boolean): void {
   const head = ['Experiment', 'Metric', 'webgpu-rnn', 'Book', 'Band', 'Budget', 'Train time', ...(full ? ['In band'] : [])];
-  const digits = (r: Row) => (r.band === 'exact' ? 8 : 4);
+  const fmtNum = (r: Row, v: number) => (r.band === 'exact' ? float32String(v) : v.toPrecision(4));
   const cells = rows.map((r) => [
-    r.name, r.metric, r.ours.toPrecision(digits(r)), r.book.toPrecision(digits(r)), r.band, r.budget, r.seconds ? `${r.seconds.toFixed(1)} s` : '',
+    r.name, r.metric, fmtNum(r, r.ours), fmtNum(r, r.book), r.band, r.budget, r.seconds ? `${r.seconds.toFixed(1)} s` : '',
     ...(full ? [r.pass === null ? '' : r.pass ? 'yes' : 'NO'] : []),
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));

@@ -229,6 +229,66 @@ export function mse(a: HostTensor, b: HostTensor): number {
 }
 
 /**
+ * numpy's float32 pairwise summation (`np.add.reduce` on a contiguous float32 array): blocks of up
+ * to 128 summed with 8 running partials, larger ranges split in halves (multiples of 8).
+ */
+function pairwiseSumF32(a: Float32Array, start: number, n: number): number {
+  const f = Math.fround;
+  if (n < 8) {
+    let res = 0;
+    for (let i = 0; i < n; i++) res = f(res + a[start + i]!);
+    return res;
+  }
+  if (n <= 128) {
+    const r = Array.from({ length: 8 }, (_, j) => a[start + j]!);
+    let i = 8;
+    for (; i < n - (n % 8); i += 8) for (let j = 0; j < 8; j++) r[j] = f(r[j]! + a[start + i + j]!);
+    let res = f(f(f(r[0]! + r[1]!) + f(r[2]! + r[3]!)) + f(f(r[4]! + r[5]!) + f(r[6]! + r[7]!)));
+    for (; i < n; i++) res = f(res + a[start + i]!);
+    return res;
+  }
+  let n2 = Math.floor(n / 2);
+  n2 -= n2 % 8;
+  return f(pairwiseSumF32(a, start, n2) + pairwiseSumF32(a, start + n2, n - n2));
+}
+
+/**
+ * The notebook's metric computed exactly as it printed it, in float32:
+ * `np.mean(keras.losses.mean_squared_error(y_true, y_pred))` — per-row means of squared errors in
+ * float32, then numpy's float32 pairwise mean over the rows. Gives the printed 0.020211367 for the
+ * naive forecast, where a float64 mean gives 0.020211366 (see reference-results §1.2).
+ * @param yTrue `[B, K]` (or any shape; the last axis is the per-row mean).
+ */
+export function kerasMse(yTrue: HostTensor, yPred: HostTensor): number {
+  if (yTrue.shape.length !== yPred.shape.length || yTrue.shape.some((d, i) => d !== yPred.shape[i])) {
+    throw new Error(`kerasMse: shape mismatch ${fmt(yTrue.shape)} vs ${fmt(yPred.shape)}`);
+  }
+  const K = yTrue.shape[yTrue.shape.length - 1]!;
+  const rows = yTrue.data.length / K;
+  if (!rows) throw new Error(`kerasMse: empty tensors ${fmt(yTrue.shape)}`);
+  const sq = new Float32Array(K);
+  const perRow = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    for (let k = 0; k < K; k++) {
+      const d = Math.fround(yPred.data[r * K + k]! - yTrue.data[r * K + k]!);
+      sq[k] = Math.fround(d * d);
+    }
+    perRow[r] = Math.fround(pairwiseSumF32(sq, 0, K) / K);
+  }
+  return Math.fround(pairwiseSumF32(perRow, 0, rows) / rows);
+}
+
+/** The shortest decimal that reads back as the same float32 (numpy's float32 repr). */
+export function float32String(v: number): string {
+  const f = Math.fround(v);
+  for (let p = 1; p <= 9; p++) {
+    const s = Number(f.toPrecision(p)).toString();
+    if (Math.fround(Number(s)) === f) return s;
+  }
+  return f.toString();
+}
+
+/**
  * The chapter's `last_time_step_mse`: MSE of `[:, T−1, :]` only.
  * @param yTrue `[B, T, K]`.
  * @param yPred `[B, T, K]`.

@@ -304,3 +304,13 @@ describe('metrics and slicing', () => {
     expect(() => sliceRows(t, -1, 1)).toThrow(/got start=-1, end=1/);
   });
 });
+
+describe('kerasMse: the notebook metric in float32, as printed', () => {
+  it('naive 1-step valid MSE prints 0.020211367 and naive 10-step 0.25697407', async () => {
+    const { chapterData, naiveForecast, kerasMse, float32String } = await import('../../src/data/synthetic');
+    const d1 = chapterData('1-step');
+    expect(float32String(kerasMse(d1.valid.y, naiveForecast(d1.valid.x)))).toBe('0.020211367');
+    const d10 = chapterData('10-step');
+    expect(float32String(kerasMse(d10.valid.y, naiveForecast(d10.valid.x, 10)))).toBe('0.25697407');
+  });
+});
