@@ -191,6 +191,82 @@ fn incomingDh(b: u32, s: u32, j: u32) -> f32 {
   return dh;
 }
 
+// ---------------------------------------------------------------- row blocking
+// Each recurrent matmul is done for RB = 4 batch rows at once: one load of a U element feeds 4
+// rows. In the forward pass the rows' (h_{s-1} ⊙ recMask) are first staged in workgroup memory
+// (when R, padded to a multiple of RB, times H fits it; the host sizes R so that it does for
+// H <= 512); otherwise the per-row path (recurrentDots) is used. The backward matmul dG·Uᵀ reads
+// the rows' dG straight from storage and always blocks. On CPU adapters this cut the recurrent
+// kernels' time several-fold (U was re-read from memory for every row).
+
+const RB = 4u;
+var<workgroup> hSh: array<f32, 2048>; // [roundUp(R, RB), H]: h_{s-1} ⊙ recMask of the workgroup's rows (0 past B)
+
+fn paddedRows() -> u32 {
+  return ((params.rowsPerGroup + RB - 1u) / RB) * RB;
+}
+
+fn staged() -> bool {
+  return paddedRows() * params.H <= 2048u;
+}
+
+// Fills hSh for processing step s (call in uniform control flow, then workgroupBarrier()).
+fn stageHPrev(row0: u32, s: u32, lid: u32) {
+  let n = paddedRows() * params.H;
+  for (var i = lid; i < n; i += WG) {
+    let r = i / params.H;
+    let k = i % params.H;
+    let b = row0 + r;
+    var v = 0.0;
+    if (r < params.rowsPerGroup && b < params.B) { v = prevH(b, s, k) * recMask(b, k); }
+    hSh[i] = v;
+  }
+}
+
+// recurrentDots for the 4 staged rows rb..rb+3 at once (lanes >= nGates are 0).
+fn recurrentDotsBlock(rb: u32, j: u32, nGates: u32, gh: u32) -> array<vec4f, 4> {
+  let H = params.H;
+  let o = vec4u(0u, select(0u, H, nGates > 1u), select(0u, 2u * H, nGates > 2u), select(0u, 3u * H, nGates > 3u));
+  let h0 = rb * H;
+  var a0 = vec4f(0.0);
+  var a1 = vec4f(0.0);
+  var a2 = vec4f(0.0);
+  var a3 = vec4f(0.0);
+  for (var k = 0u; k < H; k++) {
+    let u0 = k * gh + j;
+    let u = vec4f(recurrentKernel[u0 + o.x], recurrentKernel[u0 + o.y], recurrentKernel[u0 + o.z], recurrentKernel[u0 + o.w]);
+    a0 += hSh[h0 + k] * u;
+    a1 += hSh[h0 + H + k] * u;
+    a2 += hSh[h0 + 2u * H + k] * u;
+    a3 += hSh[h0 + 3u * H + k] * u;
+  }
+  let m = select(vec4f(0.0), vec4f(1.0), vec4<bool>(true, nGates > 1u, nGates > 2u, nGates > 3u));
+  return array<vec4f, 4>(a0 * m, a1 * m, a2 * m, a3 * m);
+}
+
+// Σ_{c in [c0, c1)} dG[bases[q] + c] · U[k, c] for 4 rows q at once (dGDotU, blocked).
+fn dGDotUBlock(bases: vec4u, k: u32, gh: u32, colStart: u32, colEnd: u32) -> vec4f {
+  var acc = vec4f(0.0);
+  for (var c = colStart; c < colEnd; c++) {
+    let u = recurrentKernel[k * gh + c];
+    acc += vec4f(dG[bases.x + c], dG[bases.y + c], dG[bases.z + c], dG[bases.w + c]) * u;
+  }
+  return acc;
+}
+
+// Storage offsets rowOf(b, s) * stride + off of the 4 rows row0+rb.. (rows past R or B are
+// clamped to a valid row; their results are discarded by the caller).
+fn blockBases(row0: u32, rb: u32, s: u32, stride: u32, off: u32) -> vec4u {
+  let last = min(row0 + params.rowsPerGroup, params.B) - 1u;
+  return vec4u(rowOf(min(row0 + rb, last), s), rowOf(min(row0 + rb + 1u, last), s),
+               rowOf(min(row0 + rb + 2u, last), s), rowOf(min(row0 + rb + 3u, last), s)) * stride + vec4u(off);
+}
+
+// Work items of a blocked loop: (unit, block of RB rows).
+fn blockItems() -> u32 {
+  return ((params.rowsPerGroup + RB - 1u) / RB) * params.H;
+}
+
 // ---------------------------------------------------------------- forward
 
 // SimpleRNN: hSeq holds x_t·K + b on entry; h_t = act(that + h_{t-1}·U) replaces it.
@@ -201,19 +277,34 @@ fn simpleRnnForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
   let row0 = firstRow(wid, nwg);
   let pairs = params.rowsPerGroup * H;
   for (var s = params.tStart; s < params.tEnd; s++) {
-    for (var p = lid; p < pairs; p += WG) {
-      let b = row0 + p / H;
+    let useBlock = staged();
+    if (useBlock) { stageHPrev(row0, s, lid); }
+    workgroupBarrier();
+    for (var p = lid; p < select(pairs, blockItems(), useBlock); p += WG) {
       let j = p % H;
-      if (b < params.B) {
-        let at = rowOf(b, s) * H + j;
-        var h: f32;
-        if (stepMasked(b, s)) {
-          h = prevH(b, s, j);
-        } else {
-          h = activate(params.act, hSeq[at] + recurrentDots(b, s, j, 1u, H).x);
+      var recs: array<vec4f, 4>;
+      var r0 = p / H;
+      var nRows = 1u;
+      if (useBlock) {
+        r0 = (p / H) * RB;
+        nRows = RB;
+        recs = recurrentDotsBlock(r0, j, 1u, H);
+      }
+      for (var q = 0u; q < nRows; q++) {
+        let b = row0 + r0 + q;
+        if (r0 + q < params.rowsPerGroup && b < params.B) {
+          var rec: vec4f;
+          if (useBlock) { rec = recs[q]; } else { rec = recurrentDots(b, s, j, 1u, H); }
+          let at = rowOf(b, s) * H + j;
+          var h: f32;
+          if (stepMasked(b, s)) {
+            h = prevH(b, s, j);
+          } else {
+            h = activate(params.act, hSeq[at] + rec.x);
+          }
+          hSeq[at] = h;
+          if (s + 1u == params.T) { hLast[b * H + j] = h; }
         }
-        hSeq[at] = h;
-        if (s + 1u == params.T) { hLast[b * H + j] = h; }
       }
     }
     storageBarrier();
@@ -230,36 +321,51 @@ fn lstmForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
   let row0 = firstRow(wid, nwg);
   let pairs = params.rowsPerGroup * H;
   for (var s = params.tStart; s < params.tEnd; s++) {
-    for (var p = lid; p < pairs; p += WG) {
-      let b = row0 + p / H;
+    let useBlock = staged();
+    if (useBlock) { stageHPrev(row0, s, lid); }
+    workgroupBarrier();
+    for (var p = lid; p < select(pairs, blockItems(), useBlock); p += WG) {
       let j = p % H;
-      if (b < params.B) {
-        let row = rowOf(b, s);
-        let base = row * GH + j;
-        var c: f32;
-        var h: f32;
-        var act4 = vec4f(0.0);
-        if (stepMasked(b, s)) {
-          c = prevC(b, s, j);
-          h = prevH(b, s, j);
-        } else {
-          let pre = vec4f(gates[base], gates[base + H], gates[base + 2u * H], gates[base + 3u * H])
-                  + recurrentDots(b, s, j, 4u, GH);
-          act4 = vec4f(activate(params.recAct, pre.x), activate(params.recAct, pre.y),
-                       activate(params.act, pre.z), activate(params.recAct, pre.w));
-          c = act4.y * prevC(b, s, j) + act4.x * act4.z;
-          h = act4.w * activate(params.act, c);
-        }
-        gates[base] = act4.x;
-        gates[base + H] = act4.y;
-        gates[base + 2u * H] = act4.z;
-        gates[base + 3u * H] = act4.w;
-        let at = row * H + j;
-        cSeq[at] = c;
-        hSeq[at] = h;
-        if (s + 1u == params.T) {
-          hLast[b * H + j] = h;
-          cLast[b * H + j] = c;
+      var recs: array<vec4f, 4>;
+      var r0 = p / H;
+      var nRows = 1u;
+      if (useBlock) {
+        r0 = (p / H) * RB;
+        nRows = RB;
+        recs = recurrentDotsBlock(r0, j, 4u, GH);
+      }
+      for (var q = 0u; q < nRows; q++) {
+        let b = row0 + r0 + q;
+        if (r0 + q < params.rowsPerGroup && b < params.B) {
+          var rec: vec4f;
+          if (useBlock) { rec = recs[q]; } else { rec = recurrentDots(b, s, j, 4u, GH); }
+          let row = rowOf(b, s);
+          let base = row * GH + j;
+          var c: f32;
+          var h: f32;
+          var act4 = vec4f(0.0);
+          if (stepMasked(b, s)) {
+            c = prevC(b, s, j);
+            h = prevH(b, s, j);
+          } else {
+            let pre = vec4f(gates[base], gates[base + H], gates[base + 2u * H], gates[base + 3u * H])
+                    + rec;
+            act4 = vec4f(activate(params.recAct, pre.x), activate(params.recAct, pre.y),
+                         activate(params.act, pre.z), activate(params.recAct, pre.w));
+            c = act4.y * prevC(b, s, j) + act4.x * act4.z;
+            h = act4.w * activate(params.act, c);
+          }
+          gates[base] = act4.x;
+          gates[base + H] = act4.y;
+          gates[base + 2u * H] = act4.z;
+          gates[base + 3u * H] = act4.w;
+          let at = row * H + j;
+          cSeq[at] = c;
+          hSeq[at] = h;
+          if (s + 1u == params.T) {
+            hLast[b * H + j] = h;
+            cLast[b * H + j] = c;
+          }
         }
       }
     }
@@ -277,35 +383,50 @@ fn gruForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
   let row0 = firstRow(wid, nwg);
   let pairs = params.rowsPerGroup * H;
   for (var s = params.tStart; s < params.tEnd; s++) {
-    for (var p = lid; p < pairs; p += WG) {
-      let b = row0 + p / H;
+    let useBlock = staged();
+    if (useBlock) { stageHPrev(row0, s, lid); }
+    workgroupBarrier();
+    for (var p = lid; p < select(pairs, blockItems(), useBlock); p += WG) {
       let j = p % H;
-      if (b < params.B) {
-        let row = rowOf(b, s);
-        let base = row * GH + j;
-        let hp = prevH(b, s, j);
-        var g3 = vec3f(0.0);
-        var rh = 0.0;
-        var h = hp;
-        if (!stepMasked(b, s)) {
-          var rec = recurrentDots(b, s, j, 3u, GH); // [rz, rr, rh]
-          if (params.hasRecBias == 1u) {
-            rec += vec4f(bias[GH + j], bias[GH + H + j], bias[GH + 2u * H + j], 0.0);
+      var recs: array<vec4f, 4>;
+      var r0 = p / H;
+      var nRows = 1u;
+      if (useBlock) {
+        r0 = (p / H) * RB;
+        nRows = RB;
+        recs = recurrentDotsBlock(r0, j, 3u, GH);
+      }
+      for (var q = 0u; q < nRows; q++) {
+        let b = row0 + r0 + q;
+        if (r0 + q < params.rowsPerGroup && b < params.B) {
+          var rec: vec4f;
+          if (useBlock) { rec = recs[q]; } else { rec = recurrentDots(b, s, j, 3u, GH); }
+          let row = rowOf(b, s);
+          let base = row * GH + j;
+          let hp = prevH(b, s, j);
+          var g3 = vec3f(0.0);
+          var rh = 0.0;
+          var h = hp;
+          if (!stepMasked(b, s)) {
+            // rec = [rz, rr, rh, 0] (+ the recurrent bias below)
+            if (params.hasRecBias == 1u) {
+              rec += vec4f(bias[GH + j], bias[GH + H + j], bias[GH + 2u * H + j], 0.0);
+            }
+            let z = activate(params.recAct, gates[base] + rec.x);
+            let r = activate(params.recAct, gates[base + H] + rec.y);
+            let hh = activate(params.act, gates[base + 2u * H] + r * rec.z);
+            g3 = vec3f(z, r, hh);
+            rh = rec.z;
+            h = z * hp + (1.0 - z) * hh;
           }
-          let z = activate(params.recAct, gates[base] + rec.x);
-          let r = activate(params.recAct, gates[base + H] + rec.y);
-          let hh = activate(params.act, gates[base + 2u * H] + r * rec.z);
-          g3 = vec3f(z, r, hh);
-          rh = rec.z;
-          h = z * hp + (1.0 - z) * hh;
+          gates[base] = g3.x;
+          gates[base + H] = g3.y;
+          gates[base + 2u * H] = g3.z;
+          let at = row * H + j;
+          recH[at] = rh;
+          hSeq[at] = h;
+          if (s + 1u == params.T) { hLast[b * H + j] = h; }
         }
-        gates[base] = g3.x;
-        gates[base + H] = g3.y;
-        gates[base + 2u * H] = g3.z;
-        let at = row * H + j;
-        recH[at] = rh;
-        hSeq[at] = h;
-        if (s + 1u == params.T) { hLast[b * H + j] = h; }
       }
     }
     storageBarrier();
@@ -324,22 +445,37 @@ fn gruResetBeforeForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
   let row0 = firstRow(wid, nwg);
   let pairs = params.rowsPerGroup * H;
   for (var s = params.tStart; s < params.tEnd; s++) {
-    for (var p = lid; p < pairs; p += WG) {
-      let b = row0 + p / H;
+    let useBlock = staged();
+    if (useBlock) { stageHPrev(row0, s, lid); }
+    workgroupBarrier();
+    for (var p = lid; p < select(pairs, blockItems(), useBlock); p += WG) {
       let j = p % H;
-      if (b < params.B) {
-        let row = rowOf(b, s);
-        let base = row * GH + j;
-        var z = 0.0;
-        var r = 0.0;
-        if (!stepMasked(b, s)) {
-          let rec = recurrentDots(b, s, j, 2u, GH); // [rz, rr]
-          z = activate(params.recAct, gates[base] + rec.x);
-          r = activate(params.recAct, gates[base + H] + rec.y);
+      var recs: array<vec4f, 4>;
+      var r0 = p / H;
+      var nRows = 1u;
+      if (useBlock) {
+        r0 = (p / H) * RB;
+        nRows = RB;
+        recs = recurrentDotsBlock(r0, j, 2u, GH);
+      }
+      for (var q = 0u; q < nRows; q++) {
+        let b = row0 + r0 + q;
+        if (r0 + q < params.rowsPerGroup && b < params.B) {
+          var rec: vec4f;
+          if (useBlock) { rec = recs[q]; } else { rec = recurrentDots(b, s, j, 2u, GH); }
+          let row = rowOf(b, s);
+          let base = row * GH + j;
+          var z = 0.0;
+          var r = 0.0;
+          if (!stepMasked(b, s)) {
+            // rec = [rz, rr, 0, 0]
+            z = activate(params.recAct, gates[base] + rec.x);
+            r = activate(params.recAct, gates[base + H] + rec.y);
+          }
+          gates[base] = z;
+          gates[base + H] = r;
+          rhPrev[row * H + j] = r * prevH(b, s, j) * recMask(b, j);
         }
-        gates[base] = z;
-        gates[base + H] = r;
-        rhPrev[row * H + j] = r * prevH(b, s, j) * recMask(b, j);
       }
     }
     storageBarrier();
@@ -399,14 +535,18 @@ fn simpleRnnBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
     }
     storageBarrier();
     workgroupBarrier();
-    for (var p = lid; p < pairs; p += WG) {
-      let b = row0 + p / H;
+    for (var p = lid; p < blockItems(); p += WG) {
       let k = p % H;
-      if (b < params.B) {
-        if (stepMasked(b, s)) {
-          dhCarry[b * H + k] = incomingDh(b, s, k);
-        } else {
-          dhCarry[b * H + k] = recMask(b, k) * dGDotU(rowOf(b, s) * H, k, H, 0u, H);
+      let r0 = (p / H) * RB;
+      let d = dGDotUBlock(blockBases(row0, r0, s, H, 0u), k, H, 0u, H);
+      for (var q = 0u; q < RB; q++) {
+        let b = row0 + r0 + q;
+        if (r0 + q < params.rowsPerGroup && b < params.B) {
+          if (stepMasked(b, s)) {
+            dhCarry[b * H + k] = incomingDh(b, s, k);
+          } else {
+            dhCarry[b * H + k] = recMask(b, k) * d[q];
+          }
         }
       }
     }
@@ -456,14 +596,18 @@ fn lstmBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
     }
     storageBarrier();
     workgroupBarrier();
-    for (var p = lid; p < pairs; p += WG) {
-      let b = row0 + p / H;
+    for (var p = lid; p < blockItems(); p += WG) {
       let k = p % H;
-      if (b < params.B) {
-        if (stepMasked(b, s)) {
-          dhCarry[b * H + k] = incomingDh(b, s, k);
-        } else {
-          dhCarry[b * H + k] = recMask(b, k) * dGDotU(rowOf(b, s) * GH, k, GH, 0u, GH);
+      let r0 = (p / H) * RB;
+      let d = dGDotUBlock(blockBases(row0, r0, s, GH, 0u), k, GH, 0u, GH);
+      for (var q = 0u; q < RB; q++) {
+        let b = row0 + r0 + q;
+        if (r0 + q < params.rowsPerGroup && b < params.B) {
+          if (stepMasked(b, s)) {
+            dhCarry[b * H + k] = incomingDh(b, s, k);
+          } else {
+            dhCarry[b * H + k] = recMask(b, k) * d[q];
+          }
         }
       }
     }
@@ -517,11 +661,15 @@ fn gruBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
     }
     storageBarrier();
     workgroupBarrier();
-    for (var p = lid; p < pairs; p += WG) {
-      let b = row0 + p / H;
+    for (var p = lid; p < blockItems(); p += WG) {
       let k = p % H;
-      if (b < params.B && !stepMasked(b, s)) {
-        dhCarry[b * H + k] += recMask(b, k) * dGDotU(rowOf(b, s) * 2u * GH + GH, k, GH, 0u, GH);
+      let r0 = (p / H) * RB;
+      let d = dGDotUBlock(blockBases(row0, r0, s, 2u * GH, GH), k, GH, 0u, GH);
+      for (var q = 0u; q < RB; q++) {
+        let b = row0 + r0 + q;
+        if (r0 + q < params.rowsPerGroup && b < params.B && !stepMasked(b, s)) {
+          dhCarry[b * H + k] += recMask(b, k) * d[q];
+        }
       }
     }
     storageBarrier();
@@ -563,29 +711,37 @@ fn gruResetBeforeBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
     }
     storageBarrier();
     workgroupBarrier();
-    for (var p = lid; p < pairs; p += WG) {
-      let b = row0 + p / H;
+    for (var p = lid; p < blockItems(); p += WG) {
       let k = p % H;
-      if (b < params.B) {
-        let rowBase = rowOf(b, s) * GH;
-        if (stepMasked(b, s)) {
-          dG[rowBase + H + k] = 0.0;
-        } else {
-          let m = recMask(b, k);
-          let dRH = dGDotU(rowBase, k, GH, 2u * H, GH);
-          let r = gates[rowBase + H + k];
-          dG[rowBase + H + k] = dRH * prevH(b, s, k) * m * activateGrad(params.recAct, r);
-          dhCarry[b * H + k] += dRH * r * m;
+      let r0 = (p / H) * RB;
+      let d = dGDotUBlock(blockBases(row0, r0, s, GH, 0u), k, GH, 2u * H, GH);
+      for (var q = 0u; q < RB; q++) {
+        let b = row0 + r0 + q;
+        if (r0 + q < params.rowsPerGroup && b < params.B) {
+          let rowBase = rowOf(b, s) * GH;
+          if (stepMasked(b, s)) {
+            dG[rowBase + H + k] = 0.0;
+          } else {
+            let m = recMask(b, k);
+            let dRH = d[q];
+            let r = gates[rowBase + H + k];
+            dG[rowBase + H + k] = dRH * prevH(b, s, k) * m * activateGrad(params.recAct, r);
+            dhCarry[b * H + k] += dRH * r * m;
+          }
         }
       }
     }
     storageBarrier();
     workgroupBarrier();
-    for (var p = lid; p < pairs; p += WG) {
-      let b = row0 + p / H;
+    for (var p = lid; p < blockItems(); p += WG) {
       let k = p % H;
-      if (b < params.B && !stepMasked(b, s)) {
-        dhCarry[b * H + k] += recMask(b, k) * dGDotU(rowOf(b, s) * GH, k, GH, 0u, 2u * H);
+      let r0 = (p / H) * RB;
+      let d = dGDotUBlock(blockBases(row0, r0, s, GH, 0u), k, GH, 0u, 2u * H);
+      for (var q = 0u; q < RB; q++) {
+        let b = row0 + r0 + q;
+        if (r0 + q < params.rowsPerGroup && b < params.B && !stepMasked(b, s)) {
+          dhCarry[b * H + k] += recMask(b, k) * d[q];
+        }
       }
     }
     storageBarrier();

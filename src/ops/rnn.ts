@@ -131,9 +131,20 @@ export function gateCount(cell: CellType): number {
   }
 }
 
-/** Batch rows per workgroup: R*H ≈ the workgroup size, at least 1. */
-export function rnnRowsPerGroup(H: number): number {
-  return Math.max(1, Math.floor(RNN_WORKGROUP / H));
+/** Floats of workgroup memory for the staged h_{t-1} (hSh in rnn.wgsl). */
+export const RNN_STAGE_FLOATS = 2048;
+
+/**
+ * Batch rows per workgroup R. GPUs want many workgroups: R*H ≈ the workgroup size. CPU (software)
+ * adapters run workgroups on a few threads and gain from reusing each recurrent-weight load
+ * across rows (rnn.wgsl blocks 4 rows per load): up to 16 rows, keeping ≥ 2 workgroups when the
+ * batch allows and the staged rows (R rounded up to 4, times H) within RNN_STAGE_FLOATS.
+ */
+export function rnnRowsPerGroup(H: number, B = 1, software = false): number {
+  if (!software) return Math.max(1, Math.floor(RNN_WORKGROUP / H));
+  const fit = Math.floor(RNN_STAGE_FLOATS / H / 4) * 4; // largest multiple of 4 rows that stages
+  const want = Math.min(16, Math.max(1, Math.ceil(B / 2)));
+  return Math.max(1, fit >= 4 ? Math.min(want, fit) : Math.floor(RNN_WORKGROUP / H));
 }
 
 /** The chunks [tStart, tEnd) of at most RNN_CHUNK steps covering 0..T-1, in time order. */
@@ -290,7 +301,7 @@ export async function rnn(
   });
 
   // (2) The recurrent time loop, one dispatch per chunk of steps.
-  const R = rnnRowsPerGroup(H);
+  const R = rnnRowsPerGroup(H, B, g.ctx.gpu.info.isFallbackAdapter);
   const groups = Math.ceil(B / R);
   const baseParams = {
     B,
