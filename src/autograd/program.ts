@@ -14,6 +14,16 @@ type Command =
 
 export type Bindable = Tensor | BindingResource;
 
+/**
+ * Optional GPU-timing hook of `encode()` (benchmarks, `npm run bench -- --profile`). With one,
+ * every dispatch is encoded in a compute pass of its own whose `timestampWrites` come from
+ * `passTimestamps(kernelId)` (undefined: that pass is not timed). Splitting passes changes the
+ * timing itself (a pass boundary per dispatch), so it is for per-kernel breakdowns only.
+ */
+export interface PassProfiler {
+  passTimestamps(kernelId: string): GPUComputePassTimestampWrites | undefined;
+}
+
 const UNIFORM_USAGE = 0x40 | 0x08; // UNIFORM | COPY_DST
 
 export class Program {
@@ -63,8 +73,15 @@ export class Program {
     this.commands.push(...other.commands);
   }
 
-  /** Records the commands into `encoder`; runs of dispatches share one compute pass. */
-  encode(encoder: GPUCommandEncoder): void {
+  /**
+   * Records the commands into `encoder`; runs of dispatches share one compute pass. With a
+   * `profiler`, each dispatch gets its own timed pass instead (see PassProfiler).
+   */
+  encode(encoder: GPUCommandEncoder, profiler?: PassProfiler): void {
+    if (profiler) {
+      this.encodeProfiled(encoder, profiler);
+      return;
+    }
     let pass: GPUComputePassEncoder | null = null;
     for (const c of this.commands) {
       if (c.kind === 'dispatch') {
@@ -82,6 +99,20 @@ export class Program {
       else encoder.copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.size);
     }
     if (pass) pass.end();
+  }
+
+  private encodeProfiled(encoder: GPUCommandEncoder, profiler: PassProfiler): void {
+    for (const c of this.commands) {
+      if (c.kind === 'dispatch') {
+        const timestampWrites = profiler.passTimestamps(c.kernel.id);
+        const pass = encoder.beginComputePass(timestampWrites ? { timestampWrites } : {});
+        pass.setPipeline(c.kernel.pipeline);
+        pass.setBindGroup(0, c.bindGroup);
+        pass.dispatchWorkgroups(c.groups[0], c.groups[1], c.groups[2]);
+        pass.end();
+      } else if (c.kind === 'clear') encoder.clearBuffer(c.buffer, c.offset, c.size);
+      else encoder.copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.size);
+    }
   }
 
   /** Frees the uniform buffers this program created. */
