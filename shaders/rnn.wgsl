@@ -262,11 +262,6 @@ fn blockBases(row0: u32, rb: u32, s: u32, stride: u32, off: u32) -> vec4u {
                rowOf(min(row0 + rb + 2u, last), s), rowOf(min(row0 + rb + 3u, last), s)) * stride + vec4u(off);
 }
 
-// Work items of a blocked loop: (unit, block of RB rows).
-fn blockItems() -> u32 {
-  return ((params.rowsPerGroup + RB - 1u) / RB) * params.H;
-}
-
 // ---------------------------------------------------------------- forward
 
 // SimpleRNN: hSeq holds x_t·K + b on entry; h_t = act(that + h_{t-1}·U) replaces it.
@@ -280,30 +275,34 @@ fn simpleRnnForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
     let useBlock = staged();
     if (useBlock) { stageHPrev(row0, s, lid); }
     workgroupBarrier();
-    for (var p = lid; p < select(pairs, blockItems(), useBlock); p += WG) {
-      let j = p % H;
-      var recs: array<vec4f, 4>;
-      var r0 = p / H;
-      var nRows = 1u;
-      if (useBlock) {
-        r0 = (p / H) * RB;
-        nRows = RB;
-        recs = recurrentDotsBlock(r0, j, 1u, H);
-      }
-      for (var q = 0u; q < nRows; q++) {
-        let b = row0 + r0 + q;
-        if (r0 + q < params.rowsPerGroup && b < params.B) {
-          var rec: vec4f;
-          if (useBlock) { rec = recs[q]; } else { rec = recurrentDots(b, s, j, 1u, H); }
-          let at = rowOf(b, s) * H + j;
-          var h: f32;
-          if (stepMasked(b, s)) {
-            h = prevH(b, s, j);
-          } else {
-            h = activate(params.act, hSeq[at] + rec.x);
+    // Blocked: the row block is the (uniform) outer loop, so the staged-h reads are the same for
+    // every invocation (broadcast loads); invocations stride over units.
+    for (var ob = 0u; ob < select(1u, paddedRows() / RB, useBlock); ob++) {
+      for (var p = lid; p < select(pairs, H, useBlock); p += WG) {
+        let j = p % H;
+        var recs: array<vec4f, 4>;
+        var r0 = p / H;
+        var nRows = 1u;
+        if (useBlock) {
+          r0 = ob * RB;
+          nRows = RB;
+          recs = recurrentDotsBlock(r0, j, 1u, H);
+        }
+        for (var q = 0u; q < nRows; q++) {
+          let b = row0 + r0 + q;
+          if (r0 + q < params.rowsPerGroup && b < params.B) {
+            var rec: vec4f;
+            if (useBlock) { rec = recs[q]; } else { rec = recurrentDots(b, s, j, 1u, H); }
+            let at = rowOf(b, s) * H + j;
+            var h: f32;
+            if (stepMasked(b, s)) {
+              h = prevH(b, s, j);
+            } else {
+              h = activate(params.act, hSeq[at] + rec.x);
+            }
+            hSeq[at] = h;
+            if (s + 1u == params.T) { hLast[b * H + j] = h; }
           }
-          hSeq[at] = h;
-          if (s + 1u == params.T) { hLast[b * H + j] = h; }
         }
       }
     }
@@ -324,47 +323,51 @@ fn lstmForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
     let useBlock = staged();
     if (useBlock) { stageHPrev(row0, s, lid); }
     workgroupBarrier();
-    for (var p = lid; p < select(pairs, blockItems(), useBlock); p += WG) {
-      let j = p % H;
-      var recs: array<vec4f, 4>;
-      var r0 = p / H;
-      var nRows = 1u;
-      if (useBlock) {
-        r0 = (p / H) * RB;
-        nRows = RB;
-        recs = recurrentDotsBlock(r0, j, 4u, GH);
-      }
-      for (var q = 0u; q < nRows; q++) {
-        let b = row0 + r0 + q;
-        if (r0 + q < params.rowsPerGroup && b < params.B) {
-          var rec: vec4f;
-          if (useBlock) { rec = recs[q]; } else { rec = recurrentDots(b, s, j, 4u, GH); }
-          let row = rowOf(b, s);
-          let base = row * GH + j;
-          var c: f32;
-          var h: f32;
-          var act4 = vec4f(0.0);
-          if (stepMasked(b, s)) {
-            c = prevC(b, s, j);
-            h = prevH(b, s, j);
-          } else {
-            let pre = vec4f(gates[base], gates[base + H], gates[base + 2u * H], gates[base + 3u * H])
-                    + rec;
-            act4 = vec4f(activate(params.recAct, pre.x), activate(params.recAct, pre.y),
-                         activate(params.act, pre.z), activate(params.recAct, pre.w));
-            c = act4.y * prevC(b, s, j) + act4.x * act4.z;
-            h = act4.w * activate(params.act, c);
-          }
-          gates[base] = act4.x;
-          gates[base + H] = act4.y;
-          gates[base + 2u * H] = act4.z;
-          gates[base + 3u * H] = act4.w;
-          let at = row * H + j;
-          cSeq[at] = c;
-          hSeq[at] = h;
-          if (s + 1u == params.T) {
-            hLast[b * H + j] = h;
-            cLast[b * H + j] = c;
+    // Blocked: the row block is the (uniform) outer loop, so the staged-h reads are the same for
+    // every invocation (broadcast loads); invocations stride over units.
+    for (var ob = 0u; ob < select(1u, paddedRows() / RB, useBlock); ob++) {
+      for (var p = lid; p < select(pairs, H, useBlock); p += WG) {
+        let j = p % H;
+        var recs: array<vec4f, 4>;
+        var r0 = p / H;
+        var nRows = 1u;
+        if (useBlock) {
+          r0 = ob * RB;
+          nRows = RB;
+          recs = recurrentDotsBlock(r0, j, 4u, GH);
+        }
+        for (var q = 0u; q < nRows; q++) {
+          let b = row0 + r0 + q;
+          if (r0 + q < params.rowsPerGroup && b < params.B) {
+            var rec: vec4f;
+            if (useBlock) { rec = recs[q]; } else { rec = recurrentDots(b, s, j, 4u, GH); }
+            let row = rowOf(b, s);
+            let base = row * GH + j;
+            var c: f32;
+            var h: f32;
+            var act4 = vec4f(0.0);
+            if (stepMasked(b, s)) {
+              c = prevC(b, s, j);
+              h = prevH(b, s, j);
+            } else {
+              let pre = vec4f(gates[base], gates[base + H], gates[base + 2u * H], gates[base + 3u * H])
+                      + rec;
+              act4 = vec4f(activate(params.recAct, pre.x), activate(params.recAct, pre.y),
+                           activate(params.act, pre.z), activate(params.recAct, pre.w));
+              c = act4.y * prevC(b, s, j) + act4.x * act4.z;
+              h = act4.w * activate(params.act, c);
+            }
+            gates[base] = act4.x;
+            gates[base + H] = act4.y;
+            gates[base + 2u * H] = act4.z;
+            gates[base + 3u * H] = act4.w;
+            let at = row * H + j;
+            cSeq[at] = c;
+            hSeq[at] = h;
+            if (s + 1u == params.T) {
+              hLast[b * H + j] = h;
+              cLast[b * H + j] = c;
+            }
           }
         }
       }
@@ -386,46 +389,50 @@ fn gruForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
     let useBlock = staged();
     if (useBlock) { stageHPrev(row0, s, lid); }
     workgroupBarrier();
-    for (var p = lid; p < select(pairs, blockItems(), useBlock); p += WG) {
-      let j = p % H;
-      var recs: array<vec4f, 4>;
-      var r0 = p / H;
-      var nRows = 1u;
-      if (useBlock) {
-        r0 = (p / H) * RB;
-        nRows = RB;
-        recs = recurrentDotsBlock(r0, j, 3u, GH);
-      }
-      for (var q = 0u; q < nRows; q++) {
-        let b = row0 + r0 + q;
-        if (r0 + q < params.rowsPerGroup && b < params.B) {
-          var rec: vec4f;
-          if (useBlock) { rec = recs[q]; } else { rec = recurrentDots(b, s, j, 3u, GH); }
-          let row = rowOf(b, s);
-          let base = row * GH + j;
-          let hp = prevH(b, s, j);
-          var g3 = vec3f(0.0);
-          var rh = 0.0;
-          var h = hp;
-          if (!stepMasked(b, s)) {
-            // rec = [rz, rr, rh, 0] (+ the recurrent bias below)
-            if (params.hasRecBias == 1u) {
-              rec += vec4f(bias[GH + j], bias[GH + H + j], bias[GH + 2u * H + j], 0.0);
+    // Blocked: the row block is the (uniform) outer loop, so the staged-h reads are the same for
+    // every invocation (broadcast loads); invocations stride over units.
+    for (var ob = 0u; ob < select(1u, paddedRows() / RB, useBlock); ob++) {
+      for (var p = lid; p < select(pairs, H, useBlock); p += WG) {
+        let j = p % H;
+        var recs: array<vec4f, 4>;
+        var r0 = p / H;
+        var nRows = 1u;
+        if (useBlock) {
+          r0 = ob * RB;
+          nRows = RB;
+          recs = recurrentDotsBlock(r0, j, 3u, GH);
+        }
+        for (var q = 0u; q < nRows; q++) {
+          let b = row0 + r0 + q;
+          if (r0 + q < params.rowsPerGroup && b < params.B) {
+            var rec: vec4f;
+            if (useBlock) { rec = recs[q]; } else { rec = recurrentDots(b, s, j, 3u, GH); }
+            let row = rowOf(b, s);
+            let base = row * GH + j;
+            let hp = prevH(b, s, j);
+            var g3 = vec3f(0.0);
+            var rh = 0.0;
+            var h = hp;
+            if (!stepMasked(b, s)) {
+              // rec = [rz, rr, rh, 0] (+ the recurrent bias below)
+              if (params.hasRecBias == 1u) {
+                rec += vec4f(bias[GH + j], bias[GH + H + j], bias[GH + 2u * H + j], 0.0);
+              }
+              let z = activate(params.recAct, gates[base] + rec.x);
+              let r = activate(params.recAct, gates[base + H] + rec.y);
+              let hh = activate(params.act, gates[base + 2u * H] + r * rec.z);
+              g3 = vec3f(z, r, hh);
+              rh = rec.z;
+              h = z * hp + (1.0 - z) * hh;
             }
-            let z = activate(params.recAct, gates[base] + rec.x);
-            let r = activate(params.recAct, gates[base + H] + rec.y);
-            let hh = activate(params.act, gates[base + 2u * H] + r * rec.z);
-            g3 = vec3f(z, r, hh);
-            rh = rec.z;
-            h = z * hp + (1.0 - z) * hh;
+            gates[base] = g3.x;
+            gates[base + H] = g3.y;
+            gates[base + 2u * H] = g3.z;
+            let at = row * H + j;
+            recH[at] = rh;
+            hSeq[at] = h;
+            if (s + 1u == params.T) { hLast[b * H + j] = h; }
           }
-          gates[base] = g3.x;
-          gates[base + H] = g3.y;
-          gates[base + 2u * H] = g3.z;
-          let at = row * H + j;
-          recH[at] = rh;
-          hSeq[at] = h;
-          if (s + 1u == params.T) { hLast[b * H + j] = h; }
         }
       }
     }
@@ -448,33 +455,37 @@ fn gruResetBeforeForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
     let useBlock = staged();
     if (useBlock) { stageHPrev(row0, s, lid); }
     workgroupBarrier();
-    for (var p = lid; p < select(pairs, blockItems(), useBlock); p += WG) {
-      let j = p % H;
-      var recs: array<vec4f, 4>;
-      var r0 = p / H;
-      var nRows = 1u;
-      if (useBlock) {
-        r0 = (p / H) * RB;
-        nRows = RB;
-        recs = recurrentDotsBlock(r0, j, 2u, GH);
-      }
-      for (var q = 0u; q < nRows; q++) {
-        let b = row0 + r0 + q;
-        if (r0 + q < params.rowsPerGroup && b < params.B) {
-          var rec: vec4f;
-          if (useBlock) { rec = recs[q]; } else { rec = recurrentDots(b, s, j, 2u, GH); }
-          let row = rowOf(b, s);
-          let base = row * GH + j;
-          var z = 0.0;
-          var r = 0.0;
-          if (!stepMasked(b, s)) {
-            // rec = [rz, rr, 0, 0]
-            z = activate(params.recAct, gates[base] + rec.x);
-            r = activate(params.recAct, gates[base + H] + rec.y);
+    // Blocked: the row block is the (uniform) outer loop, so the staged-h reads are the same for
+    // every invocation (broadcast loads); invocations stride over units.
+    for (var ob = 0u; ob < select(1u, paddedRows() / RB, useBlock); ob++) {
+      for (var p = lid; p < select(pairs, H, useBlock); p += WG) {
+        let j = p % H;
+        var recs: array<vec4f, 4>;
+        var r0 = p / H;
+        var nRows = 1u;
+        if (useBlock) {
+          r0 = ob * RB;
+          nRows = RB;
+          recs = recurrentDotsBlock(r0, j, 2u, GH);
+        }
+        for (var q = 0u; q < nRows; q++) {
+          let b = row0 + r0 + q;
+          if (r0 + q < params.rowsPerGroup && b < params.B) {
+            var rec: vec4f;
+            if (useBlock) { rec = recs[q]; } else { rec = recurrentDots(b, s, j, 2u, GH); }
+            let row = rowOf(b, s);
+            let base = row * GH + j;
+            var z = 0.0;
+            var r = 0.0;
+            if (!stepMasked(b, s)) {
+              // rec = [rz, rr, 0, 0]
+              z = activate(params.recAct, gates[base] + rec.x);
+              r = activate(params.recAct, gates[base + H] + rec.y);
+            }
+            gates[base] = z;
+            gates[base + H] = r;
+            rhPrev[row * H + j] = r * prevH(b, s, j) * recMask(b, j);
           }
-          gates[base] = z;
-          gates[base + H] = r;
-          rhPrev[row * H + j] = r * prevH(b, s, j) * recMask(b, j);
         }
       }
     }
@@ -535,17 +546,18 @@ fn simpleRnnBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
     }
     storageBarrier();
     workgroupBarrier();
-    for (var p = lid; p < blockItems(); p += WG) {
-      let k = p % H;
-      let r0 = (p / H) * RB;
-      let d = dGDotUBlock(blockBases(row0, r0, s, H, 0u), k, H, 0u, H);
-      for (var q = 0u; q < RB; q++) {
-        let b = row0 + r0 + q;
-        if (r0 + q < params.rowsPerGroup && b < params.B) {
-          if (stepMasked(b, s)) {
-            dhCarry[b * H + k] = incomingDh(b, s, k);
-          } else {
-            dhCarry[b * H + k] = recMask(b, k) * d[q];
+    for (var ob = 0u; ob < paddedRows() / RB; ob++) { // uniform row block: dG reads are broadcasts
+      for (var k = lid; k < H; k += WG) {
+        let r0 = ob * RB;
+        let d = dGDotUBlock(blockBases(row0, r0, s, H, 0u), k, H, 0u, H);
+        for (var q = 0u; q < RB; q++) {
+          let b = row0 + r0 + q;
+          if (r0 + q < params.rowsPerGroup && b < params.B) {
+            if (stepMasked(b, s)) {
+              dhCarry[b * H + k] = incomingDh(b, s, k);
+            } else {
+              dhCarry[b * H + k] = recMask(b, k) * d[q];
+            }
           }
         }
       }
@@ -596,17 +608,18 @@ fn lstmBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
     }
     storageBarrier();
     workgroupBarrier();
-    for (var p = lid; p < blockItems(); p += WG) {
-      let k = p % H;
-      let r0 = (p / H) * RB;
-      let d = dGDotUBlock(blockBases(row0, r0, s, GH, 0u), k, GH, 0u, GH);
-      for (var q = 0u; q < RB; q++) {
-        let b = row0 + r0 + q;
-        if (r0 + q < params.rowsPerGroup && b < params.B) {
-          if (stepMasked(b, s)) {
-            dhCarry[b * H + k] = incomingDh(b, s, k);
-          } else {
-            dhCarry[b * H + k] = recMask(b, k) * d[q];
+    for (var ob = 0u; ob < paddedRows() / RB; ob++) { // uniform row block: dG reads are broadcasts
+      for (var k = lid; k < H; k += WG) {
+        let r0 = ob * RB;
+        let d = dGDotUBlock(blockBases(row0, r0, s, GH, 0u), k, GH, 0u, GH);
+        for (var q = 0u; q < RB; q++) {
+          let b = row0 + r0 + q;
+          if (r0 + q < params.rowsPerGroup && b < params.B) {
+            if (stepMasked(b, s)) {
+              dhCarry[b * H + k] = incomingDh(b, s, k);
+            } else {
+              dhCarry[b * H + k] = recMask(b, k) * d[q];
+            }
           }
         }
       }
@@ -661,14 +674,15 @@ fn gruBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
     }
     storageBarrier();
     workgroupBarrier();
-    for (var p = lid; p < blockItems(); p += WG) {
-      let k = p % H;
-      let r0 = (p / H) * RB;
-      let d = dGDotUBlock(blockBases(row0, r0, s, 2u * GH, GH), k, GH, 0u, GH);
-      for (var q = 0u; q < RB; q++) {
-        let b = row0 + r0 + q;
-        if (r0 + q < params.rowsPerGroup && b < params.B && !stepMasked(b, s)) {
-          dhCarry[b * H + k] += recMask(b, k) * d[q];
+    for (var ob = 0u; ob < paddedRows() / RB; ob++) { // uniform row block: dG reads are broadcasts
+      for (var k = lid; k < H; k += WG) {
+        let r0 = ob * RB;
+        let d = dGDotUBlock(blockBases(row0, r0, s, 2u * GH, GH), k, GH, 0u, GH);
+        for (var q = 0u; q < RB; q++) {
+          let b = row0 + r0 + q;
+          if (r0 + q < params.rowsPerGroup && b < params.B && !stepMasked(b, s)) {
+            dhCarry[b * H + k] += recMask(b, k) * d[q];
+          }
         }
       }
     }
@@ -711,36 +725,38 @@ fn gruResetBeforeBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
     }
     storageBarrier();
     workgroupBarrier();
-    for (var p = lid; p < blockItems(); p += WG) {
-      let k = p % H;
-      let r0 = (p / H) * RB;
-      let d = dGDotUBlock(blockBases(row0, r0, s, GH, 0u), k, GH, 2u * H, GH);
-      for (var q = 0u; q < RB; q++) {
-        let b = row0 + r0 + q;
-        if (r0 + q < params.rowsPerGroup && b < params.B) {
-          let rowBase = rowOf(b, s) * GH;
-          if (stepMasked(b, s)) {
-            dG[rowBase + H + k] = 0.0;
-          } else {
-            let m = recMask(b, k);
-            let dRH = d[q];
-            let r = gates[rowBase + H + k];
-            dG[rowBase + H + k] = dRH * prevH(b, s, k) * m * activateGrad(params.recAct, r);
-            dhCarry[b * H + k] += dRH * r * m;
+    for (var ob = 0u; ob < paddedRows() / RB; ob++) { // uniform row block: dG reads are broadcasts
+      for (var k = lid; k < H; k += WG) {
+        let r0 = ob * RB;
+        let d = dGDotUBlock(blockBases(row0, r0, s, GH, 0u), k, GH, 2u * H, GH);
+        for (var q = 0u; q < RB; q++) {
+          let b = row0 + r0 + q;
+          if (r0 + q < params.rowsPerGroup && b < params.B) {
+            let rowBase = rowOf(b, s) * GH;
+            if (stepMasked(b, s)) {
+              dG[rowBase + H + k] = 0.0;
+            } else {
+              let m = recMask(b, k);
+              let dRH = d[q];
+              let r = gates[rowBase + H + k];
+              dG[rowBase + H + k] = dRH * prevH(b, s, k) * m * activateGrad(params.recAct, r);
+              dhCarry[b * H + k] += dRH * r * m;
+            }
           }
         }
       }
     }
     storageBarrier();
     workgroupBarrier();
-    for (var p = lid; p < blockItems(); p += WG) {
-      let k = p % H;
-      let r0 = (p / H) * RB;
-      let d = dGDotUBlock(blockBases(row0, r0, s, GH, 0u), k, GH, 0u, 2u * H);
-      for (var q = 0u; q < RB; q++) {
-        let b = row0 + r0 + q;
-        if (r0 + q < params.rowsPerGroup && b < params.B && !stepMasked(b, s)) {
-          dhCarry[b * H + k] += recMask(b, k) * d[q];
+    for (var ob = 0u; ob < paddedRows() / RB; ob++) { // uniform row block: dG reads are broadcasts
+      for (var k = lid; k < H; k += WG) {
+        let r0 = ob * RB;
+        let d = dGDotUBlock(blockBases(row0, r0, s, GH, 0u), k, GH, 0u, 2u * H);
+        for (var q = 0u; q < RB; q++) {
+          let b = row0 + r0 + q;
+          if (r0 + q < params.rowsPerGroup && b < params.B && !stepMasked(b, s)) {
+            dhCarry[b * H + k] += recMask(b, k) * d[q];
+          }
         }
       }
     }
