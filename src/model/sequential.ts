@@ -286,7 +286,8 @@ export class Sequential {
         vi += n;
         if (mode === 'train') for (const v of ws) graph.setGrad(v.value, v.grad);
         const hIn = h;
-        h = await layer.call(graph, h, ws.map((v) => (mode === 'train' ? v.value : new Tensor(v.value.buffer, v.value.shape, v.value.byteOffset, false, v.name))));
+        // (inference graphs record no tape, so the weights' requiresGrad flag is ignored there)
+        h = await layer.call(graph, h, ws.map((v) => v.value));
         // Keras mask propagation: per-step layers (same [B, T] leading dims) pass the mask on.
         if (hIn.mask && !h.mask && h.shape.length === 3 && h.shape[0] === hIn.shape[0] && h.shape[1] === hIn.shape[1]) h.mask = hIn.mask;
       }
