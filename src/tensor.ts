@@ -54,7 +54,3 @@ export function shapeSize(shape: readonly number[]): number {
   for (const d of shape) n *= d;
   return n;
 }
-
-export function shapeStr(shape: readonly (number | null)[]): string {
-  return `[${shape.map((d) => (d === null ? 'null' : String(d))).join(', ')}]`;
-}

@@ -805,6 +805,8 @@ export class Sequential {
     this.totalsBuffer?.destroy();
     this.optState = null;
     this.arena = null;
+    // The plans' activation buffers went back to the shared pool; free the idle ones.
+    this.ctx?.pool.trim();
   }
 }
 

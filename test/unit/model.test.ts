@@ -76,7 +76,9 @@ describe('linear forecaster (Flatten + Dense(1)) on the chapter series', () => {
     const pred = await model.predict(data.valid.x, { batchSize: 77 });
     expect(pred.shape).toEqual([data.valid.y.shape[0], 1]);
     expect(hostMse(pred, data.valid.y)).toBeCloseTo(ev, 5);
+    const before = model.pooledBytes;
     model.dispose();
+    expect(model.pooledBytes).toBeLessThan(before); // idle pooled buffers are freed
   });
 });
 
