@@ -90,6 +90,7 @@ const WG = 64u; // invocations per workgroup (RNN_WORKGROUP in src/ops/rnn.ts)
 @group(0) @binding(13) var<storage, read_write> dG: array<f32>;        // [B, T, GH] or [B, T, 2, GH]
 @group(0) @binding(14) var<storage, read_write> dhCarry: array<f32>;   // [B, H]
 @group(0) @binding(15) var<storage, read_write> dcCarry: array<f32>;   // [B, H]
+@group(0) @binding(37) var<storage, read> recurrentKernelT: array<f32>; // [GH, H]: Uᵀ, read by BPTT
 
 // First batch row owned by this workgroup (dispatches may be split over y, see Kernel.groupsFor).
 fn firstRow(wid: vec3u, nwg: vec3u) -> u32 {
@@ -174,16 +175,6 @@ fn recurrentDots(b: u32, s: u32, j: u32, nGates: u32, gh: u32) -> vec4f {
   return select(vec4f(0.0), acc, vec4<bool>(true, nGates > 1u, nGates > 2u, nGates > 3u));
 }
 
-// Σ_{c in [c0, c1)} dG[rowBase + c] · U[k, c]: gradient reaching (h_{s-1} ⊙ recMask)[b, k] through
-// the recurrent matmul (rowBase = start of the recurrent-part gradients of the step's row).
-fn dGDotU(rowBase: u32, k: u32, gh: u32, colStart: u32, colEnd: u32) -> f32 {
-  var acc = 0.0;
-  for (var c = colStart; c < colEnd; c++) {
-    acc += dG[rowBase + c] * recurrentKernel[k * gh + c];
-  }
-  return acc;
-}
-
 // dL/dh_s[b, j] from the step processed after it (carried) plus what hSeq itself received.
 fn incomingDh(b: u32, s: u32, j: u32) -> f32 {
   var dh = dhCarry[b * params.H + j];
@@ -244,11 +235,13 @@ fn recurrentDotsBlock(rb: u32, j: u32, nGates: u32, gh: u32) -> array<vec4f, 4> 
   return array<vec4f, 4>(a0 * m, a1 * m, a2 * m, a3 * m);
 }
 
-// Σ_{c in [c0, c1)} dG[bases[q] + c] · U[k, c] for 4 rows q at once (dGDotU, blocked).
-fn dGDotUBlock(bases: vec4u, k: u32, gh: u32, colStart: u32, colEnd: u32) -> vec4f {
+// Σ_{c in [c0, c1)} dG[bases[q] + c] · U[k, c] for 4 rows q at once: the gradient reaching
+// (h_{s-1} ⊙ recMask)[b, k] through the recurrent matmul. U is read transposed (Uᵀ[c, k], made
+// once per step by transposeU) so that invocations with consecutive k read consecutive addresses.
+fn dGDotUBlock(bases: vec4u, k: u32, colStart: u32, colEnd: u32) -> vec4f {
   var acc = vec4f(0.0);
   for (var c = colStart; c < colEnd; c++) {
-    let u = recurrentKernel[k * gh + c];
+    let u = recurrentKernelT[c * params.H + k];
     acc += vec4f(dG[bases.x + c], dG[bases.y + c], dG[bases.z + c], dG[bases.w + c]) * u;
   }
   return acc;
@@ -549,7 +542,7 @@ fn simpleRnnBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
     for (var ob = 0u; ob < paddedRows() / RB; ob++) { // uniform row block: dG reads are broadcasts
       for (var k = lid; k < H; k += WG) {
         let r0 = ob * RB;
-        let d = dGDotUBlock(blockBases(row0, r0, s, H, 0u), k, H, 0u, H);
+        let d = dGDotUBlock(blockBases(row0, r0, s, H, 0u), k, 0u, H);
         for (var q = 0u; q < RB; q++) {
           let b = row0 + r0 + q;
           if (r0 + q < params.rowsPerGroup && b < params.B) {
@@ -611,7 +604,7 @@ fn lstmBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
     for (var ob = 0u; ob < paddedRows() / RB; ob++) { // uniform row block: dG reads are broadcasts
       for (var k = lid; k < H; k += WG) {
         let r0 = ob * RB;
-        let d = dGDotUBlock(blockBases(row0, r0, s, GH, 0u), k, GH, 0u, GH);
+        let d = dGDotUBlock(blockBases(row0, r0, s, GH, 0u), k, 0u, GH);
         for (var q = 0u; q < RB; q++) {
           let b = row0 + r0 + q;
           if (r0 + q < params.rowsPerGroup && b < params.B) {
@@ -677,7 +670,7 @@ fn gruBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
     for (var ob = 0u; ob < paddedRows() / RB; ob++) { // uniform row block: dG reads are broadcasts
       for (var k = lid; k < H; k += WG) {
         let r0 = ob * RB;
-        let d = dGDotUBlock(blockBases(row0, r0, s, 2u * GH, GH), k, GH, 0u, GH);
+        let d = dGDotUBlock(blockBases(row0, r0, s, 2u * GH, GH), k, 0u, GH);
         for (var q = 0u; q < RB; q++) {
           let b = row0 + r0 + q;
           if (r0 + q < params.rowsPerGroup && b < params.B && !stepMasked(b, s)) {
@@ -728,7 +721,7 @@ fn gruResetBeforeBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
     for (var ob = 0u; ob < paddedRows() / RB; ob++) { // uniform row block: dG reads are broadcasts
       for (var k = lid; k < H; k += WG) {
         let r0 = ob * RB;
-        let d = dGDotUBlock(blockBases(row0, r0, s, GH, 0u), k, GH, 2u * H, GH);
+        let d = dGDotUBlock(blockBases(row0, r0, s, GH, 0u), k, 2u * H, GH);
         for (var q = 0u; q < RB; q++) {
           let b = row0 + r0 + q;
           if (r0 + q < params.rowsPerGroup && b < params.B) {
@@ -751,7 +744,7 @@ fn gruResetBeforeBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
     for (var ob = 0u; ob < paddedRows() / RB; ob++) { // uniform row block: dG reads are broadcasts
       for (var k = lid; k < H; k += WG) {
         let r0 = ob * RB;
-        let d = dGDotUBlock(blockBases(row0, r0, s, GH, 0u), k, GH, 0u, 2u * H);
+        let d = dGDotUBlock(blockBases(row0, r0, s, GH, 0u), k, 0u, 2u * H);
         for (var q = 0u; q < RB; q++) {
           let b = row0 + r0 + q;
           if (r0 + q < params.rowsPerGroup && b < params.B && !stepMasked(b, s)) {
@@ -976,4 +969,23 @@ fn putStep(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
   let f = i % tparams.F;
   let at = (b * tparams.T + tparams.t) * tparams.F + f;
   sliceDst[at] = select(sliceSrc[i], sliceDst[at] + sliceSrc[i], tparams.accumulate == 1u);
+}
+
+// ---------------------------------------------------------------- Uᵀ for BPTT
+struct TransposeParams {
+  rows: u32, // H
+  cols: u32, // G*H
+}
+
+@group(0) @binding(38) var<uniform> uparams: TransposeParams;
+@group(0) @binding(39) var<storage, read_write> transposeOut: array<f32>; // [cols, rows]
+
+// transposeOut[c, r] = recurrentKernel[r, c]
+@compute @workgroup_size(64)
+fn transposeU(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flatIndex(gid, nwg, 64u);
+  if (i >= uparams.rows * uparams.cols) { return; }
+  let r = i / uparams.cols;
+  let c = i % uparams.cols;
+  transposeOut[c * uparams.rows + r] = recurrentKernel[i];
 }

@@ -354,8 +354,12 @@ export async function rnn(
         if (dCLast) bp.copy(dCLast, dcCarry);
         else bp.clear(dcCarry);
       }
+      // Uᵀ [GH, H] for the BPTT kernels' dG·Uᵀ (consecutive invocations read consecutive
+      // addresses); remade every step since U changes.
+      const UT = g.alloc([GH, H], 'rnn.recurrentKernelT');
+      bp.dispatch(await g.kernel('rnn', 'transposeU'), { recurrentKernel: U, transposeOut: UT }, { rows: H, cols: GH }, H * GH);
       const kBwd = await g.kernel('rnn', BACKWARD_ENTRY[kind]!);
-      const bwdBindings: Record<string, Tensor> = { recurrentKernel: U, aux, dHSeq: dHSeq ?? none, dG, dhCarry };
+      const bwdBindings: Record<string, Tensor> = { recurrentKernelT: UT, aux, dHSeq: dHSeq ?? none, dG, dhCarry };
       if (cfg.cell === 'simpleRNN') Object.assign(bwdBindings, { hSeq });
       if (isLstm) Object.assign(bwdBindings, { gates, cSeq: seqAux!, dcCarry: dcCarry! });
       if (gruAfter) Object.assign(bwdBindings, { gates, hSeq, recH: seqAux! });
