@@ -139,17 +139,33 @@ fn decayed(i: u32) -> f32 {
   return pi - pi * params.weightDecay * aux[0];
 }
 
+// The element an update invocation owns and its clipped gradient; ok = false past the arena's end
+// and in padding / non-trainable variables (left untouched). Called first thing in every update
+// entry point: globalScale's barrier needs uniform control flow.
+struct GradSlot {
+  i: u32,
+  ok: bool,
+  g: f32,
+}
+
+fn gradSlot(gid: vec3u, nwg: vec3u, lid: u32) -> GradSlot {
+  var gs = 1.0;
+  if (params.clipMode == 3u) { gs = globalScale(lid); }
+  let i = flatIndex(gid, nwg, 64u);
+  if (i >= params.n) { return GradSlot(i, false, 0.0); }
+  let vi = varIndex(i);
+  if (vi < 0) { return GradSlot(i, false, 0.0); }
+  return GradSlot(i, true, clippedGrad(i, u32(vi), gs));
+}
+
 // ---------------------------------------------------------------- updates
 
 @compute @workgroup_size(64)
 fn adamUpdate(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  var gs = 1.0;
-  if (params.clipMode == 3u) { gs = globalScale(lid); }
-  let i = flatIndex(gid, nwg, 64u);
-  if (i >= params.n) { return; }
-  let vi = varIndex(i);
-  if (vi < 0) { return; }
-  let gi = clippedGrad(i, u32(vi), gs);
+  let slot = gradSlot(gid, nwg, lid);
+  if (!slot.ok) { return; }
+  let i = slot.i;
+  let gi = slot.g;
   let alpha = aux[1];
   let mi = m[i] + (gi - m[i]) * (1.0 - params.beta1);
   let si = v[i] + (gi * gi - v[i]) * (1.0 - params.beta2);
@@ -160,13 +176,10 @@ fn adamUpdate(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
 
 @compute @workgroup_size(64)
 fn sgdUpdate(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  var gs = 1.0;
-  if (params.clipMode == 3u) { gs = globalScale(lid); }
-  let i = flatIndex(gid, nwg, 64u);
-  if (i >= params.n) { return; }
-  let vi = varIndex(i);
-  if (vi < 0) { return; }
-  let gi = clippedGrad(i, u32(vi), gs);
+  let slot = gradSlot(gid, nwg, lid);
+  if (!slot.ok) { return; }
+  let i = slot.i;
+  let gi = slot.g;
   let lr = aux[0];
   let pi = decayed(i);
   if (params.momentum == 0.0) {
@@ -184,13 +197,10 @@ fn sgdUpdate(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
 
 @compute @workgroup_size(64)
 fn rmspropUpdate(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  var gs = 1.0;
-  if (params.clipMode == 3u) { gs = globalScale(lid); }
-  let i = flatIndex(gid, nwg, 64u);
-  if (i >= params.n) { return; }
-  let vi = varIndex(i);
-  if (vi < 0) { return; }
-  let gi = clippedGrad(i, u32(vi), gs);
+  let slot = gradSlot(gid, nwg, lid);
+  if (!slot.ok) { return; }
+  let i = slot.i;
+  let gi = slot.g;
   let lr = aux[0];
   let rho = params.rho;
   let si = rho * v[i] + (1.0 - rho) * (gi * gi);

@@ -13,26 +13,16 @@ import { numericGradient, expectGradClose } from '../helpers/gradcheck';
 import { FORWARD, GRAD, EXACT } from '../helpers/tolerances';
 import { randomArray } from '../helpers/rng';
 import { rnnForwardRef, rnnBackwardRef, randomRnnWeights, type RnnRefConfig, type RnnRefOptions } from '../reference/rnn';
-import { rnn as rnnOp, gateCount, type CellType, type RnnOpConfig } from '../../src/ops/rnn';
+import { rnn as rnnOp, gateCount, type RnnOpConfig } from '../../src/ops/rnn';
 import { mul, add } from '../../src/ops/elementwise';
 import { sum } from '../../src/ops/reduce';
 import type { Tensor } from '../../src/tensor';
 import { dropoutMask, advanceRng } from '../../src/ops/rnn';
 import { bidiMergeRef, bidiMergeBackwardRef, dropoutMaskRef, denseMseRef, lnCellForwardRef, lnCellBackwardRef, type MergeMode, type LnCellWeights } from '../reference/rnn-features';
+import { VARIANTS, type Variant } from '../helpers/rnn-variants';
 
 const host = (a: ArrayLike<number>, shape: readonly number[]) => ({ data: Float32Array.from(a as ArrayLike<number>), shape });
 
-interface Variant {
-  label: string;
-  cell: CellType;
-  resetAfter: boolean;
-}
-const VARIANTS: Variant[] = [
-  { label: 'SimpleRNN', cell: 'simpleRNN', resetAfter: false },
-  { label: 'LSTM', cell: 'lstm', resetAfter: false },
-  { label: 'GRU resetAfter', cell: 'gru', resetAfter: true },
-  { label: 'GRU resetAfter=false', cell: 'gru', resetAfter: false },
-];
 const refCfg = (v: Variant, I: number, H: number): RnnRefConfig => ({
   cell: v.cell, units: H, inputSize: I, activation: 'tanh', recurrentActivation: 'sigmoid', resetAfter: v.resetAfter, useBias: true,
 });

@@ -12,24 +12,12 @@ import { expectClose } from '../helpers/compare';
 import { FORWARD, GRAD } from '../helpers/tolerances';
 import { randomArray } from '../helpers/rng';
 import { rnnForwardRef, rnnBackwardRef, randomRnnWeights, biasLength, type RnnRefConfig } from '../reference/rnn';
-import { rnn, rnnSavedBytes, gateCount, RNN_CHUNK, type CellType, type RnnOpConfig } from '../../src/ops/rnn';
+import { rnn, rnnSavedBytes, gateCount, RNN_CHUNK, type RnnOpConfig } from '../../src/ops/rnn';
 import { mul, add } from '../../src/ops/elementwise';
 import { sum } from '../../src/ops/reduce';
 import type { Activation } from '../../src/ops/activations';
 import type { Tensor } from '../../src/tensor';
-
-interface Variant {
-  label: string;
-  cell: CellType;
-  resetAfter: boolean;
-}
-
-const VARIANTS: Variant[] = [
-  { label: 'SimpleRNN', cell: 'simpleRNN', resetAfter: false },
-  { label: 'LSTM', cell: 'lstm', resetAfter: false },
-  { label: 'GRU resetAfter=true', cell: 'gru', resetAfter: true },
-  { label: 'GRU resetAfter=false', cell: 'gru', resetAfter: false },
-];
+import { VARIANTS, type Variant } from '../helpers/rnn-variants';
 
 /** Which outputs the loss reads: hSeq (returnSequences), the final state, both, or cLast alone. */
 type LossOn = 'hSeq' | 'last' | 'both' | 'cLast';
