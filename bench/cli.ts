@@ -12,6 +12,7 @@
  *   npm run bench -- --max-step-s 60       skip a side whose probe predicts a longer step
  *   npm run bench -- --budget-s 540        time budget: sides that would not fit are skipped
  *   npm run bench -- --require-gpu         refuse software adapters (real-GPU runs)
+ *   npm run bench -- --ours-only           webgpu-rnn only (kernel work, profiles; no ratio)
  * See docs/performance.md.
  */
 import { createServer, type Server } from 'node:http';
@@ -42,10 +43,12 @@ export interface CliArgs {
   outDir: string;
   /** Refuse software adapters (SwiftShader, lavapipe): for runs on a real GPU. */
   requireGpu: boolean;
+  /** Run webgpu-rnn only (no tfjs sides): kernel work and profiles. */
+  oursOnly: boolean;
 }
 
 export function parseArgs(argv: readonly string[]): CliArgs {
-  const a: CliArgs = { quick: false, profile: false, configs: null, runtime: 'both', tfjsNode: true, rounds: null, maxStepS: null, budgetS: 540, outDir: 'bench/results', requireGpu: false };
+  const a: CliArgs = { quick: false, profile: false, configs: null, runtime: 'both', tfjsNode: true, rounds: null, maxStepS: null, budgetS: 540, outDir: 'bench/results', requireGpu: false, oursOnly: false };
   const value = (i: number, flag: string) => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
@@ -60,6 +63,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       case '--profile': a.profile = true; break;
       case '--no-tfjs-node': a.tfjsNode = false; break;
       case '--require-gpu': a.requireGpu = true; break;
+      case '--ours-only': a.oursOnly = true; break;
       case '--configs': a.configs = take().split(',').map((s) => s.trim()).filter(Boolean); break;
       case '--runtime': {
         const r = take();
@@ -84,7 +88,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
 
 const USAGE = `usage: npm run bench -- [--quick] [--configs id,id] [--profile] [--runtime browser|node|both]
                        [--no-tfjs-node] [--rounds N] [--max-step-s S] [--budget-s S] [--out DIR]
-                       [--require-gpu]
+                       [--require-gpu] [--ours-only]
 configs: lstm20x2 gru20x2 gru20x2-ra lstm128 lstm256`;
 
 function positive(flag: string, v: string): number {
@@ -97,6 +101,7 @@ function options(args: CliArgs): RunOptions {
   const o: RunOptions = { ...DEFAULT_OPTIONS, ...(args.quick ? QUICK_OPTIONS : {}), profile: args.profile };
   if (args.rounds) o.rounds = Math.round(args.rounds);
   if (args.maxStepS) o.maxStepMs = args.maxStepS * 1000;
+  if (args.oursOnly) o.skipSides = ['tfjs', 'tfjs-default'];
   return o;
 }
 

@@ -474,7 +474,7 @@ export async function runConfig(cfg: BenchConfig, env: Environment, opts: RunOpt
     for (const side of cfg.sides) {
       if (side === 'ours') continue;
       if (opts.skipSides.includes(side)) {
-        sideResults.set(side, { side, status: 'skipped', reason: 'not run in this mode (--quick)' });
+        sideResults.set(side, { side, status: 'skipped', reason: 'not run in this mode (--quick or --ours-only)' });
         continue;
       }
       if (!env.tf) {

@@ -183,22 +183,23 @@ fn incomingDh(b: u32, s: u32, j: u32) -> f32 {
 }
 
 // ---------------------------------------------------------------- row blocking
-// Each recurrent matmul is done for RB = 4 batch rows at once: one load of a U element feeds 4
-// rows. In the forward pass the rows' (h_{s-1} ⊙ recMask) are first staged in workgroup memory
-// (when R, padded to a multiple of RB, times H fits it; the host sizes R so that it does for
-// H <= 512); otherwise the per-row path (recurrentDots) is used. The backward matmul dG·Uᵀ reads
-// the rows' dG straight from storage and always blocks. On CPU adapters this cut the recurrent
-// kernels' time several-fold (U was re-read from memory for every row).
+// Each recurrent matmul is blocked so that one load feeds several multiply-adds. Forward: RB = 8
+// batch rows × 2 units per invocation (per k: 8 h loads and 8 U loads feed 64 multiply-adds), the
+// rows' (h_{s-1} ⊙ recMask) staged in workgroup memory (when R, padded to a multiple of RB, times
+// H fits it; the host sizes R so that it does for H <= 512); otherwise the per-row path
+// (recurrentDots) is used. The backward matmul dG·Uᵀ reads the rows' dG straight from storage and
+// always blocks (BRB × BKB below). On CPU adapters every per-invocation load is a gather, so the
+// loads per multiply-add set the speed: U was re-read from memory for every row before blocking.
 
-const RB = 4u;
-var<workgroup> hSh: array<f32, 2048>; // [roundUp(R, RB), H]: h_{s-1} ⊙ recMask of the workgroup's rows (0 past B)
+const RB = 8u;
+var<workgroup> hSh: array<f32, 4096>; // [roundUp(R, RB), H]: h_{s-1} ⊙ recMask of the workgroup's rows (0 past B)
 
 fn paddedRows() -> u32 {
   return ((params.rowsPerGroup + RB - 1u) / RB) * RB;
 }
 
 fn staged() -> bool {
-  return paddedRows() * params.H <= 2048u;
+  return paddedRows() * params.H <= 4096u;
 }
 
 // Fills hSh for processing step s (call in uniform control flow, then workgroupBarrier()).
@@ -214,37 +215,109 @@ fn stageHPrev(row0: u32, s: u32, lid: u32) {
   }
 }
 
-// recurrentDots for the 4 staged rows rb..rb+3 at once (lanes >= nGates are 0).
-fn recurrentDotsBlock(rb: u32, j: u32, nGates: u32, gh: u32) -> array<vec4f, 4> {
+// recurrentDots for the 8 staged rows rb..rb+7 and the units j0, j0+1 at once (lanes >= nGates are
+// 0): element 2*q + u is row rb+q, unit j0+u. A unit past H re-reads H-1 (the caller skips it).
+fn recurrentDotsBlock(rb: u32, j0: u32, nGates: u32, gh: u32) -> array<vec4f, 16> {
   let H = params.H;
   let o = vec4u(0u, select(0u, H, nGates > 1u), select(0u, 2u * H, nGates > 2u), select(0u, 3u * H, nGates > 3u));
+  let j1 = min(j0 + 1u, H - 1u);
   let h0 = rb * H;
+  var a00 = vec4f(0.0);
+  var a01 = vec4f(0.0);
+  var a10 = vec4f(0.0);
+  var a11 = vec4f(0.0);
+  var a20 = vec4f(0.0);
+  var a21 = vec4f(0.0);
+  var a30 = vec4f(0.0);
+  var a31 = vec4f(0.0);
+  var a40 = vec4f(0.0);
+  var a41 = vec4f(0.0);
+  var a50 = vec4f(0.0);
+  var a51 = vec4f(0.0);
+  var a60 = vec4f(0.0);
+  var a61 = vec4f(0.0);
+  var a70 = vec4f(0.0);
+  var a71 = vec4f(0.0);
+  for (var k = 0u; k < H; k++) {
+    let ub0 = k * gh + j0;
+    let ub1 = k * gh + j1;
+    let u0 = vec4f(recurrentKernel[ub0 + o.x], recurrentKernel[ub0 + o.y], recurrentKernel[ub0 + o.z], recurrentKernel[ub0 + o.w]);
+    let u1 = vec4f(recurrentKernel[ub1 + o.x], recurrentKernel[ub1 + o.y], recurrentKernel[ub1 + o.z], recurrentKernel[ub1 + o.w]);
+    let hk = h0 + k;
+    let x0 = hSh[hk];
+    let x1 = hSh[hk + H];
+    let x2 = hSh[hk + 2u * H];
+    let x3 = hSh[hk + 3u * H];
+    let x4 = hSh[hk + 4u * H];
+    let x5 = hSh[hk + 5u * H];
+    let x6 = hSh[hk + 6u * H];
+    let x7 = hSh[hk + 7u * H];
+    a00 += x0 * u0;
+    a01 += x0 * u1;
+    a10 += x1 * u0;
+    a11 += x1 * u1;
+    a20 += x2 * u0;
+    a21 += x2 * u1;
+    a30 += x3 * u0;
+    a31 += x3 * u1;
+    a40 += x4 * u0;
+    a41 += x4 * u1;
+    a50 += x5 * u0;
+    a51 += x5 * u1;
+    a60 += x6 * u0;
+    a61 += x6 * u1;
+    a70 += x7 * u0;
+    a71 += x7 * u1;
+  }
+  let m = select(vec4f(0.0), vec4f(1.0), vec4<bool>(true, nGates > 1u, nGates > 2u, nGates > 3u));
+  return array<vec4f, 16>(a00 * m, a01 * m, a10 * m, a11 * m, a20 * m, a21 * m, a30 * m, a31 * m, a40 * m, a41 * m, a50 * m, a51 * m, a60 * m, a61 * m, a70 * m, a71 * m);
+}
+
+// BPTT's dG·Uᵀ is blocked BRB = 8 rows × BKB = 4 units per invocation: per column c, 8 dG loads
+// and 4 Uᵀ loads feed 32 multiply-adds. On CPU adapters every per-invocation load is a gather
+// (SwiftShader: 4 scalar loads with bounds checks), so loads per multiply-add set the speed;
+// the rows stay the uniform outer loop so that dG reads are broadcasts where the compiler sees it
+// (lavapipe). Invocations with no units left idle (cheap on CPUs: whole SIMD groups skip).
+const BRB = 8u;
+const BKB = 4u;
+
+fn bwdRowBlocks() -> u32 {
+  return (params.rowsPerGroup + BRB - 1u) / BRB;
+}
+
+// Component i (< 4) of v, without a dynamically indexed vector (slow code on some drivers).
+fn lane(v: vec4f, i: u32) -> f32 {
+  return select(select(select(v.w, v.z, i == 2u), v.y, i == 1u), v.x, i == 0u);
+}
+
+// Σ_{c in [colStart, colEnd)} dG[base_q + c] · U[k0 + i, c] for the 8 rows q whose dG offsets are
+// ba (q = 0..3) and bb (q = 4..7) and the 4 units k0..k0+3 (clamped to H-1; the caller discards
+// those past H): element q of the result is the vec4 over i. U is read transposed (Uᵀ[c, k],
+// made once per step by transposeU).
+fn dGDotUBlock(ba: vec4u, bb: vec4u, k0: u32, colStart: u32, colEnd: u32) -> array<vec4f, 8> {
+  let H = params.H;
+  let ki = min(vec4u(k0) + vec4u(0u, 1u, 2u, 3u), vec4u(H - 1u));
   var a0 = vec4f(0.0);
   var a1 = vec4f(0.0);
   var a2 = vec4f(0.0);
   var a3 = vec4f(0.0);
-  for (var k = 0u; k < H; k++) {
-    let u0 = k * gh + j;
-    let u = vec4f(recurrentKernel[u0 + o.x], recurrentKernel[u0 + o.y], recurrentKernel[u0 + o.z], recurrentKernel[u0 + o.w]);
-    a0 += hSh[h0 + k] * u;
-    a1 += hSh[h0 + H + k] * u;
-    a2 += hSh[h0 + 2u * H + k] * u;
-    a3 += hSh[h0 + 3u * H + k] * u;
-  }
-  let m = select(vec4f(0.0), vec4f(1.0), vec4<bool>(true, nGates > 1u, nGates > 2u, nGates > 3u));
-  return array<vec4f, 4>(a0 * m, a1 * m, a2 * m, a3 * m);
-}
-
-// Σ_{c in [c0, c1)} dG[bases[q] + c] · U[k, c] for 4 rows q at once: the gradient reaching
-// (h_{s-1} ⊙ recMask)[b, k] through the recurrent matmul. U is read transposed (Uᵀ[c, k], made
-// once per step by transposeU) so that invocations with consecutive k read consecutive addresses.
-fn dGDotUBlock(bases: vec4u, k: u32, colStart: u32, colEnd: u32) -> vec4f {
-  var acc = vec4f(0.0);
+  var a4 = vec4f(0.0);
+  var a5 = vec4f(0.0);
+  var a6 = vec4f(0.0);
+  var a7 = vec4f(0.0);
   for (var c = colStart; c < colEnd; c++) {
-    let u = recurrentKernelT[c * params.H + k];
-    acc += vec4f(dG[bases.x + c], dG[bases.y + c], dG[bases.z + c], dG[bases.w + c]) * u;
+    let ub = c * H;
+    let u = vec4f(recurrentKernelT[ub + ki.x], recurrentKernelT[ub + ki.y], recurrentKernelT[ub + ki.z], recurrentKernelT[ub + ki.w]);
+    a0 += dG[ba.x + c] * u;
+    a1 += dG[ba.y + c] * u;
+    a2 += dG[ba.z + c] * u;
+    a3 += dG[ba.w + c] * u;
+    a4 += dG[bb.x + c] * u;
+    a5 += dG[bb.y + c] * u;
+    a6 += dG[bb.z + c] * u;
+    a7 += dG[bb.w + c] * u;
   }
-  return acc;
+  return array<vec4f, 8>(a0, a1, a2, a3, a4, a5, a6, a7);
 }
 
 // Storage offsets rowOf(b, s) * stride + off of the 4 rows row0+rb.. (rows past R or B are
@@ -269,32 +342,38 @@ fn simpleRnnForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
     if (useBlock) { stageHPrev(row0, s, lid); }
     workgroupBarrier();
     // Blocked: the row block is the (uniform) outer loop, so the staged-h reads are the same for
-    // every invocation (broadcast loads); invocations stride over units.
+    // every invocation (broadcast loads); invocations stride over pairs of units.
     for (var ob = 0u; ob < select(1u, paddedRows() / RB, useBlock); ob++) {
-      for (var p = lid; p < select(pairs, H, useBlock); p += WG) {
-        let j = p % H;
-        var recs: array<vec4f, 4>;
+      for (var p = lid; p < select(pairs, (H + 1u) / 2u, useBlock); p += WG) {
+        var recs: array<vec4f, 16>;
         var r0 = p / H;
+        var j0 = p % H;
         var nRows = 1u;
+        var nUnits = 1u;
         if (useBlock) {
           r0 = ob * RB;
+          j0 = 2u * p;
           nRows = RB;
-          recs = recurrentDotsBlock(r0, j, 1u, H);
+          nUnits = min(2u, H - j0);
+          recs = recurrentDotsBlock(r0, j0, 1u, H);
         }
         for (var q = 0u; q < nRows; q++) {
-          let b = row0 + r0 + q;
-          if (r0 + q < params.rowsPerGroup && b < params.B) {
-            var rec: vec4f;
-            if (useBlock) { rec = recs[q]; } else { rec = recurrentDots(b, s, j, 1u, H); }
-            let at = rowOf(b, s) * H + j;
-            var h: f32;
-            if (stepMasked(b, s)) {
-              h = prevH(b, s, j);
-            } else {
-              h = activate(params.act, hSeq[at] + rec.x);
+          for (var u = 0u; u < nUnits; u++) {
+            let j = j0 + u;
+            let b = row0 + r0 + q;
+            if (r0 + q < params.rowsPerGroup && b < params.B) {
+              var rec: vec4f;
+              if (useBlock) { rec = recs[2u * q + u]; } else { rec = recurrentDots(b, s, j, 1u, H); }
+              let at = rowOf(b, s) * H + j;
+              var h: f32;
+              if (stepMasked(b, s)) {
+                h = prevH(b, s, j);
+              } else {
+                h = activate(params.act, hSeq[at] + rec.x);
+              }
+              hSeq[at] = h;
+              if (s + 1u == params.T) { hLast[b * H + j] = h; }
             }
-            hSeq[at] = h;
-            if (s + 1u == params.T) { hLast[b * H + j] = h; }
           }
         }
       }
@@ -317,49 +396,55 @@ fn lstmForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
     if (useBlock) { stageHPrev(row0, s, lid); }
     workgroupBarrier();
     // Blocked: the row block is the (uniform) outer loop, so the staged-h reads are the same for
-    // every invocation (broadcast loads); invocations stride over units.
+    // every invocation (broadcast loads); invocations stride over pairs of units.
     for (var ob = 0u; ob < select(1u, paddedRows() / RB, useBlock); ob++) {
-      for (var p = lid; p < select(pairs, H, useBlock); p += WG) {
-        let j = p % H;
-        var recs: array<vec4f, 4>;
+      for (var p = lid; p < select(pairs, (H + 1u) / 2u, useBlock); p += WG) {
+        var recs: array<vec4f, 16>;
         var r0 = p / H;
+        var j0 = p % H;
         var nRows = 1u;
+        var nUnits = 1u;
         if (useBlock) {
           r0 = ob * RB;
+          j0 = 2u * p;
           nRows = RB;
-          recs = recurrentDotsBlock(r0, j, 4u, GH);
+          nUnits = min(2u, H - j0);
+          recs = recurrentDotsBlock(r0, j0, 4u, GH);
         }
         for (var q = 0u; q < nRows; q++) {
-          let b = row0 + r0 + q;
-          if (r0 + q < params.rowsPerGroup && b < params.B) {
-            var rec: vec4f;
-            if (useBlock) { rec = recs[q]; } else { rec = recurrentDots(b, s, j, 4u, GH); }
-            let row = rowOf(b, s);
-            let base = row * GH + j;
-            var c: f32;
-            var h: f32;
-            var act4 = vec4f(0.0);
-            if (stepMasked(b, s)) {
-              c = prevC(b, s, j);
-              h = prevH(b, s, j);
-            } else {
-              let pre = vec4f(gates[base], gates[base + H], gates[base + 2u * H], gates[base + 3u * H])
-                      + rec;
-              act4 = vec4f(activate(params.recAct, pre.x), activate(params.recAct, pre.y),
-                           activate(params.act, pre.z), activate(params.recAct, pre.w));
-              c = act4.y * prevC(b, s, j) + act4.x * act4.z;
-              h = act4.w * activate(params.act, c);
-            }
-            gates[base] = act4.x;
-            gates[base + H] = act4.y;
-            gates[base + 2u * H] = act4.z;
-            gates[base + 3u * H] = act4.w;
-            let at = row * H + j;
-            cSeq[at] = c;
-            hSeq[at] = h;
-            if (s + 1u == params.T) {
-              hLast[b * H + j] = h;
-              cLast[b * H + j] = c;
+          for (var u = 0u; u < nUnits; u++) {
+            let j = j0 + u;
+            let b = row0 + r0 + q;
+            if (r0 + q < params.rowsPerGroup && b < params.B) {
+              var rec: vec4f;
+              if (useBlock) { rec = recs[2u * q + u]; } else { rec = recurrentDots(b, s, j, 4u, GH); }
+              let row = rowOf(b, s);
+              let base = row * GH + j;
+              var c: f32;
+              var h: f32;
+              var act4 = vec4f(0.0);
+              if (stepMasked(b, s)) {
+                c = prevC(b, s, j);
+                h = prevH(b, s, j);
+              } else {
+                let pre = vec4f(gates[base], gates[base + H], gates[base + 2u * H], gates[base + 3u * H])
+                        + rec;
+                act4 = vec4f(activate(params.recAct, pre.x), activate(params.recAct, pre.y),
+                             activate(params.act, pre.z), activate(params.recAct, pre.w));
+                c = act4.y * prevC(b, s, j) + act4.x * act4.z;
+                h = act4.w * activate(params.act, c);
+              }
+              gates[base] = act4.x;
+              gates[base + H] = act4.y;
+              gates[base + 2u * H] = act4.z;
+              gates[base + 3u * H] = act4.w;
+              let at = row * H + j;
+              cSeq[at] = c;
+              hSeq[at] = h;
+              if (s + 1u == params.T) {
+                hLast[b * H + j] = h;
+                cLast[b * H + j] = c;
+              }
             }
           }
         }
@@ -383,48 +468,54 @@ fn gruForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
     if (useBlock) { stageHPrev(row0, s, lid); }
     workgroupBarrier();
     // Blocked: the row block is the (uniform) outer loop, so the staged-h reads are the same for
-    // every invocation (broadcast loads); invocations stride over units.
+    // every invocation (broadcast loads); invocations stride over pairs of units.
     for (var ob = 0u; ob < select(1u, paddedRows() / RB, useBlock); ob++) {
-      for (var p = lid; p < select(pairs, H, useBlock); p += WG) {
-        let j = p % H;
-        var recs: array<vec4f, 4>;
+      for (var p = lid; p < select(pairs, (H + 1u) / 2u, useBlock); p += WG) {
+        var recs: array<vec4f, 16>;
         var r0 = p / H;
+        var j0 = p % H;
         var nRows = 1u;
+        var nUnits = 1u;
         if (useBlock) {
           r0 = ob * RB;
+          j0 = 2u * p;
           nRows = RB;
-          recs = recurrentDotsBlock(r0, j, 3u, GH);
+          nUnits = min(2u, H - j0);
+          recs = recurrentDotsBlock(r0, j0, 3u, GH);
         }
         for (var q = 0u; q < nRows; q++) {
-          let b = row0 + r0 + q;
-          if (r0 + q < params.rowsPerGroup && b < params.B) {
-            var rec: vec4f;
-            if (useBlock) { rec = recs[q]; } else { rec = recurrentDots(b, s, j, 3u, GH); }
-            let row = rowOf(b, s);
-            let base = row * GH + j;
-            let hp = prevH(b, s, j);
-            var g3 = vec3f(0.0);
-            var rh = 0.0;
-            var h = hp;
-            if (!stepMasked(b, s)) {
-              // rec = [rz, rr, rh, 0] (+ the recurrent bias below)
-              if (params.hasRecBias == 1u) {
-                rec += vec4f(bias[GH + j], bias[GH + H + j], bias[GH + 2u * H + j], 0.0);
+          for (var u = 0u; u < nUnits; u++) {
+            let j = j0 + u;
+            let b = row0 + r0 + q;
+            if (r0 + q < params.rowsPerGroup && b < params.B) {
+              var rec: vec4f;
+              if (useBlock) { rec = recs[2u * q + u]; } else { rec = recurrentDots(b, s, j, 3u, GH); }
+              let row = rowOf(b, s);
+              let base = row * GH + j;
+              let hp = prevH(b, s, j);
+              var g3 = vec3f(0.0);
+              var rh = 0.0;
+              var h = hp;
+              if (!stepMasked(b, s)) {
+                // rec = [rz, rr, rh, 0] (+ the recurrent bias below)
+                if (params.hasRecBias == 1u) {
+                  rec += vec4f(bias[GH + j], bias[GH + H + j], bias[GH + 2u * H + j], 0.0);
+                }
+                let z = activate(params.recAct, gates[base] + rec.x);
+                let r = activate(params.recAct, gates[base + H] + rec.y);
+                let hh = activate(params.act, gates[base + 2u * H] + r * rec.z);
+                g3 = vec3f(z, r, hh);
+                rh = rec.z;
+                h = z * hp + (1.0 - z) * hh;
               }
-              let z = activate(params.recAct, gates[base] + rec.x);
-              let r = activate(params.recAct, gates[base + H] + rec.y);
-              let hh = activate(params.act, gates[base + 2u * H] + r * rec.z);
-              g3 = vec3f(z, r, hh);
-              rh = rec.z;
-              h = z * hp + (1.0 - z) * hh;
+              gates[base] = g3.x;
+              gates[base + H] = g3.y;
+              gates[base + 2u * H] = g3.z;
+              let at = row * H + j;
+              recH[at] = rh;
+              hSeq[at] = h;
+              if (s + 1u == params.T) { hLast[b * H + j] = h; }
             }
-            gates[base] = g3.x;
-            gates[base + H] = g3.y;
-            gates[base + 2u * H] = g3.z;
-            let at = row * H + j;
-            recH[at] = rh;
-            hSeq[at] = h;
-            if (s + 1u == params.T) { hLast[b * H + j] = h; }
           }
         }
       }
@@ -449,35 +540,41 @@ fn gruResetBeforeForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
     if (useBlock) { stageHPrev(row0, s, lid); }
     workgroupBarrier();
     // Blocked: the row block is the (uniform) outer loop, so the staged-h reads are the same for
-    // every invocation (broadcast loads); invocations stride over units.
+    // every invocation (broadcast loads); invocations stride over pairs of units.
     for (var ob = 0u; ob < select(1u, paddedRows() / RB, useBlock); ob++) {
-      for (var p = lid; p < select(pairs, H, useBlock); p += WG) {
-        let j = p % H;
-        var recs: array<vec4f, 4>;
+      for (var p = lid; p < select(pairs, (H + 1u) / 2u, useBlock); p += WG) {
+        var recs: array<vec4f, 16>;
         var r0 = p / H;
+        var j0 = p % H;
         var nRows = 1u;
+        var nUnits = 1u;
         if (useBlock) {
           r0 = ob * RB;
+          j0 = 2u * p;
           nRows = RB;
-          recs = recurrentDotsBlock(r0, j, 2u, GH);
+          nUnits = min(2u, H - j0);
+          recs = recurrentDotsBlock(r0, j0, 2u, GH);
         }
         for (var q = 0u; q < nRows; q++) {
-          let b = row0 + r0 + q;
-          if (r0 + q < params.rowsPerGroup && b < params.B) {
-            var rec: vec4f;
-            if (useBlock) { rec = recs[q]; } else { rec = recurrentDots(b, s, j, 2u, GH); }
-            let row = rowOf(b, s);
-            let base = row * GH + j;
-            var z = 0.0;
-            var r = 0.0;
-            if (!stepMasked(b, s)) {
-              // rec = [rz, rr, 0, 0]
-              z = activate(params.recAct, gates[base] + rec.x);
-              r = activate(params.recAct, gates[base + H] + rec.y);
+          for (var u = 0u; u < nUnits; u++) {
+            let j = j0 + u;
+            let b = row0 + r0 + q;
+            if (r0 + q < params.rowsPerGroup && b < params.B) {
+              var rec: vec4f;
+              if (useBlock) { rec = recs[2u * q + u]; } else { rec = recurrentDots(b, s, j, 2u, GH); }
+              let row = rowOf(b, s);
+              let base = row * GH + j;
+              var z = 0.0;
+              var r = 0.0;
+              if (!stepMasked(b, s)) {
+                // rec = [rz, rr, 0, 0]
+                z = activate(params.recAct, gates[base] + rec.x);
+                r = activate(params.recAct, gates[base + H] + rec.y);
+              }
+              gates[base] = z;
+              gates[base + H] = r;
+              rhPrev[row * H + j] = r * prevH(b, s, j) * recMask(b, j);
             }
-            gates[base] = z;
-            gates[base + H] = r;
-            rhPrev[row * H + j] = r * prevH(b, s, j) * recMask(b, j);
           }
         }
       }
@@ -539,17 +636,24 @@ fn simpleRnnBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
     }
     storageBarrier();
     workgroupBarrier();
-    for (var ob = 0u; ob < paddedRows() / RB; ob++) { // uniform row block: dG reads are broadcasts
-      for (var k = lid; k < H; k += WG) {
-        let r0 = ob * RB;
-        let d = dGDotUBlock(blockBases(row0, r0, s, H, 0u), k, 0u, H);
-        for (var q = 0u; q < RB; q++) {
+    for (var ob = 0u; ob < bwdRowBlocks(); ob++) { // uniform row block: dG reads are broadcasts
+      let r0 = ob * BRB;
+      let ba = blockBases(row0, r0, s, H, 0u);
+      let bb = blockBases(row0, r0 + 4u, s, H, 0u);
+      for (var k0 = lid * BKB; k0 < H; k0 += WG * BKB) {
+        let d = dGDotUBlock(ba, bb, k0, 0u, H);
+        for (var q = 0u; q < BRB; q++) {
           let b = row0 + r0 + q;
-          if (r0 + q < params.rowsPerGroup && b < params.B) {
-            if (stepMasked(b, s)) {
-              dhCarry[b * H + k] = incomingDh(b, s, k);
-            } else {
-              dhCarry[b * H + k] = recMask(b, k) * d[q];
+          let dq = d[q];
+          for (var e = 0u; e < min(BKB, H - k0); e++) {
+            let k = k0 + e;
+            let dk = lane(dq, e);
+            if (r0 + q < params.rowsPerGroup && b < params.B) {
+              if (stepMasked(b, s)) {
+                dhCarry[b * H + k] = incomingDh(b, s, k);
+              } else {
+                dhCarry[b * H + k] = recMask(b, k) * dk;
+              }
             }
           }
         }
@@ -601,17 +705,24 @@ fn lstmBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
     }
     storageBarrier();
     workgroupBarrier();
-    for (var ob = 0u; ob < paddedRows() / RB; ob++) { // uniform row block: dG reads are broadcasts
-      for (var k = lid; k < H; k += WG) {
-        let r0 = ob * RB;
-        let d = dGDotUBlock(blockBases(row0, r0, s, GH, 0u), k, 0u, GH);
-        for (var q = 0u; q < RB; q++) {
+    for (var ob = 0u; ob < bwdRowBlocks(); ob++) { // uniform row block: dG reads are broadcasts
+      let r0 = ob * BRB;
+      let ba = blockBases(row0, r0, s, GH, 0u);
+      let bb = blockBases(row0, r0 + 4u, s, GH, 0u);
+      for (var k0 = lid * BKB; k0 < H; k0 += WG * BKB) {
+        let d = dGDotUBlock(ba, bb, k0, 0u, GH);
+        for (var q = 0u; q < BRB; q++) {
           let b = row0 + r0 + q;
-          if (r0 + q < params.rowsPerGroup && b < params.B) {
-            if (stepMasked(b, s)) {
-              dhCarry[b * H + k] = incomingDh(b, s, k);
-            } else {
-              dhCarry[b * H + k] = recMask(b, k) * d[q];
+          let dq = d[q];
+          for (var e = 0u; e < min(BKB, H - k0); e++) {
+            let k = k0 + e;
+            let dk = lane(dq, e);
+            if (r0 + q < params.rowsPerGroup && b < params.B) {
+              if (stepMasked(b, s)) {
+                dhCarry[b * H + k] = incomingDh(b, s, k);
+              } else {
+                dhCarry[b * H + k] = recMask(b, k) * dk;
+              }
             }
           }
         }
@@ -667,14 +778,21 @@ fn gruBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
     }
     storageBarrier();
     workgroupBarrier();
-    for (var ob = 0u; ob < paddedRows() / RB; ob++) { // uniform row block: dG reads are broadcasts
-      for (var k = lid; k < H; k += WG) {
-        let r0 = ob * RB;
-        let d = dGDotUBlock(blockBases(row0, r0, s, 2u * GH, GH), k, 0u, GH);
-        for (var q = 0u; q < RB; q++) {
+    for (var ob = 0u; ob < bwdRowBlocks(); ob++) { // uniform row block: dG reads are broadcasts
+      let r0 = ob * BRB;
+      let ba = blockBases(row0, r0, s, 2u * GH, GH);
+      let bb = blockBases(row0, r0 + 4u, s, 2u * GH, GH);
+      for (var k0 = lid * BKB; k0 < H; k0 += WG * BKB) {
+        let d = dGDotUBlock(ba, bb, k0, 0u, GH);
+        for (var q = 0u; q < BRB; q++) {
           let b = row0 + r0 + q;
-          if (r0 + q < params.rowsPerGroup && b < params.B && !stepMasked(b, s)) {
-            dhCarry[b * H + k] += recMask(b, k) * d[q];
+          let dq = d[q];
+          for (var e = 0u; e < min(BKB, H - k0); e++) {
+            let k = k0 + e;
+            let dk = lane(dq, e);
+            if (r0 + q < params.rowsPerGroup && b < params.B && !stepMasked(b, s)) {
+              dhCarry[b * H + k] += recMask(b, k) * dk;
+            }
           }
         }
       }
@@ -718,22 +836,29 @@ fn gruResetBeforeBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
     }
     storageBarrier();
     workgroupBarrier();
-    for (var ob = 0u; ob < paddedRows() / RB; ob++) { // uniform row block: dG reads are broadcasts
-      for (var k = lid; k < H; k += WG) {
-        let r0 = ob * RB;
-        let d = dGDotUBlock(blockBases(row0, r0, s, GH, 0u), k, 2u * H, GH);
-        for (var q = 0u; q < RB; q++) {
+    for (var ob = 0u; ob < bwdRowBlocks(); ob++) { // uniform row block: dG reads are broadcasts
+      let r0 = ob * BRB;
+      let ba = blockBases(row0, r0, s, GH, 0u);
+      let bb = blockBases(row0, r0 + 4u, s, GH, 0u);
+      for (var k0 = lid * BKB; k0 < H; k0 += WG * BKB) {
+        let d = dGDotUBlock(ba, bb, k0, 2u * H, GH);
+        for (var q = 0u; q < BRB; q++) {
           let b = row0 + r0 + q;
-          if (r0 + q < params.rowsPerGroup && b < params.B) {
-            let rowBase = rowOf(b, s) * GH;
-            if (stepMasked(b, s)) {
-              dG[rowBase + H + k] = 0.0;
-            } else {
-              let m = recMask(b, k);
-              let dRH = d[q];
-              let r = gates[rowBase + H + k];
-              dG[rowBase + H + k] = dRH * prevH(b, s, k) * m * activateGrad(params.recAct, r);
-              dhCarry[b * H + k] += dRH * r * m;
+          let dq = d[q];
+          for (var e = 0u; e < min(BKB, H - k0); e++) {
+            let k = k0 + e;
+            let dk = lane(dq, e);
+            if (r0 + q < params.rowsPerGroup && b < params.B) {
+              let rowBase = rowOf(b, s) * GH;
+              if (stepMasked(b, s)) {
+                dG[rowBase + H + k] = 0.0;
+              } else {
+                let m = recMask(b, k);
+                let dRH = dk;
+                let r = gates[rowBase + H + k];
+                dG[rowBase + H + k] = dRH * prevH(b, s, k) * m * activateGrad(params.recAct, r);
+                dhCarry[b * H + k] += dRH * r * m;
+              }
             }
           }
         }
@@ -741,14 +866,21 @@ fn gruResetBeforeBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
     }
     storageBarrier();
     workgroupBarrier();
-    for (var ob = 0u; ob < paddedRows() / RB; ob++) { // uniform row block: dG reads are broadcasts
-      for (var k = lid; k < H; k += WG) {
-        let r0 = ob * RB;
-        let d = dGDotUBlock(blockBases(row0, r0, s, GH, 0u), k, 0u, 2u * H);
-        for (var q = 0u; q < RB; q++) {
+    for (var ob = 0u; ob < bwdRowBlocks(); ob++) { // uniform row block: dG reads are broadcasts
+      let r0 = ob * BRB;
+      let ba = blockBases(row0, r0, s, GH, 0u);
+      let bb = blockBases(row0, r0 + 4u, s, GH, 0u);
+      for (var k0 = lid * BKB; k0 < H; k0 += WG * BKB) {
+        let d = dGDotUBlock(ba, bb, k0, 0u, 2u * H);
+        for (var q = 0u; q < BRB; q++) {
           let b = row0 + r0 + q;
-          if (r0 + q < params.rowsPerGroup && b < params.B && !stepMasked(b, s)) {
-            dhCarry[b * H + k] += recMask(b, k) * d[q];
+          let dq = d[q];
+          for (var e = 0u; e < min(BKB, H - k0); e++) {
+            let k = k0 + e;
+            let dk = lane(dq, e);
+            if (r0 + q < params.rowsPerGroup && b < params.B && !stepMasked(b, s)) {
+              dhCarry[b * H + k] += recMask(b, k) * dk;
+            }
           }
         }
       }
@@ -988,4 +1120,394 @@ fn transposeU(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
   let r = i / uparams.cols;
   let c = i % uparams.cols;
   transposeOut[c * uparams.rows + r] = recurrentKernel[i];
+}
+
+// ---------------------------------------------------------------- per-step (hidden-sliced) kernels
+// Strategy A of docs/kernel-design.md §4.2 ("per-step fused dispatch, hidden-sliced"): the
+// alternative to the persistent kernels above for wide layers on real GPUs, where a persistent
+// grid of ceil(B/R) workgroups leaves most of the GPU idle and each of its invocations walks
+// ≥ 2 units × H per step. src/ops/rnn-step.ts records them and rnnStrategy (src/ops/rnn.ts)
+// chooses. ONE dispatch per processing step forward, TWO per step backward, all with the Params
+// of the persistent kernels and tStart = s, tEnd = s + 1 (s = the processing step; rowsPerGroup
+// is unused). Steps are ordered by the dispatch boundaries (WebGPU orders dispatches that touch
+// the same buffer), so nothing here waits for another workgroup and there is no time loop.
+// Semantics, buffers and layouts are exactly the persistent kernels' (same helpers rowOf, prevH,
+// prevC, stepMasked, recMask, incomingDh; same options), so the backward of either strategy reads
+// what the forward of either wrote.
+//
+// Forward (simpleRnnStepForward, lstmStepForward, gruStepForward): grid (unit tiles, batch tiles).
+// A workgroup of PS_WG = 64 invocations computes PS_ROWS = 8 batch rows × PS_UNITS = 16 units × G
+// gates of h_{s-1}·U (SimpleRNN, one gate: 4·PS_UNITS = 64 units, 4 per vec4 instead of gates).
+// K = H is walked in chunks of PS_K = 32: (h_{s-1} ⊙ recMask) [8, 32] and the U columns [32, 16]
+// (one vec4 of gate columns per unit) are staged in workgroup memory (1 KB + 8 KB), then each
+// invocation accumulates 2 rows × 1 unit × 4 lanes in registers (one staged U vec4 feeds 2 rows;
+// the staged h reads are broadcasts). Then the cell epilogue of simpleRnnForward / lstmForward /
+// gruForward for its (row, unit) pairs. The sums run over k = 0..H-1 in order, as in the
+// persistent kernels.
+//
+// Backward, step s (last step first):
+//   (a) simpleRnnStepBackward, lstmStepBackward, gruStepBackward: one invocation per (b, j): dG of
+//       step s from dh = incomingDh and the saved gates, dcCarry (LSTM), and the part of dh_{s-1}
+//       that needs no matmul, written to dhCarry: GRU's dh*z, or dh itself on a masked step.
+//   (b) simpleRnnStepDh, lstmStepDh, gruStepDh: dh_{s-1}[b, k] = recMask ⊙ Σ_c dGrec_s[b, c]·U[k, c]
+//       for the rows whose step s is not masked, written to dhCarry (SimpleRNN, LSTM) or added to
+//       the dh*z part (GRU). Grid (unit tiles, batch tiles); a workgroup computes PS_ROWS = 8 rows ×
+//       PS_DH_UNITS = 32 units, walking the G·H recurrent dG columns in chunks of PS_DH_K = 64 with
+//       dGrec [8, 64] and Uᵀ [64, 32] (the BPTT copy recurrentKernelT: coalesced rows) staged
+//       (2 KB + 8 KB); each invocation accumulates 2 rows × 2 units. Masked rows keep what (a) wrote.
+//
+// GRU resetAfter=false stays on the persistent kernels (its candidate needs all of r*h_{t-1}
+// before U_h: one more dispatch per step each way); rnnStrategy never picks 'step' for it.
+
+const PS_WG = 64u;       // invocations per workgroup (STEP_WORKGROUP in src/ops/rnn-step.ts)
+const PS_ROWS = 8u;      // batch rows per tile (STEP_ROWS)
+const PS_UNITS = 16u;    // forward: units per tile and gate lane (STEP_UNITS; SimpleRNN: ×4)
+const PS_K = 32u;        // forward: K chunk
+const PS_DH_UNITS = 32u; // backward (b): units per tile (STEP_DH_UNITS)
+const PS_DH_K = 64u;     // backward (b): chunk of dG columns
+
+var<workgroup> psH: array<f32, 256>;      // [PS_ROWS, PS_K]: h_{s-1} ⊙ recMask (0 past B or H)
+var<workgroup> psU: array<vec4f, 512>;    // [PS_K, PS_UNITS]: the 4 lane columns of U per unit
+var<workgroup> psDG: array<f32, 512>;     // [PS_ROWS, PS_DH_K]: recurrent dG of step s
+var<workgroup> psUT: array<f32, 2048>;    // [PS_DH_K, PS_DH_UNITS]: Uᵀ[c, k]
+
+// Unit of lane l of tile column u: gate lanes (packed = false) hold gate block l of unit j0 + u;
+// packed lanes (SimpleRNN) hold unit j0 + u + l*PS_UNITS of its single gate.
+fn perStepUnit(j0: u32, u: u32, l: u32, packed: bool) -> u32 {
+  return j0 + u + select(0u, l * PS_UNITS, packed);
+}
+
+// U[k, column of lane l of tile column u], or 0 for a lane past the gates or a unit past H.
+fn perStepWeight(k: u32, j0: u32, u: u32, l: u32, nGates: u32, packed: bool) -> f32 {
+  let H = params.H;
+  let j = perStepUnit(j0, u, l, packed);
+  let gate = select(l, 0u, packed);
+  if (j >= H || gate >= nGates) { return 0.0; }
+  return recurrentKernel[k * nGates * H + gate * H + j];
+}
+
+// Σ_k (h_{s-1} ⊙ recMask)[b, k]·U[k, lane columns] of tile column lid % PS_UNITS for the rows
+// b = row0 + lid / PS_UNITS (element 0) and b + PS_ROWS/2 (element 1). Rows past B and units past
+// H give 0. Call in uniform control flow (barriers).
+fn perStepRecTile(s: u32, row0: u32, j0: u32, lid: u32, nGates: u32, packed: bool) -> array<vec4f, 2> {
+  let H = params.H;
+  let u = lid % PS_UNITS;
+  let r = lid / PS_UNITS;
+  var a0 = vec4f(0.0);
+  var a1 = vec4f(0.0);
+  for (var k0 = 0u; k0 < H; k0 += PS_K) {
+    for (var i = lid; i < PS_ROWS * PS_K; i += PS_WG) {
+      let b = row0 + i / PS_K;
+      let k = k0 + i % PS_K;
+      var v = 0.0;
+      if (b < params.B && k < H) { v = prevH(b, s, k) * recMask(b, k); }
+      psH[i] = v;
+    }
+    for (var i = lid; i < PS_K * PS_UNITS; i += PS_WG) {
+      let k = k0 + i / PS_UNITS;
+      let uu = i % PS_UNITS;
+      var w = vec4f(0.0);
+      if (k < H) {
+        w = vec4f(perStepWeight(k, j0, uu, 0u, nGates, packed), perStepWeight(k, j0, uu, 1u, nGates, packed),
+                  perStepWeight(k, j0, uu, 2u, nGates, packed), perStepWeight(k, j0, uu, 3u, nGates, packed));
+      }
+      psU[i] = w;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < PS_K; kk++) {
+      let w = psU[kk * PS_UNITS + u];
+      a0 += psH[r * PS_K + kk] * w;
+      a1 += psH[(r + PS_ROWS / 2u) * PS_K + kk] * w;
+    }
+    workgroupBarrier();
+  }
+  return array<vec4f, 2>(a0, a1);
+}
+
+// The epilogue of simpleRnnForward for (b, j) (nothing past B or H).
+fn perStepSimpleCell(b: u32, s: u32, j: u32, rec: f32) {
+  let H = params.H;
+  if (b >= params.B || j >= H) { return; }
+  let at = rowOf(b, s) * H + j;
+  var h: f32;
+  if (stepMasked(b, s)) {
+    h = prevH(b, s, j);
+  } else {
+    h = activate(params.act, hSeq[at] + rec);
+  }
+  hSeq[at] = h;
+  if (s + 1u == params.T) { hLast[b * H + j] = h; }
+}
+
+// The 4 packed units j, j + PS_UNITS, ... of row b.
+fn perStepSimpleCells(b: u32, s: u32, j: u32, rec: vec4f) {
+  perStepSimpleCell(b, s, j, rec.x);
+  perStepSimpleCell(b, s, j + PS_UNITS, rec.y);
+  perStepSimpleCell(b, s, j + 2u * PS_UNITS, rec.z);
+  perStepSimpleCell(b, s, j + 3u * PS_UNITS, rec.w);
+}
+
+// The epilogue of lstmForward for (b, j): rec = the recurrent pre-activations of i, f, c, o.
+fn perStepLstmCell(b: u32, s: u32, j: u32, rec: vec4f) {
+  let H = params.H;
+  if (b >= params.B || j >= H) { return; }
+  let GH = 4u * H;
+  let row = rowOf(b, s);
+  let base = row * GH + j;
+  var c: f32;
+  var h: f32;
+  var act4 = vec4f(0.0);
+  if (stepMasked(b, s)) {
+    c = prevC(b, s, j);
+    h = prevH(b, s, j);
+  } else {
+    let pre = vec4f(gates[base], gates[base + H], gates[base + 2u * H], gates[base + 3u * H]) + rec;
+    act4 = vec4f(activate(params.recAct, pre.x), activate(params.recAct, pre.y),
+                 activate(params.act, pre.z), activate(params.recAct, pre.w));
+    c = act4.y * prevC(b, s, j) + act4.x * act4.z;
+    h = act4.w * activate(params.act, c);
+  }
+  gates[base] = act4.x;
+  gates[base + H] = act4.y;
+  gates[base + 2u * H] = act4.z;
+  gates[base + 3u * H] = act4.w;
+  let at = row * H + j;
+  cSeq[at] = c;
+  hSeq[at] = h;
+  if (s + 1u == params.T) {
+    hLast[b * H + j] = h;
+    cLast[b * H + j] = c;
+  }
+}
+
+// The epilogue of gruForward (resetAfter) for (b, j): recIn = [rz, rr, rh, 0] without b_rec.
+fn perStepGruCell(b: u32, s: u32, j: u32, recIn: vec4f) {
+  let H = params.H;
+  if (b >= params.B || j >= H) { return; }
+  let GH = 3u * H;
+  let row = rowOf(b, s);
+  let base = row * GH + j;
+  let hp = prevH(b, s, j);
+  var rec = recIn;
+  var g3 = vec3f(0.0);
+  var rh = 0.0;
+  var h = hp;
+  if (!stepMasked(b, s)) {
+    if (params.hasRecBias == 1u) {
+      rec += vec4f(bias[GH + j], bias[GH + H + j], bias[GH + 2u * H + j], 0.0);
+    }
+    let z = activate(params.recAct, gates[base] + rec.x);
+    let r = activate(params.recAct, gates[base + H] + rec.y);
+    let hh = activate(params.act, gates[base + 2u * H] + r * rec.z);
+    g3 = vec3f(z, r, hh);
+    rh = rec.z;
+    h = z * hp + (1.0 - z) * hh;
+  }
+  gates[base] = g3.x;
+  gates[base + H] = g3.y;
+  gates[base + 2u * H] = g3.z;
+  let at = row * H + j;
+  recH[at] = rh;
+  hSeq[at] = h;
+  if (s + 1u == params.T) { hLast[b * H + j] = h; }
+}
+
+// Forward step s = tStart. Grid (ceil(H / (4*PS_UNITS)), ceil(B / PS_ROWS)).
+@compute @workgroup_size(64)
+fn simpleRnnStepForward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let s = params.tStart;
+  let j0 = wid.x * 4u * PS_UNITS;
+  let row0 = wid.y * PS_ROWS;
+  let acc = perStepRecTile(s, row0, j0, lid, 1u, true);
+  let b = row0 + lid / PS_UNITS;
+  let j = j0 + lid % PS_UNITS;
+  perStepSimpleCells(b, s, j, acc[0]);
+  perStepSimpleCells(b + PS_ROWS / 2u, s, j, acc[1]);
+}
+
+// Forward step s = tStart. Grid (ceil(H / PS_UNITS), ceil(B / PS_ROWS)).
+@compute @workgroup_size(64)
+fn lstmStepForward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let s = params.tStart;
+  let j0 = wid.x * PS_UNITS;
+  let row0 = wid.y * PS_ROWS;
+  let acc = perStepRecTile(s, row0, j0, lid, 4u, false);
+  let b = row0 + lid / PS_UNITS;
+  let j = j0 + lid % PS_UNITS;
+  perStepLstmCell(b, s, j, acc[0]);
+  perStepLstmCell(b + PS_ROWS / 2u, s, j, acc[1]);
+}
+
+// Forward step s = tStart (GRU resetAfter). Grid (ceil(H / PS_UNITS), ceil(B / PS_ROWS)).
+@compute @workgroup_size(64)
+fn gruStepForward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let s = params.tStart;
+  let j0 = wid.x * PS_UNITS;
+  let row0 = wid.y * PS_ROWS;
+  let acc = perStepRecTile(s, row0, j0, lid, 3u, false);
+  let b = row0 + lid / PS_UNITS;
+  let j = j0 + lid % PS_UNITS;
+  perStepGruCell(b, s, j, acc[0]);
+  perStepGruCell(b + PS_ROWS / 2u, s, j, acc[1]);
+}
+
+// Backward (a), step s = tStart, one invocation per (b, j) of B*H: as simpleRnnBackward's first
+// phase; a masked step passes dh (with hSeq's own gradient) to dhCarry.
+@compute @workgroup_size(64)
+fn simpleRnnStepBackward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let H = params.H;
+  let i = flatIndex(gid, nwg, PS_WG);
+  if (i >= params.B * H) { return; }
+  let b = i / H;
+  let j = i % H;
+  let s = params.tStart;
+  let at = rowOf(b, s) * H + j;
+  let dh = incomingDh(b, s, j);
+  if (stepMasked(b, s)) {
+    dG[at] = 0.0;
+    dhCarry[b * H + j] = dh;
+  } else {
+    dG[at] = dh * activateGrad(params.act, hSeq[at]);
+  }
+}
+
+// Backward (a), step s = tStart: as lstmBackward's first phase (dcCarry updated here).
+@compute @workgroup_size(64)
+fn lstmStepBackward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let H = params.H;
+  let i = flatIndex(gid, nwg, PS_WG);
+  if (i >= params.B * H) { return; }
+  let GH = 4u * H;
+  let b = i / H;
+  let j = i % H;
+  let s = params.tStart;
+  let row = rowOf(b, s);
+  let base = row * GH + j;
+  if (stepMasked(b, s)) {
+    dG[base] = 0.0;
+    dG[base + H] = 0.0;
+    dG[base + 2u * H] = 0.0;
+    dG[base + 3u * H] = 0.0;
+    dhCarry[b * H + j] = incomingDh(b, s, j);
+    return;
+  }
+  let gi = gates[base];
+  let gf = gates[base + H];
+  let gc = gates[base + 2u * H];
+  let go = gates[base + 3u * H];
+  let actC = activate(params.act, cSeq[row * H + j]);
+  let dh = incomingDh(b, s, j);
+  let dc = dcCarry[b * H + j] + dh * go * activateGrad(params.act, actC);
+  dG[base] = dc * gc * activateGrad(params.recAct, gi);
+  dG[base + H] = dc * prevC(b, s, j) * activateGrad(params.recAct, gf);
+  dG[base + 2u * H] = dc * gi * activateGrad(params.act, gc);
+  dG[base + 3u * H] = dh * actC * activateGrad(params.recAct, go);
+  dcCarry[b * H + j] = dc * gf;
+}
+
+// Backward (a), step s = tStart: as gruBackward's first phase (dhCarry = dh*z, or dh if masked).
+@compute @workgroup_size(64)
+fn gruStepBackward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let H = params.H;
+  let i = flatIndex(gid, nwg, PS_WG);
+  if (i >= params.B * H) { return; }
+  let GH = 3u * H;
+  let b = i / H;
+  let j = i % H;
+  let s = params.tStart;
+  let row = rowOf(b, s);
+  let base = row * GH + j;
+  let dBase = row * 2u * GH + j;
+  let dh = incomingDh(b, s, j);
+  var d3 = vec3f(0.0); // dZ, dR, dHH (pre-activation)
+  var r = 0.0;
+  var carry = dh;
+  if (!stepMasked(b, s)) {
+    let z = gates[base];
+    r = gates[base + H];
+    let hh = gates[base + 2u * H];
+    let dPreH = dh * (1.0 - z) * activateGrad(params.act, hh);
+    let dPreZ = dh * (prevH(b, s, j) - hh) * activateGrad(params.recAct, z);
+    let dPreR = dPreH * recH[row * H + j] * activateGrad(params.recAct, r);
+    d3 = vec3f(dPreZ, dPreR, dPreH);
+    carry = dh * z;
+  }
+  dG[dBase] = d3.x;
+  dG[dBase + H] = d3.y;
+  dG[dBase + 2u * H] = d3.z;
+  dG[dBase + GH] = d3.x;
+  dG[dBase + GH + H] = d3.y;
+  dG[dBase + GH + 2u * H] = d3.z * r;
+  dhCarry[b * H + j] = carry;
+}
+
+// dhCarry[b, k] (= or +=) recMask(b, k) * d for an unmasked row b < B and unit k < H.
+fn perStepDhStore(b: u32, s: u32, k: u32, d: f32, accumulate: bool) {
+  let H = params.H;
+  if (b >= params.B || k >= H || stepMasked(b, s)) { return; }
+  let v = recMask(b, k) * d;
+  dhCarry[b * H + k] = select(v, dhCarry[b * H + k] + v, accumulate);
+}
+
+// Backward (b) for step s = tStart: the tile of dh_{s-1} = recMask ⊙ (dGrec_s·Uᵀ) of workgroup
+// wid (units wid.x*PS_DH_UNITS.., rows wid.y*PS_ROWS..). The recurrent dG of row b is
+// dG[rowOf(b, s)*stride + off + c], c < gh. Invocation lid: units k0 + 2*(lid % 16) + {0, 1} of
+// rows row0 + lid/16 and row0 + lid/16 + 4. Call in uniform control flow (barriers).
+fn perStepDhTile(wid: vec3u, lid: u32, gh: u32, stride: u32, off: u32, accumulate: bool) {
+  let H = params.H;
+  let s = params.tStart;
+  let k0 = wid.x * PS_DH_UNITS;
+  let row0 = wid.y * PS_ROWS;
+  let kq = (lid % (PS_DH_UNITS / 2u)) * 2u;
+  let r = lid / (PS_DH_UNITS / 2u);
+  var a0 = vec2f(0.0);
+  var a1 = vec2f(0.0);
+  for (var c0 = 0u; c0 < gh; c0 += PS_DH_K) {
+    for (var i = lid; i < PS_ROWS * PS_DH_K; i += PS_WG) {
+      let b = row0 + i / PS_DH_K;
+      let c = c0 + i % PS_DH_K;
+      var v = 0.0;
+      if (b < params.B && c < gh) { v = dG[rowOf(b, s) * stride + off + c]; }
+      psDG[i] = v;
+    }
+    for (var i = lid; i < PS_DH_K * PS_DH_UNITS; i += PS_WG) {
+      let c = c0 + i / PS_DH_UNITS;
+      let k = k0 + i % PS_DH_UNITS;
+      var v = 0.0;
+      if (c < gh && k < H) { v = recurrentKernelT[c * H + k]; }
+      psUT[i] = v;
+    }
+    workgroupBarrier();
+    for (var cc = 0u; cc < PS_DH_K; cc++) {
+      let w = vec2f(psUT[cc * PS_DH_UNITS + kq], psUT[cc * PS_DH_UNITS + kq + 1u]);
+      a0 += psDG[r * PS_DH_K + cc] * w;
+      a1 += psDG[(r + PS_ROWS / 2u) * PS_DH_K + cc] * w;
+    }
+    workgroupBarrier();
+  }
+  let b = row0 + r;
+  let k = k0 + kq;
+  perStepDhStore(b, s, k, a0.x, accumulate);
+  perStepDhStore(b, s, k + 1u, a0.y, accumulate);
+  perStepDhStore(b + PS_ROWS / 2u, s, k, a1.x, accumulate);
+  perStepDhStore(b + PS_ROWS / 2u, s, k + 1u, a1.y, accumulate);
+}
+
+// Backward (b), grid (ceil(H / PS_DH_UNITS), ceil(B / PS_ROWS)): dhCarry = m ⊙ (dG·Uᵀ).
+@compute @workgroup_size(64)
+fn simpleRnnStepDh(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  perStepDhTile(wid, lid, params.H, params.H, 0u, false);
+}
+
+// Backward (b): dhCarry = m ⊙ (dG·Uᵀ) over the 4H gate columns.
+@compute @workgroup_size(64)
+fn lstmStepDh(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  perStepDhTile(wid, lid, 4u * params.H, 4u * params.H, 0u, false);
+}
+
+// Backward (b): dhCarry (= dh*z from (a)) += m ⊙ (dGrec·Uᵀ), dGrec = the recurrent half of a
+// [2, 3H] dG row.
+@compute @workgroup_size(64)
+fn gruStepDh(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  perStepDhTile(wid, lid, 3u * params.H, 6u * params.H, 3u * params.H, true);
 }

@@ -71,6 +71,7 @@ import { Tensor } from '../tensor';
 import { ACTIVATION_CODES, type Activation } from './activations';
 import { gemm } from './matmul';
 import { accumulateInto, sumRowsInto } from './reduce';
+import { recordStepBackward, recordStepForward, type StepCell } from './rnn-step';
 
 export type CellType = 'simpleRNN' | 'lstm' | 'gru';
 
@@ -103,6 +104,12 @@ export interface RnnOptions {
   recurrentMask?: Tensor | null;
   /** [B, T] sequence mask: 1 = use the step, 0 = skip it (state carried through). */
   seqMask?: Tensor | null;
+  /**
+   * Which recurrent kernels run the time loop (see rnnStrategy): 'persistent' (a dispatch per
+   * chunk of ≤ RNN_CHUNK steps), 'step' (src/ops/rnn-step.ts: one dispatch per step forward, two
+   * backward; not for GRU resetAfter=false) or 'auto' (default: rnnStrategy decides).
+   */
+  strategy?: 'auto' | RnnStrategy;
 }
 
 export interface RnnOutputs {
@@ -131,20 +138,67 @@ export function gateCount(cell: CellType): number {
   }
 }
 
-/** Floats of workgroup memory for the staged h_{t-1} (hSh in rnn.wgsl). */
-export const RNN_STAGE_FLOATS = 2048;
+/** Floats of workgroup memory for the staged h_{t-1} (hSh in rnn.wgsl; 16 KB, the WebGPU default limit). */
+export const RNN_STAGE_FLOATS = 4096;
+/** Rows per block of the forward recurrent matmul (RB in rnn.wgsl): R is padded to a multiple of it. */
+export const RNN_ROW_BLOCK = 8;
 
 /**
  * Batch rows per workgroup R. GPUs want many workgroups: R*H ≈ the workgroup size. CPU (software)
- * adapters run workgroups on a few threads and gain from reusing each recurrent-weight load
- * across rows (rnn.wgsl blocks 4 rows per load): up to 16 rows, keeping ≥ 2 workgroups when the
- * batch allows and the staged rows (R rounded up to 4, times H) within RNN_STAGE_FLOATS.
+ * adapters run workgroups on a few threads and gain from reusing each load across rows (rnn.wgsl
+ * blocks 8 rows per load of U): up to 16 rows, keeping ≥ 2 workgroups when the batch allows and
+ * the staged rows (R rounded up to 8, times H) within RNN_STAGE_FLOATS.
  */
 export function rnnRowsPerGroup(H: number, B = 1, software = false): number {
   if (!software) return Math.max(1, Math.floor(RNN_WORKGROUP / H));
-  const fit = Math.floor(RNN_STAGE_FLOATS / H / 4) * 4; // largest multiple of 4 rows that stages
+  const fit = Math.floor(RNN_STAGE_FLOATS / H / RNN_ROW_BLOCK) * RNN_ROW_BLOCK; // most rows that stage
   const want = Math.min(16, Math.max(1, Math.ceil(B / 2)));
-  return Math.max(1, fit >= 4 ? Math.min(want, fit) : Math.floor(RNN_WORKGROUP / H));
+  return Math.max(1, fit >= RNN_ROW_BLOCK ? Math.min(want, fit) : Math.floor(RNN_WORKGROUP / H));
+}
+
+// ---------------------------------------------------------------- strategy (persistent / per-step)
+
+/** How a recurrent layer's time loop is dispatched (docs/design.md §6). */
+export type RnnStrategy = 'persistent' | 'step';
+
+/** GPUs: 'step' from this many units on (estimate; calibrate with `npm run bench` on a GPU). */
+export const STEP_MIN_UNITS = 256;
+/** GPUs: 'step' from this many units on when the persistent grid is small (see below). */
+export const STEP_MIN_UNITS_SMALL_GRID = 128;
+/** GPUs: a persistent grid of fewer workgroups than this counts as small. */
+export const STEP_SMALL_GRID = 32;
+
+/**
+ * The automatic choice between the persistent kernels and the per-step ones (rnn-step.ts):
+ * - software (CPU) adapters: always 'persistent' (dispatches and barriers are expensive there,
+ *   and a workgroup per few rows already keeps the few threads busy);
+ * - GRU resetAfter=false: always 'persistent' (no per-step kernels);
+ * - GPUs: 'step' when H ≥ STEP_MIN_UNITS (each persistent invocation would walk ≥ 4 units × H
+ *   products per step, U re-read per row: slower than a dispatch), or when H ≥
+ *   STEP_MIN_UNITS_SMALL_GRID and the persistent grid ceil(B / rnnRowsPerGroup) has fewer than
+ *   STEP_SMALL_GRID workgroups (most of the GPU idles while each invocation walks ≥ 2 units × H);
+ *   otherwise 'persistent' (small H: the whole step fits one cheap workgroup pass per row, and
+ *   ⌈T/64⌉ dispatches beat T).
+ * The thresholds follow the estimates of docs/kernel-design.md §4.2 ("16H²/β_SM vs t_disp") and
+ * are not yet calibrated on a GPU.
+ */
+export function rnnStrategy(cfg: RnnOpConfig, H: number, B: number, software: boolean): RnnStrategy {
+  if (software) return 'persistent';
+  if (cfg.cell === 'gru' && !cfg.resetAfter) return 'persistent';
+  if (H >= STEP_MIN_UNITS) return 'step';
+  if (H >= STEP_MIN_UNITS_SMALL_GRID && Math.ceil(B / rnnRowsPerGroup(H, B, false)) < STEP_SMALL_GRID) return 'step';
+  return 'persistent';
+}
+
+/** RnnOptions.strategy resolved for this layer; a forced 'step' on GRU resetAfter=false throws. */
+function resolveStrategy(cfg: RnnOpConfig, B: number, software: boolean, wanted: RnnOptions['strategy']): RnnStrategy {
+  if (wanted === 'persistent') return 'persistent';
+  if (wanted === 'step') {
+    if (cfg.cell === 'gru' && !cfg.resetAfter) throw new RangeError("rnn: strategy 'step' has no kernels for GRU resetAfter=false (use 'auto' or 'persistent')");
+    return 'step';
+  }
+  if (wanted !== undefined && wanted !== 'auto') throw new RangeError(`rnn: unknown strategy '${String(wanted)}' (expected 'auto', 'persistent' or 'step')`);
+  return rnnStrategy(cfg, cfg.units, B, software);
 }
 
 /** The chunks [tStart, tEnd) of at most RNN_CHUNK steps covering 0..T-1, in time order. */
@@ -323,9 +377,16 @@ export async function rnn(
   if (isLstm) Object.assign(fwdBindings, { gates, cSeq: seqAux!, cLast: cLast! });
   if (gruAfter) Object.assign(fwdBindings, { gates, bias: bias ?? none, recH: seqAux! });
   if (gruBefore) Object.assign(fwdBindings, { gates, rhPrev: seqAux! });
-  for (const [tStart, tEnd] of timeChunks(T)) {
-    dispatchRecurrent(g.forward, kFwd, fwdBindings, { ...baseParams, tStart, tEnd, hasDHSeq: false }, groups);
+  // ---- strategy: persistent chunks, or one dispatch per step (rnn-step.ts; see rnnStrategy)
+  const strategy = resolveStrategy(cfg, B, g.ctx.gpu.info.isFallbackAdapter, opts.strategy);
+  if (strategy === 'step') {
+    await recordStepForward(g, g.forward, kind as StepCell, fwdBindings, { ...baseParams, hasDHSeq: false }, { B, T, H });
+  } else {
+    for (const [tStart, tEnd] of timeChunks(T)) {
+      dispatchRecurrent(g.forward, kFwd, fwdBindings, { ...baseParams, tStart, tEnd, hasDHSeq: false }, groups);
+    }
   }
+  // ---- end strategy
 
   if (!needsGrad) return { hSeq, hLast, cLast };
 
@@ -364,9 +425,15 @@ export async function rnn(
       if (isLstm) Object.assign(bwdBindings, { gates, cSeq: seqAux!, dcCarry: dcCarry! });
       if (gruAfter) Object.assign(bwdBindings, { gates, hSeq, recH: seqAux! });
       if (gruBefore) Object.assign(bwdBindings, { gates, hSeq });
-      for (const [tStart, tEnd] of timeChunks(T).reverse()) {
-        dispatchRecurrent(bp, kBwd, bwdBindings, { ...baseParams, tStart, tEnd, hasDHSeq: dHSeq !== null }, groups);
+      // ---- strategy (as in forward)
+      if (strategy === 'step') {
+        await recordStepBackward(g, bp, kind as StepCell, bwdBindings, { ...baseParams, hasDHSeq: dHSeq !== null }, { B, T, H });
+      } else {
+        for (const [tStart, tEnd] of timeChunks(T).reverse()) {
+          dispatchRecurrent(bp, kBwd, bwdBindings, { ...baseParams, tStart, tEnd, hasDHSeq: dHSeq !== null }, groups);
+        }
       }
+      // ---- end strategy
 
       // (4) Gradients of the weights, x and the initial state, as GEMMs over all steps.
       if (kernel.requiresGrad) {

@@ -54,7 +54,7 @@ function casesFor(v: Variant): Case[] {
     { name: 'H=64 (one row per workgroup)', B: 2, T: 3, I: 3, H: 64, lossOn: 'both', weightScale: 0.2 },
     { name: 'H=130 (units span three invocation strides)', B: 2, T: 2, I: 2, H: 130, lossOn: 'both', weightScale: 0.1 },
     { name: 'H=520 (too wide to stage h in workgroup memory: the per-row path)', B: 2, T: 2, I: 2, H: 520, lossOn: 'both', weightScale: 0.05 },
-    { name: 'B=37 T=6 H=20 (rows in blocks of 4, the last block partly filled)', B: 37, T: 6, I: 3, H: 20, lossOn: 'both', weightScale: 0.3 },
+    { name: 'B=37 T=6 H=20 (rows in blocks of 8, the last block partly filled)', B: 37, T: 6, I: 3, H: 20, lossOn: 'both', weightScale: 0.3 },
     { name: 'useBias=false', B: 3, T: 4, I: 3, H: 5, lossOn: 'both', useBias: false },
     {
       name: lstm || v.cell === 'gru' ? 'activation relu, recurrentActivation hardSigmoid' : 'activation relu',
