@@ -184,7 +184,8 @@ fn incomingDh(b: u32, s: u32, j: u32) -> f32 {
 
 // ---------------------------------------------------------------- row blocking
 // Each recurrent matmul is blocked so that one load feeds several multiply-adds. Forward: RB = 8
-// batch rows × 2 units per invocation (per k: 8 h loads and 8 U loads feed 64 multiply-adds), the
+// batch rows × 4 units per invocation (per k: 8 h loads and 16 U loads feed 128 multiply-adds;
+// on SwiftShader 1.25x faster than 8 × 2 and 1.7x faster than 8 × 1 at LSTM(128)), the
 // rows' (h_{s-1} ⊙ recMask) staged in workgroup memory (when R, padded to a multiple of RB, times
 // H fits it; the host sizes R so that it does for H <= 512); otherwise the per-row path
 // (recurrentDots) is used. The backward matmul dG·Uᵀ reads the rows' dG straight from storage and
@@ -215,13 +216,124 @@ fn stageHPrev(row0: u32, s: u32, lid: u32) {
   }
 }
 
-// recurrentDots for the 8 staged rows rb..rb+7 and the units j0, j0+1 at once (lanes >= nGates are
-// 0): element 2*q + u is row rb+q, unit j0+u. A unit past H re-reads H-1 (the caller skips it).
-fn recurrentDotsBlock(rb: u32, j0: u32, nGates: u32, gh: u32) -> array<vec4f, 16> {
+// recurrentDots for the 8 staged rows rb..rb+7 and the 4 units j0..j0+3 at once (lanes >= nGates
+// are 0): element 4*q + u is row rb+q, unit j0+u. Units past H re-read H-1 (the caller skips them).
+fn recurrentDotsBlock(rb: u32, j0: u32, nGates: u32, gh: u32) -> array<vec4f, 32> {
   let H = params.H;
   let o = vec4u(0u, select(0u, H, nGates > 1u), select(0u, 2u * H, nGates > 2u), select(0u, 3u * H, nGates > 3u));
-  let j1 = min(j0 + 1u, H - 1u);
   let h0 = rb * H;
+  let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(H - 1u));
+  var a00 = vec4f(0.0);
+  var a01 = vec4f(0.0);
+  var a02 = vec4f(0.0);
+  var a03 = vec4f(0.0);
+  var a10 = vec4f(0.0);
+  var a11 = vec4f(0.0);
+  var a12 = vec4f(0.0);
+  var a13 = vec4f(0.0);
+  var a20 = vec4f(0.0);
+  var a21 = vec4f(0.0);
+  var a22 = vec4f(0.0);
+  var a23 = vec4f(0.0);
+  var a30 = vec4f(0.0);
+  var a31 = vec4f(0.0);
+  var a32 = vec4f(0.0);
+  var a33 = vec4f(0.0);
+  var a40 = vec4f(0.0);
+  var a41 = vec4f(0.0);
+  var a42 = vec4f(0.0);
+  var a43 = vec4f(0.0);
+  var a50 = vec4f(0.0);
+  var a51 = vec4f(0.0);
+  var a52 = vec4f(0.0);
+  var a53 = vec4f(0.0);
+  var a60 = vec4f(0.0);
+  var a61 = vec4f(0.0);
+  var a62 = vec4f(0.0);
+  var a63 = vec4f(0.0);
+  var a70 = vec4f(0.0);
+  var a71 = vec4f(0.0);
+  var a72 = vec4f(0.0);
+  var a73 = vec4f(0.0);
+  for (var k = 0u; k < H; k++) {
+    let ub = vec4u(k * gh) + ju;
+    let u0 = vec4f(recurrentKernel[ub.x + o.x], recurrentKernel[ub.x + o.y], recurrentKernel[ub.x + o.z], recurrentKernel[ub.x + o.w]);
+    let u1 = vec4f(recurrentKernel[ub.y + o.x], recurrentKernel[ub.y + o.y], recurrentKernel[ub.y + o.z], recurrentKernel[ub.y + o.w]);
+    let u2 = vec4f(recurrentKernel[ub.z + o.x], recurrentKernel[ub.z + o.y], recurrentKernel[ub.z + o.z], recurrentKernel[ub.z + o.w]);
+    let u3 = vec4f(recurrentKernel[ub.w + o.x], recurrentKernel[ub.w + o.y], recurrentKernel[ub.w + o.z], recurrentKernel[ub.w + o.w]);
+    let hk = h0 + k;
+    let x0 = hSh[hk];
+    a00 += x0 * u0;
+    a01 += x0 * u1;
+    a02 += x0 * u2;
+    a03 += x0 * u3;
+    let x1 = hSh[hk + H];
+    a10 += x1 * u0;
+    a11 += x1 * u1;
+    a12 += x1 * u2;
+    a13 += x1 * u3;
+    let x2 = hSh[hk + 2u * H];
+    a20 += x2 * u0;
+    a21 += x2 * u1;
+    a22 += x2 * u2;
+    a23 += x2 * u3;
+    let x3 = hSh[hk + 3u * H];
+    a30 += x3 * u0;
+    a31 += x3 * u1;
+    a32 += x3 * u2;
+    a33 += x3 * u3;
+    let x4 = hSh[hk + 4u * H];
+    a40 += x4 * u0;
+    a41 += x4 * u1;
+    a42 += x4 * u2;
+    a43 += x4 * u3;
+    let x5 = hSh[hk + 5u * H];
+    a50 += x5 * u0;
+    a51 += x5 * u1;
+    a52 += x5 * u2;
+    a53 += x5 * u3;
+    let x6 = hSh[hk + 6u * H];
+    a60 += x6 * u0;
+    a61 += x6 * u1;
+    a62 += x6 * u2;
+    a63 += x6 * u3;
+    let x7 = hSh[hk + 7u * H];
+    a70 += x7 * u0;
+    a71 += x7 * u1;
+    a72 += x7 * u2;
+    a73 += x7 * u3;
+  }
+  let m = select(vec4f(0.0), vec4f(1.0), vec4<bool>(true, nGates > 1u, nGates > 2u, nGates > 3u));
+  return array<vec4f, 32>(a00 * m, a01 * m, a02 * m, a03 * m, a10 * m, a11 * m, a12 * m, a13 * m, a20 * m, a21 * m, a22 * m, a23 * m, a30 * m, a31 * m, a32 * m, a33 * m, a40 * m, a41 * m, a42 * m, a43 * m, a50 * m, a51 * m, a52 * m, a53 * m, a60 * m, a61 * m, a62 * m, a63 * m, a70 * m, a71 * m, a72 * m, a73 * m);
+}
+
+// BPTT's dG·Uᵀ is blocked BRB = 8 rows × BKB = 8 units per invocation: per column c, 8 dG loads
+// and 8 Uᵀ loads feed 64 multiply-adds. On CPU adapters every per-invocation load is a gather
+// (SwiftShader: 4 scalar loads with bounds checks), so loads per multiply-add set the speed (8 × 8
+// measured 1.25x faster than 8 × 4 on SwiftShader and lavapipe at LSTM(128), 8 × 4 2.7x faster
+// than 4 × 1); the rows stay the uniform outer loop so that dG reads are broadcasts where the
+// compiler sees it (lavapipe). Invocations with no units left idle (cheap on CPUs: whole SIMD
+// groups skip).
+const BRB = 8u;
+const BKB = 8u;
+
+fn bwdRowBlocks() -> u32 {
+  return (params.rowsPerGroup + BRB - 1u) / BRB;
+}
+
+// Component i (< 4) of v, without a dynamically indexed vector (slow code on some drivers).
+fn lane(v: vec4f, i: u32) -> f32 {
+  return select(select(select(v.w, v.z, i == 2u), v.y, i == 1u), v.x, i == 0u);
+}
+
+// Σ_{c in [colStart, colEnd)} dG[base_q + c] · U[k0 + i, c] for the 8 rows q whose dG offsets are
+// ba (q = 0..3) and bb (q = 4..7) and the 8 units k0..k0+7 (clamped to H-1; the caller discards
+// those past H): element 2*q + i/4 of the result holds units 4*(i/4)..+3 of row q. U is read
+// transposed (Uᵀ[c, k], made once per step by transposeU).
+fn dGDotUBlock(ba: vec4u, bb: vec4u, k0: u32, colStart: u32, colEnd: u32) -> array<vec4f, 16> {
+  let H = params.H;
+  let ki = min(vec4u(k0) + vec4u(0u, 1u, 2u, 3u), vec4u(H - 1u));
+  let kj = min(vec4u(k0) + vec4u(4u, 5u, 6u, 7u), vec4u(H - 1u));
   var a00 = vec4f(0.0);
   var a01 = vec4f(0.0);
   var a10 = vec4f(0.0);
@@ -238,86 +350,36 @@ fn recurrentDotsBlock(rb: u32, j0: u32, nGates: u32, gh: u32) -> array<vec4f, 16
   var a61 = vec4f(0.0);
   var a70 = vec4f(0.0);
   var a71 = vec4f(0.0);
-  for (var k = 0u; k < H; k++) {
-    let ub0 = k * gh + j0;
-    let ub1 = k * gh + j1;
-    let u0 = vec4f(recurrentKernel[ub0 + o.x], recurrentKernel[ub0 + o.y], recurrentKernel[ub0 + o.z], recurrentKernel[ub0 + o.w]);
-    let u1 = vec4f(recurrentKernel[ub1 + o.x], recurrentKernel[ub1 + o.y], recurrentKernel[ub1 + o.z], recurrentKernel[ub1 + o.w]);
-    let hk = h0 + k;
-    let x0 = hSh[hk];
-    let x1 = hSh[hk + H];
-    let x2 = hSh[hk + 2u * H];
-    let x3 = hSh[hk + 3u * H];
-    let x4 = hSh[hk + 4u * H];
-    let x5 = hSh[hk + 5u * H];
-    let x6 = hSh[hk + 6u * H];
-    let x7 = hSh[hk + 7u * H];
-    a00 += x0 * u0;
-    a01 += x0 * u1;
-    a10 += x1 * u0;
-    a11 += x1 * u1;
-    a20 += x2 * u0;
-    a21 += x2 * u1;
-    a30 += x3 * u0;
-    a31 += x3 * u1;
-    a40 += x4 * u0;
-    a41 += x4 * u1;
-    a50 += x5 * u0;
-    a51 += x5 * u1;
-    a60 += x6 * u0;
-    a61 += x6 * u1;
-    a70 += x7 * u0;
-    a71 += x7 * u1;
-  }
-  let m = select(vec4f(0.0), vec4f(1.0), vec4<bool>(true, nGates > 1u, nGates > 2u, nGates > 3u));
-  return array<vec4f, 16>(a00 * m, a01 * m, a10 * m, a11 * m, a20 * m, a21 * m, a30 * m, a31 * m, a40 * m, a41 * m, a50 * m, a51 * m, a60 * m, a61 * m, a70 * m, a71 * m);
-}
-
-// BPTT's dG·Uᵀ is blocked BRB = 8 rows × BKB = 4 units per invocation: per column c, 8 dG loads
-// and 4 Uᵀ loads feed 32 multiply-adds. On CPU adapters every per-invocation load is a gather
-// (SwiftShader: 4 scalar loads with bounds checks), so loads per multiply-add set the speed;
-// the rows stay the uniform outer loop so that dG reads are broadcasts where the compiler sees it
-// (lavapipe). Invocations with no units left idle (cheap on CPUs: whole SIMD groups skip).
-const BRB = 8u;
-const BKB = 4u;
-
-fn bwdRowBlocks() -> u32 {
-  return (params.rowsPerGroup + BRB - 1u) / BRB;
-}
-
-// Component i (< 4) of v, without a dynamically indexed vector (slow code on some drivers).
-fn lane(v: vec4f, i: u32) -> f32 {
-  return select(select(select(v.w, v.z, i == 2u), v.y, i == 1u), v.x, i == 0u);
-}
-
-// Σ_{c in [colStart, colEnd)} dG[base_q + c] · U[k0 + i, c] for the 8 rows q whose dG offsets are
-// ba (q = 0..3) and bb (q = 4..7) and the 4 units k0..k0+3 (clamped to H-1; the caller discards
-// those past H): element q of the result is the vec4 over i. U is read transposed (Uᵀ[c, k],
-// made once per step by transposeU).
-fn dGDotUBlock(ba: vec4u, bb: vec4u, k0: u32, colStart: u32, colEnd: u32) -> array<vec4f, 8> {
-  let H = params.H;
-  let ki = min(vec4u(k0) + vec4u(0u, 1u, 2u, 3u), vec4u(H - 1u));
-  var a0 = vec4f(0.0);
-  var a1 = vec4f(0.0);
-  var a2 = vec4f(0.0);
-  var a3 = vec4f(0.0);
-  var a4 = vec4f(0.0);
-  var a5 = vec4f(0.0);
-  var a6 = vec4f(0.0);
-  var a7 = vec4f(0.0);
   for (var c = colStart; c < colEnd; c++) {
     let ub = c * H;
     let u = vec4f(recurrentKernelT[ub + ki.x], recurrentKernelT[ub + ki.y], recurrentKernelT[ub + ki.z], recurrentKernelT[ub + ki.w]);
-    a0 += dG[ba.x + c] * u;
-    a1 += dG[ba.y + c] * u;
-    a2 += dG[ba.z + c] * u;
-    a3 += dG[ba.w + c] * u;
-    a4 += dG[bb.x + c] * u;
-    a5 += dG[bb.y + c] * u;
-    a6 += dG[bb.z + c] * u;
-    a7 += dG[bb.w + c] * u;
+    let v = vec4f(recurrentKernelT[ub + kj.x], recurrentKernelT[ub + kj.y], recurrentKernelT[ub + kj.z], recurrentKernelT[ub + kj.w]);
+    let d0 = dG[ba.x + c];
+    a00 += d0 * u;
+    a01 += d0 * v;
+    let d1 = dG[ba.y + c];
+    a10 += d1 * u;
+    a11 += d1 * v;
+    let d2 = dG[ba.z + c];
+    a20 += d2 * u;
+    a21 += d2 * v;
+    let d3 = dG[ba.w + c];
+    a30 += d3 * u;
+    a31 += d3 * v;
+    let d4 = dG[bb.x + c];
+    a40 += d4 * u;
+    a41 += d4 * v;
+    let d5 = dG[bb.y + c];
+    a50 += d5 * u;
+    a51 += d5 * v;
+    let d6 = dG[bb.z + c];
+    a60 += d6 * u;
+    a61 += d6 * v;
+    let d7 = dG[bb.w + c];
+    a70 += d7 * u;
+    a71 += d7 * v;
   }
-  return array<vec4f, 8>(a0, a1, a2, a3, a4, a5, a6, a7);
+  return array<vec4f, 16>(a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71);
 }
 
 // Storage offsets rowOf(b, s) * stride + off of the 4 rows row0+rb.. (rows past R or B are
@@ -342,19 +404,19 @@ fn simpleRnnForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
     if (useBlock) { stageHPrev(row0, s, lid); }
     workgroupBarrier();
     // Blocked: the row block is the (uniform) outer loop, so the staged-h reads are the same for
-    // every invocation (broadcast loads); invocations stride over pairs of units.
+    // every invocation (broadcast loads); invocations stride over groups of 4 units.
     for (var ob = 0u; ob < select(1u, paddedRows() / RB, useBlock); ob++) {
-      for (var p = lid; p < select(pairs, (H + 1u) / 2u, useBlock); p += WG) {
-        var recs: array<vec4f, 16>;
+      for (var p = lid; p < select(pairs, (H + 3u) / 4u, useBlock); p += WG) {
+        var recs: array<vec4f, 32>;
         var r0 = p / H;
         var j0 = p % H;
         var nRows = 1u;
         var nUnits = 1u;
         if (useBlock) {
           r0 = ob * RB;
-          j0 = 2u * p;
+          j0 = 4u * p;
           nRows = RB;
-          nUnits = min(2u, H - j0);
+          nUnits = min(4u, H - j0);
           recs = recurrentDotsBlock(r0, j0, 1u, H);
         }
         for (var q = 0u; q < nRows; q++) {
@@ -363,7 +425,7 @@ fn simpleRnnForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
             let b = row0 + r0 + q;
             if (r0 + q < params.rowsPerGroup && b < params.B) {
               var rec: vec4f;
-              if (useBlock) { rec = recs[2u * q + u]; } else { rec = recurrentDots(b, s, j, 1u, H); }
+              if (useBlock) { rec = recs[4u * q + u]; } else { rec = recurrentDots(b, s, j, 1u, H); }
               let at = rowOf(b, s) * H + j;
               var h: f32;
               if (stepMasked(b, s)) {
@@ -396,19 +458,19 @@ fn lstmForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
     if (useBlock) { stageHPrev(row0, s, lid); }
     workgroupBarrier();
     // Blocked: the row block is the (uniform) outer loop, so the staged-h reads are the same for
-    // every invocation (broadcast loads); invocations stride over pairs of units.
+    // every invocation (broadcast loads); invocations stride over groups of 4 units.
     for (var ob = 0u; ob < select(1u, paddedRows() / RB, useBlock); ob++) {
-      for (var p = lid; p < select(pairs, (H + 1u) / 2u, useBlock); p += WG) {
-        var recs: array<vec4f, 16>;
+      for (var p = lid; p < select(pairs, (H + 3u) / 4u, useBlock); p += WG) {
+        var recs: array<vec4f, 32>;
         var r0 = p / H;
         var j0 = p % H;
         var nRows = 1u;
         var nUnits = 1u;
         if (useBlock) {
           r0 = ob * RB;
-          j0 = 2u * p;
+          j0 = 4u * p;
           nRows = RB;
-          nUnits = min(2u, H - j0);
+          nUnits = min(4u, H - j0);
           recs = recurrentDotsBlock(r0, j0, 4u, GH);
         }
         for (var q = 0u; q < nRows; q++) {
@@ -417,7 +479,7 @@ fn lstmForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
             let b = row0 + r0 + q;
             if (r0 + q < params.rowsPerGroup && b < params.B) {
               var rec: vec4f;
-              if (useBlock) { rec = recs[2u * q + u]; } else { rec = recurrentDots(b, s, j, 4u, GH); }
+              if (useBlock) { rec = recs[4u * q + u]; } else { rec = recurrentDots(b, s, j, 4u, GH); }
               let row = rowOf(b, s);
               let base = row * GH + j;
               var c: f32;
@@ -468,19 +530,19 @@ fn gruForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
     if (useBlock) { stageHPrev(row0, s, lid); }
     workgroupBarrier();
     // Blocked: the row block is the (uniform) outer loop, so the staged-h reads are the same for
-    // every invocation (broadcast loads); invocations stride over pairs of units.
+    // every invocation (broadcast loads); invocations stride over groups of 4 units.
     for (var ob = 0u; ob < select(1u, paddedRows() / RB, useBlock); ob++) {
-      for (var p = lid; p < select(pairs, (H + 1u) / 2u, useBlock); p += WG) {
-        var recs: array<vec4f, 16>;
+      for (var p = lid; p < select(pairs, (H + 3u) / 4u, useBlock); p += WG) {
+        var recs: array<vec4f, 32>;
         var r0 = p / H;
         var j0 = p % H;
         var nRows = 1u;
         var nUnits = 1u;
         if (useBlock) {
           r0 = ob * RB;
-          j0 = 2u * p;
+          j0 = 4u * p;
           nRows = RB;
-          nUnits = min(2u, H - j0);
+          nUnits = min(4u, H - j0);
           recs = recurrentDotsBlock(r0, j0, 3u, GH);
         }
         for (var q = 0u; q < nRows; q++) {
@@ -489,7 +551,7 @@ fn gruForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
             let b = row0 + r0 + q;
             if (r0 + q < params.rowsPerGroup && b < params.B) {
               var rec: vec4f;
-              if (useBlock) { rec = recs[2u * q + u]; } else { rec = recurrentDots(b, s, j, 3u, GH); }
+              if (useBlock) { rec = recs[4u * q + u]; } else { rec = recurrentDots(b, s, j, 3u, GH); }
               let row = rowOf(b, s);
               let base = row * GH + j;
               let hp = prevH(b, s, j);
@@ -540,19 +602,19 @@ fn gruResetBeforeForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
     if (useBlock) { stageHPrev(row0, s, lid); }
     workgroupBarrier();
     // Blocked: the row block is the (uniform) outer loop, so the staged-h reads are the same for
-    // every invocation (broadcast loads); invocations stride over pairs of units.
+    // every invocation (broadcast loads); invocations stride over groups of 4 units.
     for (var ob = 0u; ob < select(1u, paddedRows() / RB, useBlock); ob++) {
-      for (var p = lid; p < select(pairs, (H + 1u) / 2u, useBlock); p += WG) {
-        var recs: array<vec4f, 16>;
+      for (var p = lid; p < select(pairs, (H + 3u) / 4u, useBlock); p += WG) {
+        var recs: array<vec4f, 32>;
         var r0 = p / H;
         var j0 = p % H;
         var nRows = 1u;
         var nUnits = 1u;
         if (useBlock) {
           r0 = ob * RB;
-          j0 = 2u * p;
+          j0 = 4u * p;
           nRows = RB;
-          nUnits = min(2u, H - j0);
+          nUnits = min(4u, H - j0);
           recs = recurrentDotsBlock(r0, j0, 2u, GH);
         }
         for (var q = 0u; q < nRows; q++) {
@@ -561,7 +623,7 @@ fn gruResetBeforeForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
             let b = row0 + r0 + q;
             if (r0 + q < params.rowsPerGroup && b < params.B) {
               var rec: vec4f;
-              if (useBlock) { rec = recs[2u * q + u]; } else { rec = recurrentDots(b, s, j, 2u, GH); }
+              if (useBlock) { rec = recs[4u * q + u]; } else { rec = recurrentDots(b, s, j, 2u, GH); }
               let row = rowOf(b, s);
               let base = row * GH + j;
               var z = 0.0;
@@ -644,10 +706,9 @@ fn simpleRnnBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
         let d = dGDotUBlock(ba, bb, k0, 0u, H);
         for (var q = 0u; q < BRB; q++) {
           let b = row0 + r0 + q;
-          let dq = d[q];
           for (var e = 0u; e < min(BKB, H - k0); e++) {
             let k = k0 + e;
-            let dk = lane(dq, e);
+            let dk = lane(d[2u * q + e / 4u], e % 4u);
             if (r0 + q < params.rowsPerGroup && b < params.B) {
               if (stepMasked(b, s)) {
                 dhCarry[b * H + k] = incomingDh(b, s, k);
@@ -713,10 +774,9 @@ fn lstmBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
         let d = dGDotUBlock(ba, bb, k0, 0u, GH);
         for (var q = 0u; q < BRB; q++) {
           let b = row0 + r0 + q;
-          let dq = d[q];
           for (var e = 0u; e < min(BKB, H - k0); e++) {
             let k = k0 + e;
-            let dk = lane(dq, e);
+            let dk = lane(d[2u * q + e / 4u], e % 4u);
             if (r0 + q < params.rowsPerGroup && b < params.B) {
               if (stepMasked(b, s)) {
                 dhCarry[b * H + k] = incomingDh(b, s, k);
@@ -786,10 +846,9 @@ fn gruBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
         let d = dGDotUBlock(ba, bb, k0, 0u, GH);
         for (var q = 0u; q < BRB; q++) {
           let b = row0 + r0 + q;
-          let dq = d[q];
           for (var e = 0u; e < min(BKB, H - k0); e++) {
             let k = k0 + e;
-            let dk = lane(dq, e);
+            let dk = lane(d[2u * q + e / 4u], e % 4u);
             if (r0 + q < params.rowsPerGroup && b < params.B && !stepMasked(b, s)) {
               dhCarry[b * H + k] += recMask(b, k) * dk;
             }
@@ -844,10 +903,9 @@ fn gruResetBeforeBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
         let d = dGDotUBlock(ba, bb, k0, 2u * H, GH);
         for (var q = 0u; q < BRB; q++) {
           let b = row0 + r0 + q;
-          let dq = d[q];
           for (var e = 0u; e < min(BKB, H - k0); e++) {
             let k = k0 + e;
-            let dk = lane(dq, e);
+            let dk = lane(d[2u * q + e / 4u], e % 4u);
             if (r0 + q < params.rowsPerGroup && b < params.B) {
               let rowBase = rowOf(b, s) * GH;
               if (stepMasked(b, s)) {
@@ -874,10 +932,9 @@ fn gruResetBeforeBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
         let d = dGDotUBlock(ba, bb, k0, 0u, 2u * H);
         for (var q = 0u; q < BRB; q++) {
           let b = row0 + r0 + q;
-          let dq = d[q];
           for (var e = 0u; e < min(BKB, H - k0); e++) {
             let k = k0 + e;
-            let dk = lane(dq, e);
+            let dk = lane(d[2u * q + e / 4u], e % 4u);
             if (r0 + q < params.rowsPerGroup && b < params.B && !stepMasked(b, s)) {
               dhCarry[b * H + k] += recMask(b, k) * dk;
             }

@@ -38,14 +38,26 @@ export interface GemmSpec {
 const PLAIN = 0xffffffff; // `inner` for a plain row-major matrix (r / inner == 0)
 
 /**
- * Which matmul.wgsl entry point to use: the barrier-free direct kernel or the workgroup-tiled
- * one. Measured on lavapipe (docs/performance.md): the direct kernel wins on every shape there
- * (barriers are expensive on CPU adapters), and on GPUs for the skinny shapes of small RNNs; the
- * tiled kernel reuses each loaded element 32 times and wins for large, square-ish products.
+ * Which matmul.wgsl entry point to use:
+ * - GPUs: the workgroup-tiled kernel (`matmul`, 32x32 per workgroup, each loaded element reused
+ *   32 times) for large, square-ish products; the barrier-free direct kernel (`matmulDirect`, a
+ *   4x4 block per invocation) for the skinny shapes of small RNNs.
+ * - Software (CPU) adapters: never the tiled kernel (barriers are expensive there); the direct
+ *   kernel with 8x8 blocks (`matmulDirect8x8`, 64x64 per workgroup) when M and N are ≥ 64 and
+ *   the product still spans ≥ 4 workgroups (CPU threads pick up whole workgroups), else 4x4.
+ *   Every per-invocation load is a gather on those adapters, so bigger blocks (more multiply-adds
+ *   per load) win: measured on SwiftShader 1.9x for the RNN weight gradients (docs/performance.md).
  */
 export function gemmEntry(M: number, N: number, K: number, bias: boolean, software: boolean): string {
-  const tiled = !software && M >= 128 && N >= 128 && K >= 64;
-  return `${tiled ? 'matmul' : 'matmulDirect'}${bias ? 'Bias' : ''}`;
+  let entry = 'matmulDirect';
+  if (!software && M >= 128 && N >= 128 && K >= 64) entry = 'matmul';
+  if (software && M >= 64 && N >= 64 && K >= 16 && Math.ceil(M / 64) * Math.ceil(N / 64) >= 4) entry = 'matmulDirect8x8';
+  return `${entry}${bias ? 'Bias' : ''}`;
+}
+
+/** Outputs of C per workgroup (square) of each matmul.wgsl entry family. */
+function blockOf(entry: string): number {
+  return entry.startsWith('matmulDirect8x8') ? 64 : 32;
 }
 
 /**
@@ -78,8 +90,7 @@ export async function gemm(g: Graph, prog: Program, s: GemmSpec): Promise<void> 
       ...v(s.c, 'c'),
       biasOff: s.bias?.off ?? 0,
     },
-    // both kernels cover a 32x32 block of C per workgroup
-    [Math.ceil(s.N / 32), Math.ceil(s.M / 32), 1],
+    [Math.ceil(s.N / blockOf(entry)), Math.ceil(s.M / blockOf(entry)), 1],
   );
 }
 

@@ -8,7 +8,7 @@ import { expectClose } from '../helpers/compare';
 import { FORWARD, GRAD, EXACT } from '../helpers/tolerances';
 import { randomArray } from '../helpers/rng';
 import * as ref from '../reference/ops';
-import { matmul, gemm } from '../../src/ops/matmul';
+import { matmul, gemm, gemmEntry } from '../../src/ops/matmul';
 import { activation, add, mul, biasAdd } from '../../src/ops/elementwise';
 import { sum, mean } from '../../src/ops/reduce';
 import { mse, accumulateScalar } from '../../src/ops/loss';
@@ -65,11 +65,24 @@ describe('matmul backward', () => {
   }
 });
 
-const ENTRIES = [['matmul', 'matmulBias'], ['matmulDirect', 'matmulDirectBias']] as const;
+describe('gemmEntry: the kernel chosen by shape and adapter', () => {
+  it('GPUs: tiled for large products, direct 4x4 for skinny ones; CPUs: never tiled, 8x8 blocks for large products', () => {
+    expect(gemmEntry(128, 512, 3136, false, false)).toBe('matmul');
+    expect(gemmEntry(3200, 512, 8, true, false)).toBe('matmulDirectBias');
+    expect(gemmEntry(20, 80, 1568, false, false)).toBe('matmulDirect');
+    expect(gemmEntry(128, 512, 3136, false, true)).toBe('matmulDirect8x8'); // LSTM(128) dU on a CPU adapter
+    expect(gemmEntry(3200, 512, 8, true, true)).toBe('matmulDirectBias'); // K too short to gain
+    expect(gemmEntry(8, 512, 3200, false, true)).toBe('matmulDirect'); // M < 64
+    expect(gemmEntry(64, 128, 500, false, true)).toBe('matmulDirect'); // 2 workgroups: too few for the CPU's threads
+    expect(gemmEntry(128, 128, 500, true, true)).toBe('matmulDirect8x8Bias');
+  });
+});
+
+const ENTRIES = [['matmul', 'matmulBias'], ['matmulDirect', 'matmulDirectBias'], ['matmulDirect8x8', 'matmulDirect8x8Bias']] as const;
 
 for (const [plain, withBias] of ENTRIES) {
   describe(`gemm kernel ${plain}: transposes, bias, accumulate, row views`, () => {
-    for (const [M, K, N] of [[1, 1, 1], [5, 3, 65], [33, 17, 31], [65, 40, 3]] as [number, number, number][]) {
+    for (const [M, K, N] of [[1, 1, 1], [5, 3, 65], [33, 17, 31], [65, 40, 3], [130, 9, 71]] as [number, number, number][]) {
       for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
         it(`M=${M} K=${K} N=${N} transA=${transA} transB=${transB}, + bias, accumulate`, async () => {
           const ctx = await gpuContext();
