@@ -58,20 +58,26 @@ struct Params {
   rowsPerGroup: u32,  // R: batch rows owned by one workgroup
   tStart: u32,        // this dispatch's chunk of processing steps: [tStart, tEnd)
   tEnd: u32,
-  act: u32,           // activation code (prelude.wgsl)
-  recAct: u32,        // recurrent activation code
-  hasH0: u32,         // 0: h0 is zeros (nothing at aux[h0Off])
-  hasC0: u32,         // 0: c0 is zeros (LSTM)
-  hasRecBias: u32,    // GRU resetAfter: 1 when bias row 1 (recurrent bias) exists
-  hasDHSeq: u32,      // backward: 1 when hSeq received a gradient
-  reverse: u32,       // 1: walk time backwards (step s is time T-1-s)
-  hasRecMask: u32,    // 1: recurrent-dropout mask at aux[recMaskOff + b*H + k]
-  hasSeqMask: u32,    // 1: sequence mask at aux[seqMaskOff + b*T + t]
-  h0Off: u32,
+  h0Off: u32,         // offsets into aux (see the layouts above)
   c0Off: u32,
   recMaskOff: u32,
   seqMaskOff: u32,
 }
+
+// Per-layer switches, fixed when the pipeline is built (src/ops/rnn.ts recurrentConstants): the
+// shader compiler removes the branches not taken. That matters on CPU adapters: SwiftShader runs
+// both sides of every `if` (masked) when the condition is not a constant, so the unused options'
+// code cost as much as the used path (specialising halved the LSTM(128) forward kernel there).
+override ACT: u32;             // activation code (prelude.wgsl)
+override REC_ACT: u32;         // recurrent activation code
+override HAS_H0: bool;         // false: h0 is zeros (nothing at aux[h0Off])
+override HAS_C0: bool;         // false: c0 is zeros (LSTM)
+override HAS_REC_BIAS: bool;   // GRU resetAfter: true when bias row 1 (recurrent bias) exists
+override HAS_DH_SEQ: bool;     // backward: true when hSeq received a gradient
+override REVERSE: bool;        // walk time backwards (step s is time T-1-s)
+override HAS_REC_MASK: bool;   // recurrent-dropout mask at aux[recMaskOff + b*H + k]
+override HAS_SEQ_MASK: bool;   // sequence mask at aux[seqMaskOff + b*T + t]
+override STAGED: bool;         // forward: h_{s-1} of the rows fits hSh (8-row blocks), else the per-row path
 
 const WG = 64u; // invocations per workgroup (RNN_WORKGROUP in src/ops/rnn.ts)
 
@@ -99,25 +105,25 @@ fn firstRow(wid: vec3u, nwg: vec3u) -> u32 {
 
 // Row index b*T + t of processing step s of batch row b (t = s, or T-1-s when reversed).
 fn rowOf(b: u32, s: u32) -> u32 {
-  return b * params.T + select(s, params.T - 1u - s, params.reverse == 1u);
+  return b * params.T + select(s, params.T - 1u - s, REVERSE);
 }
 
 // Keras masking: true when step s of row b is masked (skipped, state carried).
 fn stepMasked(b: u32, s: u32) -> bool {
-  if (params.hasSeqMask == 0u) { return false; }
+  if (!HAS_SEQ_MASK) { return false; }
   return aux[params.seqMaskOff + rowOf(b, s)] == 0.0;
 }
 
 // Recurrent-dropout factor of unit k of row b (1 without recurrent dropout).
 fn recMask(b: u32, k: u32) -> f32 {
-  if (params.hasRecMask == 0u) { return 1.0; }
+  if (!HAS_REC_MASK) { return 1.0; }
   return aux[params.recMaskOff + b * params.H + k];
 }
 
 // h_{s-1}[b, k] (undropped): h0 (or zeros) at s = 0, else the hSeq row of step s-1.
 fn prevH(b: u32, s: u32, k: u32) -> f32 {
   if (s == 0u) {
-    if (params.hasH0 == 1u) { return aux[params.h0Off + b * params.H + k]; }
+    if (HAS_H0) { return aux[params.h0Off + b * params.H + k]; }
     return 0.0;
   }
   return hSeq[rowOf(b, s - 1u) * params.H + k];
@@ -126,7 +132,7 @@ fn prevH(b: u32, s: u32, k: u32) -> f32 {
 // c_{s-1}[b, k] (LSTM): c0 (or zeros) at s = 0, else the cSeq row of step s-1.
 fn prevC(b: u32, s: u32, k: u32) -> f32 {
   if (s == 0u) {
-    if (params.hasC0 == 1u) { return aux[params.c0Off + b * params.H + k]; }
+    if (HAS_C0) { return aux[params.c0Off + b * params.H + k]; }
     return 0.0;
   }
   return cSeq[rowOf(b, s - 1u) * params.H + k];
@@ -143,9 +149,9 @@ fn recurrentDots(b: u32, s: u32, j: u32, nGates: u32, gh: u32) -> vec4f {
   // lanes >= nGates re-read column j and are masked out at the end
   let o = vec4u(0u, select(0u, H, nGates > 1u), select(0u, 2u * H, nGates > 2u), select(0u, 3u * H, nGates > 3u));
   let mb = params.recMaskOff + b * H;
-  let masked = params.hasRecMask == 1u;
+  let masked = HAS_REC_MASK;
   if (s == 0u) {
-    if (params.hasH0 == 0u) { return acc; }
+    if (!HAS_H0) { return acc; }
     let hb = params.h0Off + b * H;
     if (masked) {
       for (var k = 0u; k < H; k++) {
@@ -178,7 +184,7 @@ fn recurrentDots(b: u32, s: u32, j: u32, nGates: u32, gh: u32) -> vec4f {
 // dL/dh_s[b, j] from the step processed after it (carried) plus what hSeq itself received.
 fn incomingDh(b: u32, s: u32, j: u32) -> f32 {
   var dh = dhCarry[b * params.H + j];
-  if (params.hasDHSeq == 1u) { dh += dHSeq[rowOf(b, s) * params.H + j]; }
+  if (HAS_DH_SEQ) { dh += dHSeq[rowOf(b, s) * params.H + j]; }
   return dh;
 }
 
@@ -197,10 +203,6 @@ var<workgroup> hSh: array<f32, 4096>; // [roundUp(R, RB), H]: h_{s-1} ⊙ recMas
 
 fn paddedRows() -> u32 {
   return ((params.rowsPerGroup + RB - 1u) / RB) * RB;
-}
-
-fn staged() -> bool {
-  return paddedRows() * params.H <= 4096u;
 }
 
 // Fills hSh for processing step s (call in uniform control flow, then workgroupBarrier()).
@@ -400,7 +402,7 @@ fn simpleRnnForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
   let row0 = firstRow(wid, nwg);
   let pairs = params.rowsPerGroup * H;
   for (var s = params.tStart; s < params.tEnd; s++) {
-    let useBlock = staged();
+    let useBlock = STAGED;
     if (useBlock) { stageHPrev(row0, s, lid); }
     workgroupBarrier();
     // Blocked: the row block is the (uniform) outer loop, so the staged-h reads are the same for
@@ -431,7 +433,7 @@ fn simpleRnnForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
               if (stepMasked(b, s)) {
                 h = prevH(b, s, j);
               } else {
-                h = activate(params.act, hSeq[at] + rec.x);
+                h = activate(ACT, hSeq[at] + rec.x);
               }
               hSeq[at] = h;
               if (s + 1u == params.T) { hLast[b * H + j] = h; }
@@ -454,7 +456,7 @@ fn lstmForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
   let row0 = firstRow(wid, nwg);
   let pairs = params.rowsPerGroup * H;
   for (var s = params.tStart; s < params.tEnd; s++) {
-    let useBlock = staged();
+    let useBlock = STAGED;
     if (useBlock) { stageHPrev(row0, s, lid); }
     workgroupBarrier();
     // Blocked: the row block is the (uniform) outer loop, so the staged-h reads are the same for
@@ -491,10 +493,10 @@ fn lstmForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
               } else {
                 let pre = vec4f(gates[base], gates[base + H], gates[base + 2u * H], gates[base + 3u * H])
                         + rec;
-                act4 = vec4f(activate(params.recAct, pre.x), activate(params.recAct, pre.y),
-                             activate(params.act, pre.z), activate(params.recAct, pre.w));
+                act4 = vec4f(activate(REC_ACT, pre.x), activate(REC_ACT, pre.y),
+                             activate(ACT, pre.z), activate(REC_ACT, pre.w));
                 c = act4.y * prevC(b, s, j) + act4.x * act4.z;
-                h = act4.w * activate(params.act, c);
+                h = act4.w * activate(ACT, c);
               }
               gates[base] = act4.x;
               gates[base + H] = act4.y;
@@ -526,7 +528,7 @@ fn gruForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
   let row0 = firstRow(wid, nwg);
   let pairs = params.rowsPerGroup * H;
   for (var s = params.tStart; s < params.tEnd; s++) {
-    let useBlock = staged();
+    let useBlock = STAGED;
     if (useBlock) { stageHPrev(row0, s, lid); }
     workgroupBarrier();
     // Blocked: the row block is the (uniform) outer loop, so the staged-h reads are the same for
@@ -560,12 +562,12 @@ fn gruForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
               var h = hp;
               if (!stepMasked(b, s)) {
                 // rec = [rz, rr, rh, 0] (+ the recurrent bias below)
-                if (params.hasRecBias == 1u) {
+                if (HAS_REC_BIAS) {
                   rec += vec4f(bias[GH + j], bias[GH + H + j], bias[GH + 2u * H + j], 0.0);
                 }
-                let z = activate(params.recAct, gates[base] + rec.x);
-                let r = activate(params.recAct, gates[base + H] + rec.y);
-                let hh = activate(params.act, gates[base + 2u * H] + r * rec.z);
+                let z = activate(REC_ACT, gates[base] + rec.x);
+                let r = activate(REC_ACT, gates[base + H] + rec.y);
+                let hh = activate(ACT, gates[base + 2u * H] + r * rec.z);
                 g3 = vec3f(z, r, hh);
                 rh = rec.z;
                 h = z * hp + (1.0 - z) * hh;
@@ -598,7 +600,7 @@ fn gruResetBeforeForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
   let row0 = firstRow(wid, nwg);
   let pairs = params.rowsPerGroup * H;
   for (var s = params.tStart; s < params.tEnd; s++) {
-    let useBlock = staged();
+    let useBlock = STAGED;
     if (useBlock) { stageHPrev(row0, s, lid); }
     workgroupBarrier();
     // Blocked: the row block is the (uniform) outer loop, so the staged-h reads are the same for
@@ -630,8 +632,8 @@ fn gruResetBeforeForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
               var r = 0.0;
               if (!stepMasked(b, s)) {
                 // rec = [rz, rr, 0, 0]
-                z = activate(params.recAct, gates[base] + rec.x);
-                r = activate(params.recAct, gates[base + H] + rec.y);
+                z = activate(REC_ACT, gates[base] + rec.x);
+                r = activate(REC_ACT, gates[base + H] + rec.y);
               }
               gates[base] = z;
               gates[base + H] = r;
@@ -658,7 +660,7 @@ fn gruResetBeforeForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
           for (var k = 0u; k < H; k++) {
             pre += rhPrev[rhBase + k] * recurrentKernel[k * GH + 2u * H + j];
           }
-          hh = activate(params.act, pre);
+          hh = activate(ACT, pre);
           let z = gates[base];
           h = z * hp + (1.0 - z) * hh;
         }
@@ -693,7 +695,7 @@ fn simpleRnnBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
       let j = p % H;
       if (b < params.B) {
         let at = rowOf(b, s) * H + j;
-        dG[at] = select(incomingDh(b, s, j) * activateGrad(params.act, hSeq[at]), 0.0, stepMasked(b, s));
+        dG[at] = select(incomingDh(b, s, j) * activateGrad(ACT, hSeq[at]), 0.0, stepMasked(b, s));
       }
     }
     storageBarrier();
@@ -753,13 +755,13 @@ fn lstmBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
           let gf = gates[base + H];
           let gc = gates[base + 2u * H];
           let go = gates[base + 3u * H];
-          let actC = activate(params.act, cSeq[row * H + j]);
+          let actC = activate(ACT, cSeq[row * H + j]);
           let dh = incomingDh(b, s, j);
-          let dc = dcCarry[b * H + j] + dh * go * activateGrad(params.act, actC);
-          dG[base] = dc * gc * activateGrad(params.recAct, gi);
-          dG[base + H] = dc * prevC(b, s, j) * activateGrad(params.recAct, gf);
-          dG[base + 2u * H] = dc * gi * activateGrad(params.act, gc);
-          dG[base + 3u * H] = dh * actC * activateGrad(params.recAct, go);
+          let dc = dcCarry[b * H + j] + dh * go * activateGrad(ACT, actC);
+          dG[base] = dc * gc * activateGrad(REC_ACT, gi);
+          dG[base + H] = dc * prevC(b, s, j) * activateGrad(REC_ACT, gf);
+          dG[base + 2u * H] = dc * gi * activateGrad(ACT, gc);
+          dG[base + 3u * H] = dh * actC * activateGrad(REC_ACT, go);
           dcCarry[b * H + j] = dc * gf;
         }
       }
@@ -821,9 +823,9 @@ fn gruBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
           let z = gates[base];
           r = gates[base + H];
           let hh = gates[base + 2u * H];
-          let dPreH = dh * (1.0 - z) * activateGrad(params.act, hh);
-          let dPreZ = dh * (prevH(b, s, j) - hh) * activateGrad(params.recAct, z);
-          let dPreR = dPreH * recH[row * H + j] * activateGrad(params.recAct, r);
+          let dPreH = dh * (1.0 - z) * activateGrad(ACT, hh);
+          let dPreZ = dh * (prevH(b, s, j) - hh) * activateGrad(REC_ACT, z);
+          let dPreR = dPreH * recH[row * H + j] * activateGrad(REC_ACT, r);
           d3 = vec3f(dPreZ, dPreR, dPreH);
           carry = dh * z;
         }
@@ -887,8 +889,8 @@ fn gruResetBeforeBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
         } else {
           let z = gates[base];
           let hh = gates[base + 2u * H];
-          dG[base] = dh * (prevH(b, s, j) - hh) * activateGrad(params.recAct, z);
-          dG[base + 2u * H] = dh * (1.0 - z) * activateGrad(params.act, hh);
+          dG[base] = dh * (prevH(b, s, j) - hh) * activateGrad(REC_ACT, z);
+          dG[base + 2u * H] = dh * (1.0 - z) * activateGrad(ACT, hh);
           dhCarry[b * H + j] = dh * z;
         }
       }
@@ -914,7 +916,7 @@ fn gruResetBeforeBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
                 let m = recMask(b, k);
                 let dRH = dk;
                 let r = gates[rowBase + H + k];
-                dG[rowBase + H + k] = dRH * prevH(b, s, k) * m * activateGrad(params.recAct, r);
+                dG[rowBase + H + k] = dRH * prevH(b, s, k) * m * activateGrad(REC_ACT, r);
                 dhCarry[b * H + k] += dRH * r * m;
               }
             }
@@ -1290,7 +1292,7 @@ fn perStepSimpleCell(b: u32, s: u32, j: u32, rec: f32) {
   if (stepMasked(b, s)) {
     h = prevH(b, s, j);
   } else {
-    h = activate(params.act, hSeq[at] + rec);
+    h = activate(ACT, hSeq[at] + rec);
   }
   hSeq[at] = h;
   if (s + 1u == params.T) { hLast[b * H + j] = h; }
@@ -1319,10 +1321,10 @@ fn perStepLstmCell(b: u32, s: u32, j: u32, rec: vec4f) {
     h = prevH(b, s, j);
   } else {
     let pre = vec4f(gates[base], gates[base + H], gates[base + 2u * H], gates[base + 3u * H]) + rec;
-    act4 = vec4f(activate(params.recAct, pre.x), activate(params.recAct, pre.y),
-                 activate(params.act, pre.z), activate(params.recAct, pre.w));
+    act4 = vec4f(activate(REC_ACT, pre.x), activate(REC_ACT, pre.y),
+                 activate(ACT, pre.z), activate(REC_ACT, pre.w));
     c = act4.y * prevC(b, s, j) + act4.x * act4.z;
-    h = act4.w * activate(params.act, c);
+    h = act4.w * activate(ACT, c);
   }
   gates[base] = act4.x;
   gates[base + H] = act4.y;
@@ -1350,12 +1352,12 @@ fn perStepGruCell(b: u32, s: u32, j: u32, recIn: vec4f) {
   var rh = 0.0;
   var h = hp;
   if (!stepMasked(b, s)) {
-    if (params.hasRecBias == 1u) {
+    if (HAS_REC_BIAS) {
       rec += vec4f(bias[GH + j], bias[GH + H + j], bias[GH + 2u * H + j], 0.0);
     }
-    let z = activate(params.recAct, gates[base] + rec.x);
-    let r = activate(params.recAct, gates[base + H] + rec.y);
-    let hh = activate(params.act, gates[base + 2u * H] + r * rec.z);
+    let z = activate(REC_ACT, gates[base] + rec.x);
+    let r = activate(REC_ACT, gates[base + H] + rec.y);
+    let hh = activate(ACT, gates[base + 2u * H] + r * rec.z);
     g3 = vec3f(z, r, hh);
     rh = rec.z;
     h = z * hp + (1.0 - z) * hh;
@@ -1424,7 +1426,7 @@ fn simpleRnnStepBackward(@builtin(global_invocation_id) gid: vec3u, @builtin(num
     dG[at] = 0.0;
     dhCarry[b * H + j] = dh;
   } else {
-    dG[at] = dh * activateGrad(params.act, hSeq[at]);
+    dG[at] = dh * activateGrad(ACT, hSeq[at]);
   }
 }
 
@@ -1452,13 +1454,13 @@ fn lstmStepBackward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
   let gf = gates[base + H];
   let gc = gates[base + 2u * H];
   let go = gates[base + 3u * H];
-  let actC = activate(params.act, cSeq[row * H + j]);
+  let actC = activate(ACT, cSeq[row * H + j]);
   let dh = incomingDh(b, s, j);
-  let dc = dcCarry[b * H + j] + dh * go * activateGrad(params.act, actC);
-  dG[base] = dc * gc * activateGrad(params.recAct, gi);
-  dG[base + H] = dc * prevC(b, s, j) * activateGrad(params.recAct, gf);
-  dG[base + 2u * H] = dc * gi * activateGrad(params.act, gc);
-  dG[base + 3u * H] = dh * actC * activateGrad(params.recAct, go);
+  let dc = dcCarry[b * H + j] + dh * go * activateGrad(ACT, actC);
+  dG[base] = dc * gc * activateGrad(REC_ACT, gi);
+  dG[base + H] = dc * prevC(b, s, j) * activateGrad(REC_ACT, gf);
+  dG[base + 2u * H] = dc * gi * activateGrad(ACT, gc);
+  dG[base + 3u * H] = dh * actC * activateGrad(REC_ACT, go);
   dcCarry[b * H + j] = dc * gf;
 }
 
@@ -1483,9 +1485,9 @@ fn gruStepBackward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workg
     let z = gates[base];
     r = gates[base + H];
     let hh = gates[base + 2u * H];
-    let dPreH = dh * (1.0 - z) * activateGrad(params.act, hh);
-    let dPreZ = dh * (prevH(b, s, j) - hh) * activateGrad(params.recAct, z);
-    let dPreR = dPreH * recH[row * H + j] * activateGrad(params.recAct, r);
+    let dPreH = dh * (1.0 - z) * activateGrad(ACT, hh);
+    let dPreZ = dh * (prevH(b, s, j) - hh) * activateGrad(REC_ACT, z);
+    let dPreR = dPreH * recH[row * H + j] * activateGrad(REC_ACT, r);
     d3 = vec3f(dPreZ, dPreR, dPreH);
     carry = dh * z;
   }

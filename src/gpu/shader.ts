@@ -160,12 +160,25 @@ export class ShaderCache {
     private readonly prelude: ShaderFile | null,
   ) {}
 
-  /** The kernel for `entryPoint` of `file`, compiled on first use. */
+  /**
+   * The kernel for `entryPoint` of `file`, compiled on first use; `constants` set the file's
+   * `override` declarations (one pipeline per distinct set). A name that is not an override of
+   * the file throws, naming it; an override without a default that the entry point needs and
+   * `constants` lacks fails pipeline creation.
+   */
   kernel(file: ShaderFile, entryPoint: string, constants: Record<string, number> = {}): Promise<Kernel> {
-    const key = `${file.name}:${entryPoint}:${JSON.stringify(constants)}`;
+    const names = Object.keys(constants).sort();
+    const key = `${file.name}:${entryPoint}:${names.map((n) => `${n}=${constants[n]}`).join(',')}`;
     let k = this.kernels.get(key);
     if (!k) {
-      k = this.build(file, entryPoint, constants);
+      k = this.parse(file).then(({ reflect }) => {
+        const declared = new Set(reflect.overrides.map((o) => o.name));
+        const unknown = names.filter((n) => !declared.has(n));
+        if (unknown.length) {
+          throw new ShaderError(`${file.name}:${entryPoint}: no override named ${unknown.join(', ')} (declared: ${[...declared].join(', ') || 'none'})`);
+        }
+        return this.build(file, entryPoint, constants);
+      });
       this.kernels.set(key, k);
       k.catch(() => this.kernels.delete(key));
     }

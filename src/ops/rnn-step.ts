@@ -95,7 +95,8 @@ function tileGrid(k: Kernel, units: number, unitsPerTile: number, B: number): [n
 /**
  * Records the forward recurrence as T dispatches into `prog` (processing steps 0..T-1 in order):
  * step s is `*StepForward` with params tStart = s, tEnd = s + 1. `bindings` and `params` are the
- * ones rnn() gives the persistent forward kernel of the same cell (params without tStart / tEnd).
+ * ones rnn() gives the persistent forward kernel of the same cell (params without tStart / tEnd),
+ * and `constants` its pipeline constants (recurrentConstants).
  */
 export async function recordStepForward(
   g: Graph,
@@ -103,9 +104,10 @@ export async function recordStepForward(
   cell: StepCell,
   bindings: Record<string, Tensor>,
   params: ParamValues,
+  constants: Record<string, number>,
   { B, T, H }: StepDims,
 ): Promise<void> {
-  const k = await g.kernel('rnn', ENTRIES[cell].forward);
+  const k = await g.kernel('rnn', ENTRIES[cell].forward, constants);
   checkWorkgroup(k);
   const b = pick(k, bindings);
   const grid = tileGrid(k, H, cell === 'simpleRNN' ? 4 * STEP_UNITS : STEP_UNITS, B);
@@ -117,7 +119,7 @@ export async function recordStepForward(
  * `*StepBackward` (B·H invocations: dG_s, dcCarry, the non-matmul part of dh_{s-1}) then (b)
  * `*StepDh` (tiled dh_{s-1} += recMask ⊙ dGrec_s·Uᵀ), both with tStart = s, tEnd = s + 1.
  * `bindings` / `params` are those of the persistent backward kernel (incl. recurrentKernelT,
- * dhCarry / dcCarry initialised by the caller, and hasDHSeq).
+ * dhCarry / dcCarry initialised by the caller); `constants` theirs (incl. HAS_DH_SEQ).
  */
 export async function recordStepBackward(
   g: Graph,
@@ -125,10 +127,11 @@ export async function recordStepBackward(
   cell: StepCell,
   bindings: Record<string, Tensor>,
   params: ParamValues,
+  constants: Record<string, number>,
   { B, T, H }: StepDims,
 ): Promise<void> {
-  const ka = await g.kernel('rnn', ENTRIES[cell].backward);
-  const kb = await g.kernel('rnn', ENTRIES[cell].dh);
+  const ka = await g.kernel('rnn', ENTRIES[cell].backward, constants);
+  const kb = await g.kernel('rnn', ENTRIES[cell].dh, constants);
   checkWorkgroup(ka);
   checkWorkgroup(kb);
   const ba = pick(ka, bindings);

@@ -156,6 +156,44 @@ export function rnnRowsPerGroup(H: number, B = 1, software = false): number {
   return Math.max(1, fit >= RNN_ROW_BLOCK ? Math.min(want, fit) : Math.floor(RNN_WORKGROUP / H));
 }
 
+/** True when the forward kernels stage h_{s-1} of a workgroup's R rows (padded to RNN_ROW_BLOCK) in hSh. */
+export function rnnStaged(H: number, R: number): boolean {
+  return Math.ceil(R / RNN_ROW_BLOCK) * RNN_ROW_BLOCK * H <= RNN_STAGE_FLOATS;
+}
+
+/** The per-layer switches of the recurrent kernels (rnn.wgsl `override`s other than the activations). */
+export interface RecurrentSwitches {
+  hasH0: boolean;
+  hasC0: boolean;
+  hasRecBias: boolean;
+  hasDHSeq: boolean;
+  reverse: boolean;
+  hasRecMask: boolean;
+  hasSeqMask: boolean;
+  staged: boolean;
+}
+
+/**
+ * Pipeline constants for rnn.wgsl's recurrent kernels (persistent and per-step). They are
+ * compiled in rather than read from the uniform params so that the compiler drops the options a
+ * layer does not use (CPU adapters otherwise execute both sides of every branch).
+ */
+export function recurrentConstants(cfg: RnnOpConfig, sw: RecurrentSwitches): Record<string, number> {
+  const b = (v: boolean) => (v ? 1 : 0);
+  return {
+    ACT: ACTIVATION_CODES[cfg.activation],
+    REC_ACT: ACTIVATION_CODES[cfg.recurrentActivation],
+    HAS_H0: b(sw.hasH0),
+    HAS_C0: b(sw.hasC0),
+    HAS_REC_BIAS: b(sw.hasRecBias),
+    HAS_DH_SEQ: b(sw.hasDHSeq),
+    REVERSE: b(sw.reverse),
+    HAS_REC_MASK: b(sw.hasRecMask),
+    HAS_SEQ_MASK: b(sw.hasSeqMask),
+    STAGED: b(sw.staged),
+  };
+}
+
 // ---------------------------------------------------------------- strategy (persistent / per-step)
 
 /** How a recurrent layer's time loop is dispatched (docs/design.md §6). */
@@ -357,22 +395,19 @@ export async function rnn(
   // (2) The recurrent time loop, one dispatch per chunk of steps.
   const R = rnnRowsPerGroup(H, B, g.ctx.gpu.info.isFallbackAdapter);
   const groups = Math.ceil(B / R);
-  const baseParams = {
-    B,
-    T,
-    H,
-    rowsPerGroup: R,
-    act: ACTIVATION_CODES[cfg.activation],
-    recAct: ACTIVATION_CODES[cfg.recurrentActivation],
+  const baseParams = { B, T, H, rowsPerGroup: R, ...auxOffsets };
+  // Pipeline constants (rnn.wgsl `override`s): the per-layer switches, compiled into the kernels.
+  const constants = recurrentConstants(cfg, {
     hasH0: h0 !== null,
     hasC0: c0 !== null,
     hasRecBias: gruAfter && bias !== null,
     reverse,
     hasRecMask: recMask !== null,
     hasSeqMask: seqMask !== null,
-    ...auxOffsets,
-  };
-  const kFwd = await g.kernel('rnn', FORWARD_ENTRY[kind]!);
+    staged: rnnStaged(H, R),
+    hasDHSeq: false,
+  });
+  const kFwd = await g.kernel('rnn', FORWARD_ENTRY[kind]!, constants);
   const fwdBindings: Record<string, Tensor> = { recurrentKernel: U, aux, hSeq, hLast };
   if (isLstm) Object.assign(fwdBindings, { gates, cSeq: seqAux!, cLast: cLast! });
   if (gruAfter) Object.assign(fwdBindings, { gates, bias: bias ?? none, recH: seqAux! });
@@ -380,10 +415,10 @@ export async function rnn(
   // ---- strategy: persistent chunks, or one dispatch per step (rnn-step.ts; see rnnStrategy)
   const strategy = resolveStrategy(cfg, B, g.ctx.gpu.info.isFallbackAdapter, opts.strategy);
   if (strategy === 'step') {
-    await recordStepForward(g, g.forward, kind as StepCell, fwdBindings, { ...baseParams, hasDHSeq: false }, { B, T, H });
+    await recordStepForward(g, g.forward, kind as StepCell, fwdBindings, baseParams, constants, { B, T, H });
   } else {
     for (const [tStart, tEnd] of timeChunks(T)) {
-      dispatchRecurrent(g.forward, kFwd, fwdBindings, { ...baseParams, tStart, tEnd, hasDHSeq: false }, groups);
+      dispatchRecurrent(g.forward, kFwd, fwdBindings, { ...baseParams, tStart, tEnd }, groups);
     }
   }
   // ---- end strategy
@@ -419,7 +454,8 @@ export async function rnn(
       // addresses); remade every step since U changes.
       const UT = g.alloc([GH, H], 'rnn.recurrentKernelT');
       bp.dispatch(await g.kernel('rnn', 'transposeU'), { recurrentKernel: U, transposeOut: UT }, { rows: H, cols: GH }, H * GH);
-      const kBwd = await g.kernel('rnn', BACKWARD_ENTRY[kind]!);
+      const bwdConstants = { ...constants, HAS_DH_SEQ: dHSeq !== null ? 1 : 0 };
+      const kBwd = await g.kernel('rnn', BACKWARD_ENTRY[kind]!, bwdConstants);
       const bwdBindings: Record<string, Tensor> = { recurrentKernelT: UT, aux, dHSeq: dHSeq ?? none, dG, dhCarry };
       if (cfg.cell === 'simpleRNN') Object.assign(bwdBindings, { hSeq });
       if (isLstm) Object.assign(bwdBindings, { gates, cSeq: seqAux!, dcCarry: dcCarry! });
@@ -427,10 +463,10 @@ export async function rnn(
       if (gruBefore) Object.assign(bwdBindings, { gates, hSeq });
       // ---- strategy (as in forward)
       if (strategy === 'step') {
-        await recordStepBackward(g, bp, kind as StepCell, bwdBindings, { ...baseParams, hasDHSeq: dHSeq !== null }, { B, T, H });
+        await recordStepBackward(g, bp, kind as StepCell, bwdBindings, baseParams, bwdConstants, { B, T, H });
       } else {
         for (const [tStart, tEnd] of timeChunks(T).reverse()) {
-          dispatchRecurrent(bp, kBwd, bwdBindings, { ...baseParams, tStart, tEnd, hasDHSeq: dHSeq !== null }, groups);
+          dispatchRecurrent(bp, kBwd, bwdBindings, { ...baseParams, tStart, tEnd }, groups);
         }
       }
       // ---- end strategy

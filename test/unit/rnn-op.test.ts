@@ -12,7 +12,7 @@ import { expectClose } from '../helpers/compare';
 import { FORWARD, GRAD } from '../helpers/tolerances';
 import { randomArray } from '../helpers/rng';
 import { rnnForwardRef, rnnBackwardRef, randomRnnWeights, biasLength, type RnnRefConfig } from '../reference/rnn';
-import { rnn, rnnSavedBytes, gateCount, RNN_CHUNK, type RnnOpConfig } from '../../src/ops/rnn';
+import { rnn, rnnSavedBytes, gateCount, RNN_CHUNK, recurrentConstants, rnnStaged, type RnnOpConfig } from '../../src/ops/rnn';
 import { mul, add } from '../../src/ops/elementwise';
 import { sum } from '../../src/ops/reduce';
 import type { Activation } from '../../src/ops/activations';
@@ -277,5 +277,32 @@ VARIANTS.forEach((v, vi) => {
       expect(g.savedBytes()).toBe(savedBytes);
       g.dispose();
     });
+  });
+});
+
+describe('pipeline constants of the recurrent kernels', () => {
+  it('recurrentConstants sets every override the kernels declare; rnnStaged follows the 16 KB staging buffer', () => {
+    const c = recurrentConstants(
+      { cell: 'lstm', units: 8, activation: 'tanh', recurrentActivation: 'hardSigmoid', resetAfter: false, useBias: true },
+      { hasH0: true, hasC0: false, hasRecBias: false, hasDHSeq: true, reverse: true, hasRecMask: false, hasSeqMask: true, staged: true },
+    );
+    expect(c).toEqual({ ACT: 1, REC_ACT: 4, HAS_H0: 1, HAS_C0: 0, HAS_REC_BIAS: 0, HAS_DH_SEQ: 1, REVERSE: 1, HAS_REC_MASK: 0, HAS_SEQ_MASK: 1, STAGED: 1 });
+    expect(rnnStaged(512, 8)).toBe(true); // 8 × 512 = 4096 floats
+    expect(rnnStaged(520, 1)).toBe(false); // padded to 8 rows: 4160 floats
+    expect(rnnStaged(128, 16)).toBe(true);
+  });
+
+  it('one pipeline per distinct set of constants; an unknown constant name and a missing one fail clearly', async () => {
+    const ctx = await gpuContext();
+    const base = recurrentConstants(
+      { cell: 'lstm', units: 8, activation: 'tanh', recurrentActivation: 'sigmoid', resetAfter: false, useBias: true },
+      { hasH0: false, hasC0: false, hasRecBias: false, hasDHSeq: false, reverse: false, hasRecMask: false, hasSeqMask: false, staged: true },
+    );
+    const a = await ctx.kernel('rnn', 'lstmForward', base);
+    expect(await ctx.kernel('rnn', 'lstmForward', { ...base })).toBe(a);
+    expect(await ctx.kernel('rnn', 'lstmForward', { ...base, REVERSE: 1 })).not.toBe(a);
+    await expect(ctx.kernel('rnn', 'lstmForward', { ...base, HAS_H00: 1 })).rejects.toThrow(/no override named HAS_H00/);
+    const { ACT: _drop, ...noAct } = base;
+    await expect(ctx.kernel('rnn', 'lstmForward', noAct)).rejects.toThrow(/lstmForward: pipeline creation failed/);
   });
 });
