@@ -13,6 +13,7 @@
  *   npm run bench -- --budget-s 540        time budget: sides that would not fit are skipped
  *   npm run bench -- --require-gpu         refuse software adapters (real-GPU runs)
  *   npm run bench -- --ours-only           webgpu-rnn only (kernel work, profiles; no ratio)
+ *   npm run bench -- --time-loop step      force our per-step (or persistent) recurrent kernels
  * See docs/performance.md.
  */
 import { createServer, type Server } from 'node:http';
@@ -45,10 +46,12 @@ export interface CliArgs {
   requireGpu: boolean;
   /** Run webgpu-rnn only (no tfjs sides): kernel work and profiles. */
   oursOnly: boolean;
+  /** Our layers' timeLoop: persistent or per-step kernels (default auto). */
+  timeLoop: 'auto' | 'persistent' | 'step';
 }
 
 export function parseArgs(argv: readonly string[]): CliArgs {
-  const a: CliArgs = { quick: false, profile: false, configs: null, runtime: 'both', tfjsNode: true, rounds: null, maxStepS: null, budgetS: 540, outDir: 'bench/results', requireGpu: false, oursOnly: false };
+  const a: CliArgs = { quick: false, profile: false, configs: null, runtime: 'both', tfjsNode: true, rounds: null, maxStepS: null, budgetS: 540, outDir: 'bench/results', requireGpu: false, oursOnly: false, timeLoop: 'auto' };
   const value = (i: number, flag: string) => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
@@ -64,6 +67,12 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       case '--no-tfjs-node': a.tfjsNode = false; break;
       case '--require-gpu': a.requireGpu = true; break;
       case '--ours-only': a.oursOnly = true; break;
+      case '--time-loop': {
+        const v = take();
+        if (v !== 'auto' && v !== 'persistent' && v !== 'step') throw new Error(`--time-loop must be auto, persistent or step, got ${v}`);
+        a.timeLoop = v;
+        break;
+      }
       case '--configs': a.configs = take().split(',').map((s) => s.trim()).filter(Boolean); break;
       case '--runtime': {
         const r = take();
@@ -88,7 +97,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
 
 const USAGE = `usage: npm run bench -- [--quick] [--configs id,id] [--profile] [--runtime browser|node|both]
                        [--no-tfjs-node] [--rounds N] [--max-step-s S] [--budget-s S] [--out DIR]
-                       [--require-gpu] [--ours-only]
+                       [--require-gpu] [--ours-only] [--time-loop auto|persistent|step]
 configs: lstm20x2 gru20x2 gru20x2-ra lstm128 lstm256`;
 
 function positive(flag: string, v: string): number {
@@ -102,6 +111,7 @@ function options(args: CliArgs): RunOptions {
   if (args.rounds) o.rounds = Math.round(args.rounds);
   if (args.maxStepS) o.maxStepMs = args.maxStepS * 1000;
   if (args.oursOnly) o.skipSides = ['tfjs', 'tfjs-default'];
+  o.timeLoop = args.timeLoop;
   return o;
 }
 

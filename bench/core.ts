@@ -60,6 +60,8 @@ export interface RunOptions {
   /** Profiled steps (per-dispatch medians). */
   profileSteps: number;
   seed: number;
+  /** Our recurrent layers' time loop (the layers' `timeLoop` option; 'auto' by default). */
+  timeLoop: 'auto' | 'persistent' | 'step';
 }
 
 export const DEFAULT_OPTIONS: RunOptions = {
@@ -77,6 +79,7 @@ export const DEFAULT_OPTIONS: RunOptions = {
   profile: false,
   profileSteps: 3,
   seed: 1234,
+  timeLoop: 'auto',
 };
 
 export const QUICK_OPTIONS: Partial<RunOptions> = { rounds: 3, targetRunMs: 600, maxStepsPerRun: 20, maxStepMs: 20_000, profileSteps: 1, skipSides: ['tfjs-default'] };
@@ -146,11 +149,13 @@ interface Contender {
   dispose(): void;
 }
 
-function oursModel(cfg: BenchConfig, seed: number): rnn.Sequential {
+function oursModel(cfg: BenchConfig, seed: number, timeLoop: RunOptions['timeLoop']): rnn.Sequential {
   const L = rnn.layers;
   const last = cfg.units.length - 1;
   const layers: rnn.Layer[] = cfg.units.map((units, i) => {
-    const common = { units, returnSequences: i < last, ...(i === 0 ? { inputShape: [null, cfg.I] as const } : {}) };
+    // GRU resetAfter=false has no per-step kernels: it keeps 'auto' (persistent)
+    const loop = cfg.cell === 'gru' && !cfg.resetAfter && timeLoop === 'step' ? 'auto' : timeLoop;
+    const common = { units, returnSequences: i < last, timeLoop: loop, ...(i === 0 ? { inputShape: [null, cfg.I] as const } : {}) };
     return cfg.cell === 'lstm'
       ? L.lstm({ ...common, recurrentActivation: 'sigmoid' })
       : L.gru({ ...common, recurrentActivation: 'sigmoid', resetAfter: cfg.resetAfter ?? false });
@@ -468,7 +473,7 @@ export async function runConfig(cfg: BenchConfig, env: Environment, opts: RunOpt
   const contenders: Contender[] = [];
   try {
     // ---- build: ours first (its initial weights are copied into every tfjs model)
-    const ours = new Ours(cfg, oursModel(cfg, opts.seed), opts.seed + 1);
+    const ours = new Ours(cfg, oursModel(cfg, opts.seed, opts.timeLoop), opts.seed + 1);
     contenders.push(ours);
     sideResults.set('ours', { side: 'ours', status: 'ok' });
     for (const side of cfg.sides) {

@@ -47,6 +47,13 @@ export interface RecurrentArgs extends LayerArgs {
   recurrentDropout?: number;
   /** Seed of the dropout masks (default: random). */
   seed?: number;
+  /**
+   * How the time loop runs on the GPU (docs/design.md §6.1): 'persistent' — one dispatch per
+   * chunk of up to 64 steps, a workgroup owning batch rows; 'step' — one dispatch per step
+   * forward and two backward, tiled over rows × units (for wide layers on GPUs; not for GRU
+   * resetAfter=false); 'auto' (default) — chosen per layer by size and adapter.
+   */
+  timeLoop?: 'auto' | 'persistent' | 'step';
 }
 
 export interface GatedArgs extends RecurrentArgs {
@@ -189,6 +196,7 @@ export abstract class RecurrentLayer extends Layer implements StatefulLayer {
   readonly dropout: number;
   readonly recurrentDropout: number;
   readonly seed: number;
+  readonly timeLoop: 'auto' | 'persistent' | 'step';
   private stateStore: StateStore | null = null;
   private rng: { ctx: Context; buffer: GPUBuffer } | null = null;
   /** The options this layer was made with (Bidirectional re-creates it for the backward direction). */
@@ -213,6 +221,11 @@ export abstract class RecurrentLayer extends Layer implements StatefulLayer {
       throw new RangeError(`${this.name}: seed must be an integer in [0, 2^32-1], got ${JSON.stringify(args.seed)}`);
     }
     this.seed = args.seed ?? Math.floor(Math.random() * 0xffffffff);
+    const loop = args.timeLoop ?? 'auto';
+    if (loop !== 'auto' && loop !== 'persistent' && loop !== 'step') {
+      throw new RangeError(`${this.name}: timeLoop must be 'auto', 'persistent' or 'step', got ${JSON.stringify(args.timeLoop)}`);
+    }
+    this.timeLoop = loop;
     if (this.inputShape && this.inputShape.length !== 2) {
       throw new RangeError(`${this.name}: inputShape must be [timeSteps | null, features], got [${this.inputShape.join(', ')}]`);
     }
@@ -296,6 +309,7 @@ export abstract class RecurrentLayer extends Layer implements StatefulLayer {
       inputMask,
       recurrentMask,
       seqMask,
+      strategy: this.timeLoop,
     });
     if (state) {
       g.forward.copy(out.hLast, state[0]!);
@@ -379,6 +393,7 @@ export abstract class RecurrentLayer extends Layer implements StatefulLayer {
       dropout: this.dropout,
       recurrentDropout: this.recurrentDropout,
       seed: this.seed,
+      timeLoop: this.timeLoop,
     };
   }
 }
@@ -431,6 +446,9 @@ export class GRU extends RecurrentLayer {
   constructor(args: GRUArgs) {
     super(args, 'gru');
     this._resetAfter = args.resetAfter ?? true;
+    if (!this._resetAfter && this.timeLoop === 'step') {
+      throw new RangeError(`${this.name}: timeLoop 'step' has no kernels for resetAfter=false (use 'auto' or 'persistent')`);
+    }
   }
 
   override get resetAfter(): boolean {

@@ -122,6 +122,9 @@ describe('statistics and tables', () => {
     expect(parseArgs(['--quick', '--configs', 'lstm20x2,gru20x2', '--profile', '--runtime=node', '--rounds', '7'])).toMatchObject({
       quick: true, profile: true, configs: ['lstm20x2', 'gru20x2'], runtime: 'node', rounds: 7,
     });
+    expect(parseArgs(['--ours-only', '--time-loop', 'step'])).toMatchObject({ oursOnly: true, timeLoop: 'step' });
+    expect(parseArgs([])).toMatchObject({ oursOnly: false, timeLoop: 'auto' });
+    expect(() => parseArgs(['--time-loop', 'fast'])).toThrow(/--time-loop must be auto, persistent or step/);
     expect(() => parseArgs(['--runtime', 'gpu'])).toThrow(/--runtime/);
     expect(() => parseArgs(['--frobnicate'])).toThrow(/unknown option/);
     expect(() => parseArgs(['--configs'])).toThrow(/needs a value/);

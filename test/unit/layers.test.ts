@@ -161,6 +161,39 @@ describe('long sequences and the step structure', () => {
   });
 });
 
+describe('timeLoop: persistent or per-step kernels from the layer API', () => {
+  it("'step' trains to the same weights as 'persistent' (one SGD step, LSTM and GRU), with T / 2T dispatches per layer", async () => {
+    const B = 3, T = 6, I = 2;
+    const x = host(randomArray(B * T * I, 61), [B, T, I]);
+    const y = host(randomArray(B, 62), [B, 1]);
+    for (const kind of ['lstm', 'gru'] as const) {
+      const mk = (timeLoop: 'persistent' | 'step') => {
+        const m = rnn.sequential({ layers: [rnn.layers[kind]({ units: 5, timeLoop, inputShape: [null, I] }), rnn.layers.dense({ units: 1 })], seed: 9 });
+        m.compile({ optimizer: rnn.optimizers.sgd({ learningRate: 0.1 }), loss: 'mse' });
+        return m;
+      };
+      const p = mk('persistent');
+      const st = mk('step');
+      await st.setWeights(await p.getWeights());
+      const dp = (await p.trainingStepInfo([B, T, I], [B, 1])).dispatches;
+      const ds = (await st.trainingStepInfo([B, T, I], [B, 1])).dispatches;
+      expect(ds - dp).toBe(T - 1 + (2 * T - 1)); // 1 persistent chunk each way → T forward, 2T backward
+      await p.fit(x, y, { epochs: 1, batchSize: B });
+      await st.fit(x, y, { epochs: 1, batchSize: B });
+      const [wp, ws] = [await p.getWeights(), await st.getWeights()];
+      wp.forEach((w, i) => expectClose(f32(ws[i]!.data), f32(w.data), FORWARD, `${kind} weight ${i}`));
+      p.dispose();
+      st.dispose();
+    }
+  });
+
+  it('bad values name the layer; GRU resetAfter=false has no per-step kernels', () => {
+    expect(() => rnn.layers.lstm({ units: 2, timeLoop: 'fast' as 'step' })).toThrow(/timeLoop must be 'auto', 'persistent' or 'step', got "fast"/);
+    expect(() => rnn.layers.gru({ units: 2, resetAfter: false, timeLoop: 'step' })).toThrow(/timeLoop 'step' has no kernels for resetAfter=false/);
+    expect(rnn.layers.simpleRNN({ units: 2 }).timeLoop).toBe('auto');
+  });
+});
+
 describe('bad input to recurrent layers', () => {
   it('gives clear errors naming the layer and shapes, and leaves the model usable', async () => {
     expect(() => rnn.layers.lstm({ units: 0 })).toThrow(/units must be a positive integer, got 0/);
