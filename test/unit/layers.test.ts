@@ -161,6 +161,28 @@ describe('long sequences and the step structure', () => {
   });
 });
 
+describe('memory over many training steps', () => {
+  it('LSTM(8)×2 → Dense: 100 training steps allocate nothing after the first (pooled bytes and saved bytes flat)', async () => {
+    const B = 4, T = 10, I = 2;
+    const m = rnn.sequential({ layers: [
+      rnn.layers.lstm({ units: 8, returnSequences: true, inputShape: [null, I] }),
+      rnn.layers.lstm({ units: 8 }),
+      rnn.layers.dense({ units: 1 }),
+    ], seed: 5 });
+    m.compile({ optimizer: 'adam', loss: 'mse' });
+    const x = host(randomArray(B * T * I, 71), [B, T, I]);
+    const y = host(randomArray(B, 72), [B, 1]);
+    await m.trainOnBatch(x, y);
+    const pooled = m.pooledBytes;
+    const saved = (await m.trainingStepInfo([B, T, I], [B, 1])).savedBytes;
+    const h = await m.fit(host(randomArray(100 * B * T * I, 73), [100 * B, T, I]), host(randomArray(100 * B, 74), [100 * B, 1]), { epochs: 1, batchSize: B, shuffle: false });
+    expect(Number.isFinite(h.history.loss![0]!)).toBe(true);
+    expect(m.pooledBytes).toBe(pooled);
+    expect((await m.trainingStepInfo([B, T, I], [B, 1])).savedBytes).toBe(saved);
+    m.dispose();
+  });
+});
+
 describe('timeLoop: persistent or per-step kernels from the layer API', () => {
   it("'step' trains to the same weights as 'persistent' (one SGD step, LSTM and GRU), with T / 2T dispatches per layer", async () => {
     const B = 3, T = 6, I = 2;
