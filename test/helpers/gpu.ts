@@ -6,6 +6,8 @@ import { getContext, type Context } from '../../src/gpu/context';
 import { Graph } from '../../src/autograd/tape';
 import { upload, readback } from '../../src/gpu/io';
 import type { Tensor } from '../../src/tensor';
+import { mul } from '../../src/ops/elementwise';
+import { sum } from '../../src/ops/reduce';
 
 export async function gpuContext(): Promise<Context> {
   return getContext();
@@ -35,6 +37,11 @@ export async function run(g: Graph, ...tensors: Tensor[]): Promise<Float64Array[
 /** f32 rounding of a float64 array (what the GPU actually receives). */
 export function f32(a: ArrayLike<number>): Float64Array {
   return Float64Array.from(Float32Array.from(a as ArrayLike<number>));
+}
+
+/** loss = Σ r ⊙ y (r a constant input): its backward seeds dy = r, so tests can check any gradient. */
+export async function weightedSum(g: Graph, y: Tensor, r: Float64Array): Promise<Tensor> {
+  return sum(g, await mul(g, y, input(g, [...y.shape], r, false, 'r')));
 }
 
 export { Graph };

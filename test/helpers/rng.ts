@@ -24,3 +24,13 @@ export function randomArray(n: number, seed: number, lo = -1, hi = 1): Float64Ar
   for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * rng();
   return out;
 }
+
+/** A 0/1 mask of `n` values with zeros at rate `pZero` (deterministic in `seed`): sequence masks. */
+export function binaryMask(n: number, seed: number, pZero = 0.35): Float64Array {
+  return randomArray(n, seed, 0, 1).map((u) => (u < pZero ? 0 : 1));
+}
+
+/** A Keras dropout-style mask: 0 with probability `rate`, else 1/(1-rate). */
+export function dropoutStyle(n: number, seed: number, rate: number): Float64Array {
+  return randomArray(n, seed, 0, 1).map((u) => (u < rate ? 0 : 1 / (1 - rate)));
+}

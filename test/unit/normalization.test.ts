@@ -7,7 +7,7 @@
  */
 import { describe, it, expect } from 'vitest';
 import * as rnn from '../../src/index';
-import { gpuContext, input, run, f32, Graph } from '../helpers/gpu';
+import { gpuContext, input, run, f32, Graph, weightedSum } from '../helpers/gpu';
 import { expectClose } from '../helpers/compare';
 import { numericGradient, expectGradClose } from '../helpers/gradcheck';
 import { FORWARD, GRAD } from '../helpers/tolerances';
@@ -15,9 +15,6 @@ import { randomArray } from '../helpers/rng';
 import { matmulRef, mseBackwardRef } from '../reference/ops';
 import * as ref from '../reference/normalization';
 import { layerNorm, batchNorm } from '../../src/ops/normalization';
-import { mul } from '../../src/ops/elementwise';
-import { sum } from '../../src/ops/reduce';
-import type { Tensor } from '../../src/tensor';
 
 const EPS = 1e-3;
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -26,10 +23,6 @@ const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return s;
 };
 
-/** loss = Σ r ⊙ y, so backward seeds dy = r. */
-async function weightedSum(g: Graph, y: Tensor, r: Float64Array): Promise<Tensor> {
-  return sum(g, await mul(g, y, input(g, [...y.shape], r, false, 'r')));
-}
 
 describe('float64 references vs central differences', () => {
   const rows = 4, feats = 5;

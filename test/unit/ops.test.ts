@@ -3,7 +3,7 @@
  * software Vulkan) against the float64 reference in test/reference/ops.ts.
  */
 import { describe, it, expect } from 'vitest';
-import { gpuContext, input, run, f32, Graph } from '../helpers/gpu';
+import { gpuContext, input, run, f32, Graph, weightedSum } from '../helpers/gpu';
 import { expectClose } from '../helpers/compare';
 import { FORWARD, GRAD, EXACT } from '../helpers/tolerances';
 import { randomArray } from '../helpers/rng';
@@ -20,11 +20,6 @@ const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return s;
 };
 
-/** Builds loss = Σ r ⊙ y (r fixed random) so backward seeds dy = r. */
-async function weightedSum(g: Graph, y: import('../../src/tensor').Tensor, r: Float64Array) {
-  const rt = input(g, [...y.shape], r, false, 'r');
-  return sum(g, await mul(g, y, rt));
-}
 
 describe('matmul forward', () => {
   const cases: [number, number, number][] = [[1, 1, 1], [3, 5, 2], [5, 3, 65], [33, 17, 31], [65, 40, 3]];

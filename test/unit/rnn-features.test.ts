@@ -7,16 +7,14 @@
  */
 import { describe, it, expect } from 'vitest';
 import * as rnn from '../../src/index';
-import { gpuContext, input, run, f32, Graph } from '../helpers/gpu';
+import { gpuContext, input, run, f32, Graph, weightedSum } from '../helpers/gpu';
 import { expectClose } from '../helpers/compare';
 import { numericGradient, expectGradClose } from '../helpers/gradcheck';
 import { FORWARD, GRAD, EXACT } from '../helpers/tolerances';
-import { randomArray } from '../helpers/rng';
+import { randomArray, binaryMask, dropoutStyle } from '../helpers/rng';
 import { rnnForwardRef, rnnBackwardRef, randomRnnWeights, type RnnRefConfig, type RnnRefOptions } from '../reference/rnn';
 import { rnn as rnnOp, gateCount, type RnnOpConfig } from '../../src/ops/rnn';
-import { mul, add } from '../../src/ops/elementwise';
-import { sum } from '../../src/ops/reduce';
-import type { Tensor } from '../../src/tensor';
+import { add } from '../../src/ops/elementwise';
 import { dropoutMask, advanceRng } from '../../src/ops/rnn';
 import { bidiMergeRef, bidiMergeBackwardRef, dropoutMaskRef, denseMseRef, lnCellForwardRef, lnCellBackwardRef, type MergeMode, type LnCellWeights } from '../reference/rnn-features';
 import { VARIANTS, type Variant } from '../helpers/rnn-variants';
@@ -29,14 +27,6 @@ const refCfg = (v: Variant, I: number, H: number): RnnRefConfig => ({
 const makeLayer = (v: Variant, a: rnn.RecurrentArgs & { inputShape?: [number | null, number] }): rnn.RecurrentLayer =>
   v.cell === 'simpleRNN' ? rnn.layers.simpleRNN(a) : v.cell === 'lstm' ? rnn.layers.lstm(a) : rnn.layers.gru({ ...a, resetAfter: v.resetAfter });
 
-/** A 0/1 mask with some zeros (deterministic). */
-function binaryMask(n: number, seed: number, pZero = 0.35): Float64Array {
-  return randomArray(n, seed, 0, 1).map((u) => (u < pZero ? 0 : 1));
-}
-/** A dropout-style mask: 0 or 1/(1-rate). */
-function dropoutStyle(n: number, seed: number, rate: number): Float64Array {
-  return randomArray(n, seed, 0, 1).map((u) => (u < rate ? 0 : 1 / (1 - rate)));
-}
 
 // ---------------------------------------------------------------- float64 reference, gradchecked
 
@@ -172,10 +162,6 @@ describe('stateful streaming inference: predictStep, getState / setState, resetS
 
 // ---------------------------------------------------------------- the op with options vs the reference
 
-/** loss = Σ r ⊙ y: backward seeds dy = r. */
-async function weightedSum(g: Graph, y: Tensor, r: Float64Array): Promise<Tensor> {
-  return sum(g, await mul(g, y, input(g, [...y.shape], r, false, 'r')));
-}
 
 interface OpCase {
   name: string;

@@ -7,14 +7,13 @@
  * Sizes are small: the software driver is slow.
  */
 import { describe, it, expect } from 'vitest';
-import { gpuContext, input, run, f32, Graph } from '../helpers/gpu';
+import { gpuContext, input, run, f32, Graph, weightedSum } from '../helpers/gpu';
 import { expectClose } from '../helpers/compare';
 import { FORWARD, GRAD } from '../helpers/tolerances';
 import { randomArray } from '../helpers/rng';
 import { rnnForwardRef, rnnBackwardRef, randomRnnWeights, biasLength, type RnnRefConfig } from '../reference/rnn';
 import { rnn, rnnSavedBytes, gateCount, RNN_CHUNK, recurrentConstants, rnnStaged, type RnnOpConfig } from '../../src/ops/rnn';
-import { mul, add } from '../../src/ops/elementwise';
-import { sum } from '../../src/ops/reduce';
+import { add } from '../../src/ops/elementwise';
 import type { Activation } from '../../src/ops/activations';
 import type { Tensor } from '../../src/tensor';
 import { VARIANTS, type Variant } from '../helpers/rnn-variants';
@@ -87,10 +86,6 @@ function configs(v: Variant, c: Case): { op: RnnOpConfig; ref: RnnRefConfig } {
   return { op, ref: { ...op, inputSize: c.I } };
 }
 
-/** loss = Σ r ⊙ y: backward seeds dy = r. */
-async function weightedSum(g: Graph, y: Tensor, r: Float64Array): Promise<Tensor> {
-  return sum(g, await mul(g, y, input(g, [...y.shape], r, false, 'r')));
-}
 
 const maxAbs = (a: ArrayLike<number>): number => {
   let m = 0;

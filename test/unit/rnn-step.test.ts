@@ -11,13 +11,13 @@
  * (T forward / 2T backward per layer).
  */
 import { describe, it, expect } from 'vitest';
-import { gpuContext, input, run, f32, Graph } from '../helpers/gpu';
+import { gpuContext, input, run, f32, Graph, weightedSum } from '../helpers/gpu';
 import { expectClose } from '../helpers/compare';
 import { FORWARD, GRAD } from '../helpers/tolerances';
-import { randomArray } from '../helpers/rng';
+import { randomArray, binaryMask, dropoutStyle } from '../helpers/rng';
 import { rnnForwardRef, rnnBackwardRef, randomRnnWeights, type RnnRefConfig, type RnnRefOptions } from '../reference/rnn';
 import { rnn, rnnStrategy, gateCount, RNN_CHUNK, type RnnOpConfig, type RnnOptions } from '../../src/ops/rnn';
-import { mul, add } from '../../src/ops/elementwise';
+import { add } from '../../src/ops/elementwise';
 import { sum } from '../../src/ops/reduce';
 import type { Tensor } from '../../src/tensor';
 import { VARIANTS, type Variant } from '../helpers/rnn-variants';
@@ -49,14 +49,7 @@ interface Result {
   ref: Float64Array[];
 }
 
-/** loss = Σ r ⊙ y: backward seeds dy = r. */
-async function weightedSum(g: Graph, y: Tensor, r: Float64Array): Promise<Tensor> {
-  return sum(g, await mul(g, y, input(g, [...y.shape], r, false, 'r')));
-}
 
-/** A 0/1 mask with some zeros (deterministic), and a dropout-style mask (0 or 1/(1-rate)). */
-const binaryMask = (n: number, seed: number) => randomArray(n, seed, 0, 1).map((u) => (u < 0.35 ? 0 : 1));
-const dropoutStyle = (n: number, seed: number, rate: number) => randomArray(n, seed, 0, 1).map((u) => (u < rate ? 0 : 1 / (1 - rate)));
 
 /** Runs the op (forward + backward) with `strategy` and the float64 reference on the same data. */
 async function runCase(v: Variant, c: Case, seed: number, strategy: RnnOptions['strategy']): Promise<Result> {
