@@ -110,6 +110,12 @@ export interface RnnOptions {
    * backward; not for GRU resetAfter=false) or 'auto' (default: rnnStrategy decides).
    */
   strategy?: 'auto' | RnnStrategy;
+  /**
+   * Tuning / testing knob of the persistent kernels: batch rows per workgroup (default
+   * rnnRowsPerGroup) and whether the forward kernels stage h in 8-row blocks (default: on CPU
+   * adapters when it fits, see recurrentConstants). Results do not depend on it.
+   */
+  persistentLayout?: { rowsPerGroup?: number; staged?: boolean };
 }
 
 export interface RnnOutputs {
@@ -393,7 +399,13 @@ export async function rnn(
   });
 
   // (2) The recurrent time loop, one dispatch per chunk of steps.
-  const R = rnnRowsPerGroup(H, B, g.ctx.gpu.info.isFallbackAdapter);
+  const software = g.ctx.gpu.info.isFallbackAdapter;
+  const layout = opts.persistentLayout ?? {};
+  if (layout.rowsPerGroup !== undefined && !(Number.isInteger(layout.rowsPerGroup) && layout.rowsPerGroup >= 1)) {
+    throw new RangeError(`rnn: persistentLayout.rowsPerGroup must be a positive integer, got ${layout.rowsPerGroup}`);
+  }
+  const R = layout.rowsPerGroup ?? rnnRowsPerGroup(H, B, software);
+  if (layout.staged && !rnnStaged(H, R)) throw new RangeError(`rnn: persistentLayout.staged: ${R} rows of ${H} units do not fit the ${RNN_STAGE_FLOATS}-float staging buffer`);
   const groups = Math.ceil(B / R);
   const baseParams = { B, T, H, rowsPerGroup: R, ...auxOffsets };
   // Pipeline constants (rnn.wgsl `override`s): the per-layer switches, compiled into the kernels.
@@ -404,7 +416,10 @@ export async function rnn(
     reverse,
     hasRecMask: recMask !== null,
     hasSeqMask: seqMask !== null,
-    staged: rnnStaged(H, R),
+    // CPU adapters: stage 8-row blocks (each U load feeds 8 rows). GPUs: one (row, unit) per
+    // invocation (R = ⌊64/H⌋ rows would be padded to 8 in the blocked path, and one invocation
+    // walking 4 units × 8 rows serialises what a GPU runs in parallel).
+    staged: layout.staged ?? (software && rnnStaged(H, R)),
     hasDHSeq: false,
   });
   const kFwd = await g.kernel('rnn', FORWARD_ENTRY[kind]!, constants);
@@ -413,7 +428,7 @@ export async function rnn(
   if (gruAfter) Object.assign(fwdBindings, { gates, bias: bias ?? none, recH: seqAux! });
   if (gruBefore) Object.assign(fwdBindings, { gates, rhPrev: seqAux! });
   // ---- strategy: persistent chunks, or one dispatch per step (rnn-step.ts; see rnnStrategy)
-  const strategy = resolveStrategy(cfg, B, g.ctx.gpu.info.isFallbackAdapter, opts.strategy);
+  const strategy = resolveStrategy(cfg, B, software, opts.strategy);
   if (strategy === 'step') {
     await recordStepForward(g, g.forward, kind as StepCell, fwdBindings, baseParams, constants, { B, T, H });
   } else {

@@ -12,7 +12,7 @@ import { expectClose } from '../helpers/compare';
 import { FORWARD, GRAD } from '../helpers/tolerances';
 import { randomArray } from '../helpers/rng';
 import { rnnForwardRef, rnnBackwardRef, randomRnnWeights, biasLength, type RnnRefConfig } from '../reference/rnn';
-import { rnn, rnnSavedBytes, gateCount, RNN_CHUNK, recurrentConstants, rnnStaged, type RnnOpConfig } from '../../src/ops/rnn';
+import { rnn, rnnSavedBytes, gateCount, RNN_CHUNK, recurrentConstants, rnnStaged, type RnnOpConfig, type RnnOptions } from '../../src/ops/rnn';
 import { add } from '../../src/ops/elementwise';
 import type { Activation } from '../../src/ops/activations';
 import type { Tensor } from '../../src/tensor';
@@ -38,6 +38,8 @@ interface Case {
   inputScale?: number;
   /** Saturation case: also require some |pre-activation| ≥ 100. */
   saturate?: boolean;
+  /** Persistent-kernel layout (rows per workgroup, staging) instead of the adapter's default. */
+  layout?: RnnOptions['persistentLayout'];
 }
 
 function casesFor(v: Variant): Case[] {
@@ -55,6 +57,8 @@ function casesFor(v: Variant): Case[] {
     { name: 'H=520 (too wide to stage h in workgroup memory: the per-row path)', B: 2, T: 2, I: 2, H: 520, lossOn: 'both', weightScale: 0.05 },
     { name: 'B=37 T=6 H=20 (rows in blocks of 8, the last block partly filled)', B: 37, T: 6, I: 3, H: 20, lossOn: 'both', weightScale: 0.3 },
     { name: 'useBias=false', B: 3, T: 4, I: 3, H: 5, lossOn: 'both', useBias: false },
+    { name: 'GPU layout: per-row path (no staging), 3 rows per workgroup', B: 7, T: 4, I: 2, H: 6, lossOn: 'both', layout: { rowsPerGroup: 3, staged: false } },
+    { name: 'staged with 5 rows per workgroup (a padded 8-row block)', B: 11, T: 3, I: 2, H: 9, lossOn: 'both', layout: { rowsPerGroup: 5, staged: true } },
     {
       name: lstm || v.cell === 'gru' ? 'activation relu, recurrentActivation hardSigmoid' : 'activation relu',
       B: 3, T: 4, I: 3, H: 5, lossOn: 'both', activation: 'relu', recurrentActivation: 'hardSigmoid',
@@ -121,7 +125,7 @@ async function runCase(v: Variant, c: Case, seed: number): Promise<void> {
   const bt = w.bias ? input(g, gruAfter ? [2, GH] : [GH], w.bias, true, 'bias') : null;
   const h0t = h0 ? input(g, [B, H], h0, true, 'h0') : null;
   const c0t = c0 ? input(g, [B, H], c0, true, 'c0') : null;
-  const out = await rnn(g, op, xt, { kernel: kt, recurrentKernel: ut, bias: bt }, h0t, c0t);
+  const out = await rnn(g, op, xt, { kernel: kt, recurrentKernel: ut, bias: bt }, h0t, c0t, c.layout ? { persistentLayout: c.layout } : {});
 
   expect(out.hSeq.shape).toEqual([B, T, H]);
   expect(out.hLast.shape).toEqual([B, H]);
@@ -298,6 +302,13 @@ describe('pipeline constants of the recurrent kernels', () => {
     expect(await ctx.kernel('rnn', 'lstmForward', { ...base, REVERSE: 1 })).not.toBe(a);
     await expect(ctx.kernel('rnn', 'lstmForward', { ...base, HAS_H00: 1 })).rejects.toThrow(/no override named HAS_H00/);
     const { ACT: _drop, ...noAct } = base;
+    const g = new Graph(ctx, false);
+    const op: RnnOpConfig = { cell: 'lstm', units: 600, activation: 'tanh', recurrentActivation: 'sigmoid', resetAfter: false, useBias: false };
+    const w = { kernel: input(g, [1, 2400], new Float64Array(2400)), recurrentKernel: input(g, [600, 2400], new Float64Array(600 * 2400)), bias: null };
+    const x = input(g, [2, 3, 1], new Float64Array(6));
+    await expect(rnn(g, op, x, w, null, null, { persistentLayout: { rowsPerGroup: 0 } })).rejects.toThrow(/rowsPerGroup must be a positive integer, got 0/);
+    await expect(rnn(g, op, x, w, null, null, { persistentLayout: { staged: true } })).rejects.toThrow(/1 rows of 600 units do not fit the 4096-float staging buffer/);
+    g.dispose();
     await expect(ctx.kernel('rnn', 'lstmForward', noAct)).rejects.toThrow(/lstmForward: pipeline creation failed/);
   });
 });
