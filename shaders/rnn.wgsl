@@ -394,6 +394,91 @@ fn blockBases(row0: u32, rb: u32, s: u32, stride: u32, off: u32) -> vec4u {
 
 // ---------------------------------------------------------------- forward
 
+// The cells (shared by the persistent kernels and the per-step ones at the end of the file).
+
+// SimpleRNN cell, forward, for (b, j) at step s (nothing past B or H): hSeq holds x_t·K + b on
+// entry, h_t = act(that + rec) replaces it.
+fn simpleCell(b: u32, s: u32, j: u32, rec: f32) {
+  let H = params.H;
+  if (b >= params.B || j >= H) { return; }
+  let at = rowOf(b, s) * H + j;
+  var h: f32;
+  if (stepMasked(b, s)) {
+    h = prevH(b, s, j);
+  } else {
+    h = activate(ACT, hSeq[at] + rec);
+  }
+  hSeq[at] = h;
+  if (s + 1u == params.T) { hLast[b * H + j] = h; }
+}
+
+// LSTM cell, forward: rec = the recurrent pre-activations of i, f, c, o; gates (x_t·K + b on
+// entry) are replaced by the activated i, f, g, o (zeros on a masked step).
+fn lstmCell(b: u32, s: u32, j: u32, rec: vec4f) {
+  let H = params.H;
+  if (b >= params.B || j >= H) { return; }
+  let GH = 4u * H;
+  let row = rowOf(b, s);
+  let base = row * GH + j;
+  var c: f32;
+  var h: f32;
+  var act4 = vec4f(0.0);
+  if (stepMasked(b, s)) {
+    c = prevC(b, s, j);
+    h = prevH(b, s, j);
+  } else {
+    let pre = vec4f(gates[base], gates[base + H], gates[base + 2u * H], gates[base + 3u * H]) + rec;
+    act4 = vec4f(activate(REC_ACT, pre.x), activate(REC_ACT, pre.y),
+                 activate(ACT, pre.z), activate(REC_ACT, pre.w));
+    c = act4.y * prevC(b, s, j) + act4.x * act4.z;
+    h = act4.w * activate(ACT, c);
+  }
+  gates[base] = act4.x;
+  gates[base + H] = act4.y;
+  gates[base + 2u * H] = act4.z;
+  gates[base + 3u * H] = act4.w;
+  let at = row * H + j;
+  cSeq[at] = c;
+  hSeq[at] = h;
+  if (s + 1u == params.T) {
+    hLast[b * H + j] = h;
+    cLast[b * H + j] = c;
+  }
+}
+
+// GRU cell (resetAfter), forward: recIn = [rz, rr, rh, 0] without the recurrent bias; gates
+// (x_t·K + b[0] on entry) are replaced by z, r, hh.
+fn gruCell(b: u32, s: u32, j: u32, recIn: vec4f) {
+  let H = params.H;
+  if (b >= params.B || j >= H) { return; }
+  let GH = 3u * H;
+  let row = rowOf(b, s);
+  let base = row * GH + j;
+  let hp = prevH(b, s, j);
+  var rec = recIn;
+  var g3 = vec3f(0.0);
+  var rh = 0.0;
+  var h = hp;
+  if (!stepMasked(b, s)) {
+    if (HAS_REC_BIAS) {
+      rec += vec4f(bias[GH + j], bias[GH + H + j], bias[GH + 2u * H + j], 0.0);
+    }
+    let z = activate(REC_ACT, gates[base] + rec.x);
+    let r = activate(REC_ACT, gates[base + H] + rec.y);
+    let hh = activate(ACT, gates[base + 2u * H] + r * rec.z);
+    g3 = vec3f(z, r, hh);
+    rh = rec.z;
+    h = z * hp + (1.0 - z) * hh;
+  }
+  gates[base] = g3.x;
+  gates[base + H] = g3.y;
+  gates[base + 2u * H] = g3.z;
+  let at = row * H + j;
+  recH[at] = rh;
+  hSeq[at] = h;
+  if (s + 1u == params.T) { hLast[b * H + j] = h; }
+}
+
 // SimpleRNN: hSeq holds x_t·K + b on entry; h_t = act(that + h_{t-1}·U) replaces it.
 @compute @workgroup_size(64)
 fn simpleRnnForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -428,15 +513,7 @@ fn simpleRnnForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
             if (r0 + q < params.rowsPerGroup && b < params.B) {
               var rec: vec4f;
               if (useBlock) { rec = recs[4u * q + u]; } else { rec = recurrentDots(b, s, j, 1u, H); }
-              let at = rowOf(b, s) * H + j;
-              var h: f32;
-              if (stepMasked(b, s)) {
-                h = prevH(b, s, j);
-              } else {
-                h = activate(ACT, hSeq[at] + rec.x);
-              }
-              hSeq[at] = h;
-              if (s + 1u == params.T) { hLast[b * H + j] = h; }
+              simpleCell(b, s, j, rec.x);
             }
           }
         }
@@ -482,33 +559,7 @@ fn lstmForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
             if (r0 + q < params.rowsPerGroup && b < params.B) {
               var rec: vec4f;
               if (useBlock) { rec = recs[4u * q + u]; } else { rec = recurrentDots(b, s, j, 4u, GH); }
-              let row = rowOf(b, s);
-              let base = row * GH + j;
-              var c: f32;
-              var h: f32;
-              var act4 = vec4f(0.0);
-              if (stepMasked(b, s)) {
-                c = prevC(b, s, j);
-                h = prevH(b, s, j);
-              } else {
-                let pre = vec4f(gates[base], gates[base + H], gates[base + 2u * H], gates[base + 3u * H])
-                        + rec;
-                act4 = vec4f(activate(REC_ACT, pre.x), activate(REC_ACT, pre.y),
-                             activate(ACT, pre.z), activate(REC_ACT, pre.w));
-                c = act4.y * prevC(b, s, j) + act4.x * act4.z;
-                h = act4.w * activate(ACT, c);
-              }
-              gates[base] = act4.x;
-              gates[base + H] = act4.y;
-              gates[base + 2u * H] = act4.z;
-              gates[base + 3u * H] = act4.w;
-              let at = row * H + j;
-              cSeq[at] = c;
-              hSeq[at] = h;
-              if (s + 1u == params.T) {
-                hLast[b * H + j] = h;
-                cLast[b * H + j] = c;
-              }
+              lstmCell(b, s, j, rec);
             }
           }
         }
@@ -554,31 +605,7 @@ fn gruForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
             if (r0 + q < params.rowsPerGroup && b < params.B) {
               var rec: vec4f;
               if (useBlock) { rec = recs[4u * q + u]; } else { rec = recurrentDots(b, s, j, 3u, GH); }
-              let row = rowOf(b, s);
-              let base = row * GH + j;
-              let hp = prevH(b, s, j);
-              var g3 = vec3f(0.0);
-              var rh = 0.0;
-              var h = hp;
-              if (!stepMasked(b, s)) {
-                // rec = [rz, rr, rh, 0] (+ the recurrent bias below)
-                if (HAS_REC_BIAS) {
-                  rec += vec4f(bias[GH + j], bias[GH + H + j], bias[GH + 2u * H + j], 0.0);
-                }
-                let z = activate(REC_ACT, gates[base] + rec.x);
-                let r = activate(REC_ACT, gates[base + H] + rec.y);
-                let hh = activate(ACT, gates[base + 2u * H] + r * rec.z);
-                g3 = vec3f(z, r, hh);
-                rh = rec.z;
-                h = z * hp + (1.0 - z) * hh;
-              }
-              gates[base] = g3.x;
-              gates[base + H] = g3.y;
-              gates[base + 2u * H] = g3.z;
-              let at = row * H + j;
-              recH[at] = rh;
-              hSeq[at] = h;
-              if (s + 1u == params.T) { hLast[b * H + j] = h; }
+              gruCell(b, s, j, rec);
             }
           }
         }
@@ -681,7 +708,86 @@ fn gruResetBeforeForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
 // A masked step writes dG = 0 and passes dh (and dc) straight through to step s-1.
 // m = recMask (1 without recurrent dropout): what reaches h_{s-1} through a matmul is m ⊙ (dG·Uᵀ).
 
-// SimpleRNN: dG = dh * act'(h); dh_{s-1} = m ⊙ (dG·Uᵀ).
+// The cells' backward (shared by both strategies), for (b, j) at step s: the pre-activation
+// gradients dG from dh_s = incomingDh (and dc_s), the dc carry, and the part of dh_{s-1} that needs
+// no matmul (GRU's dh*z; on a masked step dh itself, passed straight through). The matmul part
+// m ⊙ (dG·Uᵀ) follows once every dG of the step is written.
+
+// SimpleRNN: dG = dh * act'(h).
+fn simpleCellGrad(b: u32, s: u32, j: u32) {
+  let H = params.H;
+  let at = rowOf(b, s) * H + j;
+  let dh = incomingDh(b, s, j);
+  if (stepMasked(b, s)) {
+    dG[at] = 0.0;
+    dhCarry[b * H + j] = dh;
+  } else {
+    dG[at] = dh * activateGrad(ACT, hSeq[at]);
+  }
+}
+
+// LSTM: h = o*act(c), c = f*c_{t-1} + i*g:
+//   do = dh*act(c); dc = dc_carry + dh*o*act'(c); di = dc*g; df = dc*c_{t-1}; dg = dc*i; dc_{t-1} = dc*f
+fn lstmCellGrad(b: u32, s: u32, j: u32) {
+  let H = params.H;
+  let GH = 4u * H;
+  let row = rowOf(b, s);
+  let base = row * GH + j;
+  if (stepMasked(b, s)) {
+    dG[base] = 0.0;
+    dG[base + H] = 0.0;
+    dG[base + 2u * H] = 0.0;
+    dG[base + 3u * H] = 0.0;
+    dhCarry[b * H + j] = incomingDh(b, s, j);
+    return;
+  }
+  let gi = gates[base];
+  let gf = gates[base + H];
+  let gc = gates[base + 2u * H];
+  let go = gates[base + 3u * H];
+  let actC = activate(ACT, cSeq[row * H + j]);
+  let dh = incomingDh(b, s, j);
+  let dc = dcCarry[b * H + j] + dh * go * activateGrad(ACT, actC);
+  dG[base] = dc * gc * activateGrad(REC_ACT, gi);
+  dG[base + H] = dc * prevC(b, s, j) * activateGrad(REC_ACT, gf);
+  dG[base + 2u * H] = dc * gi * activateGrad(ACT, gc);
+  dG[base + 3u * H] = dh * actC * activateGrad(REC_ACT, go);
+  dcCarry[b * H + j] = dc * gf;
+}
+
+// GRU, resetAfter = true: h = z*h_{t-1} + (1-z)*hh, hh = act(xh + r*rh):
+//   dHH = dh*(1-z)*act'(hh); dZ = dh*(h_{t-1} - hh)*ra'(z); dR = dHH*rh*ra'(r)
+//   input part [dZ, dR, dHH]; recurrent part [dZ, dR, dHH*r]; dh_{t-1} = dh*z + m ⊙ (...)
+fn gruCellGrad(b: u32, s: u32, j: u32) {
+  let H = params.H;
+  let GH = 3u * H;
+  let row = rowOf(b, s);
+  let base = row * GH + j;
+  let dBase = row * 2u * GH + j;
+  let dh = incomingDh(b, s, j);
+  var d3 = vec3f(0.0); // dZ, dR, dHH (pre-activation)
+  var r = 0.0;
+  var carry = dh;
+  if (!stepMasked(b, s)) {
+    let z = gates[base];
+    r = gates[base + H];
+    let hh = gates[base + 2u * H];
+    let dPreH = dh * (1.0 - z) * activateGrad(ACT, hh);
+    let dPreZ = dh * (prevH(b, s, j) - hh) * activateGrad(REC_ACT, z);
+    let dPreR = dPreH * recH[row * H + j] * activateGrad(REC_ACT, r);
+    d3 = vec3f(dPreZ, dPreR, dPreH);
+    carry = dh * z;
+  }
+  dG[dBase] = d3.x;
+  dG[dBase + H] = d3.y;
+  dG[dBase + 2u * H] = d3.z;
+  dG[dBase + GH] = d3.x;
+  dG[dBase + GH + H] = d3.y;
+  dG[dBase + GH + 2u * H] = d3.z * r;
+  dhCarry[b * H + j] = carry;
+}
+
+// SimpleRNN: simpleCellGrad, then dh_{s-1} = m ⊙ (dG·Uᵀ).
 @compute @workgroup_size(64)
 fn simpleRnnBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                      @builtin(local_invocation_index) lid: u32) {
@@ -692,11 +798,7 @@ fn simpleRnnBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
     let s = params.tEnd - 1u - (i - params.tStart);
     for (var p = lid; p < pairs; p += WG) {
       let b = row0 + p / H;
-      let j = p % H;
-      if (b < params.B) {
-        let at = rowOf(b, s) * H + j;
-        dG[at] = select(incomingDh(b, s, j) * activateGrad(ACT, hSeq[at]), 0.0, stepMasked(b, s));
-      }
+      if (b < params.B) { simpleCellGrad(b, s, p % H); }
     }
     storageBarrier();
     workgroupBarrier();
@@ -711,12 +813,9 @@ fn simpleRnnBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
           for (var e = 0u; e < min(BKB, H - k0); e++) {
             let k = k0 + e;
             let dk = lane(d[2u * q + e / 4u], e % 4u);
-            if (r0 + q < params.rowsPerGroup && b < params.B) {
-              if (stepMasked(b, s)) {
-                dhCarry[b * H + k] = incomingDh(b, s, k);
-              } else {
-                dhCarry[b * H + k] = recMask(b, k) * dk;
-              }
+            // (a masked step's dh was passed through by the cell)
+            if (r0 + q < params.rowsPerGroup && b < params.B && !stepMasked(b, s)) {
+              dhCarry[b * H + k] = recMask(b, k) * dk;
             }
           }
         }
@@ -727,9 +826,7 @@ fn simpleRnnBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
   }
 }
 
-// LSTM: h = o*act(c), c = f*c_{t-1} + i*g.
-//   do = dh*act(c); dc = dc_carry + dh*o*act'(c); di = dc*g; df = dc*c_{t-1}; dg = dc*i
-//   dc_{t-1} = dc*f; dh_{t-1} = m ⊙ (dG·Uᵀ)
+// LSTM: lstmCellGrad, then dh_{t-1} = m ⊙ (dG·Uᵀ).
 @compute @workgroup_size(64)
 fn lstmBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                 @builtin(local_invocation_index) lid: u32) {
@@ -741,30 +838,7 @@ fn lstmBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
     let s = params.tEnd - 1u - (i - params.tStart);
     for (var p = lid; p < pairs; p += WG) {
       let b = row0 + p / H;
-      let j = p % H;
-      if (b < params.B) {
-        let row = rowOf(b, s);
-        let base = row * GH + j;
-        if (stepMasked(b, s)) {
-          dG[base] = 0.0;
-          dG[base + H] = 0.0;
-          dG[base + 2u * H] = 0.0;
-          dG[base + 3u * H] = 0.0;
-        } else {
-          let gi = gates[base];
-          let gf = gates[base + H];
-          let gc = gates[base + 2u * H];
-          let go = gates[base + 3u * H];
-          let actC = activate(ACT, cSeq[row * H + j]);
-          let dh = incomingDh(b, s, j);
-          let dc = dcCarry[b * H + j] + dh * go * activateGrad(ACT, actC);
-          dG[base] = dc * gc * activateGrad(REC_ACT, gi);
-          dG[base + H] = dc * prevC(b, s, j) * activateGrad(REC_ACT, gf);
-          dG[base + 2u * H] = dc * gi * activateGrad(ACT, gc);
-          dG[base + 3u * H] = dh * actC * activateGrad(REC_ACT, go);
-          dcCarry[b * H + j] = dc * gf;
-        }
-      }
+      if (b < params.B) { lstmCellGrad(b, s, p % H); }
     }
     storageBarrier();
     workgroupBarrier();
@@ -779,12 +853,9 @@ fn lstmBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
           for (var e = 0u; e < min(BKB, H - k0); e++) {
             let k = k0 + e;
             let dk = lane(d[2u * q + e / 4u], e % 4u);
-            if (r0 + q < params.rowsPerGroup && b < params.B) {
-              if (stepMasked(b, s)) {
-                dhCarry[b * H + k] = incomingDh(b, s, k);
-              } else {
-                dhCarry[b * H + k] = recMask(b, k) * dk;
-              }
+            // (a masked step's dh was passed through by the cell)
+            if (r0 + q < params.rowsPerGroup && b < params.B && !stepMasked(b, s)) {
+              dhCarry[b * H + k] = recMask(b, k) * dk;
             }
           }
         }
@@ -795,10 +866,7 @@ fn lstmBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   }
 }
 
-// GRU, resetAfter = true: h = z*h_{t-1} + (1-z)*hh, hh = act(xh + r*rh).
-//   dHH = dh*(1-z)*act'(hh); dZ = dh*(h_{t-1} - hh)*ra'(z); dR = dHH*rh*ra'(r)
-//   input part [dZ, dR, dHH]; recurrent part [dZ, dR, dHH*r]
-//   dh_{t-1} = dh*z + m ⊙ ((recurrent part)·Uᵀ)
+// GRU, resetAfter = true: gruCellGrad, then dh_{t-1} += m ⊙ ((recurrent part of dG)·Uᵀ).
 @compute @workgroup_size(64)
 fn gruBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                @builtin(local_invocation_index) lid: u32) {
@@ -810,33 +878,7 @@ fn gruBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
     let s = params.tEnd - 1u - (i - params.tStart);
     for (var p = lid; p < pairs; p += WG) {
       let b = row0 + p / H;
-      let j = p % H;
-      if (b < params.B) {
-        let row = rowOf(b, s);
-        let base = row * GH + j;
-        let dBase = row * 2u * GH + j;
-        let dh = incomingDh(b, s, j);
-        var d3 = vec3f(0.0); // dZ, dR, dHH (pre-activation)
-        var r = 0.0;
-        var carry = dh;
-        if (!stepMasked(b, s)) {
-          let z = gates[base];
-          r = gates[base + H];
-          let hh = gates[base + 2u * H];
-          let dPreH = dh * (1.0 - z) * activateGrad(ACT, hh);
-          let dPreZ = dh * (prevH(b, s, j) - hh) * activateGrad(REC_ACT, z);
-          let dPreR = dPreH * recH[row * H + j] * activateGrad(REC_ACT, r);
-          d3 = vec3f(dPreZ, dPreR, dPreH);
-          carry = dh * z;
-        }
-        dG[dBase] = d3.x;
-        dG[dBase + H] = d3.y;
-        dG[dBase + 2u * H] = d3.z;
-        dG[dBase + GH] = d3.x;
-        dG[dBase + GH + H] = d3.y;
-        dG[dBase + GH + 2u * H] = d3.z * r;
-        dhCarry[b * H + j] = carry;
-      }
+      if (b < params.B) { gruCellGrad(b, s, p % H); }
     }
     storageBarrier();
     workgroupBarrier();
@@ -1283,92 +1325,12 @@ fn perStepRecTile(s: u32, row0: u32, j0: u32, lid: u32, nGates: u32, packed: boo
   return array<vec4f, 2>(a0, a1);
 }
 
-// The epilogue of simpleRnnForward for (b, j) (nothing past B or H).
-fn perStepSimpleCell(b: u32, s: u32, j: u32, rec: f32) {
-  let H = params.H;
-  if (b >= params.B || j >= H) { return; }
-  let at = rowOf(b, s) * H + j;
-  var h: f32;
-  if (stepMasked(b, s)) {
-    h = prevH(b, s, j);
-  } else {
-    h = activate(ACT, hSeq[at] + rec);
-  }
-  hSeq[at] = h;
-  if (s + 1u == params.T) { hLast[b * H + j] = h; }
-}
-
 // The 4 packed units j, j + PS_UNITS, ... of row b.
 fn perStepSimpleCells(b: u32, s: u32, j: u32, rec: vec4f) {
-  perStepSimpleCell(b, s, j, rec.x);
-  perStepSimpleCell(b, s, j + PS_UNITS, rec.y);
-  perStepSimpleCell(b, s, j + 2u * PS_UNITS, rec.z);
-  perStepSimpleCell(b, s, j + 3u * PS_UNITS, rec.w);
-}
-
-// The epilogue of lstmForward for (b, j): rec = the recurrent pre-activations of i, f, c, o.
-fn perStepLstmCell(b: u32, s: u32, j: u32, rec: vec4f) {
-  let H = params.H;
-  if (b >= params.B || j >= H) { return; }
-  let GH = 4u * H;
-  let row = rowOf(b, s);
-  let base = row * GH + j;
-  var c: f32;
-  var h: f32;
-  var act4 = vec4f(0.0);
-  if (stepMasked(b, s)) {
-    c = prevC(b, s, j);
-    h = prevH(b, s, j);
-  } else {
-    let pre = vec4f(gates[base], gates[base + H], gates[base + 2u * H], gates[base + 3u * H]) + rec;
-    act4 = vec4f(activate(REC_ACT, pre.x), activate(REC_ACT, pre.y),
-                 activate(ACT, pre.z), activate(REC_ACT, pre.w));
-    c = act4.y * prevC(b, s, j) + act4.x * act4.z;
-    h = act4.w * activate(ACT, c);
-  }
-  gates[base] = act4.x;
-  gates[base + H] = act4.y;
-  gates[base + 2u * H] = act4.z;
-  gates[base + 3u * H] = act4.w;
-  let at = row * H + j;
-  cSeq[at] = c;
-  hSeq[at] = h;
-  if (s + 1u == params.T) {
-    hLast[b * H + j] = h;
-    cLast[b * H + j] = c;
-  }
-}
-
-// The epilogue of gruForward (resetAfter) for (b, j): recIn = [rz, rr, rh, 0] without b_rec.
-fn perStepGruCell(b: u32, s: u32, j: u32, recIn: vec4f) {
-  let H = params.H;
-  if (b >= params.B || j >= H) { return; }
-  let GH = 3u * H;
-  let row = rowOf(b, s);
-  let base = row * GH + j;
-  let hp = prevH(b, s, j);
-  var rec = recIn;
-  var g3 = vec3f(0.0);
-  var rh = 0.0;
-  var h = hp;
-  if (!stepMasked(b, s)) {
-    if (HAS_REC_BIAS) {
-      rec += vec4f(bias[GH + j], bias[GH + H + j], bias[GH + 2u * H + j], 0.0);
-    }
-    let z = activate(REC_ACT, gates[base] + rec.x);
-    let r = activate(REC_ACT, gates[base + H] + rec.y);
-    let hh = activate(ACT, gates[base + 2u * H] + r * rec.z);
-    g3 = vec3f(z, r, hh);
-    rh = rec.z;
-    h = z * hp + (1.0 - z) * hh;
-  }
-  gates[base] = g3.x;
-  gates[base + H] = g3.y;
-  gates[base + 2u * H] = g3.z;
-  let at = row * H + j;
-  recH[at] = rh;
-  hSeq[at] = h;
-  if (s + 1u == params.T) { hLast[b * H + j] = h; }
+  simpleCell(b, s, j, rec.x);
+  simpleCell(b, s, j + PS_UNITS, rec.y);
+  simpleCell(b, s, j + 2u * PS_UNITS, rec.z);
+  simpleCell(b, s, j + 3u * PS_UNITS, rec.w);
 }
 
 // Forward step s = tStart. Grid (ceil(H / (4*PS_UNITS)), ceil(B / PS_ROWS)).
@@ -1393,8 +1355,8 @@ fn lstmStepForward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_
   let acc = perStepRecTile(s, row0, j0, lid, 4u, false);
   let b = row0 + lid / PS_UNITS;
   let j = j0 + lid % PS_UNITS;
-  perStepLstmCell(b, s, j, acc[0]);
-  perStepLstmCell(b + PS_ROWS / 2u, s, j, acc[1]);
+  lstmCell(b, s, j, acc[0]);
+  lstmCell(b + PS_ROWS / 2u, s, j, acc[1]);
 }
 
 // Forward step s = tStart (GRU resetAfter). Grid (ceil(H / PS_UNITS), ceil(B / PS_ROWS)).
@@ -1406,8 +1368,8 @@ fn gruStepForward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_i
   let acc = perStepRecTile(s, row0, j0, lid, 3u, false);
   let b = row0 + lid / PS_UNITS;
   let j = j0 + lid % PS_UNITS;
-  perStepGruCell(b, s, j, acc[0]);
-  perStepGruCell(b + PS_ROWS / 2u, s, j, acc[1]);
+  gruCell(b, s, j, acc[0]);
+  gruCell(b + PS_ROWS / 2u, s, j, acc[1]);
 }
 
 // Backward (a), step s = tStart, one invocation per (b, j) of B*H: as simpleRnnBackward's first
@@ -1417,17 +1379,7 @@ fn simpleRnnStepBackward(@builtin(global_invocation_id) gid: vec3u, @builtin(num
   let H = params.H;
   let i = flatIndex(gid, nwg, PS_WG);
   if (i >= params.B * H) { return; }
-  let b = i / H;
-  let j = i % H;
-  let s = params.tStart;
-  let at = rowOf(b, s) * H + j;
-  let dh = incomingDh(b, s, j);
-  if (stepMasked(b, s)) {
-    dG[at] = 0.0;
-    dhCarry[b * H + j] = dh;
-  } else {
-    dG[at] = dh * activateGrad(ACT, hSeq[at]);
-  }
+  simpleCellGrad(i / H, params.tStart, i % H);
 }
 
 // Backward (a), step s = tStart: as lstmBackward's first phase (dcCarry updated here).
@@ -1436,32 +1388,7 @@ fn lstmStepBackward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
   let H = params.H;
   let i = flatIndex(gid, nwg, PS_WG);
   if (i >= params.B * H) { return; }
-  let GH = 4u * H;
-  let b = i / H;
-  let j = i % H;
-  let s = params.tStart;
-  let row = rowOf(b, s);
-  let base = row * GH + j;
-  if (stepMasked(b, s)) {
-    dG[base] = 0.0;
-    dG[base + H] = 0.0;
-    dG[base + 2u * H] = 0.0;
-    dG[base + 3u * H] = 0.0;
-    dhCarry[b * H + j] = incomingDh(b, s, j);
-    return;
-  }
-  let gi = gates[base];
-  let gf = gates[base + H];
-  let gc = gates[base + 2u * H];
-  let go = gates[base + 3u * H];
-  let actC = activate(ACT, cSeq[row * H + j]);
-  let dh = incomingDh(b, s, j);
-  let dc = dcCarry[b * H + j] + dh * go * activateGrad(ACT, actC);
-  dG[base] = dc * gc * activateGrad(REC_ACT, gi);
-  dG[base + H] = dc * prevC(b, s, j) * activateGrad(REC_ACT, gf);
-  dG[base + 2u * H] = dc * gi * activateGrad(ACT, gc);
-  dG[base + 3u * H] = dh * actC * activateGrad(REC_ACT, go);
-  dcCarry[b * H + j] = dc * gf;
+  lstmCellGrad(i / H, params.tStart, i % H);
 }
 
 // Backward (a), step s = tStart: as gruBackward's first phase (dhCarry = dh*z, or dh if masked).
@@ -1470,34 +1397,7 @@ fn gruStepBackward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workg
   let H = params.H;
   let i = flatIndex(gid, nwg, PS_WG);
   if (i >= params.B * H) { return; }
-  let GH = 3u * H;
-  let b = i / H;
-  let j = i % H;
-  let s = params.tStart;
-  let row = rowOf(b, s);
-  let base = row * GH + j;
-  let dBase = row * 2u * GH + j;
-  let dh = incomingDh(b, s, j);
-  var d3 = vec3f(0.0); // dZ, dR, dHH (pre-activation)
-  var r = 0.0;
-  var carry = dh;
-  if (!stepMasked(b, s)) {
-    let z = gates[base];
-    r = gates[base + H];
-    let hh = gates[base + 2u * H];
-    let dPreH = dh * (1.0 - z) * activateGrad(ACT, hh);
-    let dPreZ = dh * (prevH(b, s, j) - hh) * activateGrad(REC_ACT, z);
-    let dPreR = dPreH * recH[row * H + j] * activateGrad(REC_ACT, r);
-    d3 = vec3f(dPreZ, dPreR, dPreH);
-    carry = dh * z;
-  }
-  dG[dBase] = d3.x;
-  dG[dBase + H] = d3.y;
-  dG[dBase + 2u * H] = d3.z;
-  dG[dBase + GH] = d3.x;
-  dG[dBase + GH + H] = d3.y;
-  dG[dBase + GH + 2u * H] = d3.z * r;
-  dhCarry[b * H + j] = carry;
+  gruCellGrad(i / H, params.tStart, i % H);
 }
 
 // dhCarry[b, k] (= or +=) recMask(b, k) * d for an unmasked row b < B and unit k < H.
