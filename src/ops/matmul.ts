@@ -46,12 +46,13 @@ const PLAIN = 0xffffffff; // `inner` for a plain row-major matrix (r / inner == 
  *   kernel with 8x8 blocks (`matmulDirect8x8`, 64x64 per workgroup) when M and N are ≥ 64 and
  *   the product still spans ≥ 4 workgroups (CPU threads pick up whole workgroups), else 4x4.
  *   Every per-invocation load is a gather on those adapters, so bigger blocks (more multiply-adds
- *   per load) win: measured on SwiftShader 1.9x for the RNN weight gradients (docs/performance.md).
+ *   per load) win: measured on SwiftShader 1.9x for the RNN weight gradients and 1.5x for an
+ *   input projection with K = 8 (docs/performance.md).
  */
 export function gemmEntry(M: number, N: number, K: number, bias: boolean, software: boolean): string {
   let entry = 'matmulDirect';
   if (!software && M >= 128 && N >= 128 && K >= 64) entry = 'matmul';
-  if (software && M >= 64 && N >= 64 && K >= 16 && Math.ceil(M / 64) * Math.ceil(N / 64) >= 4) entry = 'matmulDirect8x8';
+  if (software && M >= 64 && N >= 64 && Math.ceil(M / 64) * Math.ceil(N / 64) >= 4) entry = 'matmulDirect8x8';
   return `${entry}${bias ? 'Bias' : ''}`;
 }
 

@@ -66,7 +66,7 @@ describe('gemmEntry: the kernel chosen by shape and adapter', () => {
     expect(gemmEntry(3200, 512, 8, true, false)).toBe('matmulDirectBias');
     expect(gemmEntry(20, 80, 1568, false, false)).toBe('matmulDirect');
     expect(gemmEntry(128, 512, 3136, false, true)).toBe('matmulDirect8x8'); // LSTM(128) dU on a CPU adapter
-    expect(gemmEntry(3200, 512, 8, true, true)).toBe('matmulDirectBias'); // K too short to gain
+    expect(gemmEntry(3200, 512, 8, true, true)).toBe('matmulDirect8x8Bias'); // the LSTM(128) input projection
     expect(gemmEntry(8, 512, 3200, false, true)).toBe('matmulDirect'); // M < 64
     expect(gemmEntry(64, 128, 500, false, true)).toBe('matmulDirect'); // 2 workgroups: too few for the CPU's threads
     expect(gemmEntry(128, 128, 500, true, true)).toBe('matmulDirect8x8Bias');
