@@ -26,7 +26,6 @@ struct Params {
   n: u32,            // arena length in elements (padding included)
   nVars: u32,        // trainable variables listed in `table`
   nChunks: u32,      // chunks of the norm reduction
-  clipMode: u32,     // 0 none, 1 clipvalue, 2 clipnorm (per variable), 3 global clipnorm
   clip: f32,         // the clip threshold c of the active mode
   weightDecay: f32,  // wd (0: none)
   beta1: f32,        // Adam
@@ -37,6 +36,11 @@ struct Params {
   nesterov: u32,     // SGD
   centered: u32,     // RMSprop
 }
+
+// The clip mode is compiled into the update kernels (src/optim/optimizers.ts): the compiler then
+// drops the other modes — on CPU adapters (SwiftShader) both sides of a non-constant branch run,
+// and the global mode's workgroup barriers alone make every invocation a coroutine there.
+override CLIP_MODE: u32;  // 0 none, 1 clipvalue, 2 clipnorm (per variable), 3 global clipnorm
 
 // aux layout (f32): [lr, alpha, 0, 0 | partial Σg² per chunk (nChunks) | max(‖g_v‖, c) per variable (nVars)]
 const AUX_PARTIALS = 4u;
@@ -125,7 +129,7 @@ fn varIndex(i: u32) -> i32 {
 // The clipped gradient of element i (of variable vi); gs is the global clip scale.
 fn clippedGrad(i: u32, vi: u32, gs: f32) -> f32 {
   let gi = g[i];
-  switch params.clipMode {
+  switch CLIP_MODE {
     case 1u: { return clamp(gi, -params.clip, params.clip); }
     case 2u: { return gi * params.clip / aux[AUX_PARTIALS + params.nChunks + vi]; }
     case 3u: { return gi * gs; }
@@ -150,7 +154,7 @@ struct GradSlot {
 
 fn gradSlot(gid: vec3u, nwg: vec3u, lid: u32) -> GradSlot {
   var gs = 1.0;
-  if (params.clipMode == 3u) { gs = globalScale(lid); }
+  if (CLIP_MODE == 3u) { gs = globalScale(lid); }
   let i = flatIndex(gid, nwg, 64u);
   if (i >= params.n) { return GradSlot(i, false, 0.0); }
   let vi = varIndex(i);

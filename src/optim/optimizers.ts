@@ -258,7 +258,6 @@ export abstract class Optimizer {
       n,
       nVars,
       nChunks,
-      clipMode: CLIP_MODES[mode],
       clip,
       weightDecay: this.weightDecay ?? 0,
       beta1: up.beta1 ?? 0,
@@ -281,7 +280,7 @@ export abstract class Optimizer {
     if (this.entry !== 'sgdUpdate') bindings.v = v;
     bindings.m = m;
     if (this.entry === 'rmspropUpdate') bindings.mg = mg;
-    program.dispatch(await ctx.kernel('optim', this.entry), bindings, params, n);
+    program.dispatch(await ctx.kernel('optim', this.entry, { CLIP_MODE: CLIP_MODES[mode] }), bindings, params, n);
 
     let slotStep = 0;
     this.iterations = 0;
