@@ -11,13 +11,13 @@ import { gpuContext, input, run, f32, Graph, weightedSum } from '../helpers/gpu'
 import { expectClose } from '../helpers/compare';
 import { numericGradient, expectGradClose } from '../helpers/gradcheck';
 import { FORWARD, GRAD, EXACT } from '../helpers/tolerances';
-import { randomArray, binaryMask, dropoutStyle } from '../helpers/rng';
+import { randomArray, dropoutStyle } from '../helpers/rng';
 import { rnnForwardRef, rnnBackwardRef, randomRnnWeights, type RnnRefConfig, type RnnRefOptions } from '../reference/rnn';
 import { rnn as rnnOp, gateCount, type RnnOpConfig } from '../../src/ops/rnn';
-import { add } from '../../src/ops/elementwise';
 import { dropoutMask, advanceRng } from '../../src/ops/rnn';
 import { bidiMergeRef, bidiMergeBackwardRef, dropoutMaskRef, denseMseRef, lnCellForwardRef, lnCellBackwardRef, type MergeMode, type LnCellWeights } from '../reference/rnn-features';
 import { VARIANTS, type Variant } from '../helpers/rnn-variants';
+import { runRnnCase, expectMatchesReference, type RnnCase } from '../helpers/rnn-case';
 
 const host = (a: ArrayLike<number>, shape: readonly number[]) => ({ data: Float32Array.from(a as ArrayLike<number>), shape });
 
@@ -163,71 +163,7 @@ describe('stateful streaming inference: predictStep, getState / setState, resetS
 // ---------------------------------------------------------------- the op with options vs the reference
 
 
-interface OpCase {
-  name: string;
-  B: number;
-  T: number;
-  I: number;
-  H: number;
-  reverse?: boolean;
-  inputMask?: boolean;
-  recMask?: boolean;
-  seqMask?: boolean;
-}
-
-async function runOpCase(v: Variant, c: OpCase, seed: number): Promise<void> {
-  const { B, T, I, H } = c;
-  const lstm = v.cell === 'lstm';
-  const GH = gateCount(v.cell) * H;
-  const cfg = refCfg(v, I, H);
-  const op: RnnOpConfig = { cell: v.cell, units: H, activation: 'tanh', recurrentActivation: 'sigmoid', resetAfter: v.resetAfter, useBias: true };
-  const w = randomRnnWeights(cfg, seed);
-  const x = randomArray(B * T * I, seed + 10);
-  const h0 = randomArray(B * H, seed + 11);
-  const c0 = lstm ? randomArray(B * H, seed + 12) : null;
-  const rSeq = randomArray(B * T * H, seed + 13), rLast = randomArray(B * H, seed + 14), rC = randomArray(B * H, seed + 15);
-  const inMask = c.inputMask ? dropoutStyle(B * I, seed + 16, 0.3) : null;
-  const recMask = c.recMask ? dropoutStyle(B * H, seed + 17, 0.4) : null;
-  const seqMask = c.seqMask ? binaryMask(B * T, seed + 18) : null;
-
-  const ctx = await gpuContext();
-  const g = new Graph(ctx, true);
-  const xt = input(g, [B, T, I], x, true, 'x');
-  const kt = input(g, [I, GH], w.kernel, true, 'kernel');
-  const ut = input(g, [H, GH], w.recurrentKernel, true, 'recurrentKernel');
-  const bt = input(g, [w.bias!.length], w.bias!, true, 'bias');
-  const h0t = input(g, [B, H], h0, true, 'h0');
-  const c0t = c0 ? input(g, [B, H], c0, true, 'c0') : null;
-  const out = await rnnOp(g, op, xt, { kernel: kt, recurrentKernel: ut, bias: bt }, h0t, c0t, {
-    reverse: c.reverse ?? false,
-    inputMask: inMask ? input(g, [B, I], inMask) : null,
-    recurrentMask: recMask ? input(g, [B, H], recMask) : null,
-    seqMask: seqMask ? input(g, [B, T], seqMask) : null,
-  });
-  let loss = await add(g, await weightedSum(g, out.hSeq, rSeq), await weightedSum(g, out.hLast, rLast));
-  if (out.cLast) loss = await add(g, loss, await weightedSum(g, out.cLast, rC));
-  await g.backward(loss);
-  const want = [out.hSeq, out.hLast, g.grad(xt), g.grad(kt), g.grad(ut), g.grad(bt), g.grad(h0t)];
-  if (c0t) want.push(out.cLast!, g.grad(c0t));
-  const [hSeq, hLast, dX, dK, dU, dB, dH0, cLast, dC0] = await run(g, ...want);
-  g.dispose();
-
-  const w32 = { kernel: f32(w.kernel), recurrentKernel: f32(w.recurrentKernel), bias: f32(w.bias!) };
-  const opts: RnnRefOptions = { reverse: c.reverse ?? false, inputMask: inMask && f32(inMask), recMask: recMask && f32(recMask), seqMask };
-  const fwd = rnnForwardRef(cfg, w32, f32(x), B, T, f32(h0), c0 ? f32(c0) : undefined, opts);
-  const bwd = rnnBackwardRef(cfg, w32, f32(x), B, T, f32(h0), c0 ? f32(c0) : null, fwd.cache, f32(rSeq), f32(rLast), c0 ? f32(rC) : null, opts);
-  expectClose(hSeq!, fwd.hSeq, FORWARD, 'hSeq');
-  expectClose(hLast!, fwd.hLast, FORWARD, 'hLast');
-  if (lstm) expectClose(cLast!, fwd.cLast!, FORWARD, 'cLast');
-  expectClose(dK!, bwd.dKernel, GRAD, 'dKernel');
-  expectClose(dU!, bwd.dRecurrentKernel, GRAD, 'dRecurrentKernel');
-  expectClose(dB!, bwd.dBias!, GRAD, 'dBias');
-  expectClose(dX!, bwd.dX, GRAD, 'dX');
-  expectClose(dH0!, bwd.dH0, GRAD, 'dH0');
-  if (lstm) expectClose(dC0!, bwd.dC0!, GRAD, 'dC0');
-}
-
-const OP_CASES: OpCase[] = [
+const OP_CASES: RnnCase[] = [
   { name: 'reverse (walks time backwards inside the kernels)', B: 3, T: 5, I: 3, H: 4, reverse: true },
   { name: 'input and recurrent dropout masks', B: 3, T: 4, I: 3, H: 5, inputMask: true, recMask: true },
   { name: 'sequence mask', B: 4, T: 5, I: 2, H: 4, seqMask: true },
@@ -236,7 +172,7 @@ const OP_CASES: OpCase[] = [
 
 VARIANTS.forEach((v, vi) => {
   describe(`rnn op options vs the reference: ${v.label}`, () => {
-    OP_CASES.forEach((c, ci) => it(c.name, () => runOpCase(v, c, 7000 + 100 * vi + 10 * ci)));
+    OP_CASES.forEach((c, ci) => it(c.name, async () => expectMatchesReference(await runRnnCase(v, c, 7000 + 100 * vi + 10 * ci))));
   });
 });
 
