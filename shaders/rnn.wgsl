@@ -79,7 +79,10 @@ override HAS_REC_MASK: bool;   // recurrent-dropout mask at aux[recMaskOff + b*H
 override HAS_SEQ_MASK: bool;   // sequence mask at aux[seqMaskOff + b*T + t]
 override STAGED: bool;         // forward: h_{s-1} of the rows fits hSh (8-row blocks), else the per-row path
 
-const WG = 64u; // invocations per workgroup (RNN_WORKGROUP in src/ops/rnn.ts)
+// Invocations per workgroup of the persistent kernels (recurrentConstants in src/ops/rnn.ts: 64,
+// or fewer for narrow layers on CPU adapters, where a workgroup runs on one thread and every
+// idle invocation group still walks each loop body once).
+override WG: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> recurrentKernel: array<f32>;  // [H, GH]
@@ -480,7 +483,7 @@ fn gruCell(b: u32, s: u32, j: u32, recIn: vec4f) {
 }
 
 // SimpleRNN: hSeq holds x_t·K + b on entry; h_t = act(that + h_{t-1}·U) replaces it.
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn simpleRnnForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                     @builtin(local_invocation_index) lid: u32) {
   let H = params.H;
@@ -525,7 +528,7 @@ fn simpleRnnForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
 }
 
 // LSTM: gates holds x_t·K + b on entry; replaced by the activated i, f, g, o (zeros on masked steps).
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn lstmForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                @builtin(local_invocation_index) lid: u32) {
   let H = params.H;
@@ -571,7 +574,7 @@ fn lstmForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
 }
 
 // GRU, resetAfter = true: gates holds x_t·K + b[0] on entry; replaced by z, r, hh.
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn gruForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
               @builtin(local_invocation_index) lid: u32) {
   let H = params.H;
@@ -619,7 +622,7 @@ fn gruForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
 // GRU, resetAfter = false: gates holds x_t·K + b on entry; replaced by z, r, hh. Two phases per
 // step: z, r and r*(h_{t-1} ⊙ recMask) first, then (after a barrier) the candidate, which needs all
 // of r*h.
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn gruResetBeforeForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                          @builtin(local_invocation_index) lid: u32) {
   let H = params.H;
@@ -788,7 +791,7 @@ fn gruCellGrad(b: u32, s: u32, j: u32) {
 }
 
 // SimpleRNN: simpleCellGrad, then dh_{s-1} = m ⊙ (dG·Uᵀ).
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn simpleRnnBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                      @builtin(local_invocation_index) lid: u32) {
   let H = params.H;
@@ -827,7 +830,7 @@ fn simpleRnnBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
 }
 
 // LSTM: lstmCellGrad, then dh_{t-1} = m ⊙ (dG·Uᵀ).
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn lstmBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                 @builtin(local_invocation_index) lid: u32) {
   let H = params.H;
@@ -867,7 +870,7 @@ fn lstmBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
 }
 
 // GRU, resetAfter = true: gruCellGrad, then dh_{t-1} += m ⊙ ((recurrent part of dG)·Uᵀ).
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn gruBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                @builtin(local_invocation_index) lid: u32) {
   let H = params.H;
@@ -909,7 +912,7 @@ fn gruBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
 //   A: dHH = dh*(1-z)*act'(hh), dZ = dh*(h_{t-1} - hh)*ra'(z); carry = dh*z
 //   B: dRH = U_h·dHH (needs all of dHH); dR = dRH*(h_{t-1} ⊙ m)*ra'(r); carry += dRH*r*m
 //   C: carry += m ⊙ ([dZ, dR]·U_{z,r}ᵀ) (needs all of dR)
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn gruResetBeforeBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                           @builtin(local_invocation_index) lid: u32) {
   let H = params.H;

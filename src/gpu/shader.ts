@@ -216,8 +216,12 @@ export class ShaderCache {
         throw new ShaderError(`${id}: unsupported resource ${r.name}`);
       }
     }
-    const ws = entry.workgroupSize;
-    if (!ws) throw new ShaderError(`${id}: workgroup size could not be reflected (use literal sizes)`);
+    const reflected = entry.workgroupSize;
+    if (!reflected) throw new ShaderError(`${id}: workgroup size could not be reflected (use literal sizes or overrides)`);
+    // wgsl_reflect gives an override's default: a size set through `constants` replaces it.
+    const sizeAttr = entry.attributes?.find((a) => a.name === 'workgroup_size')?.value;
+    const dims = (Array.isArray(sizeAttr) ? sizeAttr : [sizeAttr]).map((d) => String(d ?? '').trim());
+    const ws = reflected.map((n, i) => constants[dims[i] ?? ''] ?? n) as [number, number, number];
     const device = this.device;
     const lim = device.limits;
     if (ws[0] * ws[1] * ws[2] > lim.maxComputeInvocationsPerWorkgroup) {

@@ -57,7 +57,9 @@ function casesFor(v: Variant): Case[] {
     { name: 'H=520 (too wide to stage h in workgroup memory: the per-row path)', B: 2, T: 2, I: 2, H: 520, lossOn: 'both', weightScale: 0.05 },
     { name: 'B=37 T=6 H=20 (rows in blocks of 8, the last block partly filled)', B: 37, T: 6, I: 3, H: 20, lossOn: 'both', weightScale: 0.3 },
     { name: 'useBias=false', B: 3, T: 4, I: 3, H: 5, lossOn: 'both', useBias: false },
-    { name: 'GPU layout: per-row path (no staging), 3 rows per workgroup', B: 7, T: 4, I: 2, H: 6, lossOn: 'both', layout: { rowsPerGroup: 3, staged: false } },
+    { name: 'GPU layout: per-row path (no staging), 3 rows and 64 invocations per workgroup', B: 7, T: 4, I: 2, H: 6, lossOn: 'both', layout: { rowsPerGroup: 3, staged: false, workgroup: 64 } },
+    { name: 'staged, 64 invocations per workgroup (the GPU size), H=70', B: 5, T: 3, I: 2, H: 70, lossOn: 'both', weightScale: 0.3, layout: { workgroup: 64, staged: true } },
+    { name: '4 invocations per workgroup (one SIMD group on SwiftShader)', B: 6, T: 3, I: 2, H: 9, lossOn: 'both', layout: { workgroup: 4 } },
     { name: 'staged with 5 rows per workgroup (a padded 8-row block)', B: 11, T: 3, I: 2, H: 9, lossOn: 'both', layout: { rowsPerGroup: 5, staged: true } },
     {
       name: lstm || v.cell === 'gru' ? 'activation relu, recurrentActivation hardSigmoid' : 'activation relu',
@@ -283,9 +285,9 @@ describe('pipeline constants of the recurrent kernels', () => {
   it('recurrentConstants sets every override the kernels declare; rnnStaged follows the 16 KB staging buffer', () => {
     const c = recurrentConstants(
       { cell: 'lstm', units: 8, activation: 'tanh', recurrentActivation: 'hardSigmoid', resetAfter: false, useBias: true },
-      { hasH0: true, hasC0: false, hasRecBias: false, hasDHSeq: true, reverse: true, hasRecMask: false, hasSeqMask: true, staged: true },
+      { hasH0: true, hasC0: false, hasRecBias: false, hasDHSeq: true, reverse: true, hasRecMask: false, hasSeqMask: true, staged: true, workgroup: 16 },
     );
-    expect(c).toEqual({ ACT: 1, REC_ACT: 4, HAS_H0: 1, HAS_C0: 0, HAS_REC_BIAS: 0, HAS_DH_SEQ: 1, REVERSE: 1, HAS_REC_MASK: 0, HAS_SEQ_MASK: 1, STAGED: 1 });
+    expect(c).toEqual({ ACT: 1, REC_ACT: 4, HAS_H0: 1, HAS_C0: 0, HAS_REC_BIAS: 0, HAS_DH_SEQ: 1, REVERSE: 1, HAS_REC_MASK: 0, HAS_SEQ_MASK: 1, STAGED: 1, WG: 16 });
     expect(rnnStaged(512, 8)).toBe(true); // 8 × 512 = 4096 floats
     expect(rnnStaged(520, 1)).toBe(false); // padded to 8 rows: 4160 floats
     expect(rnnStaged(128, 16)).toBe(true);
@@ -295,9 +297,11 @@ describe('pipeline constants of the recurrent kernels', () => {
     const ctx = await gpuContext();
     const base = recurrentConstants(
       { cell: 'lstm', units: 8, activation: 'tanh', recurrentActivation: 'sigmoid', resetAfter: false, useBias: true },
-      { hasH0: false, hasC0: false, hasRecBias: false, hasDHSeq: false, reverse: false, hasRecMask: false, hasSeqMask: false, staged: true },
+      { hasH0: false, hasC0: false, hasRecBias: false, hasDHSeq: false, reverse: false, hasRecMask: false, hasSeqMask: false, staged: true, workgroup: 64 },
     );
     const a = await ctx.kernel('rnn', 'lstmForward', base);
+    expect(a.invocations).toBe(64);
+    expect((await ctx.kernel('rnn', 'lstmForward', { ...base, WG: 16 })).invocations).toBe(16); // override-sized workgroup
     expect(await ctx.kernel('rnn', 'lstmForward', { ...base })).toBe(a);
     expect(await ctx.kernel('rnn', 'lstmForward', { ...base, REVERSE: 1 })).not.toBe(a);
     await expect(ctx.kernel('rnn', 'lstmForward', { ...base, HAS_H00: 1 })).rejects.toThrow(/no override named HAS_H00/);
@@ -307,6 +311,7 @@ describe('pipeline constants of the recurrent kernels', () => {
     const w = { kernel: input(g, [1, 2400], new Float64Array(2400)), recurrentKernel: input(g, [600, 2400], new Float64Array(600 * 2400)), bias: null };
     const x = input(g, [2, 3, 1], new Float64Array(6));
     await expect(rnn(g, op, x, w, null, null, { persistentLayout: { rowsPerGroup: 0 } })).rejects.toThrow(/rowsPerGroup must be a positive integer, got 0/);
+    await expect(rnn(g, op, x, w, null, null, { persistentLayout: { workgroup: 1000 } })).rejects.toThrow(/workgroup must be an integer in \[1, 256\], got 1000/);
     await expect(rnn(g, op, x, w, null, null, { persistentLayout: { staged: true } })).rejects.toThrow(/1 rows of 600 units do not fit the 4096-float staging buffer/);
     g.dispose();
     await expect(ctx.kernel('rnn', 'lstmForward', noAct)).rejects.toThrow(/lstmForward: pipeline creation failed/);
