@@ -134,6 +134,11 @@ fn matmulBias(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) l
 
 var<private> accD: array<vec4f, 4>; // rows m0..m0+3, each a vec4 over columns n0..n0+3
 
+// Invocations per side of a direct-4x4 workgroup (src/ops/matmul.ts): 8 (32x32 outputs), or 4
+// (16x16) for small products on CPU adapters, so that they still span enough workgroups for
+// every CPU thread.
+override GW: u32 = 8u;
+
 fn directTile(gid: vec3u) {
   accD = array<vec4f, 4>(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
   let m0 = gid.y * 4u;
@@ -210,13 +215,13 @@ fn storeDirect(gid: vec3u, biasRow: vec4f) {
   }
 }
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(GW, GW)
 fn matmulDirect(@builtin(global_invocation_id) gid: vec3u) {
   directTile(gid);
   storeDirect(gid, vec4f(0.0));
 }
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(GW, GW)
 fn matmulDirectBias(@builtin(global_invocation_id) gid: vec3u) {
   directTile(gid);
   let n = min(vec4u(gid.x * 4u) + vec4u(0u, 1u, 2u, 3u), vec4u(params.N - 1u)) + vec4u(params.biasOff);

@@ -56,9 +56,19 @@ export function gemmEntry(M: number, N: number, K: number, bias: boolean, softwa
   return `${entry}${bias ? 'Bias' : ''}`;
 }
 
-/** Outputs of C per workgroup (square) of each matmul.wgsl entry family. */
-function blockOf(entry: string): number {
-  return entry.startsWith('matmulDirect8x8') ? 64 : 32;
+/**
+ * Invocations per side of a direct-4x4 workgroup (`GW` in matmul.wgsl): 8, or 4 on CPU adapters
+ * when 32x32-output workgroups would be fewer than 8 (a CPU thread takes whole workgroups, so a
+ * small product in 2–3 of them leaves a core idle part of the time).
+ */
+export function directSide(M: number, N: number, software: boolean): number {
+  return software && Math.ceil(M / 32) * Math.ceil(N / 32) < 8 ? 4 : 8;
+}
+
+/** Outputs of C per workgroup side of an entry family (`side`: direct-4x4 invocations per side). */
+function blockOf(entry: string, side: number): number {
+  if (entry.startsWith('matmulDirect8x8')) return 64;
+  return entry.startsWith('matmulDirect') ? 4 * side : 32;
 }
 
 /**
@@ -66,8 +76,12 @@ function blockOf(entry: string): number {
  * (`s.entry` forces one, for tests).
  */
 export async function gemm(g: Graph, prog: Program, s: GemmSpec): Promise<void> {
-  const entry = s.entry ?? gemmEntry(s.M, s.N, s.K, Boolean(s.bias), g.ctx.gpu.info.isFallbackAdapter);
-  const kernel = await g.kernel('matmul', entry);
+  const software = g.ctx.gpu.info.isFallbackAdapter;
+  const entry = s.entry ?? gemmEntry(s.M, s.N, s.K, Boolean(s.bias), software);
+  const direct4 = entry.startsWith('matmulDirect') && !entry.startsWith('matmulDirect8x8');
+  const side = directSide(s.M, s.N, software);
+  const kernel = await g.kernel('matmul', entry, direct4 ? { GW: side } : {});
+  const block = blockOf(entry, side);
   const v = (m: MatView, p: 'a' | 'b' | 'c') => ({
     [`${p}Off`]: m.off ?? 0,
     [`${p}Inner`]: m.inner ?? PLAIN,
@@ -91,7 +105,7 @@ export async function gemm(g: Graph, prog: Program, s: GemmSpec): Promise<void> 
       ...v(s.c, 'c'),
       biasOff: s.bias?.off ?? 0,
     },
-    [Math.ceil(s.N / blockOf(entry)), Math.ceil(s.M / blockOf(entry)), 1],
+    [Math.ceil(s.N / block), Math.ceil(s.M / block), 1],
   );
 }
 

@@ -8,7 +8,7 @@ import { expectClose } from '../helpers/compare';
 import { FORWARD, GRAD, EXACT } from '../helpers/tolerances';
 import { randomArray } from '../helpers/rng';
 import * as ref from '../reference/ops';
-import { matmul, gemm, gemmEntry } from '../../src/ops/matmul';
+import { matmul, gemm, gemmEntry, directSide } from '../../src/ops/matmul';
 import { activation, add, mul, biasAdd } from '../../src/ops/elementwise';
 import { sum, mean } from '../../src/ops/reduce';
 import { mse, accumulateScalar } from '../../src/ops/loss';
@@ -70,6 +70,12 @@ describe('gemmEntry: the kernel chosen by shape and adapter', () => {
     expect(gemmEntry(8, 512, 3200, false, true)).toBe('matmulDirect'); // M < 64
     expect(gemmEntry(64, 128, 500, false, true)).toBe('matmulDirect'); // 2 workgroups: too few for the CPU's threads
     expect(gemmEntry(128, 128, 500, true, true)).toBe('matmulDirect8x8Bias');
+  });
+
+  it('direct 4x4 workgroups: 8x8 invocations, or 4x4 for small products on CPU adapters (enough workgroups for the threads)', () => {
+    expect(directSide(20, 80, true)).toBe(4); // chapter LSTM(20) dU: 3 workgroups of 32x32 → 10 of 16x16
+    expect(directSide(20, 80, false)).toBe(8);
+    expect(directSide(1600, 20, true)).toBe(8); // 50 workgroups already
   });
 });
 
