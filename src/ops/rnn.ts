@@ -353,6 +353,18 @@ export async function rnn(
 ): Promise<RnnOutputs> {
   const [B, T, I] = checkShapes(cfg, x, w, h0, c0);
   checkOptions(x, cfg.units, opts);
+  // Persistent-kernel layout (checked before anything is recorded).
+  const software = g.ctx.gpu.info.isFallbackAdapter;
+  const layout = opts.persistentLayout ?? {};
+  if (layout.rowsPerGroup !== undefined && !(Number.isInteger(layout.rowsPerGroup) && layout.rowsPerGroup >= 1)) {
+    throw new RangeError(`rnn: persistentLayout.rowsPerGroup must be a positive integer, got ${layout.rowsPerGroup}`);
+  }
+  if (layout.workgroup !== undefined && !(Number.isInteger(layout.workgroup) && layout.workgroup >= 1 && layout.workgroup <= 256)) {
+    throw new RangeError(`rnn: persistentLayout.workgroup must be an integer in [1, 256], got ${layout.workgroup}`);
+  }
+  const R = layout.rowsPerGroup ?? rnnRowsPerGroup(cfg.units, B, software);
+  if (layout.staged && !rnnStaged(cfg.units, R)) throw new RangeError(`rnn: persistentLayout.staged: ${R} rows of ${cfg.units} units do not fit the ${RNN_STAGE_FLOATS}-float staging buffer`);
+  const strategy = resolveStrategy(cfg, B, software, opts.strategy);
   const reverse = opts.reverse ?? false;
   const inMask = opts.inputMask ?? null;
   const recMask = opts.recurrentMask ?? null;
@@ -411,16 +423,6 @@ export async function rnn(
   });
 
   // (2) The recurrent time loop, one dispatch per chunk of steps.
-  const software = g.ctx.gpu.info.isFallbackAdapter;
-  const layout = opts.persistentLayout ?? {};
-  if (layout.rowsPerGroup !== undefined && !(Number.isInteger(layout.rowsPerGroup) && layout.rowsPerGroup >= 1)) {
-    throw new RangeError(`rnn: persistentLayout.rowsPerGroup must be a positive integer, got ${layout.rowsPerGroup}`);
-  }
-  if (layout.workgroup !== undefined && !(Number.isInteger(layout.workgroup) && layout.workgroup >= 1 && layout.workgroup <= 256)) {
-    throw new RangeError(`rnn: persistentLayout.workgroup must be an integer in [1, 256], got ${layout.workgroup}`);
-  }
-  const R = layout.rowsPerGroup ?? rnnRowsPerGroup(H, B, software);
-  if (layout.staged && !rnnStaged(H, R)) throw new RangeError(`rnn: persistentLayout.staged: ${R} rows of ${H} units do not fit the ${RNN_STAGE_FLOATS}-float staging buffer`);
   const groups = Math.ceil(B / R);
   const baseParams = { B, T, H, rowsPerGroup: R, ...auxOffsets };
   // Pipeline constants (rnn.wgsl `override`s): the per-layer switches, compiled into the kernels.
@@ -444,7 +446,6 @@ export async function rnn(
   if (gruAfter) Object.assign(fwdBindings, { gates, bias: bias ?? none, recH: seqAux! });
   if (gruBefore) Object.assign(fwdBindings, { gates, rhPrev: seqAux! });
   // ---- strategy: persistent chunks, or one dispatch per step (rnn-step.ts; see rnnStrategy)
-  const strategy = resolveStrategy(cfg, B, software, opts.strategy);
   if (strategy === 'step') {
     await recordStepForward(g, g.forward, kind as StepCell, fwdBindings, baseParams, constants, { B, T, H });
   } else {
