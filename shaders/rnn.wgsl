@@ -482,40 +482,65 @@ fn gruCell(b: u32, s: u32, j: u32, recIn: vec4f) {
   if (s + 1u == params.T) { hLast[b * H + j] = h; }
 }
 
+// The forward kernels' work split for one step: task p of row block ob. Staged (CPU adapters):
+// the 8 rows of block ob × the 4 units 4p..4p+3, the recurrent dots of all 32 pairs at once;
+// otherwise (GPUs, or too wide to stage): one (row, unit) pair p of the workgroup's R*H, its dots
+// in recs[0]. Pairs past R or B are left to the caller's check (their recs are zeros).
+struct ForwardTile {
+  r0: u32,       // first row of the tile (relative to the workgroup's first row)
+  j0: u32,       // first unit
+  nRows: u32,
+  nUnits: u32,
+  recs: array<vec4f, 32>,  // [row q][unit u] at 4*q + u
+}
+
+fn forwardRowBlocks() -> u32 {
+  return select(1u, paddedRows() / RB, STAGED);
+}
+
+fn forwardTasks() -> u32 {
+  return select(params.rowsPerGroup * params.H, (params.H + 3u) / 4u, STAGED);
+}
+
+fn forwardTile(row0: u32, s: u32, ob: u32, p: u32, nGates: u32, gh: u32) -> ForwardTile {
+  var t: ForwardTile;
+  if (STAGED) {
+    t.r0 = ob * RB;
+    t.j0 = 4u * p;
+    t.nRows = RB;
+    t.nUnits = min(4u, params.H - t.j0);
+    t.recs = recurrentDotsBlock(t.r0, t.j0, nGates, gh);
+  } else {
+    t.r0 = p / params.H;
+    t.j0 = p % params.H;
+    t.nRows = 1u;
+    t.nUnits = 1u;
+    let b = row0 + t.r0;
+    if (b < params.B) { t.recs[0] = recurrentDots(b, s, t.j0, nGates, gh); }
+  }
+  return t;
+}
+
 // SimpleRNN: hSeq holds x_t·K + b on entry; h_t = act(that + h_{t-1}·U) replaces it.
 @compute @workgroup_size(WG)
 fn simpleRnnForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                     @builtin(local_invocation_index) lid: u32) {
   let H = params.H;
   let row0 = firstRow(wid, nwg);
-  let pairs = params.rowsPerGroup * H;
   for (var s = params.tStart; s < params.tEnd; s++) {
-    let useBlock = STAGED;
-    if (useBlock) { stageHPrev(row0, s, lid); }
+    if (STAGED) { stageHPrev(row0, s, lid); }
     workgroupBarrier();
-    // Blocked: the row block is the (uniform) outer loop, so the staged-h reads are the same for
+    // Staged: the row block is the (uniform) outer loop, so the staged-h reads are the same for
     // every invocation (broadcast loads); invocations stride over groups of 4 units.
-    for (var ob = 0u; ob < select(1u, paddedRows() / RB, useBlock); ob++) {
-      for (var p = lid; p < select(pairs, (H + 3u) / 4u, useBlock); p += WG) {
-        var recs: array<vec4f, 32>;
-        var r0 = p / H;
-        var j0 = p % H;
-        var nRows = 1u;
-        var nUnits = 1u;
-        if (useBlock) {
-          r0 = ob * RB;
-          j0 = 4u * p;
-          nRows = RB;
-          nUnits = min(4u, H - j0);
-          recs = recurrentDotsBlock(r0, j0, 1u, H);
-        }
-        for (var q = 0u; q < nRows; q++) {
-          for (var u = 0u; u < nUnits; u++) {
-            let j = j0 + u;
-            let b = row0 + r0 + q;
-            if (r0 + q < params.rowsPerGroup && b < params.B) {
-              var rec: vec4f;
-              if (useBlock) { rec = recs[4u * q + u]; } else { rec = recurrentDots(b, s, j, 1u, H); }
+    for (var ob = 0u; ob < forwardRowBlocks(); ob++) {
+      for (var p = lid; p < forwardTasks(); p += WG) {
+        let t = forwardTile(row0, s, ob, p, 1u, H);
+        for (var q = 0u; q < t.nRows; q++) {
+          for (var u = 0u; u < t.nUnits; u++) {
+            let j = t.j0 + u;
+            let b = row0 + t.r0 + q;
+            if (t.r0 + q < params.rowsPerGroup && b < params.B) {
+              let rec = t.recs[4u * q + u];
               simpleCell(b, s, j, rec.x);
             }
           }
@@ -534,34 +559,20 @@ fn lstmForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
   let H = params.H;
   let GH = 4u * H;
   let row0 = firstRow(wid, nwg);
-  let pairs = params.rowsPerGroup * H;
   for (var s = params.tStart; s < params.tEnd; s++) {
-    let useBlock = STAGED;
-    if (useBlock) { stageHPrev(row0, s, lid); }
+    if (STAGED) { stageHPrev(row0, s, lid); }
     workgroupBarrier();
-    // Blocked: the row block is the (uniform) outer loop, so the staged-h reads are the same for
+    // Staged: the row block is the (uniform) outer loop, so the staged-h reads are the same for
     // every invocation (broadcast loads); invocations stride over groups of 4 units.
-    for (var ob = 0u; ob < select(1u, paddedRows() / RB, useBlock); ob++) {
-      for (var p = lid; p < select(pairs, (H + 3u) / 4u, useBlock); p += WG) {
-        var recs: array<vec4f, 32>;
-        var r0 = p / H;
-        var j0 = p % H;
-        var nRows = 1u;
-        var nUnits = 1u;
-        if (useBlock) {
-          r0 = ob * RB;
-          j0 = 4u * p;
-          nRows = RB;
-          nUnits = min(4u, H - j0);
-          recs = recurrentDotsBlock(r0, j0, 4u, GH);
-        }
-        for (var q = 0u; q < nRows; q++) {
-          for (var u = 0u; u < nUnits; u++) {
-            let j = j0 + u;
-            let b = row0 + r0 + q;
-            if (r0 + q < params.rowsPerGroup && b < params.B) {
-              var rec: vec4f;
-              if (useBlock) { rec = recs[4u * q + u]; } else { rec = recurrentDots(b, s, j, 4u, GH); }
+    for (var ob = 0u; ob < forwardRowBlocks(); ob++) {
+      for (var p = lid; p < forwardTasks(); p += WG) {
+        let t = forwardTile(row0, s, ob, p, 4u, GH);
+        for (var q = 0u; q < t.nRows; q++) {
+          for (var u = 0u; u < t.nUnits; u++) {
+            let j = t.j0 + u;
+            let b = row0 + t.r0 + q;
+            if (t.r0 + q < params.rowsPerGroup && b < params.B) {
+              let rec = t.recs[4u * q + u];
               lstmCell(b, s, j, rec);
             }
           }
@@ -580,34 +591,20 @@ fn gruForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
   let H = params.H;
   let GH = 3u * H;
   let row0 = firstRow(wid, nwg);
-  let pairs = params.rowsPerGroup * H;
   for (var s = params.tStart; s < params.tEnd; s++) {
-    let useBlock = STAGED;
-    if (useBlock) { stageHPrev(row0, s, lid); }
+    if (STAGED) { stageHPrev(row0, s, lid); }
     workgroupBarrier();
-    // Blocked: the row block is the (uniform) outer loop, so the staged-h reads are the same for
+    // Staged: the row block is the (uniform) outer loop, so the staged-h reads are the same for
     // every invocation (broadcast loads); invocations stride over groups of 4 units.
-    for (var ob = 0u; ob < select(1u, paddedRows() / RB, useBlock); ob++) {
-      for (var p = lid; p < select(pairs, (H + 3u) / 4u, useBlock); p += WG) {
-        var recs: array<vec4f, 32>;
-        var r0 = p / H;
-        var j0 = p % H;
-        var nRows = 1u;
-        var nUnits = 1u;
-        if (useBlock) {
-          r0 = ob * RB;
-          j0 = 4u * p;
-          nRows = RB;
-          nUnits = min(4u, H - j0);
-          recs = recurrentDotsBlock(r0, j0, 3u, GH);
-        }
-        for (var q = 0u; q < nRows; q++) {
-          for (var u = 0u; u < nUnits; u++) {
-            let j = j0 + u;
-            let b = row0 + r0 + q;
-            if (r0 + q < params.rowsPerGroup && b < params.B) {
-              var rec: vec4f;
-              if (useBlock) { rec = recs[4u * q + u]; } else { rec = recurrentDots(b, s, j, 3u, GH); }
+    for (var ob = 0u; ob < forwardRowBlocks(); ob++) {
+      for (var p = lid; p < forwardTasks(); p += WG) {
+        let t = forwardTile(row0, s, ob, p, 3u, GH);
+        for (var q = 0u; q < t.nRows; q++) {
+          for (var u = 0u; u < t.nUnits; u++) {
+            let j = t.j0 + u;
+            let b = row0 + t.r0 + q;
+            if (t.r0 + q < params.rowsPerGroup && b < params.B) {
+              let rec = t.recs[4u * q + u];
               gruCell(b, s, j, rec);
             }
           }
@@ -630,32 +627,19 @@ fn gruResetBeforeForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
   let row0 = firstRow(wid, nwg);
   let pairs = params.rowsPerGroup * H;
   for (var s = params.tStart; s < params.tEnd; s++) {
-    let useBlock = STAGED;
-    if (useBlock) { stageHPrev(row0, s, lid); }
+    if (STAGED) { stageHPrev(row0, s, lid); }
     workgroupBarrier();
-    // Blocked: the row block is the (uniform) outer loop, so the staged-h reads are the same for
+    // Staged: the row block is the (uniform) outer loop, so the staged-h reads are the same for
     // every invocation (broadcast loads); invocations stride over groups of 4 units.
-    for (var ob = 0u; ob < select(1u, paddedRows() / RB, useBlock); ob++) {
-      for (var p = lid; p < select(pairs, (H + 3u) / 4u, useBlock); p += WG) {
-        var recs: array<vec4f, 32>;
-        var r0 = p / H;
-        var j0 = p % H;
-        var nRows = 1u;
-        var nUnits = 1u;
-        if (useBlock) {
-          r0 = ob * RB;
-          j0 = 4u * p;
-          nRows = RB;
-          nUnits = min(4u, H - j0);
-          recs = recurrentDotsBlock(r0, j0, 2u, GH);
-        }
-        for (var q = 0u; q < nRows; q++) {
-          for (var u = 0u; u < nUnits; u++) {
-            let j = j0 + u;
-            let b = row0 + r0 + q;
-            if (r0 + q < params.rowsPerGroup && b < params.B) {
-              var rec: vec4f;
-              if (useBlock) { rec = recs[4u * q + u]; } else { rec = recurrentDots(b, s, j, 2u, GH); }
+    for (var ob = 0u; ob < forwardRowBlocks(); ob++) {
+      for (var p = lid; p < forwardTasks(); p += WG) {
+        let t = forwardTile(row0, s, ob, p, 2u, GH);
+        for (var q = 0u; q < t.nRows; q++) {
+          for (var u = 0u; u < t.nUnits; u++) {
+            let j = t.j0 + u;
+            let b = row0 + t.r0 + q;
+            if (t.r0 + q < params.rowsPerGroup && b < params.B) {
+              let rec = t.recs[4u * q + u];
               let row = rowOf(b, s);
               let base = row * GH + j;
               var z = 0.0;
