@@ -15,9 +15,10 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as rnn from '../src/index';
-import { downloadWeatherDenmark, loadWeatherDenmark, weatherTask, WEATHER_DENMARK_ARCHIVE } from '../src/data/weather';
+import { downloadWeatherDenmark, loadWeatherDenmark, weatherTask, WEATHER_DENMARK_ARCHIVE } from '../src/lessons/weather/index';
 import { loadSeattleWeather, seattleTask } from '../src/data/seattle';
-import { trainSeattle, trainWeatherLesson } from '../src/lessons/weather';
+import { trainWeatherLesson } from '../src/lessons/weather/train';
+import { trainSeattle } from '../src/lessons/seattle';
 import { progressBar } from './progress';
 import { lineChart } from './report';
 

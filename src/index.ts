@@ -54,7 +54,7 @@ export { ShaderError } from './gpu/shader';
 export * as data from './data/synthetic';
 export { MT19937 } from './data/mt19937';
 /** Danish hourly weather (Hvass-Labs lesson #23): download, load, task, batches, baselines. */
-export * as weather from './data/weather';
+export * as weather from './lessons/weather/index';
 /** Seattle / New York daily weather (vega-datasets): parse, next-day temp_max task, baseline. */
 export * as seattle from './data/seattle';
 export { MinMaxScaler, randomSubsequences, warmupMse } from './data/windows';

@@ -8,8 +8,9 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSeattleWeather, seattleTask } from '../../src/data/seattle';
-import { loadWeatherDenmark, weatherTask } from '../../src/data/weather';
-import { trainSeattle, trainWeatherLesson } from '../../src/lessons/weather';
+import { loadWeatherDenmark, weatherTask } from '../../src/lessons/weather/index';
+import { trainWeatherLesson } from '../../src/lessons/weather/train';
+import { trainSeattle } from '../../src/lessons/seattle';
 import { writeWeatherFixture } from '../helpers/weather-fixture';
 
 describe('Seattle next-day max temperature', () => {

@@ -35,7 +35,7 @@ import {
   type FetchResponseLike,
   type WeatherTable,
   type WeatherTask,
-} from '../../src/data/weather';
+} from '../../src/lessons/weather/index';
 import { EXPECTED, FIXTURE_CITIES, at, fixtureArchive, fixtureCsv, gzip, linearSignal, makeTar, recordCount, writeWeatherFixture } from '../helpers/weather-fixture';
 
 const HOUR = 3_600_000;

@@ -1,25 +1,21 @@
 /**
- * The weather lessons as reusable training pipelines (used by `npm run weather`, the tests and
- * the demo):
- *
- * - `trainWeatherLesson`: Hvass-Labs tutorial #23 — GRU → Dense(3, sigmoid) forecasting Odense's
- *   temperature, wind speed and pressure 24 h ahead from 20 signals of 5 Danish cities; random
- *   sub-sequences drawn fresh every step, MSE ignoring the first 50 (warm-up) steps, RMSprop with
- *   reduce-on-plateau, early stopping that restores the best weights (the lesson's checkpoint),
- *   validation on the whole test sequence as one long batch.
- * - `trainSeattle`: next-day maximum temperature in Seattle from the past 30 days (vega-datasets,
- *   offline), against the persistence forecast.
+ * The Danish weather lesson's training recipe (Hvass-Labs tutorial #23; used by `npm run weather`,
+ * the tests and the demo): GRU → Dense(3, sigmoid) forecasting Odense's temperature, wind speed
+ * and pressure 24 h ahead from 20 signals of 5 Danish cities; random sub-sequences drawn fresh
+ * every step, MSE ignoring the first 50 (warm-up) steps, RMSprop with reduce-on-plateau, early
+ * stopping that restores the best weights (the lesson's checkpoint), validation on the whole test
+ * sequence as one long batch.
  */
-import type { HostTensor } from '../host';
-import { Sequential } from '../model/sequential';
-import type { Callback, History } from '../model/sequential';
-import { GRU } from '../layers/recurrent';
-import { Dense } from '../layers/dense';
-import { RMSprop, Adam } from '../optim/optimizers';
-import { EarlyStopping, ReduceLROnPlateau } from '../callbacks';
-import { MT19937 } from '../data/mt19937';
-import { weatherBatch, forecastReport, persistenceBaseline, WARMUP_STEPS, type WeatherTask, type ForecastReport } from '../data/weather';
-import { seattleErrors, seattlePersistence, type SeattleTask, type CelsiusErrors } from '../data/seattle';
+import type { HostTensor } from '../../host';
+import { Sequential } from '../../model/sequential';
+import type { Callback, History } from '../../model/sequential';
+import { GRU } from '../../layers/recurrent';
+import { Dense } from '../../layers/dense';
+import { RMSprop } from '../../optim/optimizers';
+import { EarlyStopping, ReduceLROnPlateau } from '../../callbacks';
+import { MT19937 } from '../../data/mt19937';
+import { WARMUP_STEPS } from './constants';
+import { weatherBatch, forecastReport, persistenceBaseline, type WeatherTask, type ForecastReport } from './task';
 
 export interface WeatherLessonOptions {
   /** GRU units (lesson: 512). */
@@ -97,43 +93,4 @@ export async function trainWeatherLesson(task: WeatherTask, o: WeatherLessonOpti
     test: forecastReport(task, task.yTest, flat, warmup),
     persistence: persistenceBaseline(task, { split: 'test', warmup }),
   };
-}
-
-export interface SeattleOptions {
-  units?: number;
-  epochs?: number;
-  batchSize?: number;
-  learningRate?: number;
-  seed?: number;
-  patience?: number;
-  callbacks?: Callback[];
-}
-
-export interface SeattleResult {
-  model: Sequential;
-  history: History;
-  /** Test-set errors in °C. */
-  test: CelsiusErrors;
-  /** Persistence ("tomorrow's max = today's max") on the same days. */
-  persistence: CelsiusErrors;
-}
-
-/** Trains GRU(units) → Dense(1) on the Seattle next-day temp_max task, early-stopped on 2014. */
-export async function trainSeattle(task: SeattleTask, o: SeattleOptions = {}): Promise<SeattleResult> {
-  const F = task.train.x.shape[2]!;
-  const model = new Sequential({
-    name: 'seattle_gru',
-    seed: o.seed ?? 42,
-    layers: [new GRU({ units: o.units ?? 16, inputShape: [null, F] }), new Dense({ units: 1 })],
-  });
-  model.compile({ optimizer: new Adam({ learningRate: o.learningRate ?? 3e-3 }), loss: 'mse' });
-  const history = await model.fit(task.train.x, task.train.y, {
-    epochs: o.epochs ?? 60,
-    batchSize: o.batchSize ?? 32,
-    seed: o.seed ?? 42,
-    validationData: [task.valid.x, task.valid.y],
-    callbacks: [new EarlyStopping({ monitor: 'val_loss', patience: o.patience ?? 10, restoreBestWeights: true }), ...(o.callbacks ?? [])],
-  });
-  const pred = await model.predict(task.test.x);
-  return { model, history, test: seattleErrors(task, pred, 'test'), persistence: seattlePersistence(task, 'test') };
 }
