@@ -8,7 +8,7 @@
  * Files (Node only) are written to a temporary file in the same folder and then renamed over the
  * target, so a crash never leaves a half-written checkpoint or log behind.
  */
-import type { Callback, Logs } from './model/sequential';
+import type { Callback, Logs } from './model/types';
 import type { Optimizer } from './optim/optimizers';
 import type { HostTensor } from './host';
 

@@ -6,9 +6,8 @@
  * Sequence-to-vector and sequence-to-sequence targets come from src/data/synthetic.ts
  * (`chapterData('10-step' | 'seq2seq')`, `seq2seqTargets`).
  */
-import type { HostTensor } from './host';
+import { toHostTensor, type HostTensor, type TensorLike } from './host';
 import type { Sequential } from './model/sequential';
-import { toHostTensor, type TensorLike } from './model/inputs';
 
 /**
  * Predicts `steps` values ahead by running `model` `steps` times, each time appending its

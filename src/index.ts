@@ -24,8 +24,8 @@ import { Masking, type MaskingArgs } from './layers/masking';
 import { RNN, LNSimpleRNNCell, type RNNArgs, type LNSimpleRNNCellArgs } from './layers/cells';
 
 export { Sequential, setSeed } from './model/sequential';
-export type { LossSpec, FitDatasetArgs, CompileArgs, FitArgs, EvaluateArgs, History, Callback, Logs, SequentialArgs, LossName, MetricName } from './model/sequential';
-export type { TensorLike, NestedArray } from './model/inputs';
+export type { LossSpec, FitDatasetArgs, CompileArgs, FitArgs, EvaluateArgs, History, Callback, Logs, SequentialArgs, LossName, MetricName } from './model/types';
+export type { TensorLike, NestedArray } from './host';
 export type { HostTensor } from './host';
 export { Layer } from './layers/layer';
 export type { Shape, LayerArgs, WeightSpec } from './layers/layer';

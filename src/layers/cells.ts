@@ -17,7 +17,7 @@
 import type { Graph } from '../autograd/tape';
 import type { Tensor } from '../tensor';
 import type { HostTensor } from '../host';
-import type { TensorLike } from '../model/inputs';
+import type { TensorLike } from '../host';
 import { matmul } from '../ops/matmul';
 import { activation, add, mul, biasAdd } from '../ops/elementwise';
 import { layerNorm } from '../ops/normalization';

@@ -18,7 +18,7 @@ import type { Context } from '../gpu/context';
 import { getContext } from '../gpu/context';
 import { readback, upload } from '../gpu/io';
 import type { HostTensor } from '../host';
-import { toHostTensor, type TensorLike } from '../model/inputs';
+import { toHostTensor, type TensorLike } from '../host';
 import { Tensor } from '../tensor';
 import { rnn, gateCount, dropoutMask, advanceRng, type CellType, type RnnOutputs, type RnnWeights } from '../ops/rnn';
 import { parseActivation, type Activation } from '../ops/activations';

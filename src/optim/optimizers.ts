@@ -13,7 +13,7 @@
  */
 import type { Context } from '../gpu/context';
 import { Program } from '../autograd/program';
-import type { ParamArena } from '../model/arena';
+import type { ParamArena } from '../gpu/arena';
 import { Tensor } from '../tensor';
 import { LearningRateSchedule, resolveLearningRate, type LearningRateLike } from './schedules';
 

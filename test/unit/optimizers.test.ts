@@ -7,7 +7,7 @@
  */
 import { describe, it, expect } from 'vitest';
 import * as rnn from '../../src/index';
-import { ParamArena } from '../../src/model/arena';
+import { ParamArena } from '../../src/gpu/arena';
 import { upload, readback } from '../../src/gpu/io';
 import { gpuContext } from '../helpers/gpu';
 import { expectClose } from '../helpers/compare';

@@ -5,7 +5,8 @@
  * minStorageBufferOffsetAlignment, so it can also be bound on its own; the padding stays zero
  * (zero gradient, zero update).
  */
-import type { Context } from '../gpu/context';
+import type { Context } from './context';
+import { STORAGE_USAGE } from './pool';
 import { Tensor, shapeSize } from '../tensor';
 
 export interface VariableSpec {
@@ -41,10 +42,9 @@ export class ParamArena {
       off += Math.ceil(size / align) * align;
     }
     this.length = Math.max(off, align);
-    const usage = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
     const dev = ctx.device;
-    this.params = dev.createBuffer({ label: 'params', size: this.length * 4, usage });
-    this.grads = dev.createBuffer({ label: 'grads', size: this.length * 4, usage });
+    this.params = dev.createBuffer({ label: 'params', size: this.length * 4, usage: STORAGE_USAGE });
+    this.grads = dev.createBuffer({ label: 'grads', size: this.length * 4, usage: STORAGE_USAGE });
     for (const { spec, offset, size } of placed) {
       this.vars.push({
         ...spec,

@@ -1,0 +1,96 @@
+/**
+ * A model's weights over the parameter arena (src/gpu/arena.ts): the model seed (setSeed),
+ * creating and initialising the arena from the layers' weight specs (Keras order, seeded),
+ * reading all weights back, setting them (count and shapes checked before anything changes), and
+ * counting parameters from the specs alone (no GPU).
+ */
+import type { Context } from '../gpu/context';
+import { ParamArena } from '../gpu/arena';
+import { readback, upload } from '../gpu/io';
+import { toHostTensor, type HostTensor, type TensorLike } from '../host';
+import { shapeSize } from '../tensor';
+import type { Layer, Shape, WeightSpec } from '../layers/layer';
+import { initialize, Rng } from '../layers/initializers';
+import { MT19937 } from '../data/mt19937';
+
+let globalSeed: number | null = null;
+let modelCounter = 0;
+
+/** Seeds all models created afterwards (like keras.utils.set_random_seed). */
+export function setSeed(seed: number): void {
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`setSeed: seed must be an integer in [0, 2^32-1], got ${seed}`);
+  globalSeed = seed;
+  modelCounter = 0;
+}
+
+/** A new model's seed: the one given, else setSeed's value plus a per-model counter, else random. */
+export function nextModelSeed(seed?: number): number {
+  return seed ?? (globalSeed !== null ? globalSeed + modelCounter++ : Math.floor(Math.random() * 2 ** 31));
+}
+
+/** A weight of a layer, as the arena lays it out. */
+export interface LayerWeight {
+  layer: Layer;
+  spec: WeightSpec;
+}
+
+/** Every layer's weights for its input shape (`inputs[i]` is layer i's), in Keras order. */
+export function layerWeights(layers: readonly Layer[], inputs: readonly Shape[]): LayerWeight[] {
+  return layers.flatMap((l, i) => l.weightSpecs(inputs[i]!).map((s) => ({ layer: l, spec: s })));
+}
+
+/**
+ * The arena for `weights` (named 'layer/weight'), initialised on the GPU from one MT19937 stream
+ * seeded with `seed`, drawn in arena order.
+ */
+export function createArena(ctx: Context, weights: readonly LayerWeight[], seed: number): ParamArena {
+  const arena = new ParamArena(ctx, weights.map(({ layer, spec }) => ({ name: `${layer.name}/${spec.name}`, shape: spec.shape, trainable: spec.trainable ?? true })));
+  const rng = new Rng(new MT19937(seed >>> 0));
+  for (let i = 0; i < weights.length; i++) {
+    const { spec } = weights[i]!;
+    const values = spec.initValues ? spec.initValues(rng) : initialize(spec.init, spec.shape, rng);
+    upload(ctx.device, arena.vars[i]!.value, values);
+  }
+  return arena;
+}
+
+/** All weights, read back in arena order (Keras layouts). */
+export async function readWeights(ctx: Context, arena: ParamArena): Promise<HostTensor[]> {
+  const vars = arena.vars;
+  const data = await readback(ctx.device, ...vars.map((v) => v.value));
+  return vars.map((v, i) => ({ data: Float32Array.from(data[i]!), shape: [...v.shape] }));
+}
+
+/**
+ * Writes all weights (arena order). Count and every shape are checked before anything is
+ * uploaded; `where` prefixes the errors (e.g. 'sequential.setWeights').
+ */
+export function writeWeights(ctx: Context, arena: ParamArena, weights: TensorLike[], where: string): void {
+  const vars = arena.vars;
+  if (!Array.isArray(weights) || weights.length !== vars.length) {
+    throw new RangeError(`${where}: expected ${vars.length} arrays (${vars.map((v) => v.name).join(', ')}), got ${Array.isArray(weights) ? weights.length : typeof weights}`);
+  }
+  const hosts = weights.map((w, i) => {
+    const v = vars[i]!;
+    const h = toHostTensor(w, `${where}: ${v.name}`);
+    if (h.shape.length !== v.shape.length || h.shape.some((d, j) => d !== v.shape[j])) {
+      throw new RangeError(`${where}: ${v.name} expects shape [${v.shape.join(', ')}], got [${h.shape.join(', ')}]`);
+    }
+    return h;
+  });
+  hosts.forEach((h, i) => upload(ctx.device, vars[i]!.value, h.data));
+}
+
+/** Parameters of one layer for an input shape: all of them, and the non-trainable ones. */
+export function layerParams(layer: Layer, input: Shape): { total: number; frozen: number } {
+  const specs = layer.weightSpecs(input);
+  return {
+    total: specs.reduce((m, s) => m + shapeSize(s.shape), 0),
+    frozen: specs.reduce((m, s) => m + (s.trainable === false ? shapeSize(s.shape) : 0), 0),
+  };
+}
+
+/** Number of parameters of `layers` (`inputs[i]` is layer i's input shape); no GPU needed. */
+export function countParams(layers: readonly Layer[], inputs: readonly Shape[]): number {
+  return layers.reduce((n, l, i) => n + layerParams(l, inputs[i]!).total, 0);
+}
