@@ -15,7 +15,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import * as rnn from '../src/index';
 import type { HostTensor } from '../src/host';
-import type { PassProfiler, Program } from '../src/autograd/program';
+import type { PassProfiler, Program } from '../src/gpu/program';
 import {
   extrapolateStepMs,
   finishSide,

@@ -1,6 +1,9 @@
 // elementwise.wgsl — unary activations, add/mul and bias add, forward and backward side by side.
 // All tensors are flat f32 arrays of `n` elements. Backward entry points ACCUMULATE into their
 // gradient outputs (dx += ...), so a tensor used by several ops sums its gradients.
+//! op: src/ops/elementwise.ts
+//! reference: test/reference/ops.ts
+//! test: test/unit/ops.test.ts
 
 struct Params {
   n: u32,

@@ -2,6 +2,9 @@
 // pred and truth are [rows, steps, feats] (a 2-D [rows, feats] truth is steps = 1). Only time
 // steps t0 <= t < t1 count, which gives plain MSE (0, steps), Keras's last_time_step_mse
 // (steps-1, steps) and the weather lesson's warm-up-excluded loss (50, steps) with one kernel.
+//! op: src/ops/loss.ts
+//! reference: test/reference/ops.ts
+//! test: test/unit/ops.test.ts
 
 struct Params {
   rows: u32,

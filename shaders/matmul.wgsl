@@ -10,7 +10,11 @@
 // Entry points (src/ops/matmul.ts gemmEntry chooses): `matmul` — 32x32 outputs per 16x16
 // workgroup (2x2 per invocation), K staged 16 at a time through workgroup memory; `matmulDirect`
 // — a 4x4 block per invocation straight from global memory (no barriers); `matmulDirect8x8` — the
-// same with 8x8 blocks. Each has a `…Bias` twin that adds bias[n] to every row.
+// same with 8x8 blocks. Each has a `…Bias` twin that adds bias[n] to every row. `transpose` makes a
+// transposed copy (BPTT reads Uᵀ so that an invocation's units are consecutive addresses).
+//! op: src/ops/matmul.ts
+//! reference: test/reference/ops.ts
+//! test: test/unit/ops.test.ts
 
 struct Params {
   M: u32,
@@ -368,4 +372,24 @@ fn matmulDirect8x8Bias(@builtin(global_invocation_id) gid: vec3u) {
   let n1 = min(vec4u(gid.x * 8u) + vec4u(4u, 5u, 6u, 7u), vec4u(params.N - 1u)) + vec4u(params.biasOff);
   storeDirect8x8(gid, directTile8x8(gid), vec4f(bias[n.x], bias[n.y], bias[n.z], bias[n.w]),
                  vec4f(bias[n1.x], bias[n1.y], bias[n1.z], bias[n1.w]));
+}
+
+// ---------------------------------------------------------------- transpose
+struct TransposeParams {
+  rows: u32,
+  cols: u32,
+}
+
+@group(0) @binding(5) var<uniform> tparams: TransposeParams;
+@group(0) @binding(6) var<storage, read> transposeIn: array<f32>;         // [rows, cols]
+@group(0) @binding(7) var<storage, read_write> transposeOut: array<f32>;  // [cols, rows]
+
+// transposeOut[c, r] = transposeIn[r, c]
+@compute @workgroup_size(64)
+fn transpose(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flatIndex(gid, nwg, 64u);
+  if (i >= tparams.rows * tparams.cols) { return; }
+  let r = i / tparams.cols;
+  let c = i % tparams.cols;
+  transposeOut[c * tparams.rows + r] = transposeIn[i];
 }

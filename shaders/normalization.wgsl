@@ -14,6 +14,9 @@
 //   dx += gamma_f·rstd_f·(dy - s1_f/rows - xhat·s2_f/rows)
 // Every gradient output ACCUMULATES (+=), as the tape requires; y, mean, rstd, sums are overwritten.
 // Naive kernels (one invocation per row, feature or element, two-pass moments): barrier-free.
+//! op: src/ops/normalization.ts
+//! reference: test/reference/normalization.ts
+//! test: test/unit/normalization.test.ts
 
 struct Params {
   rows: u32,

@@ -21,6 +21,9 @@
 // finished by clipFinalize (3 dispatches). All sums run in a fixed order: deterministic.
 // Only trainable variables are touched: `table` lists them, everything else (moving statistics,
 // alignment padding) is left as it is.
+//! op: src/optim/optimizers.ts
+//! reference: test/reference/optimizers.ts
+//! test: test/unit/optimizers.test.ts
 
 struct Params {
   n: u32,            // arena length in elements (padding included)
@@ -40,10 +43,10 @@ struct Params {
 // The clip mode is compiled into the update kernels (src/optim/optimizers.ts): the compiler then
 // drops the other modes — on CPU adapters (SwiftShader) both sides of a non-constant branch run,
 // and the global mode's workgroup barriers alone make every invocation a coroutine there.
-override CLIP_MODE: u32;  // 0 none, 1 clipvalue, 2 clipnorm (per variable), 3 global clipnorm
+override CLIP_MODE: u32;  // CLIP_NONE, CLIP_VALUE, CLIP_NORM (per variable) or CLIP_GLOBAL_NORM
 
-// aux layout (f32): [lr, alpha, 0, 0 | partial Σg² per chunk (nChunks) | max(‖g_v‖, c) per variable (nVars)]
-const AUX_PARTIALS = 4u;
+// aux layout (f32): [lr, alpha, 0, 0 | partial Σg² per chunk (nChunks) | max(‖g_v‖, c) per variable (nVars)];
+// the partials start at OPTIM_AUX_PARTIALS (4).
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> p: array<f32>;      // [n] parameters
@@ -60,7 +63,7 @@ const AUX_PARTIALS = 4u;
 
 var<workgroup> red256: array<f32, 256>;
 
-// aux[AUX_PARTIALS + c] = Σ g² over chunk c (one workgroup per chunk; chunks never span variables).
+// aux[OPTIM_AUX_PARTIALS + c] = Σ g² over chunk c (one workgroup per chunk; chunks never span variables).
 @compute @workgroup_size(256)
 fn clipPartials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let c = wid.y * nwg.x + wid.x;
@@ -79,10 +82,10 @@ fn clipPartials(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
     if (lid < w) { red256[lid] += red256[lid + w]; }
     workgroupBarrier();
   }
-  if (lid == 0u && c < params.nChunks) { auxOut[AUX_PARTIALS + c] = red256[0]; }
+  if (lid == 0u && c < params.nChunks) { auxOut[OPTIM_AUX_PARTIALS + c] = red256[0]; }
 }
 
-// Per-variable clipnorm: aux[AUX_PARTIALS + nChunks + v] = max(‖g_v‖, c), the denominator of
+// Per-variable clipnorm: aux[OPTIM_AUX_PARTIALS + nChunks + v] = max(‖g_v‖, c), the denominator of
 // Keras's `_clip_by_norm` (its l2norm is sqrt(Σg²), or 0 when Σg² = 0).
 @compute @workgroup_size(64)
 fn clipFinalize(@builtin(global_invocation_id) gid: vec3u) {
@@ -90,8 +93,8 @@ fn clipFinalize(@builtin(global_invocation_id) gid: vec3u) {
   if (vi >= params.nVars) { return; }
   let base = 2u * params.nVars + 2u * params.nChunks + 2u * vi;
   var s = 0.0;
-  for (var c = table[base]; c < table[base + 1u]; c++) { s += auxOut[AUX_PARTIALS + c]; }
-  auxOut[AUX_PARTIALS + params.nChunks + vi] = max(sqrt(s), params.clip);
+  for (var c = table[base]; c < table[base + 1u]; c++) { s += auxOut[OPTIM_AUX_PARTIALS + c]; }
+  auxOut[OPTIM_AUX_PARTIALS + params.nChunks + vi] = max(sqrt(s), params.clip);
 }
 
 // ---------------------------------------------------------------- shared by the updates
@@ -102,7 +105,7 @@ var<workgroup> red64: array<f32, 64>;
 // the same order). Must be called from uniform control flow.
 fn globalScale(lid: u32) -> f32 {
   var s = 0.0;
-  for (var c = lid; c < params.nChunks; c += 64u) { s += aux[AUX_PARTIALS + c]; }
+  for (var c = lid; c < params.nChunks; c += 64u) { s += aux[OPTIM_AUX_PARTIALS + c]; }
   red64[lid] = s;
   workgroupBarrier();
   for (var w = 32u; w > 0u; w >>= 1u) {
@@ -130,9 +133,9 @@ fn varIndex(i: u32) -> i32 {
 fn clippedGrad(i: u32, vi: u32, gs: f32) -> f32 {
   let gi = g[i];
   switch CLIP_MODE {
-    case 1u: { return clamp(gi, -params.clip, params.clip); }
-    case 2u: { return gi * params.clip / aux[AUX_PARTIALS + params.nChunks + vi]; }
-    case 3u: { return gi * gs; }
+    case CLIP_VALUE: { return clamp(gi, -params.clip, params.clip); }
+    case CLIP_NORM: { return gi * params.clip / aux[OPTIM_AUX_PARTIALS + params.nChunks + vi]; }
+    case CLIP_GLOBAL_NORM: { return gi * gs; }
     default: { return gi; }
   }
 }
@@ -154,7 +157,7 @@ struct GradSlot {
 
 fn gradSlot(gid: vec3u, nwg: vec3u, lid: u32) -> GradSlot {
   var gs = 1.0;
-  if (CLIP_MODE == 3u) { gs = globalScale(lid); }
+  if (CLIP_MODE == CLIP_GLOBAL_NORM) { gs = globalScale(lid); }
   let i = flatIndex(gid, nwg, 64u);
   if (i >= params.n) { return GradSlot(i, false, 0.0); }
   let vi = varIndex(i);

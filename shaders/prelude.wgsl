@@ -1,12 +1,6 @@
-// prelude.wgsl — prepended to every shader file by src/gpu/shader.ts (errors are reported with
-// each file's own line numbers). Numerically stable activations and index helpers.
-//
-// Activation codes; must match ACTIVATION_CODES in src/ops/activations.ts.
-const ACT_LINEAR = 0u;
-const ACT_TANH = 1u;
-const ACT_SIGMOID = 2u;
-const ACT_RELU = 3u;
-const ACT_HARD_SIGMOID = 4u;
+// prelude.wgsl — in front of every shader module (src/gpu/shader.ts), after the generated
+// constants of src/gpu/wgsl-constants.ts (ACT_*, MERGE_*, CLIP_*, OPTIM_*, RNN_*: the numbers
+// WGSL shares with TypeScript). Numerically stable activations and index helpers.
 
 // NOTE: exp() of a non-positive argument never overflows, so this is finite for any finite x.
 fn sigmoidStable(x: f32) -> f32 {
@@ -23,10 +17,10 @@ fn tanhStable(x: f32) -> f32 {
 
 fn activate(code: u32, x: f32) -> f32 {
   switch code {
-    case 1u: { return tanhStable(x); }
-    case 2u: { return sigmoidStable(x); }
-    case 3u: { return max(x, 0.0); }
-    case 4u: { return clamp((x + 3.0) / 6.0, 0.0, 1.0); } // Keras 3 hard_sigmoid = relu6(x+3)/6
+    case ACT_TANH: { return tanhStable(x); }
+    case ACT_SIGMOID: { return sigmoidStable(x); }
+    case ACT_RELU: { return max(x, 0.0); }
+    case ACT_HARD_SIGMOID: { return clamp((x + 3.0) / 6.0, 0.0, 1.0); } // Keras 3 hard_sigmoid = relu6(x+3)/6
     default: { return x; }
   }
 }
@@ -34,10 +28,10 @@ fn activate(code: u32, x: f32) -> f32 {
 // Derivative of an activation, written in terms of its OUTPUT y = activate(code, x).
 fn activateGrad(code: u32, y: f32) -> f32 {
   switch code {
-    case 1u: { return 1.0 - y * y; }
-    case 2u: { return y * (1.0 - y); }
-    case 3u: { return select(0.0, 1.0, y > 0.0); }
-    case 4u: { return select(0.0, 1.0 / 6.0, y > 0.0 && y < 1.0); }
+    case ACT_TANH: { return 1.0 - y * y; }
+    case ACT_SIGMOID: { return y * (1.0 - y); }
+    case ACT_RELU: { return select(0.0, 1.0, y > 0.0); }
+    case ACT_HARD_SIGMOID: { return select(0.0, 1.0 / 6.0, y > 0.0 && y < 1.0); }
     default: { return 1.0; }
   }
 }

@@ -1,5 +1,8 @@
 // reduce.wgsl — reductions and their (broadcast) backward. Outputs with `accumulate` = 1 add to
 // what is there (gradient accumulation); with 0 they overwrite.
+//! op: src/ops/reduce.ts
+//! reference: test/reference/ops.ts
+//! test: test/unit/ops.test.ts
 
 struct Params {
   rows: u32,

@@ -37,7 +37,7 @@ export { Bidirectional } from './layers/bidirectional';
 export type { BidirectionalArgs } from './layers/bidirectional';
 export { Masking } from './layers/masking';
 export type { MaskingArgs } from './layers/masking';
-export type { MergeMode } from './ops/rnn';
+export type { MergeMode } from './ops/sequence';
 export { RNN, LNSimpleRNNCell, cellOps } from './layers/cells';
 export type { RNNArgs, LNSimpleRNNCellArgs, RecurrentCell, CellStep } from './layers/cells';
 export { Optimizer, Adam, AdamW, SGD, RMSprop } from './optim/optimizers';

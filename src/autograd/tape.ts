@@ -12,7 +12,7 @@
 import type { Context } from '../gpu/context';
 import type { ShaderName } from '../gpu/kernels';
 import type { Kernel } from '../gpu/shader';
-import { Program } from './program';
+import { Program } from '../gpu/program';
 import { Tensor } from '../tensor';
 
 export interface TapeRecord {
@@ -34,7 +34,7 @@ export class Graph {
   private owned: GPUBuffer[] = [];
   private backwardDone = false;
   /**
-   * Set by Sequential.predictStep's plans: recurrent layers start from their stored state (on the
+   * Set for predictStep plans (src/model/plans.ts): recurrent layers start from their stored state (on the
    * GPU) and write their final state back into it (src/layers/recurrent.ts, StatefulLayer).
    */
   statefulStep = false;

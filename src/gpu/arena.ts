@@ -6,7 +6,7 @@
  * (zero gradient, zero update).
  */
 import type { Context } from './context';
-import { STORAGE_USAGE } from './pool';
+import { createStorageBuffer } from './pool';
 import { Tensor, shapeSize } from '../tensor';
 
 export interface VariableSpec {
@@ -43,8 +43,8 @@ export class ParamArena {
     }
     this.length = Math.max(off, align);
     const dev = ctx.device;
-    this.params = dev.createBuffer({ label: 'params', size: this.length * 4, usage: STORAGE_USAGE });
-    this.grads = dev.createBuffer({ label: 'grads', size: this.length * 4, usage: STORAGE_USAGE });
+    this.params = createStorageBuffer(dev, this.length * 4, 'params');
+    this.grads = createStorageBuffer(dev, this.length * 4, 'grads');
     for (const { spec, offset, size } of placed) {
       this.vars.push({
         ...spec,

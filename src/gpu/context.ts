@@ -5,7 +5,7 @@
 import { getGpu, type Gpu } from './device';
 import { BufferPool } from './pool';
 import { ShaderCache, type Kernel } from './shader';
-import { PRELUDE, SHADERS, type ShaderName } from './kernels';
+import { LIBRARY, PREAMBLE, SHADERS, type ShaderName } from './kernels';
 
 export class Context {
   readonly device: GPUDevice;
@@ -15,7 +15,7 @@ export class Context {
   constructor(readonly gpu: Gpu) {
     this.device = gpu.device;
     this.pool = new BufferPool(gpu.device);
-    this.shaders = new ShaderCache(gpu.device, PRELUDE);
+    this.shaders = new ShaderCache(gpu.device, LIBRARY, PREAMBLE);
   }
 
   /** The compiled entry point `entry` of shader file `file` (cached). */

@@ -7,6 +7,14 @@
 // Node until Dawn is loaded).
 export const STORAGE_USAGE = 0x80 | 0x04 | 0x08;
 
+/**
+ * A storage buffer owned by its caller (parameters, optimizer state, recurrent state), not pooled:
+ * the one place outside the pool that creates storage buffers. At least 16 bytes.
+ */
+export function createStorageBuffer(device: GPUDevice, bytes: number, label: string): GPUBuffer {
+  return device.createBuffer({ label, size: Math.max(16, Math.ceil(bytes / 4) * 4), usage: STORAGE_USAGE });
+}
+
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   private live = new Set<GPUBuffer>();

@@ -1,13 +1,11 @@
 /**
- * The only place that turns WGSL into pipelines. Everything a kernel's caller needs to know about
- * its bindings comes from reflecting the WGSL (wgsl_reflect): the bind-group layout (binding
- * indices, read-only vs read-write storage, uniforms), the byte offsets of every field of the
- * uniform `params` struct, and the workgroup size. TypeScript passes bindings and params by their
- * WGSL names; a missing or extra name throws, naming the kernel. No binding index or byte offset
- * is written in TypeScript.
- *
- * Every shader file gets `shaders/prelude.wgsl` prepended (numerically stable activations,
- * index helpers); compile errors are reported with the file's own line:column.
+ * The only place that turns WGSL into pipelines. Bindings (indices, read-only or read-write),
+ * uniform field offsets and workgroup sizes come from reflecting the WGSL (wgsl_reflect);
+ * TypeScript passes bindings and params by their WGSL names, and a missing or extra name throws.
+ * A module is a root file plus what it includes (`//! include rnn-common.wgsl` lines, resolved
+ * from the shader library, each file once), after a preamble every module gets: the generated
+ * constants (src/gpu/wgsl-constants.ts) and shaders/prelude.wgsl. Compile errors name the
+ * file and line the code was written in.
  */
 import { WgslReflect, ResourceType, type VariableInfo } from 'wgsl_reflect';
 
@@ -134,6 +132,21 @@ export class Kernel {
     });
   }
 
+  /**
+   * The subset of `bindings` this entry point declares (callers may keep one set of buffers for
+   * several kernels); a declared storage binding that is missing throws, naming it.
+   */
+  ownBindings<T>(bindings: Readonly<Record<string, T>>): Record<string, T> {
+    const out: Record<string, T> = {};
+    for (const r of this.resources) {
+      if (r.kind === 'uniform') continue;
+      const t = bindings[r.name];
+      if (t === undefined) throw new ShaderError(`${this.id}: no buffer for binding '${r.name}' (given: ${Object.keys(bindings).join(', ')})`);
+      out[r.name] = t;
+    }
+    return out;
+  }
+
   /** Workgroup counts for `n` invocations along x (split over y when over the per-dimension limit). */
   groupsFor(n: number): [number, number, number] {
     const groups = Math.max(1, Math.ceil(n / this.invocations));
@@ -155,9 +168,14 @@ export class ShaderCache {
   private files = new Map<string, Promise<ParsedFile>>();
   private kernels = new Map<string, Promise<Kernel>>();
 
+  /**
+   * `library`: every shader file by name (what `//! include` lines may name); `preamble`: files
+   * put in front of every module (the generated constants, the prelude).
+   */
   constructor(
     readonly device: GPUDevice,
-    private readonly prelude: ShaderFile | null,
+    private readonly library: ReadonlyMap<string, ShaderFile> = new Map(),
+    private readonly preamble: readonly ShaderFile[] = [],
   ) {}
 
   /**
@@ -188,7 +206,7 @@ export class ShaderCache {
   private parse(file: ShaderFile): Promise<ParsedFile> {
     let p = this.files.get(file.name);
     if (!p) {
-      p = compileFile(this.device, file, this.prelude);
+      p = compileFile(this.device, file, this.library, this.preamble);
       this.files.set(file.name, p);
       p.catch(() => this.files.delete(file.name));
     }
@@ -269,10 +287,59 @@ function reflectFields(id: string, r: VariableInfo): Map<string, ParamField> {
   return fields;
 }
 
-async function compileFile(device: GPUDevice, file: ShaderFile, prelude: ShaderFile | null): Promise<ParsedFile> {
-  const preludeCode = prelude ? prelude.code.replace(/\s*$/, '\n') : '';
-  const preludeLines = preludeCode ? preludeCode.split('\n').length - 1 : 0;
-  const code = preludeCode + file.code;
+/** One file's place in a composed module (for mapping compile-error lines back to it). */
+interface Segment {
+  name: string;
+  /** 1-based line of the module where the file starts. */
+  first: number;
+  lines: number;
+}
+
+const INCLUDE = /^\/\/! include ([\w.-]+)\s*$/gm;
+
+/**
+ * The module of `root`: the preamble, then every included file before the files that include it
+ * (module-scope WGSL declarations may come in any order, so hoisting keeps each file contiguous
+ * and its line numbers intact), then `root`. A missing file or an include cycle throws.
+ */
+export function composeModule(root: ShaderFile, library: ReadonlyMap<string, ShaderFile>, preamble: readonly ShaderFile[] = []): { code: string; segments: Segment[] } {
+  const order: ShaderFile[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (f: ShaderFile, from: string | null): void => {
+    const st = state.get(f.name);
+    if (st === 'done') return;
+    if (st === 'visiting') throw new ShaderError(`${from}: include cycle through ${f.name}`);
+    state.set(f.name, 'visiting');
+    for (const m of f.code.matchAll(INCLUDE)) {
+      const dep = library.get(m[1]!);
+      if (!dep) throw new ShaderError(`${f.name}: includes ${m[1]}, which is not a shader file (known: ${[...library.keys()].join(', ')})`);
+      visit(dep, f.name);
+    }
+    state.set(f.name, 'done');
+    order.push(f);
+  };
+  visit(root, null);
+  const segments: Segment[] = [];
+  let code = '';
+  let line = 1;
+  for (const f of [...preamble, ...order]) {
+    const text = f.code.replace(/\s*$/, '\n');
+    const lines = text.split('\n').length - 1;
+    segments.push({ name: f.name, first: line, lines });
+    code += text;
+    line += lines;
+  }
+  return { code, segments };
+}
+
+/** `file:line:column` of a line of a composed module. */
+function whereIs(segments: readonly Segment[], lineNum: number, linePos: number): string {
+  const s = segments.find((g) => lineNum >= g.first && lineNum < g.first + g.lines);
+  return s ? `${s.name}:${lineNum - s.first + 1}:${linePos}` : `line ${lineNum}:${linePos}`;
+}
+
+async function compileFile(device: GPUDevice, file: ShaderFile, library: ReadonlyMap<string, ShaderFile>, preamble: readonly ShaderFile[]): Promise<ParsedFile> {
+  const { code, segments } = composeModule(file, library, preamble);
   let reflect: WgslReflect;
   try {
     reflect = new WgslReflect(code);
@@ -285,13 +352,7 @@ async function compileFile(device: GPUDevice, file: ShaderFile, prelude: ShaderF
   const scopeErr = await device.popErrorScope();
   const errors = info.messages.filter((m) => m.type === 'error');
   if (errors.length || scopeErr) {
-    const lines = errors.map((m) => {
-      const inPrelude = m.lineNum <= preludeLines;
-      const where = inPrelude
-        ? `${prelude?.name ?? 'prelude'}:${m.lineNum}:${m.linePos}`
-        : `${file.name}:${m.lineNum - preludeLines}:${m.linePos}`;
-      return `${where}: ${m.message}`;
-    });
+    const lines = errors.map((m) => `${whereIs(segments, m.lineNum, m.linePos)}: ${m.message}`);
     if (!lines.length && scopeErr) lines.push(`${file.name}: ${scopeErr.message}`);
     throw new ShaderError(`WGSL compile error in ${file.name}:\n${lines.join('\n')}`);
   }

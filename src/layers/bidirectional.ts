@@ -14,7 +14,7 @@
  */
 import type { Graph } from '../autograd/tape';
 import type { Tensor } from '../tensor';
-import { bidirectionalMerge, type MergeMode } from '../ops/rnn';
+import { bidirectionalMerge, type MergeMode } from '../ops/sequence';
 import { RecurrentLayer } from './recurrent';
 import { Layer, type LayerArgs, type Shape, type WeightSpec } from './layer';
 

@@ -21,7 +21,7 @@ import type { TensorLike } from '../host';
 import { matmul } from '../ops/matmul';
 import { activation, add, mul, biasAdd } from '../ops/elementwise';
 import { layerNorm } from '../ops/normalization';
-import { takeStep, putStep } from '../ops/rnn';
+import { takeStep, putStep } from '../ops/sequence';
 import { parseActivation, type Activation } from '../ops/activations';
 import { parseInitializer, type InitializerName } from './initializers';
 import { StateStore, type StatefulLayer } from './recurrent';

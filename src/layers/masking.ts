@@ -7,7 +7,7 @@
  */
 import type { Graph } from '../autograd/tape';
 import type { Tensor } from '../tensor';
-import { applyMask, stepMask } from '../ops/rnn';
+import { applyMask, stepMask } from '../ops/sequence';
 import { Layer, type LayerArgs, type Shape } from './layer';
 
 export interface MaskingArgs extends LayerArgs {

@@ -17,10 +17,12 @@ import type { Graph } from '../autograd/tape';
 import type { Context } from '../gpu/context';
 import { getContext } from '../gpu/context';
 import { readback, upload } from '../gpu/io';
+import { createStorageBuffer } from '../gpu/pool';
 import type { HostTensor } from '../host';
 import { toHostTensor, type TensorLike } from '../host';
 import { Tensor } from '../tensor';
-import { rnn, gateCount, dropoutMask, advanceRng, type CellType, type RnnOutputs, type RnnWeights } from '../ops/rnn';
+import { rnn, gateCount, type CellType, type RnnOutputs, type RnnWeights } from '../ops/rnn';
+import { dropoutMask, advanceRng } from '../ops/sequence';
 import { parseActivation, type Activation } from '../ops/activations';
 import { initialize, parseInitializer, type InitializerName } from './initializers';
 import { Layer, positiveInt, type LayerArgs, type Shape, type WeightSpec } from './layer';
@@ -92,8 +94,6 @@ export function isStatefulLayer(l: unknown): l is StatefulLayer {
   return typeof (l as Partial<StatefulLayer> | null)?.beginStep === 'function';
 }
 
-const STATE_USAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
-
 /**
  * The stored recurrent state of a layer: one set of GPU buffers per batch size (so cached step
  * plans keep valid bindings), of which one is active. New buffers are zero-filled.
@@ -118,7 +118,7 @@ export class StateStore {
     let t = this.byBatch.get(batch);
     if (!t) {
       t = this.sizes.map((n, i) => {
-        const buf = ctx.device.createBuffer({ label: `${this.owner}/state ${this.names[i]}`, size: Math.max(16, batch * n * 4), usage: STATE_USAGE });
+        const buf = createStorageBuffer(ctx.device, batch * n * 4, `${this.owner}/state ${this.names[i]}`);
         return new Tensor(buf, [batch, n], 0, false, `${this.owner}/${this.names[i]}`);
       });
       this.byBatch.set(batch, t);
@@ -309,7 +309,7 @@ export abstract class RecurrentLayer extends Layer implements StatefulLayer {
       inputMask,
       recurrentMask,
       seqMask,
-      strategy: this.timeLoop,
+      timeLoop: this.timeLoop,
     });
     if (state) {
       g.forward.copy(out.hLast, state[0]!);
@@ -347,7 +347,7 @@ export abstract class RecurrentLayer extends Layer implements StatefulLayer {
   /** The layer's dropout RNG counter (a 16-byte GPU buffer, zero at creation). */
   private rngBuffer(ctx: Context): GPUBuffer {
     if (!this.rng || this.rng.ctx !== ctx) {
-      this.rng = { ctx, buffer: ctx.device.createBuffer({ label: `${this.name}/dropout rng`, size: 16, usage: STATE_USAGE }) };
+      this.rng = { ctx, buffer: createStorageBuffer(ctx.device, 16, `${this.name}/dropout rng`) };
     }
     return this.rng.buffer;
   }

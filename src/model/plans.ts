@@ -7,7 +7,7 @@
  */
 import type { Context } from '../gpu/context';
 import type { ParamArena, Variable } from '../gpu/arena';
-import { STORAGE_USAGE } from '../gpu/pool';
+import { createStorageBuffer } from '../gpu/pool';
 import { readback } from '../gpu/io';
 import { Graph } from '../autograd/tape';
 import { Tensor } from '../tensor';
@@ -78,7 +78,7 @@ export class Totals {
   private readonly buffer: GPUBuffer;
 
   constructor(private readonly ctx: Context) {
-    this.buffer = ctx.device.createBuffer({ label: 'totals', size: 64, usage: STORAGE_USAGE });
+    this.buffer = createStorageBuffer(ctx.device, 64, 'totals');
     this.tensor = new Tensor(this.buffer, [16], 0, false, 'totals');
   }
 

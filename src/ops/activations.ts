@@ -1,13 +1,10 @@
 /**
- * Activation names (Keras/tfjs spelling) and their codes in shaders/prelude.wgsl.
+ * Activation names (Keras/tfjs spelling) and their codes (ACT_* in shaders/prelude.wgsl, both
+ * from src/gpu/wgsl-constants.ts).
  */
-export const ACTIVATION_CODES = {
-  linear: 0,
-  tanh: 1,
-  sigmoid: 2,
-  relu: 3,
-  hardSigmoid: 4,
-} as const;
+import { ACTIVATION_CODES } from '../gpu/wgsl-constants';
+
+export { ACTIVATION_CODES };
 
 export type Activation = keyof typeof ACTIVATION_CODES;
 
@@ -24,7 +21,7 @@ const ALIASES: Record<string, Activation> = {
 export function parseActivation(name: string | null | undefined, where: string, fallback: Activation = 'linear'): Activation {
   if (name === undefined) return fallback;
   if (name === null) return 'linear';
-  const a = ALIASES[name];
+  const a = Object.hasOwn(ALIASES, name) ? ALIASES[name] : undefined;
   if (!a) throw new Error(`${where}: unknown activation '${name}' (expected one of: ${Object.keys(ACTIVATION_CODES).join(', ')})`);
   return a;
 }

@@ -5,7 +5,7 @@
  *   backward dA += dC·Bᵀ,  dB += Aᵀ·dC,  dBias += column sums of dC
  */
 import type { Graph } from '../autograd/tape';
-import type { Program } from '../autograd/program';
+import type { Program } from '../gpu/program';
 import type { Tensor } from '../tensor';
 import { sumRowsInto } from './reduce';
 
@@ -33,6 +33,12 @@ export interface GemmSpec {
   bias?: { t: Tensor; off?: number };
   /** Force a matmul.wgsl entry point (tests); default: chosen by gemmEntry. */
   entry?: string;
+}
+
+/** Records out [cols, rows] = xᵀ for x [rows, cols] (not differentiable; BPTT's copy of Uᵀ). */
+export async function transposeInto(g: Graph, prog: Program, x: Tensor, rows: number, cols: number, out: Tensor): Promise<void> {
+  if (x.size !== rows * cols || out.size !== rows * cols) throw new RangeError(`transpose: ${x.name} [${x.shape.join(', ')}] and ${out.name} [${out.shape.join(', ')}] are not ${rows}×${cols}`);
+  prog.dispatch(await g.kernel('matmul', 'transpose'), { transposeIn: x, transposeOut: out }, { rows, cols }, rows * cols);
 }
 
 const PLAIN = 0xffffffff; // `inner` for a plain row-major matrix (r / inner == 0)

@@ -3,7 +3,7 @@
  * broadcast backward, and `accumulateInto` (dx += scale·x) for gradient pass-through.
  */
 import type { Graph } from '../autograd/tape';
-import type { Program } from '../autograd/program';
+import type { Program } from '../gpu/program';
 import type { Tensor } from '../tensor';
 
 /** Records out[c] (+)= Σ_r x[r, c] for x viewed as [rows, cols]. */

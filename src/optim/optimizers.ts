@@ -12,9 +12,11 @@
  * read back.
  */
 import type { Context } from '../gpu/context';
-import { Program } from '../autograd/program';
+import { Program } from '../gpu/program';
 import type { ParamArena } from '../gpu/arena';
 import { Tensor } from '../tensor';
+import { createStorageBuffer } from '../gpu/pool';
+import { CLIP_CODES, OPTIM_LAYOUT } from '../gpu/wgsl-constants';
 import { LearningRateSchedule, resolveLearningRate, type LearningRateLike } from './schedules';
 
 /** Keras 3 gradient clipping; at most one of the three may be set. */
@@ -103,9 +105,8 @@ function unitInterval(where: string, key: string, v: number): number {
   return v;
 }
 
-const STATE_USAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
-const AUX_PARTIALS = 4; // aux layout: [lr, alpha, 0, 0 | partials | per-variable norms] (optim.wgsl)
-const CLIP_MODES = { none: 0, clipvalue: 1, clipnorm: 2, globalClipnorm: 3 } as const;
+/** The clip option of each mode → its code in optim.wgsl (CLIP_* of src/gpu/wgsl-constants.ts). */
+const CLIP_MODES = { none: CLIP_CODES.none, clipvalue: CLIP_CODES.value, clipnorm: CLIP_CODES.norm, globalClipnorm: CLIP_CODES.globalNorm } as const;
 
 /** Static uniform fields of optim.wgsl's Params an optimizer sets (the rest are zero). */
 interface UpdateParams {
@@ -240,7 +241,7 @@ export abstract class Optimizer {
 
     const owned: GPUBuffer[] = [];
     const mk = (label: string, floats: number) => {
-      const b = dev.createBuffer({ label: `${this.name} ${label}`, size: Math.max(16, floats * 4), usage: STATE_USAGE });
+      const b = createStorageBuffer(dev, floats * 4, `${this.name} ${label}`);
       owned.push(b);
       return b;
     };
@@ -249,7 +250,7 @@ export abstract class Optimizer {
     const m = mk('m', use.m ? n : 4);
     const v = mk('v', use.v ? n : 4);
     const mg = mk('mg', use.mg ? n : 4);
-    const aux = mk('aux', AUX_PARTIALS + nChunks + nVars);
+    const aux = mk('aux', OPTIM_LAYOUT.auxPartials + nChunks + nVars);
     const tableBuf = mk('variable table', table.length);
     dev.queue.writeBuffer(tableBuf, 0, table);
 

@@ -4,7 +4,7 @@
  * it needs; encoding one (each training step) only records commands, so a step does no pipeline
  * or bind-group creation and no readback. Consecutive dispatches share one compute pass.
  */
-import type { Kernel, ParamValues, BindingResource } from '../gpu/shader';
+import type { Kernel, ParamValues, BindingResource } from './shader';
 import { Tensor } from '../tensor';
 
 type Command =
