@@ -35,17 +35,17 @@ const LAYERS: Record<string, readonly string[]> = {
   optim: ['leaf', 'gpu', 'autograd', 'optim'],
   layers: ['leaf', 'gpu', 'autograd', 'ops', 'data', 'layers'],
   model: ['leaf', 'gpu', 'autograd', 'ops', 'optim', 'data', 'layers', 'model'],
-  top: ['leaf', 'gpu', 'autograd', 'ops', 'optim', 'data', 'layers', 'model', 'top'], // callbacks, forecast, lessons
+  top: ['leaf', 'gpu', 'autograd', 'ops', 'optim', 'data', 'layers', 'model', 'top'], // callbacks/, forecast, lessons/
   index: ['leaf', 'gpu', 'autograd', 'ops', 'optim', 'data', 'layers', 'model', 'top', 'index'],
 };
 
 function layerOf(file: string): string {
   const r = rel(file);
   const m = /^src\/([^/]+)\//.exec(r);
-  if (m) return m[1] === 'lessons' ? 'top' : m[1]!;
+  if (m) return m[1] === 'lessons' || m[1] === 'callbacks' ? 'top' : m[1]!;
   if (r === 'src/index.ts') return 'index';
   if (r === 'src/tensor.ts' || r === 'src/host.ts') return 'leaf';
-  return 'top'; // src/callbacks.ts, src/forecast.ts
+  return 'top'; // src/forecast.ts
 }
 
 /** Relative module specifiers a file imports or re-exports (static and `import('…')` with a literal). */

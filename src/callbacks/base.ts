@@ -1,0 +1,66 @@
+/**
+ * What every callback shares: the model interface callbacks use (a Sequential provides it), the
+ * base class that keeps it, and the option checks of the Keras callbacks (monitor, mode, …).
+ */
+import type { Callback, Logs } from '../model/types';
+import type { Optimizer } from '../optim/optimizers';
+import type { HostTensor } from '../host';
+
+/** What the callbacks need from a model (a Sequential provides it). */
+export interface CallbackModel {
+  stopTraining: boolean;
+  readonly optimizer: Optimizer | null;
+  readonly weightNames: string[];
+  getWeights(): Promise<HostTensor[]>;
+  setWeights(weights: HostTensor[]): Promise<void>;
+}
+
+export type Mode = 'auto' | 'min' | 'max';
+
+/** Base class: keeps the model fit() hands over. */
+export abstract class BaseCallback implements Callback {
+  protected model: CallbackModel | null = null;
+
+  setModel(model: CallbackModel): void {
+    this.model = model;
+  }
+
+  protected requireModel(where: string): CallbackModel {
+    if (!this.model) throw new Error(`${where}: no model (pass the callback to model.fit({callbacks}))`);
+    return this.model;
+  }
+}
+
+export function checkMode(where: string, mode: unknown): Mode {
+  if (mode !== 'auto' && mode !== 'min' && mode !== 'max') throw new RangeError(`${where}: mode must be 'auto', 'min' or 'max', got ${JSON.stringify(mode)}`);
+  return mode;
+}
+
+/** 'auto' watches for a decrease unless the name mentions accuracy (Keras 2 / ReduceLROnPlateau rule). */
+export function decreasing(mode: Mode, monitor: string): boolean {
+  return mode === 'min' || (mode === 'auto' && !monitor.includes('acc'));
+}
+
+export function nonNegative(where: string, key: string, v: unknown, integer = false): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (integer && !Number.isInteger(v))) {
+    throw new RangeError(`${where}: ${key} must be a ${integer ? 'non-negative integer' : 'finite number >= 0'}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+export function monitorName(where: string, v: unknown): string {
+  if (typeof v !== 'string' || !v) throw new TypeError(`${where}: monitor must be a log name such as 'val_loss', got ${JSON.stringify(v)}`);
+  return v;
+}
+
+const warned = new Set<string>();
+export function warnMissing(where: string, monitor: string, logs: Logs): void {
+  const key = `${where}:${monitor}`;
+  if (warned.has(key)) return;
+  warned.add(key);
+  console.warn(`${where}: '${monitor}' is not in the logs (available: ${Object.keys(logs).join(', ')}); pass validationData or monitor 'loss'`);
+}
+
+export function copyWeights(ws: HostTensor[]): HostTensor[] {
+  return ws.map((w) => ({ data: Float32Array.from(w.data), shape: [...w.shape] }));
+}
