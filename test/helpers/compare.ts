@@ -45,3 +45,11 @@ export function expectClose(
     expect(failures, msg).toBe(0);
   }
 }
+
+/** Fails on the first element of `a` that is NaN or ±Infinity (a null array passes). */
+export function expectAllFinite(a: ArrayLike<number> | null, name: string): void {
+  if (!a) return;
+  for (let i = 0; i < a.length; i++) {
+    if (!Number.isFinite(a[i] as number)) expect.fail(`${name}[${i}] = ${a[i]} is not finite`);
+  }
+}

@@ -63,3 +63,10 @@ export function expectGradClose(
     expect(failures, msg).toBe(0);
   }
 }
+
+/** Σ r[i]·y[i]: the scalar loss of the gradient checks (its gradient w.r.t. y is r). */
+export function dot(r: ArrayLike<number>, y: ArrayLike<number>): number {
+  let acc = 0;
+  for (let i = 0; i < y.length; i++) acc += (r[i] as number) * (y[i] as number);
+  return acc;
+}

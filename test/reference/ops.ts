@@ -12,7 +12,9 @@
  * and return gradients w.r.t. the inputs (same shapes as the inputs).
  *
  * Activations follow Keras 3 definitions and are written to stay finite for
- * |x| up to (at least) 1e4.
+ * |x| up to (at least) 1e4. Also a Dense head with the MSE loss (denseMseRef), what a one-step
+ * training test needs around a layer. Gradient checks: test/reference/ops.test.ts (Adam and SGD:
+ * test/reference/optimizers.test.ts).
  */
 
 export type UnaryName = 'tanh' | 'sigmoid' | 'relu' | 'linear' | 'hardSigmoid';
@@ -259,4 +261,20 @@ export function adamStepRef(
 /** Plain SGD: p -= lr * g, in place. */
 export function sgdStepRef(p: Float64Array, g: Float64Array, lr: number): void {
   for (let i = 0; i < p.length; i++) p[i] = (p[i] as number) - lr * (g[i] as number);
+}
+
+// ---------------------------------------------------------------- Dense head + MSE
+
+/**
+ * pred = h·W + b (h [rows, H], W [H, K]); loss = mean((pred - y)²) over rows*K. Returns the
+ * prediction and the gradients of the loss w.r.t. W, b and h.
+ */
+export function denseMseRef(h: Float64Array, W: Float64Array, bias: Float64Array, y: Float64Array, rows: number, H: number, K: number) {
+  const pred = matmulRef(h, W, rows, H, K).map((p, i) => p + bias[i % K]!);
+  const dPred = pred.map((p, i) => (2 * (p - y[i]!)) / (rows * K));
+  const dW = matmulRef(h, dPred, H, rows, K, true, false);
+  const db = new Float64Array(K);
+  dPred.forEach((d, i) => (db[i % K]! += d));
+  const dH = matmulRef(dPred, W, rows, K, H, false, true);
+  return { pred, dW, db, dH };
 }

@@ -1,7 +1,8 @@
 /**
- * LayerNormalization and BatchNormalization: the float64 references checked against central
- * differences, the WGSL kernels (forward, dx, dgamma, dbeta, moving statistics, inference) on the
- * real GPU against those references for 2-D and 3-D inputs, and the layers inside a model
+ * LayerNormalization and BatchNormalization: the WGSL kernels (forward, dx, dgamma, dbeta, moving
+ * statistics, inference) on the real GPU against the float64 references of
+ * test/reference/normalization.ts (checked against central differences in
+ * test/reference/normalization.test.ts) for 2-D and 3-D inputs, and the layers inside a model
  * (Keras weight order, non-trainable moving statistics untouched by the optimizer, predict using
  * the moving statistics, summary counts, clear errors).
  */
@@ -9,7 +10,6 @@ import { describe, it, expect } from 'vitest';
 import * as rnn from '../../src/index';
 import { gpuContext, input, run, f32, Graph, weightedSum } from '../helpers/gpu';
 import { expectClose } from '../helpers/compare';
-import { numericGradient, expectGradClose } from '../helpers/gradcheck';
 import { FORWARD, GRAD } from '../helpers/tolerances';
 import { randomArray } from '../helpers/rng';
 import { matmulRef, mseBackwardRef } from '../reference/ops';
@@ -17,40 +17,6 @@ import * as ref from '../reference/normalization';
 import { layerNorm, batchNorm } from '../../src/ops/normalization';
 
 const EPS = 1e-3;
-const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i] as number) * (b[i] as number);
-  return s;
-};
-
-
-describe('float64 references vs central differences', () => {
-  const rows = 4, feats = 5;
-  const x = randomArray(rows * feats, 1, -2, 2), gamma = randomArray(feats, 2, 0.5, 1.5), beta = randomArray(feats, 3), r = randomArray(rows * feats, 4);
-
-  it('layerNormBackwardRef: dx, dgamma, dbeta', () => {
-    const f = () => dot(r, ref.layerNormRef(x, gamma, beta, rows, feats, EPS).y);
-    const a = ref.layerNormBackwardRef(x, gamma, r, rows, feats, EPS);
-    expectGradClose(a.dx, numericGradient(f, x), 'LN dx');
-    expectGradClose(a.dgamma, numericGradient(f, gamma), 'LN dgamma');
-    expectGradClose(a.dbeta, numericGradient(f, beta), 'LN dbeta');
-  });
-
-  it('batchNormBackwardRef (training statistics): dx, dgamma, dbeta', () => {
-    const f = () => dot(r, ref.batchNormTrainRef(x, gamma, beta, rows, feats, EPS).y);
-    const a = ref.batchNormBackwardRef(x, gamma, r, rows, feats, EPS);
-    expectGradClose(a.dx, numericGradient(f, x), 'BN dx');
-    expectGradClose(a.dgamma, numericGradient(f, gamma), 'BN dgamma');
-    expectGradClose(a.dbeta, numericGradient(f, beta), 'BN dbeta');
-  });
-
-  it('a normalised row has zero mean and unit variance (up to eps)', () => {
-    const { y } = ref.layerNormRef(x, new Float64Array(feats).fill(1), new Float64Array(feats), rows, feats, 0);
-    const row = y.subarray(0, feats);
-    expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(0, 12);
-    expect(row.reduce((a, b) => a + b * b, 0) / feats).toBeCloseTo(1, 12);
-  });
-});
 
 describe('layerNorm kernels vs the reference', () => {
   const cases: { shape: number[]; scale: boolean; center: boolean }[] = [

@@ -1,20 +1,21 @@
 /**
- * The per-step ("Strategy A", hidden-sliced) recurrent kernels (src/ops/rnn-step.ts and the
- * per-step section of shaders/rnn.wgsl), forced with RnnOptions.strategy = 'step', run for real
- * on the GPU (Dawn + software Vulkan) against the float64 reference of test/reference/rnn.ts:
- * forward outputs (hSeq, hLast, cLast) and every gradient (x, kernel, recurrentKernel, bias, h0,
- * c0) for SimpleRNN, LSTM and GRU resetAfter=true, with shapes that leave partial tiles (H not a
- * multiple of the unit tiles 16 / 32 / 64, B not a multiple of the 8-row tile) and several K
- * chunks (H > 32 forward, G·H > 64 backward), and with every option (reverse, sequence mask,
- * input / recurrent dropout masks, h0 / c0 or zeros, loss on hSeq only or on the final state
- * only). Also: 'step' and 'persistent' agree, the automatic selector, and the dispatch counts
- * (T forward / 2T backward per layer).
+ * The per-step kernels (a dispatch per step forward, two backward; src/ops/rnn-step.ts and
+ * shaders/rnn-step.wgsl, included by the cells' shaders), forced with RnnOptions.timeLoop =
+ * 'step', run for real on the GPU (Dawn + software Vulkan) against the float64 reference of
+ * test/reference/rnn.ts through the shared case runner (test/helpers/rnn-case.ts): forward outputs
+ * (hSeq, hLast, cLast) and every gradient (x, kernel, recurrentKernel, bias, h0, c0) for
+ * SimpleRNN, LSTM and GRU resetAfter=true, with shapes that leave partial tiles (H not a multiple
+ * of the unit tiles 16 / 32 / 64, B not a multiple of the 8-row tile) and several K chunks
+ * (H > 32 forward, G·H > 64 backward), and with every option (reverse, sequence mask, input /
+ * recurrent dropout masks, h0 / c0 or zeros, loss on hSeq only or on the final state only). Also:
+ * the per-step and the persistent kernels agree, and the dispatch counts (T forward / 2T backward
+ * per layer). Which time loop a layer gets: rnn-tuning.test.ts.
  */
 import { describe, it, expect } from 'vitest';
-import { gpuContext, input, run, Graph } from '../helpers/gpu';
+import { gpuContext, input, Graph } from '../helpers/gpu';
 import { expectClose } from '../helpers/compare';
-import type { RnnRefConfig } from '../reference/rnn';
-import { rnn, rnnStrategy, gateCount, RNN_CHUNK, type RnnOpConfig, type RnnOptions } from '../../src/ops/rnn';
+import { rnn, gateCount, type RnnOpConfig, type RnnOptions } from '../../src/ops/rnn';
+import { RNN_CHUNK } from '../../src/ops/rnn-tuning';
 import { sum } from '../../src/ops/reduce';
 import { VARIANTS } from '../helpers/rnn-variants';
 import { runRnnCase, expectMatchesReference, type RnnCase } from '../helpers/rnn-case';
@@ -64,71 +65,19 @@ describe('per-step kernels: the same values as the persistent kernels', () => {
   });
 });
 
-describe('strategy selection', () => {
-  const cfg = (cell: RnnOpConfig['cell'], resetAfter = true, units = 8): RnnOpConfig => ({
-    cell, units, activation: 'tanh', recurrentActivation: 'sigmoid', resetAfter, useBias: true,
-  });
-
-  it('software adapters always get the persistent kernels; GRU resetAfter=false always does', () => {
-    for (const H of [1, 64, 128, 256, 1024]) {
-      for (const B of [1, 8, 64, 512]) {
-        for (const c of [cfg('simpleRNN'), cfg('lstm'), cfg('gru', true)]) expect(rnnStrategy(c, H, B, true)).toBe('persistent');
-        expect(rnnStrategy(cfg('gru', false), H, B, false)).toBe('persistent');
-        expect(rnnStrategy(cfg('gru', false), H, B, true)).toBe('persistent');
-      }
-    }
-  });
-
-  it('GPUs: per-step from 256 units, or from 128 units with a small persistent grid', () => {
-    for (const c of [cfg('simpleRNN'), cfg('lstm'), cfg('gru', true)]) {
-      expect(rnnStrategy(c, 256, 512, false)).toBe('step');
-      expect(rnnStrategy(c, 1024, 1, false)).toBe('step');
-      expect(rnnStrategy(c, 128, 8, false)).toBe('step'); // 8 workgroups
-      expect(rnnStrategy(c, 128, 64, false)).toBe('persistent'); // 64 workgroups
-      expect(rnnStrategy(c, 64, 1, false)).toBe('persistent');
-      expect(rnnStrategy(c, 20, 64, false)).toBe('persistent');
-    }
-  });
-
-  it("'auto' on this (software) adapter runs the persistent kernels; a forced 'step' on GRU resetAfter=false throws", async () => {
-    const ctx = await gpuContext();
-    expect(ctx.gpu.info.isFallbackAdapter, 'the tests run on a software adapter').toBe(true);
-    const B = 2, T = 3, I = 2, H = 300;
-    const counts = async (strategy: RnnOptions['strategy']) => {
-      const g = new Graph(ctx, false);
-      const op = cfg('lstm', false, H);
-      const x = input(g, [B, T, I], new Float64Array(B * T * I));
-      const w = { kernel: input(g, [I, 4 * H], new Float64Array(I * 4 * H)), recurrentKernel: input(g, [H, 4 * H], new Float64Array(4 * H * H)), bias: null };
-      await rnn(g, { ...op, useBias: false }, x, w, null, null, { strategy });
-      const n = g.forward.dispatchCount;
-      g.dispose();
-      return n;
-    };
-    expect(await counts('auto')).toBe(await counts('persistent'));
-    expect(await counts('step')).toBe((await counts('persistent')) + T - 1);
-
-    const g = new Graph(ctx, false);
-    const op = cfg('gru', false, 3);
-    const x = input(g, [2, 4, 2], new Float64Array(16));
-    const w = { kernel: input(g, [2, 9], new Float64Array(18)), recurrentKernel: input(g, [3, 9], new Float64Array(27)), bias: null };
-    await expect(rnn(g, { ...op, useBias: false }, x, w, null, null, { strategy: 'step' })).rejects.toThrow(/strategy 'step' has no kernels for GRU resetAfter=false/);
-    g.dispose();
-  });
-});
-
 describe('per-step dispatch counts', () => {
   STEP_VARIANTS.forEach((v) => {
     it(`${v.label}: T dispatches forward and 2T backward per layer (2 layers, T = 70 vs ⌈70/${RNN_CHUNK}⌉ persistent chunks)`, async () => {
       const B = 3, T = 70, I = 2, H1 = 5, H2 = 4;
       const ctx = await gpuContext();
-      const counts = async (strategy: RnnOptions['strategy']) => {
+      const counts = async (timeLoop: RnnOptions['timeLoop']) => {
         const g = new Graph(ctx, true);
         let x = input(g, [B, T, I], new Float64Array(B * T * I), true, 'x');
         for (const [inF, H] of [[I, H1], [H1, H2]] as const) {
           const GH = gateCount(v.cell) * H;
           const op: RnnOpConfig = { cell: v.cell, units: H, activation: 'tanh', recurrentActivation: 'sigmoid', resetAfter: v.resetAfter, useBias: false };
           const w = { kernel: input(g, [inF, GH], new Float64Array(inF * GH), true), recurrentKernel: input(g, [H, GH], new Float64Array(H * GH), true), bias: null };
-          x = (await rnn(g, op, x, w, null, null, { strategy })).hSeq;
+          x = (await rnn(g, op, x, w, null, null, { timeLoop })).hSeq;
         }
         await g.backward(await sum(g, x));
         const n = { forward: g.forward.dispatchCount, backward: g.backwardProgram.dispatchCount };

@@ -1,23 +1,23 @@
 /**
- * The recurrent training toolkit (docs/rnn-features.md) on the real GPU against the float64
- * references of test/reference/rnn.ts (themselves finite-difference checked at the top of this
- * file): stateful / streaming inference, Bidirectional (reversal inside the kernels), dropout and
- * recurrent dropout, masking, and custom cells (the layer-normalized SimpleRNN cell). Sizes are
- * small: the software Vulkan driver is slow.
+ * The recurrent layers (src/layers/recurrent.ts, bidirectional.ts, masking.ts) with the training
+ * toolkit of docs/rnn-features.md, in models on the real GPU against the float64 references
+ * (test/reference/rnn.ts with its options, test/reference/sequence.ts for Bidirectional's merge
+ * and the dropout masks, denseMseRef of test/reference/ops.ts for a Dense head): stateful /
+ * streaming inference, Bidirectional (reversal inside the kernels), dropout and recurrent dropout,
+ * and masking. The ops underneath are tested in rnn.test.ts and sequence.test.ts; custom cells in
+ * cells.test.ts. Sizes are small: the software Vulkan driver is slow.
  */
 import { describe, it, expect } from 'vitest';
 import * as rnn from '../../src/index';
-import { gpuContext, input, run, f32, Graph, weightedSum } from '../helpers/gpu';
+import { gpuContext, input, f32, Graph } from '../helpers/gpu';
 import { expectClose } from '../helpers/compare';
-import { numericGradient, expectGradClose } from '../helpers/gradcheck';
 import { FORWARD, GRAD, EXACT } from '../helpers/tolerances';
-import { randomArray, dropoutStyle } from '../helpers/rng';
+import { randomArray } from '../helpers/rng';
 import { rnnForwardRef, rnnBackwardRef, randomRnnWeights, type RnnRefConfig, type RnnRefOptions } from '../reference/rnn';
-import { rnn as rnnOp, gateCount, type RnnOpConfig } from '../../src/ops/rnn';
-import { dropoutMask, advanceRng } from '../../src/ops/rnn';
-import { bidiMergeRef, bidiMergeBackwardRef, dropoutMaskRef, denseMseRef, lnCellForwardRef, lnCellBackwardRef, type MergeMode, type LnCellWeights } from '../reference/rnn-features';
+import { denseMseRef } from '../reference/ops';
+import { bidiMergeRef, bidiMergeBackwardRef, dropoutMaskRef, type MergeMode } from '../reference/sequence';
+import { gateCount } from '../../src/ops/rnn';
 import { VARIANTS, type Variant } from '../helpers/rnn-variants';
-import { runRnnCase, expectMatchesReference, type RnnCase } from '../helpers/rnn-case';
 
 const host = (a: ArrayLike<number>, shape: readonly number[]) => ({ data: Float32Array.from(a as ArrayLike<number>), shape });
 
@@ -27,62 +27,18 @@ const refCfg = (v: Variant, I: number, H: number): RnnRefConfig => ({
 const makeLayer = (v: Variant, a: rnn.RecurrentArgs & { inputShape?: [number | null, number] }): rnn.RecurrentLayer =>
   v.cell === 'simpleRNN' ? rnn.layers.simpleRNN(a) : v.cell === 'lstm' ? rnn.layers.lstm(a) : rnn.layers.gru({ ...a, resetAfter: v.resetAfter });
 
+/** Keras-layout weights for a layer of variant v (kernel, recurrent_kernel, bias) and their f32 copies. */
+function layerWeights(v: Variant, I: number, H: number, seed: number) {
+  const w = randomRnnWeights(refCfg(v, I, H), seed);
+  const G = gateCount(v.cell);
+  const shapes = [[I, G * H], [H, G * H], v.cell === 'gru' && v.resetAfter ? [2, G * H] : [G * H]];
+  return {
+    hosts: [host(w.kernel, shapes[0]!), host(w.recurrentKernel, shapes[1]!), host(w.bias!, shapes[2]!)],
+    w32: { kernel: f32(w.kernel), recurrentKernel: f32(w.recurrentKernel), bias: f32(w.bias!) },
+  };
+}
 
-// ---------------------------------------------------------------- float64 reference, gradchecked
-
-describe('float64 reference with options: finite-difference gradient checks', () => {
-  const B = 2, T = 4, I = 3, H = 3;
-  for (const v of VARIANTS) {
-    for (const [label, opts] of [
-      ['reverse', { reverse: true }],
-      ['input + recurrent dropout masks', { inputMask: dropoutStyle(B * I, 7, 0.3), recMask: dropoutStyle(B * H, 8, 0.4) }],
-      ['sequence mask (padding and a gap)', { seqMask: Float64Array.from([1, 1, 0, 0, 0, 1, 0, 1]) }],
-      ['everything together', { reverse: true, inputMask: dropoutStyle(B * I, 9, 0.3), recMask: dropoutStyle(B * H, 10, 0.3), seqMask: Float64Array.from([1, 0, 1, 1, 0, 1, 1, 0]) }],
-    ] as [string, RnnRefOptions][]) {
-      it(`${v.label}: ${label}`, () => {
-        const cfg = refCfg(v, I, H);
-        const w = randomRnnWeights(cfg, 31);
-        const x = randomArray(B * T * I, 32);
-        const h0 = randomArray(B * H, 33);
-        const c0 = v.cell === 'lstm' ? randomArray(B * H, 34) : undefined;
-        const rSeq = randomArray(B * T * H, 35), rLast = randomArray(B * H, 36), rC = randomArray(B * H, 37);
-        const loss = () => {
-          const f = rnnForwardRef(cfg, w, x, B, T, h0, c0, opts);
-          let l = 0;
-          f.hSeq.forEach((h, i) => (l += h * rSeq[i]!));
-          f.hLast.forEach((h, i) => (l += h * rLast[i]!));
-          f.cLast?.forEach((c, i) => (l += c * rC[i]!));
-          return l;
-        };
-        const f = rnnForwardRef(cfg, w, x, B, T, h0, c0, opts);
-        const g = rnnBackwardRef(cfg, w, x, B, T, h0, c0, f.cache, rSeq, rLast, c0 ? rC : null, opts);
-        expectGradClose(g.dKernel, numericGradient(loss, w.kernel), 'dKernel');
-        expectGradClose(g.dRecurrentKernel, numericGradient(loss, w.recurrentKernel), 'dRecurrentKernel');
-        expectGradClose(g.dBias!, numericGradient(loss, w.bias!), 'dBias');
-        expectGradClose(g.dX, numericGradient(loss, x), 'dX');
-        expectGradClose(g.dH0, numericGradient(loss, h0), 'dH0');
-        if (c0) expectGradClose(g.dC0!, numericGradient(loss, c0), 'dC0');
-      });
-    }
-  }
-
-  it('semantics: masked steps carry the state and output it; reverse = forward on the flipped sequence', () => {
-    const v = VARIANTS[1]!;
-    const cfg = refCfg(v, I, H);
-    const w = randomRnnWeights(cfg, 41);
-    const x = randomArray(B * T * I, 42);
-    const seqMask = Float64Array.from([1, 0, 0, 1, 1, 1, 1, 1]);
-    const f = rnnForwardRef(cfg, w, x, B, T, undefined, undefined, { seqMask });
-    // row 0: steps 1, 2 masked -> output of steps 1 and 2 = output of step 0
-    for (const t of [1, 2]) for (let j = 0; j < H; j++) expect(f.hSeq[t * H + j]).toBe(f.hSeq[j]);
-    // masking steps = dropping them from the sequence (the final state is the same)
-    const x0 = Float64Array.from([...x.subarray(0, I), ...x.subarray(3 * I, 4 * I)]);
-    const short = rnnForwardRef(cfg, w, x0, 1, 2);
-    for (let j = 0; j < H; j++) expect(f.hLast[j]).toBeCloseTo(short.hLast[j]!, 14);
-  });
-});
-
-// ---------------------------------------------------------------- 4. stateful / streaming inference
+// ---------------------------------------------------------------- stateful / streaming inference
 
 describe('stateful streaming inference: predictStep, getState / setState, resetStates', () => {
   for (const v of [VARIANTS[1]!, VARIANTS[2]!]) {
@@ -160,47 +116,7 @@ describe('stateful streaming inference: predictStep, getState / setState, resetS
   });
 });
 
-// ---------------------------------------------------------------- the op with options vs the reference
-
-
-const OP_CASES: RnnCase[] = [
-  { name: 'reverse (walks time backwards inside the kernels)', B: 3, T: 5, I: 3, H: 4, reverse: true },
-  { name: 'input and recurrent dropout masks', B: 3, T: 4, I: 3, H: 5, inputMask: true, recMask: true },
-  { name: 'sequence mask', B: 4, T: 5, I: 2, H: 4, seqMask: true },
-  { name: 'reverse + dropout + mask, T=70 (two chunks), B=9 H=13 (two workgroups)', B: 9, T: 70, I: 2, H: 13, reverse: true, inputMask: true, recMask: true, seqMask: true },
-];
-
-VARIANTS.forEach((v, vi) => {
-  describe(`rnn op options vs the reference: ${v.label}`, () => {
-    OP_CASES.forEach((c, ci) => it(c.name, async () => expectMatchesReference(await runRnnCase(v, c, 7000 + 100 * vi + 10 * ci))));
-  });
-});
-
-describe('rnn op options: errors', () => {
-  it('a mask of the wrong shape names the mask and the shapes', async () => {
-    const ctx = await gpuContext();
-    const g = new Graph(ctx, false);
-    const op: RnnOpConfig = { cell: 'lstm', units: 3, activation: 'tanh', recurrentActivation: 'sigmoid', resetAfter: false, useBias: false };
-    const x = input(g, [2, 4, 3], new Float64Array(24));
-    const w = { kernel: input(g, [3, 12], new Float64Array(36)), recurrentKernel: input(g, [3, 12], new Float64Array(36)), bias: null };
-    await expect(rnnOp(g, op, x, w, null, null, { seqMask: input(g, [2, 5], new Float64Array(10)) })).rejects.toThrow(/rnn: the sequence mask is \[2, 5\], expected \[2, 4\] for x \[2, 4, 3\]/);
-    await expect(rnnOp(g, op, x, w, null, null, { recurrentMask: input(g, [2, 4], new Float64Array(8)) })).rejects.toThrow(/recurrent-dropout mask is \[2, 4\], expected \[2, 3\]/);
-    g.dispose();
-  });
-});
-
-// ---------------------------------------------------------------- 3. Bidirectional
-
-/** Keras-layout weights for a layer of variant v (kernel, recurrent_kernel, bias) and their f32 copies. */
-function layerWeights(v: Variant, I: number, H: number, seed: number) {
-  const w = randomRnnWeights(refCfg(v, I, H), seed);
-  const G = gateCount(v.cell);
-  const shapes = [[I, G * H], [H, G * H], v.cell === 'gru' && v.resetAfter ? [2, G * H] : [G * H]];
-  return {
-    hosts: [host(w.kernel, shapes[0]!), host(w.recurrentKernel, shapes[1]!), host(w.bias!, shapes[2]!)],
-    w32: { kernel: f32(w.kernel), recurrentKernel: f32(w.recurrentKernel), bias: f32(w.bias!) },
-  };
-}
+// ---------------------------------------------------------------- Bidirectional
 
 describe('Bidirectional', () => {
   const cases: [Variant, MergeMode, boolean][] = [
@@ -266,32 +182,9 @@ describe('Bidirectional', () => {
   });
 });
 
-// ---------------------------------------------------------------- 1. dropout and recurrent dropout
+// ---------------------------------------------------------------- dropout and recurrent dropout
 
-describe('dropout and recurrent dropout', () => {
-  it('GPU masks: values 0 or 1/(1-rate), the documented PCG hash, new masks after every step', async () => {
-    const ctx = await gpuContext();
-    const n = 4000, rate = 0.3, seed = 99;
-    const rng = ctx.device.createBuffer({ size: 16, usage: 0x80 | 0x04 | 0x08 });
-    const g = new Graph(ctx, false);
-    const m0 = g.alloc([n], 'm0'), m1 = g.alloc([n], 'm1');
-    await dropoutMask(g, m0, rate, seed, 0, rng);
-    await dropoutMask(g, m1, rate, seed, 1, rng);
-    await advanceRng(g, rng);
-    const [a0, a1] = await run(g, m0, m1);
-    const [b0] = await run(g, m0);
-    g.dispose();
-    rng.destroy();
-    expectClose(a0!, dropoutMaskRef(n, rate, seed, 0, 0), EXACT, 'mask, stream 0, step 0');
-    expectClose(a1!, dropoutMaskRef(n, rate, seed, 1, 0), EXACT, 'mask, stream 1, step 0');
-    expectClose(b0!, dropoutMaskRef(n, rate, seed, 0, 1), EXACT, 'mask, stream 0, step 1');
-    const zeros = a0!.filter((v) => v === 0).length;
-    expect(Math.abs(zeros / n - rate)).toBeLessThan(0.03);
-    expect(a0!.every((v) => v === 0 || v === Math.fround(1 / (1 - rate)))).toBe(true);
-    expect(a0!.some((v, i) => v !== b0![i])).toBe(true);
-    expect(a0!.some((v, i) => v !== a1![i])).toBe(true);
-  });
-
+describe('dropout and recurrent dropout layers', () => {
   for (const v of [VARIANTS[1]!, VARIANTS[3]!]) {
     it(`${v.label}: two SGD steps with dropout 0.3 and recurrentDropout 0.4 equal the reference with the same masks`, async () => {
       const I = 3, H = 4, B = 3, T = 4, K = 2, lr = 0.1, seed = 1234;
@@ -336,7 +229,7 @@ describe('dropout and recurrent dropout', () => {
   });
 });
 
-// ---------------------------------------------------------------- 2. masking
+// ---------------------------------------------------------------- masking
 
 /** x [B, T, I] with the steps where mask = 0 set to `value` (padding). */
 function padded(B: number, T: number, I: number, mask: Float64Array, seed: number, value = 0): Float64Array {
@@ -431,104 +324,5 @@ describe('masking', () => {
     await expect(layer.call(g, x, w)).rejects.toThrow(/dec: the input mask is \[2, 3\] but the input is \[2, 4, 3\]; expected a \[2, 4\] mask/);
     g.dispose();
     expect(() => rnn.layers.masking({ maskValue: Number.NaN, name: 'mk' })).toThrow(/mk: maskValue must be a finite number/);
-  });
-});
-
-// ---------------------------------------------------------------- 5. custom cells
-
-describe('custom cells: RNN(LNSimpleRNNCell), the chapter\'s layer-normalized cell', () => {
-  const I = 3, H = 4, B = 2, T = 4;
-  const lnWeights = (seed: number): LnCellWeights => ({
-    kernel: f32(randomArray(I * H, seed, -0.6, 0.6)),
-    recurrentKernel: f32(randomArray(H * H, seed + 1, -0.6, 0.6)),
-    bias: f32(randomArray(H, seed + 2, -0.3, 0.3)),
-    gamma: f32(randomArray(H, seed + 3, 0.5, 1.5)),
-    beta: f32(randomArray(H, seed + 4, -0.3, 0.3)),
-  });
-
-  it('float64 reference: BPTT gradients match finite differences', () => {
-    const w = lnWeights(121);
-    const x = randomArray(B * T * I, 122);
-    const r = randomArray(B * T * H, 123);
-    const loss = () => lnCellForwardRef(w, x, B, T, I, H).hSeq.reduce((a, h, i) => a + h * r[i]!, 0);
-    const g = lnCellBackwardRef(w, x, B, T, I, H, r);
-    for (const k of ['kernel', 'recurrentKernel', 'bias', 'gamma', 'beta'] as const) expectGradClose(g[k], numericGradient(loss, w[k]), `d${k}`);
-    expectGradClose(g.x, numericGradient(loss, x), 'dX');
-  });
-
-  for (const returnSequences of [true, false]) {
-    it(`returnSequences=${returnSequences}: forward and every gradient through time (x, kernel, recurrent kernel, bias, gamma, beta) match the reference`, async () => {
-      const w = lnWeights(131);
-      const x = f32(randomArray(B * T * I, 132, -2, 2));
-      const r = f32(randomArray((returnSequences ? B * T : B) * H, 133));
-      const layer = rnn.layers.rnn({ cell: rnn.layers.lnSimpleRNNCell({ units: H }), returnSequences });
-      expect(layer.weightSpecs([T, I]).map((s) => s.name)).toEqual(['simple_rnn_cell/kernel', 'simple_rnn_cell/recurrent_kernel', 'simple_rnn_cell/bias', 'layer_normalization/gamma', 'layer_normalization/beta']);
-      const ctx = await gpuContext();
-      const g = new Graph(ctx, true);
-      const xt = input(g, [B, T, I], x, true, 'x');
-      const ws = [input(g, [I, H], w.kernel, true), input(g, [H, H], w.recurrentKernel, true), input(g, [H], w.bias, true), input(g, [H], w.gamma, true), input(g, [H], w.beta, true)];
-      const y = await layer.call(g, xt, ws);
-      expect(y.shape).toEqual(returnSequences ? [B, T, H] : [B, H]);
-      await g.backward(await weightedSum(g, y, r));
-      const [out, dX, dK, dU, dB, dGamma, dBeta] = await run(g, y, g.grad(xt), ...ws.map((t) => g.grad(t)));
-      g.dispose();
-      const ref = lnCellForwardRef(w, x, B, T, I, H);
-      let dHSeq = r;
-      if (!returnSequences) {
-        dHSeq = new Float64Array(B * T * H);
-        for (let b = 0; b < B; b++) dHSeq.set(r.subarray(b * H, (b + 1) * H), (b * T + T - 1) * H);
-      }
-      const want = returnSequences ? ref.hSeq : Float64Array.from({ length: B * H }, (_, i) => ref.hSeq[(Math.floor(i / H) * T + T - 1) * H + (i % H)]!);
-      expectClose(out!, want, FORWARD, 'outputs');
-      const gr = lnCellBackwardRef(w, x, B, T, I, H, dHSeq);
-      expectClose(dX!, gr.x, GRAD, 'dX');
-      expectClose(dK!, gr.kernel, GRAD, 'dKernel');
-      expectClose(dU!, gr.recurrentKernel, GRAD, 'dRecurrentKernel');
-      expectClose(dB!, gr.bias, GRAD, 'dBias');
-      expectClose(dGamma!, gr.gamma, GRAD, 'dGamma');
-      expectClose(dBeta!, gr.beta, GRAD, 'dBeta');
-    });
-  }
-
-  it('chapter experiment J: RNN(LN cell 20, seq) ×2 → TimeDistributed(Dense(10)) builds with Keras\'s parameter count, trains, and streams with predictStep', async () => {
-    const T = 6, N = 8;
-    const model = rnn.sequential({
-      layers: [
-        rnn.layers.rnn({ cell: rnn.layers.lnSimpleRNNCell({ units: 20 }), returnSequences: true, inputShape: [null, 1] }),
-        rnn.layers.rnn({ cell: rnn.layers.lnSimpleRNNCell({ units: 20 }), returnSequences: true }),
-        rnn.layers.timeDistributed({ layer: rnn.layers.dense({ units: 10 }) }),
-      ],
-      seed: 42,
-    });
-    // per cell: kernel I·20 + recurrent 400 + bias 20 + gamma 20 + beta 20
-    expect(model.countParams()).toBe(1 * 20 + 400 + 60 + (20 * 20 + 400 + 60) + (20 * 10 + 10));
-    model.compile({ optimizer: 'adam', loss: 'mse' });
-    const x = host(randomArray(N * T, 141), [N, T, 1]), y = host(randomArray(N * T * 10, 142), [N, T, 10]);
-    const h = await model.fit(x, y, { epochs: 2, batchSize: 4 });
-    expect(h.history.loss!.every(Number.isFinite)).toBe(true);
-    const xs = randomArray(2 * T, 143);
-    const whole = await model.predict(host(xs, [2, T, 1]));
-    for (let t = 0; t < T; t++) {
-      const out = await model.predictStep(host([xs[t]!, xs[T + t]!], [2, 1]));
-      for (let b = 0; b < 2; b++) expectClose(out.data.subarray(b * 10, (b + 1) * 10), whole.data.subarray((b * T + t) * 10, (b * T + t + 1) * 10), FORWARD, `step ${t} row ${b}`);
-    }
-    model.dispose();
-  });
-
-  it('bad input: not a cell, a cell returning the wrong shape, masking', async () => {
-    expect(() => rnn.layers.rnn({ cell: rnn.layers.dense({ units: 2 }) as unknown as rnn.RecurrentCell, name: 'r1' })).toThrow(/r1: 'cell' must be a recurrent cell/);
-    expect(() => rnn.layers.lnSimpleRNNCell({ units: 0 })).toThrow(/lnSimpleRNNCell: units must be a positive integer, got 0/);
-    const bad: rnn.RecurrentCell = {
-      className: 'BadCell', stateSize: [3], outputSize: 3,
-      weightSpecs: () => [],
-      step: async (_g, x, states) => ({ output: x, states: [...states] }),
-      getConfig: () => ({}),
-    };
-    const m1 = rnn.sequential({ layers: [rnn.layers.rnn({ cell: bad, name: 'r2', inputShape: [null, 2] })] });
-    await expect(m1.predict(host(new Float64Array(8), [2, 2, 2]))).rejects.toThrow(/r2: BadCell\.step returned an output of shape \[2, 2\], expected \[2, 3\]/);
-    m1.dispose();
-    const m2 = rnn.sequential({ layers: [rnn.layers.masking({ inputShape: [null, 1] }), rnn.layers.rnn({ cell: rnn.layers.lnSimpleRNNCell({ units: 2 }), name: 'r3' })] });
-    await expect(m2.predict(host(new Float64Array(4), [2, 2, 1]))).rejects.toThrow(/r3: custom cells \(LNSimpleRNNCell\) do not support masking/);
-    m2.dispose();
   });
 });
