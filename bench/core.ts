@@ -375,7 +375,7 @@ class TimestampProfiler implements PassProfiler {
 
 /** The model internals a profiled step needs (private fields; read only here, in profiling mode). */
 interface ModelInternals {
-  plans: Map<string, { mode: string; graph: { clears: Program; forward: Program; backwardProgram: Program } }>;
+  plans: { plans: Map<string, { mode: string; graph: { clears: Program; forward: Program; backwardProgram: Program } }> };
   optState: { program: Program; prepareStep(): void } | null;
   arena: { grads: GPUBuffer } | null;
   ctx: { device: GPUDevice } | null;
@@ -388,7 +388,7 @@ interface ModelInternals {
  */
 async function profileOurs(model: rnn.Sequential, cfg: BenchConfig, steps: number): Promise<ProfileResult> {
   const m = model as unknown as ModelInternals;
-  const plan = m.plans.get(`train:${cfg.B}x${cfg.T}x${cfg.I}:${cfg.B}x1`);
+  const plan = m.plans.plans.get(`train:${cfg.B}x${cfg.T}x${cfg.I}:${cfg.B}x1`);
   const dev = m.ctx?.device;
   if (!plan || !m.optState || !m.arena || !dev) throw new Error('profile: model internals not found (Sequential changed?)');
   if (!dev.features.has('timestamp-query')) throw new Error("profile: the device has no 'timestamp-query' feature");

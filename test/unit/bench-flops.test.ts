@@ -102,12 +102,12 @@ describe('statistics and tables', () => {
 
   it('profile tables and phase totals', () => {
     const p = { side: 'ours' as const, gpuMs: 10, wallMs: 20, entries: [
-      { phase: 'forward', kernel: 'rnn.wgsl:lstmForward', count: 2, ms: 3 },
-      { phase: 'backward', kernel: 'rnn.wgsl:lstmBackward', count: 2, ms: 6 },
+      { phase: 'forward', kernel: 'lstm-cell.wgsl:recurrentForward', count: 2, ms: 3 },
+      { phase: 'backward', kernel: 'lstm-cell.wgsl:recurrentBackward', count: 2, ms: 6 },
       { phase: 'backward', kernel: 'matmul.wgsl:matmulDirect', count: 7, ms: 1 },
     ] };
     expect(phaseTotals(p)).toEqual([{ phase: 'backward', ms: 7, share: 0.7 }, { phase: 'forward', ms: 3, share: 0.3 }]);
-    expect(profileTable(p).split('\n')[2]).toMatch(/backward \| rnn\.wgsl:lstmBackward +\| 2 +\| 6\.00 +\| 60\.0%/);
+    expect(profileTable(p).split('\n')[2]).toMatch(/backward \| lstm-cell\.wgsl:recurrentBackward +\| 2 +\| 6\.00 +\| 60\.0%/);
   });
 
   it('adapter slugs keep runs on different adapters apart', () => {
@@ -161,7 +161,7 @@ describe('benchmark engine on the GPU (ours only, tiny model)', () => {
     } else {
       expect(prof!.entries.reduce((n, e) => n + e.count, 0)).toBe(ours.stepInfo!.dispatches);
       expect(new Set(prof!.entries.map((e) => e.phase))).toEqual(new Set(['forward', 'backward', 'optimizer']));
-      expect(prof!.entries.some((e) => e.kernel === 'rnn.wgsl:lstmForward')).toBe(true);
+      expect(prof!.entries.some((e) => e.kernel === 'lstm-cell.wgsl:recurrentForward')).toBe(true);
     }
   });
 });
