@@ -70,8 +70,8 @@ export function getGpu(opts: { forceSoftware?: boolean } = {}): Promise<Gpu> {
 }
 
 async function createGpu(opts: { forceSoftware?: boolean }): Promise<Gpu> {
-  const { gpu, runtime, icd } = await findGpuApi(opts);
-  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  const { gpu, runtime, icd, quiet } = await findGpuApi(opts);
+  const adapter = await (quiet ? quiet(() => gpu.requestAdapter({ powerPreference: 'high-performance' })) : gpu.requestAdapter({ powerPreference: 'high-performance' }));
   if (!adapter) {
     throw new GpuError(
       runtime === 'browser'
@@ -134,6 +134,8 @@ async function findGpuApi(opts: { forceSoftware?: boolean }): Promise<{
   gpu: GPU;
   runtime: 'browser' | 'node';
   icd?: string;
+  /** Runs the adapter request with Dawn's known-harmless lavapipe warnings kept off stderr. */
+  quiet?: <T>(start: () => T) => T;
 }> {
   if (typeof navigator !== 'undefined' && (navigator as Navigator).gpu) {
     return { gpu: (navigator as Navigator).gpu, runtime: 'browser' };
@@ -159,7 +161,54 @@ async function findGpuApi(opts: { forceSoftware?: boolean }): Promise<{
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   }
   if (!dawnInstance) dawnInstance = mod.create([]);
-  return { gpu: dawnInstance as GPU, runtime: 'node', ...(icd ? { icd } : {}) };
+  const fsName = 'node:fs';
+  const fs = (await import(/* @vite-ignore */ fsName)) as typeof import('node:fs');
+  const quiet = icd && /lvp_icd/.test(icd) && !proc.env.WEBGPU_RNN_DAWN_STDERR ? <T>(start: () => T) => withoutNativeStderr(fs, start) : undefined;
+  return { gpu: dawnInstance as GPU, runtime: 'node', ...(icd ? { icd } : {}), ...(quiet ? { quiet } : {}) };
+}
+
+/**
+ * Why: on lavapipe, Dawn's adapter discovery prints two lines to stderr —
+ * "Warning: maxDynamic{Uniform,Storage}BuffersPerPipelineLayout artificially reduced from 1000000
+ * to 16 to fit dynamic offset allocation limit." lavapipe reports a million dynamic buffers per
+ * pipeline layout and Dawn clamps every adapter to its own maximum of 16 (NormalizeLimits in
+ * dawn/native/Limits.cpp), whatever limits the device is later requested with; this library uses
+ * no dynamic offsets, so the clamp changes nothing. The lines come from Dawn's C++ (dawn::WarningLog,
+ * an fprintf to stderr) synchronously inside requestAdapter(), with no toggle or callback to
+ * silence them and no way to filter them through process.stderr.
+ *
+ * What: for that one synchronous call, file descriptor 2 points at /dev/null (Node has no dup2:
+ * close 2, open /dev/null — the lowest free descriptor, so 2 again — and afterwards the reverse,
+ * reopening the original stderr through /proc/self/fd). Only on Linux, only with the lavapipe
+ * driver, only when stderr can be reopened that way (a tty, pipe or file), and never when any step
+ * does not land where expected; WEBGPU_RNN_DAWN_STDERR=1 turns it off.
+ */
+function withoutNativeStderr<T>(fs: typeof import('node:fs'), start: () => T): T {
+  const proc = (globalThis as { process?: { platform?: string } }).process;
+  if (proc?.platform !== 'linux') return start();
+  let saved = -1;
+  try {
+    fs.fstatSync(0), fs.fstatSync(1); // 0 and 1 open, so /dev/null below lands on 2
+    saved = fs.openSync('/proc/self/fd/2', 'a');
+    const [a, b] = [fs.fstatSync(2), fs.fstatSync(saved)];
+    if (a.dev !== b.dev || a.ino !== b.ino) throw new Error('stderr did not reopen as itself');
+  } catch {
+    if (saved >= 0) fs.closeSync(saved);
+    return start(); // stderr is a socket, closed, or otherwise not reopenable: leave it alone
+  }
+  let silenced = false;
+  try {
+    fs.closeSync(2);
+    const nul = fs.openSync('/dev/null', 'a');
+    silenced = nul === 2;
+    if (!silenced) fs.closeSync(nul); // another thread took descriptor 2 first; restore below
+    return start();
+  } finally {
+    if (silenced) fs.closeSync(2);
+    const back = fs.openSync(`/proc/self/fd/${saved}`, 'a');
+    if (back !== 2) fs.closeSync(back);
+    fs.closeSync(saved);
+  }
 }
 
 /**
