@@ -373,27 +373,18 @@ class TimestampProfiler implements PassProfiler {
   }
 }
 
-/** The model internals a profiled step needs (private fields; read only here, in profiling mode). */
-interface ModelInternals {
-  plans: { plans: Map<string, { mode: string; graph: { clears: Program; forward: Program; backwardProgram: Program } }> };
-  optState: { program: Program; prepareStep(): void } | null;
-  arena: { grads: GPUBuffer } | null;
-  ctx: { device: GPUDevice } | null;
-}
-
 /**
  * Runs `steps` training steps of our model (its cached plan for [B, T, I]) with one timed compute
  * pass per dispatch, phases = the step's programs; returns per-(phase, kernel) medians over the steps.
  * Mirrors Sequential.submitTrainStep (clear grads, forward, backward, optimizer, one submit).
  */
 async function profileOurs(model: rnn.Sequential, cfg: BenchConfig, steps: number): Promise<ProfileResult> {
-  const m = model as unknown as ModelInternals;
-  const plan = m.plans.plans.get(`train:${cfg.B}x${cfg.T}x${cfg.I}:${cfg.B}x1`);
-  const dev = m.ctx?.device;
-  if (!plan || !m.optState || !m.arena || !dev) throw new Error('profile: model internals not found (Sequential changed?)');
+  const found = model.trainPlanFor([[cfg.B, cfg.T, cfg.I]], [[cfg.B, 1]]);
+  if (!found) throw new Error('profile: the model has no train plan for this batch yet');
+  const { plan, optimizer, grads, device: dev } = found;
   if (!dev.features.has('timestamp-query')) throw new Error("profile: the device has no 'timestamp-query' feature");
   const g = plan.graph;
-  const phases: [string, Program][] = [['clears', g.clears], ['forward', g.forward], ['backward', g.backwardProgram], ['optimizer', m.optState.program]];
+  const phases: [string, Program][] = [['clears', g.clears], ['forward', g.forward], ['backward', g.backwardProgram], ['optimizer', optimizer.program]];
   const nDispatch = phases.reduce((n, [, p]) => n + p.dispatchCount, 0);
   const perDispatch: number[][] = [];
   let labels: { phase: string; kernel: string }[] = [];
@@ -402,12 +393,12 @@ async function profileOurs(model: rnn.Sequential, cfg: BenchConfig, steps: numbe
     const prof = new TimestampProfiler(dev, nDispatch);
     const t0 = now();
     const enc = dev.createCommandEncoder();
-    enc.clearBuffer(m.arena.grads);
+    enc.clearBuffer(grads);
     for (const [name, p] of phases) {
       prof.phase = name;
       p.encode(enc, prof);
     }
-    m.optState.prepareStep();
+    optimizer.prepareStep();
     prof.resolve(enc);
     dev.queue.submit([enc.finish()]);
     const ns = await prof.read();

@@ -1,7 +1,12 @@
-// loss.wgsl — mean squared error over a window of time steps, forward and backward.
-// pred and truth are [rows, steps, feats] (a 2-D [rows, feats] truth is steps = 1). Only time
-// steps t0 <= t < t1 count, which gives plain MSE (0, steps), Keras's last_time_step_mse
-// (steps-1, steps) and the weather lesson's warm-up-excluded loss (50, steps) with one kernel.
+// loss.wgsl — the regression losses and metrics (Keras 3 formulas), forward and backward, over a
+// window of time steps, with Keras masking and sample weights.
+//   per (row r, step t): l_rt = mean over feats of e(pred - truth), e = LOSS_MSE d², LOSS_MAE |d|,
+//                        LOSS_HUBER 0.5 d² if |d| <= delta else delta (|d| - 0.5 delta)
+//   w_rt = mask[r, t] (Keras masking; 1 without) · sampleWeight[r] (1 without), for t0 <= t < t1
+//   loss = Σ w_rt l_rt / den,  den = Σ mask (+ 1e-7) with a mask, else rows·(t1 - t0)
+// which is Keras's "sum_over_batch_size" reduction with the mask folded into the sample weights
+// (keras/src/losses/loss.py, apply_mask). Metrics sum Σ w l and Σ w for Keras's Mean metrics.
+// pred and truth are [rows, steps, feats] (2-D outputs: steps = 1).
 //! op: src/ops/loss.ts
 //! reference: test/reference/ops.ts
 //! test: test/unit/ops.test.ts
@@ -12,65 +17,119 @@ struct Params {
   feats: u32,
   t0: u32,
   t1: u32,
+  delta: f32,     // Huber's threshold
 }
+
+override LOSS: u32;          // LOSS_MSE, LOSS_MAE or LOSS_HUBER
+override HAS_MASK: bool;     // mask [rows, steps]
+override HAS_WEIGHT: bool;   // sampleWeight [rows]
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> pred: array<f32>;       // [rows, steps, feats]
-@group(0) @binding(2) var<storage, read> truth: array<f32>;     // [rows, steps, feats]
-@group(0) @binding(3) var<storage, read_write> loss: array<f32>; // [1]
-@group(0) @binding(4) var<storage, read> dLoss: array<f32>;      // [1]
-@group(0) @binding(5) var<storage, read_write> dPred: array<f32>;// [rows, steps, feats]
+@group(0) @binding(1) var<storage, read> pred: array<f32>;         // [rows, steps, feats]
+@group(0) @binding(2) var<storage, read> truth: array<f32>;        // [rows, steps, feats]
+@group(0) @binding(3) var<storage, read> mask: array<f32>;         // [rows, steps]
+@group(0) @binding(4) var<storage, read> sampleWeight: array<f32>; // [rows]
+@group(0) @binding(5) var<storage, read_write> loss: array<f32>;   // [1]
+@group(0) @binding(6) var<storage, read_write> stats: array<f32>;  // [4]: Σ w l, den (the loss's divisor), Σ w, 0
+@group(0) @binding(7) var<storage, read> dLoss: array<f32>;        // [1]
+@group(0) @binding(8) var<storage, read> statsIn: array<f32>;      // [4]: what lossForward wrote to stats
+@group(0) @binding(9) var<storage, read_write> dPred: array<f32>;  // [rows, steps, feats] +=
 
-fn windowCount() -> u32 { return params.rows * (params.t1 - params.t0) * params.feats; }
-
-// j-th element of the window -> flat index into pred/truth
-fn windowIndex(j: u32) -> u32 {
-  let w = (params.t1 - params.t0) * params.feats;
-  let r = j / w;
-  let rem = j % w;
-  return (r * params.steps + params.t0 + rem / params.feats) * params.feats + rem % params.feats;
+fn elementLoss(d: f32) -> f32 {
+  let a = abs(d);
+  switch LOSS {
+    case LOSS_MAE: { return a; }
+    case LOSS_HUBER: { return select(params.delta * (a - 0.5 * params.delta), 0.5 * d * d, a <= params.delta); }
+    default: { return d * d; }
+  }
 }
 
-var<workgroup> partial: array<f32, 256>;
+// d elementLoss / d pred
+fn elementGrad(d: f32) -> f32 {
+  switch LOSS {
+    case LOSS_MAE: { return sign(d); }
+    case LOSS_HUBER: { return select(params.delta * sign(d), d, abs(d) <= params.delta); }
+    default: { return 2.0 * d; }
+  }
+}
 
-// loss[0] = mean over the window of (pred - truth)^2. One workgroup, tree reduction.
+// w_rt for row r and step t (inside the window).
+fn rowWeight(r: u32, t: u32) -> f32 {
+  var w = 1.0;
+  if (HAS_MASK) { w *= mask[r * params.steps + t]; }
+  if (HAS_WEIGHT) { w *= sampleWeight[r]; }
+  return w;
+}
+
+var<workgroup> partial: array<vec3f, 256>; // Σ w l, Σ mask, Σ w
+
+// loss = Σ w l / den; stats = [Σ w l, den, Σ w, 0]. One workgroup, tree reduction over the
+// (row, step) pairs.
 @compute @workgroup_size(256)
-fn mseForward(@builtin(local_invocation_index) lid: u32) {
-  let n = windowCount();
-  var s = 0.0;
+fn lossForward(@builtin(local_invocation_index) lid: u32) {
+  let width = params.t1 - params.t0;
+  let n = params.rows * width;
+  var s = vec3f(0.0);
   for (var j = lid; j < n; j += 256u) {
-    let i = windowIndex(j);
-    let d = pred[i] - truth[i];
-    s += d * d;
+    let r = j / width;
+    let t = params.t0 + j % width;
+    let base = (r * params.steps + t) * params.feats;
+    var l = 0.0;
+    for (var f = 0u; f < params.feats; f++) { l += elementLoss(pred[base + f] - truth[base + f]); }
+    let w = rowWeight(r, t);
+    var m = 1.0;
+    if (HAS_MASK) { m = mask[r * params.steps + t]; }
+    s += vec3f(w * l / f32(params.feats), m, w);
   }
   partial[lid] = s;
   workgroupBarrier();
-  for (var w = 128u; w > 0u; w >>= 1u) {
-    if (lid < w) { partial[lid] += partial[lid + w]; }
+  for (var k = 128u; k > 0u; k >>= 1u) {
+    if (lid < k) { partial[lid] += partial[lid + k]; }
     workgroupBarrier();
   }
-  if (lid == 0u) { loss[0] = partial[0] / f32(n); }
+  if (lid == 0u) {
+    let tot = partial[0];
+    let den = select(f32(n), tot.y + 1e-7, HAS_MASK);
+    loss[0] = tot.x / den;
+    stats[0] = tot.x;
+    stats[1] = den;
+    stats[2] = tot.z;
+    stats[3] = 0.0;
+  }
 }
 
-// dPred += dLoss * 2 (pred - truth) / n inside the window (nothing outside it).
+// dPred += dLoss · w_rt · e'(pred - truth) / (feats · den) inside the window (nothing outside it).
 @compute @workgroup_size(64)
-fn mseBackward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+fn lossBackward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let j = flatIndex(gid, nwg, 64u);
-  let n = windowCount();
-  if (j >= n) { return; }
-  let i = windowIndex(j);
-  dPred[i] += dLoss[0] * 2.0 * (pred[i] - truth[i]) / f32(n);
+  let width = params.t1 - params.t0;
+  if (j >= params.rows * width * params.feats) { return; }
+  let f = j % params.feats;
+  let rt = j / params.feats;
+  let r = rt / width;
+  let t = params.t0 + rt % width;
+  let i = (r * params.steps + t) * params.feats + f;
+  dPred[i] += dLoss[0] * rowWeight(r, t) * elementGrad(pred[i] - truth[i]) / (f32(params.feats) * statsIn[1]);
 }
 
 struct AccParams {
   slot: u32,
   weight: f32,
 }
-@group(0) @binding(6) var<uniform> acc: AccParams;
-@group(0) @binding(7) var<storage, read_write> totals: array<f32>; // [slots]
+@group(0) @binding(10) var<uniform> acc: AccParams;
+@group(0) @binding(11) var<storage, read_write> totals: array<f32>; // [slots]
+@group(0) @binding(12) var<storage, read> accIn: array<f32>;        // a scalar ([1]), or a loss's stats ([4])
 
-// totals[slot] += weight * loss[0]; a running (per-epoch) sum that is read back once.
+// totals[slot] += weight · accIn[0]: a running (per-epoch) sum that is read back once.
 @compute @workgroup_size(1)
 fn accumulateScalar() {
-  totals[acc.slot] += acc.weight * loss[0];
+  totals[acc.slot] += acc.weight * accIn[0];
+}
+
+// totals[slot] += Σ w l, totals[slot + 1] += Σ w (from a loss's stats): a Keras Mean metric's
+// running sums.
+@compute @workgroup_size(1)
+fn accumulateMetric() {
+  totals[acc.slot] += accIn[0];
+  totals[acc.slot + 1u] += accIn[2];
 }

@@ -51,10 +51,11 @@ override CLIP_MODE: u32;  // CLIP_NONE, CLIP_VALUE, CLIP_NORM (per variable) or 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> p: array<f32>;      // [n] parameters
 @group(0) @binding(2) var<storage, read> g: array<f32>;            // [n] gradients
-@group(0) @binding(3) var<storage, read_write> m: array<f32>;      // [n] Adam m / SGD & RMSprop momentum
-@group(0) @binding(4) var<storage, read_write> v: array<f32>;      // [n] Adam v / RMSprop velocity
-@group(0) @binding(5) var<storage, read_write> mg: array<f32>;     // [n] RMSprop average gradient (centered)
-// table (u32): [offset, size] × nVars | [start, end) × nChunks | [firstChunk, endChunk) × nVars
+@group(0) @binding(3) var<storage, read_write> m: array<f32>;      // [slots] Adam m / SGD & RMSprop momentum
+@group(0) @binding(4) var<storage, read_write> v: array<f32>;      // [slots] Adam v / RMSprop velocity
+@group(0) @binding(5) var<storage, read_write> mg: array<f32>;     // [slots] RMSprop average gradient (centered)
+// table (u32): [offset, size] × nVars | [start, end) × nChunks | [firstChunk, endChunk) × nVars |
+//   slot offset × nVars (where a variable's moments start in m, v, mg: only trainable variables have them)
 @group(0) @binding(6) var<storage, read> table: array<u32>;
 @group(0) @binding(7) var<storage, read> aux: array<f32>;          // see layout above (update kernels)
 @group(0) @binding(8) var<storage, read_write> auxOut: array<f32>; // the same buffer (norm kernels)
@@ -150,7 +151,8 @@ fn decayed(i: u32) -> f32 {
 // and in padding / non-trainable variables (left untouched). Called first thing in every update
 // entry point: globalScale's barrier needs uniform control flow.
 struct GradSlot {
-  i: u32,
+  i: u32,   // arena element (p, g)
+  s: u32,   // moment slot (m, v, mg)
   ok: bool,
   g: f32,
 }
@@ -159,10 +161,12 @@ fn gradSlot(gid: vec3u, nwg: vec3u, lid: u32) -> GradSlot {
   var gs = 1.0;
   if (CLIP_MODE == CLIP_GLOBAL_NORM) { gs = globalScale(lid); }
   let i = flatIndex(gid, nwg, 64u);
-  if (i >= params.n) { return GradSlot(i, false, 0.0); }
+  if (i >= params.n) { return GradSlot(i, 0u, false, 0.0); }
   let vi = varIndex(i);
-  if (vi < 0) { return GradSlot(i, false, 0.0); }
-  return GradSlot(i, true, clippedGrad(i, u32(vi), gs));
+  if (vi < 0) { return GradSlot(i, 0u, false, 0.0); }
+  let vj = u32(vi);
+  let s = table[4u * params.nVars + 2u * params.nChunks + vj] + (i - table[2u * vj]);
+  return GradSlot(i, s, true, clippedGrad(i, vj, gs));
 }
 
 // ---------------------------------------------------------------- updates
@@ -174,10 +178,10 @@ fn adamUpdate(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
   let i = slot.i;
   let gi = slot.g;
   let alpha = aux[1];
-  let mi = m[i] + (gi - m[i]) * (1.0 - params.beta1);
-  let si = v[i] + (gi * gi - v[i]) * (1.0 - params.beta2);
-  m[i] = mi;
-  v[i] = si;
+  let mi = m[slot.s] + (gi - m[slot.s]) * (1.0 - params.beta1);
+  let si = v[slot.s] + (gi * gi - v[slot.s]) * (1.0 - params.beta2);
+  m[slot.s] = mi;
+  v[slot.s] = si;
   p[i] = decayed(i) - alpha * mi / (sqrt(si) + params.epsilon);
 }
 
@@ -193,8 +197,8 @@ fn sgdUpdate(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
     p[i] = pi - gi * lr;
     return;
   }
-  let mi = m[i] * params.momentum - gi * lr;
-  m[i] = mi;
+  let mi = m[slot.s] * params.momentum - gi * lr;
+  m[slot.s] = mi;
   if (params.nesterov == 1u) {
     p[i] = pi + (mi * params.momentum - gi * lr);
   } else {
@@ -210,19 +214,19 @@ fn rmspropUpdate(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
   let gi = slot.g;
   let lr = aux[0];
   let rho = params.rho;
-  let si = rho * v[i] + (1.0 - rho) * (gi * gi);
-  v[i] = si;
+  let si = rho * v[slot.s] + (1.0 - rho) * (gi * gi);
+  v[slot.s] = si;
   var den = si + params.epsilon;
   if (params.centered == 1u) {
-    let a = rho * mg[i] + (1.0 - rho) * gi;
-    mg[i] = a;
+    let a = rho * mg[slot.s] + (1.0 - rho) * gi;
+    mg[slot.s] = a;
     den = si - a * a + params.epsilon;
   }
   let inc = lr * gi / sqrt(den);
   let pi = decayed(i);
   if (params.momentum > 0.0) {
-    let mi = params.momentum * m[i] + inc;
-    m[i] = mi;
+    let mi = params.momentum * m[slot.s] + inc;
+    m[slot.s] = mi;
     p[i] = pi - mi;
   } else {
     p[i] = pi - inc;

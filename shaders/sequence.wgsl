@@ -218,3 +218,63 @@ fn putStep(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
   let at = (b * tparams.T + tparams.t) * tparams.F + f;
   sliceDst[at] = select(sliceSrc[i], sliceDst[at] + sliceSrc[i], tparams.accumulate == 1u);
 }
+
+// ---------------------------------------------------------------- time reversal (goBackwards)
+// out[b, t, :] (+)= x[b, T-1-t, :] for x, out [B, T, F]. Its own inverse: the backward is the same
+// kernel on the gradient, accumulating.
+
+struct ReverseParams {
+  n: u32,          // B*T*F
+  T: u32,
+  F: u32,
+  accumulate: u32,
+}
+
+@group(0) @binding(21) var<uniform> rparams: ReverseParams;
+@group(0) @binding(22) var<storage, read> reverseIn: array<f32>;         // [B, T, F]
+@group(0) @binding(23) var<storage, read_write> reverseOut: array<f32>;  // [B, T, F]
+
+@compute @workgroup_size(64)
+fn reverseSteps(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flatIndex(gid, nwg, 64u);
+  if (i >= rparams.n) { return; }
+  let f = i % rparams.F;
+  let bt = i / rparams.F;
+  let t = bt % rparams.T;
+  let b = bt / rparams.T;
+  let v = reverseIn[(b * rparams.T + rparams.T - 1u - t) * rparams.F + f];
+  reverseOut[i] = select(v, reverseOut[i] + v, rparams.accumulate == 1u);
+}
+
+// ---------------------------------------------------------------- repeat a vector over steps (RepeatVector)
+// repeatSteps: out[b, t, f] = x[b, f] for t < T;  sumSteps: dx[b, f] += Σ_t dOut[b, t, f].
+
+struct RepeatParams {
+  B: u32,
+  T: u32,
+  F: u32,
+}
+
+@group(0) @binding(24) var<uniform> pparams: RepeatParams;
+@group(0) @binding(25) var<storage, read> repeatIn: array<f32>;          // [B, F] (sumSteps: [B, T, F])
+@group(0) @binding(26) var<storage, read_write> repeatOut: array<f32>;   // [B, T, F] (sumSteps: [B, F], +=)
+
+@compute @workgroup_size(64)
+fn repeatSteps(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flatIndex(gid, nwg, 64u);
+  if (i >= pparams.B * pparams.T * pparams.F) { return; }
+  let f = i % pparams.F;
+  let b = i / (pparams.T * pparams.F);
+  repeatOut[i] = repeatIn[b * pparams.F + f];
+}
+
+@compute @workgroup_size(64)
+fn sumSteps(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flatIndex(gid, nwg, 64u);
+  if (i >= pparams.B * pparams.F) { return; }
+  let f = i % pparams.F;
+  let b = i / pparams.F;
+  var s = 0.0;
+  for (var t = 0u; t < pparams.T; t++) { s += repeatIn[(b * pparams.T + t) * pparams.F + f]; }
+  repeatOut[i] += s;
+}

@@ -13,8 +13,9 @@
  * ```
  */
 import { Sequential, type SequentialArgs } from './model/sequential';
+import type { LossSpec } from './model/types';
 import { Dense, Flatten, TimeDistributed, type DenseArgs, type TimeDistributedArgs } from './layers/dense';
-import type { LayerArgs } from './layers/layer';
+import type { LayerArgs, Shape } from './layers/layer';
 import { Adam, AdamW, SGD, RMSprop, type AdamConfig, type AdamWConfig, type SgdConfig, type RmspropConfig } from './optim/optimizers';
 import { schedules } from './optim/schedules';
 import { LayerNormalization, BatchNormalization, type NormalizationArgs, type BatchNormalizationArgs } from './layers/normalization';
@@ -22,9 +23,23 @@ import { SimpleRNN, LSTM, GRU, type RecurrentArgs, type LSTMArgs, type GRUArgs }
 import { Bidirectional, type BidirectionalArgs } from './layers/bidirectional';
 import { Masking, type MaskingArgs } from './layers/masking';
 import { RNN, LNSimpleRNNCell, type RNNArgs, type LNSimpleRNNCellArgs } from './layers/cells';
+import { Model } from './model/model';
+import type { ModelArgs } from './model/types';
+import { InputLayer } from './layers/layer';
+import type { SymbolicTensor } from './layers/symbolic';
+import { Add, Average, Concatenate, Multiply, Subtract, type ConcatenateArgs } from './layers/merge';
+import { RepeatVector, Reshape, type RepeatVectorArgs, type ReshapeArgs } from './layers/reshape';
 
 export { Sequential, setSeed } from './model/sequential';
-export type { LossSpec, FitDatasetArgs, CompileArgs, FitArgs, EvaluateArgs, History, Callback, Logs, SequentialArgs, LossName, MetricName } from './model/types';
+export { Model } from './model/model';
+export type { LossSpec, FitDatasetArgs, CompileArgs, FitArgs, EvaluateArgs, History, Callback, Logs, SequentialArgs, LossName, MetricName, ModelArgs, ModelData, PerOutput } from './model/types';
+export { SymbolicTensor } from './layers/symbolic';
+export { InputLayer } from './layers/layer';
+export type { ApplyArgs } from './layers/layer';
+export { Add, Subtract, Multiply, Average, Concatenate } from './layers/merge';
+export type { ConcatenateArgs } from './layers/merge';
+export { RepeatVector, Reshape } from './layers/reshape';
+export type { RepeatVectorArgs, ReshapeArgs } from './layers/reshape';
 export type { TensorLike, NestedArray } from './host';
 export type { HostTensor } from './host';
 export { Layer } from './layers/layer';
@@ -68,6 +83,32 @@ export function sequential(args: SequentialArgs = {}): Sequential {
   return new Sequential(args);
 }
 
+/**
+ * The input of a functional model (tfjs `tf.input`, Keras `keras.Input`): a symbolic tensor of
+ * `shape` (without the batch dimension; `null` = any length, e.g. the time steps).
+ *
+ * @example
+ * ```ts
+ * const x = rnn.input({ shape: [null, 1] });
+ * const [seq, h, c] = rnn.layers.lstm({ units: 20, returnSequences: true, returnState: true }).apply(x) as rnn.SymbolicTensor[];
+ * const y = rnn.layers.dense({ units: 1 }).apply(h) as rnn.SymbolicTensor;
+ * const model = rnn.model({ inputs: x, outputs: y });
+ * ```
+ */
+export function input(args: { shape: Shape; name?: string }): SymbolicTensor {
+  if (!args || typeof args !== 'object') throw new TypeError('input: expected an options object like {shape: [null, 1]}');
+  return new InputLayer(args).output;
+}
+
+/**
+ * A functional model from its inputs to its outputs (tfjs `tf.model`, Keras `keras.Model`): any
+ * graph of layers made with `layer.apply()`, with several inputs and outputs and shared layers.
+ * Everything a Sequential has works on it (fit, evaluate, predict, trainOnBatch, weights, summary).
+ */
+export function model(args: ModelArgs): Model {
+  return new Model(args);
+}
+
 /** Layer factories with tfjs names (`rnn.layers.dense({units: 1})`). */
 export const layers = {
   /** Fully connected layer on the last axis (per time step on sequences). */
@@ -94,15 +135,36 @@ export const layers = {
   layerNormalization: (args: NormalizationArgs = {}) => new LayerNormalization(args),
   /** Keras BatchNormalization over all axes but the last (momentum 0.99, epsilon 1e-3; gamma, beta, moving_mean, moving_variance). */
   batchNormalization: (args: BatchNormalizationArgs = {}) => new BatchNormalization(args),
+  /** Keras RepeatVector: a vector [batch, features] repeated over n steps, [batch, n, features]. */
+  repeatVector: (args: RepeatVectorArgs) => new RepeatVector(args),
+  /** Keras Reshape: the same values in another shape (the batch stays; one -1 is inferred). */
+  reshape: (args: ReshapeArgs) => new Reshape(args),
+  /** Keras Concatenate: joins a list of inputs along `axis` (default -1, the features). */
+  concatenate: (args: ConcatenateArgs = {}) => new Concatenate(args),
+  /** Keras Add: the elementwise sum of a list of inputs. */
+  add: (args: LayerArgs = {}) => new Add(args),
+  /** Keras Subtract: inputs[0] - inputs[1]. */
+  subtract: (args: LayerArgs = {}) => new Subtract(args),
+  /** Keras Multiply: the elementwise product of a list of inputs. */
+  multiply: (args: LayerArgs = {}) => new Multiply(args),
+  /** Keras Average: the elementwise mean of a list of inputs. */
+  average: (args: LayerArgs = {}) => new Average(args),
 };
 
-/** Losses with options (plain 'mse' needs none). */
+/** Losses with options, for compile's `loss` (the names 'mse', 'mae', 'huber' need none). Keras 3 formulas. */
 export const losses = {
   /**
    * Mean squared error; `warmupSteps` ignores the first steps of sequence outputs (the weather
    * lesson's loss_mse_warmup with 50).
    */
-  meanSquaredError: (opts: { warmupSteps?: number } = {}): import('./model/sequential').LossSpec => ({ kind: 'mse', warmupSteps: opts.warmupSteps ?? 0 }),
+  meanSquaredError: (opts: { warmupSteps?: number } = {}): LossSpec => ({ kind: 'mse', warmupSteps: opts.warmupSteps ?? 0 }),
+  /** Mean absolute error (Keras `mean_absolute_error`); `warmupSteps` as for meanSquaredError. */
+  meanAbsoluteError: (opts: { warmupSteps?: number } = {}): LossSpec => ({ kind: 'mae', warmupSteps: opts.warmupSteps ?? 0 }),
+  /**
+   * Huber loss (Keras `Huber`): 0.5·d² where |d| ≤ delta, else delta·(|d| − 0.5·delta), averaged
+   * over the last axis; delta defaults to 1.0 as in Keras. Robust to outliers (e.g. ridership spikes).
+   */
+  huber: (opts: { delta?: number; warmupSteps?: number } = {}): LossSpec => ({ kind: 'huber', delta: opts.delta ?? 1, warmupSteps: opts.warmupSteps ?? 0 }),
 };
 
 /** Optimizer factories with tfjs/Keras names and Keras 3 defaults. */

@@ -14,6 +14,7 @@ import optim from '../../shaders/optim.wgsl?raw';
 import normalization from '../../shaders/normalization.wgsl?raw';
 import matmul from '../../shaders/matmul.wgsl?raw';
 import sequence from '../../shaders/sequence.wgsl?raw';
+import concat from '../../shaders/concat.wgsl?raw';
 import rnnCommon from '../../shaders/rnn-common.wgsl?raw';
 import rnnPersistentTiles from '../../shaders/rnn-persistent-tiles.wgsl?raw';
 import rnnPersistent from '../../shaders/rnn-persistent.wgsl?raw';
@@ -37,6 +38,7 @@ export const SHADERS = {
   normalization: file('normalization.wgsl', normalization),
   matmul: file('matmul.wgsl', matmul),
   sequence: file('sequence.wgsl', sequence),
+  concat: file('concat.wgsl', concat),
   simpleRnnCell: file('simple-rnn-cell.wgsl', simpleRnnCell),
   lstmCell: file('lstm-cell.wgsl', lstmCell),
   gruCell: file('gru-cell.wgsl', gruCell),

@@ -9,6 +9,12 @@
 /** Activation codes (`activate(ACT_TANH, x)` in shaders/prelude.wgsl; names in src/ops/activations.ts). */
 export const ACTIVATION_CODES = { linear: 0, tanh: 1, sigmoid: 2, relu: 3, hardSigmoid: 4 } as const;
 
+/** Binary elementwise ops (`BINARY_ADD`… in shaders/elementwise.wgsl; src/ops/elementwise.ts). */
+export const BINARY_CODES = { add: 0, mul: 1, sub: 2 } as const;
+
+/** Loss functions (`LOSS_MSE`… in shaders/loss.wgsl; src/ops/loss.ts). */
+export const LOSS_CODES = { mse: 0, mae: 1, huber: 2 } as const;
+
 /** Bidirectional merge modes (`MERGE_CONCAT`… in shaders/sequence.wgsl; src/ops/sequence.ts). */
 export const MERGE_CODES = { concat: 0, sum: 1, mul: 2, ave: 3 } as const;
 
@@ -37,6 +43,8 @@ export const RNN_TILES = {
 
 const TABLES: readonly [prefix: string, table: Readonly<Record<string, number>>][] = [
   ['ACT_', ACTIVATION_CODES],
+  ['BINARY_', BINARY_CODES],
+  ['LOSS_', LOSS_CODES],
   ['MERGE_', MERGE_CODES],
   ['CLIP_', CLIP_CODES],
   ['OPTIM_', OPTIM_LAYOUT],

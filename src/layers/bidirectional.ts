@@ -15,7 +15,7 @@
 import type { Graph } from '../autograd/tape';
 import type { Tensor } from '../tensor';
 import { bidirectionalMerge, type MergeMode } from '../ops/sequence';
-import { RecurrentLayer } from './recurrent';
+import { RecurrentLayer, checkInitialState } from './recurrent';
 import { Layer, type LayerArgs, type Shape, type WeightSpec } from './layer';
 
 export interface BidirectionalArgs extends LayerArgs {
@@ -47,6 +47,8 @@ export class Bidirectional extends Layer {
     const inner = args.layer;
     this.forwardLayer = inner.recreate(`forward_${inner.name}`, 0);
     this.backwardLayer = inner.recreate(`backward_${inner.name}`, 1);
+    if (inner.stateful) throw new RangeError(`${this.name}: a stateful layer cannot run inside Bidirectional (its backward direction restarts at every sequence's end)`);
+    if (inner.goBackwards) throw new RangeError(`${this.name}: give the inner layer without goBackwards (Bidirectional runs one direction of each)`);
     if (this.inputShape && this.inputShape.length !== 2) {
       throw new RangeError(`${this.name}: inputShape must be [timeSteps | null, features], got [${this.inputShape.join(', ')}]`);
     }
@@ -66,18 +68,37 @@ export class Bidirectional extends Layer {
     return [...prefix(this.forwardLayer), ...prefix(this.backwardLayer)];
   }
 
+  /** Keras: [output] or, with the inner layer's returnState, [output, forward states…, backward states…]. */
+  override nodeOutputShapes(inputs: readonly Shape[], states: readonly Shape[]): Shape[] {
+    if (inputs.length !== 1) throw new RangeError(`${this.name}: takes one input sequence, got ${inputs.length}`);
+    const n = this.forwardLayer.stateCount;
+    const names = this.forwardLayer.cell === 'lstm' ? '[forward h, forward c, backward h, backward c]' : '[forward h, backward h]';
+    checkInitialState(this.name, states, 2 * n, this.forwardLayer.units, names);
+    const out = this.outputShape(inputs[0]!);
+    if (!this.forwardLayer.returnState) return [out];
+    return [out, ...Array.from({ length: 2 * n }, () => [this.forwardLayer.units] as Shape)];
+  }
+
   async call(g: Graph, x: Tensor, w: readonly Tensor[]): Promise<Tensor> {
+    return (await this.callNode(g, [x], w, []))[0]!;
+  }
+
+  override async callNode(g: Graph, inputs: readonly Tensor[], w: readonly Tensor[], states: readonly Tensor[]): Promise<Tensor[]> {
+    const x = inputs[0]!;
     if (g.statefulStep) {
       throw new Error(`${this.name}: predictStep cannot run a Bidirectional layer (its backward direction needs the whole sequence); use predict`);
     }
     if (x.shape.length !== 3) throw new RangeError(`${this.name}: expects [batch, timeSteps, features], got [${x.shape.join(', ')}]`);
     const n = this.forwardLayer.weightSpecs(x.shape.slice(1)).length;
-    const fwd = await this.forwardLayer.runRecurrent(g, x, w.slice(0, n), false);
-    const bwd = await this.backwardLayer.runRecurrent(g, x, w.slice(n), true);
+    const k = this.forwardLayer.stateCount;
+    const fwd = await this.forwardLayer.runRecurrent(g, x, w.slice(0, n), false, states.slice(0, k));
+    const bwd = await this.backwardLayer.runRecurrent(g, x, w.slice(n), true, states.slice(k));
     const seq = this.returnSequences;
     const y = await bidirectionalMerge(g, seq ? fwd.hSeq : fwd.hLast, seq ? bwd.hSeq : bwd.hLast, this.mergeMode, seq ? x.mask : null, this.name);
     if (seq) y.mask = x.mask;
-    return y;
+    if (!this.forwardLayer.returnState) return [y];
+    const st = (o: typeof fwd) => (o.cLast ? [o.hLast, o.cLast] : [o.hLast]);
+    return [y, ...st(fwd), ...st(bwd)];
   }
 
   /** Frees the two directions' GPU-side state (dropout RNG counters); called by model.dispose(). */

@@ -6,6 +6,7 @@
 import type { Graph } from '../autograd/tape';
 import type { Tensor } from '../tensor';
 import type { InitializerName, Rng } from './initializers';
+import { Node, SymbolicTensor, isSymbolic } from './symbolic';
 
 export type Shape = readonly (number | null)[];
 
@@ -39,11 +40,24 @@ export function uniqueName(base: string): string {
   return n === 0 ? base : `${base}_${n}`;
 }
 
+/** Options of `layer.apply(x, args)` (Keras call arguments). */
+export interface ApplyArgs {
+  /** Recurrent layers: the initial state, e.g. `[h, c]` for an LSTM (Keras `initial_state`). */
+  initialState?: SymbolicTensor[];
+}
+
 export abstract class Layer {
   readonly name: string;
   readonly inputShape: Shape | null;
   /** Keras class name, shown by model.summary(). */
   abstract readonly className: string;
+  /**
+   * False freezes the layer's weights (Keras `layer.trainable`): they get no gradient, no update
+   * and no optimizer slots. Takes effect at the next fit / trainOnBatch.
+   */
+  trainable = true;
+  /** The layer's calls in functional graphs (one per `apply`; several for a shared layer). */
+  readonly nodes: Node[] = [];
 
   constructor(args: LayerArgs, base: string) {
     this.name = args.name ?? uniqueName(base);
@@ -68,6 +82,81 @@ export abstract class Layer {
 
   /** Configuration (Keras names), for summary() and serialisation. */
   abstract getConfig(): Record<string, unknown>;
+
+  /**
+   * Output shapes of one call with these inputs (and initial states); throws naming the layer and
+   * the shapes when they do not fit. Default: one input, no state, `outputShape`.
+   */
+  nodeOutputShapes(inputs: readonly Shape[], states: readonly Shape[]): Shape[] {
+    if (inputs.length !== 1) throw new RangeError(`${this.name}: takes one input, got ${inputs.length} (${inputs.map(shapeToString).join(', ')})`);
+    if (states.length) throw new RangeError(`${this.name} (${this.className}): has no initialState`);
+    return [this.outputShape(inputs[0]!)];
+  }
+
+  /** Records one call (a graph node): inputs and states in, outputs out. Default: `call` on the one input. */
+  async callNode(g: Graph, inputs: readonly Tensor[], weights: readonly Tensor[], _states: readonly Tensor[]): Promise<Tensor[]> {
+    return [await this.call(g, inputs[0]!, weights)];
+  }
+
+  /**
+   * Calls the layer on symbolic tensors (the functional API, Keras `layer(x)` / tfjs
+   * `layer.apply(x)`): returns the output's symbolic tensor, or a list for several outputs (a
+   * recurrent layer with returnState). Shapes are checked now, before any GPU work. Calling a layer
+   * again shares its weights; the new input must give the same weight shapes.
+   */
+  apply(inputs: SymbolicTensor | readonly SymbolicTensor[], args: ApplyArgs = {}): SymbolicTensor | SymbolicTensor[] {
+    const list = Array.isArray(inputs) ? [...inputs] : [inputs];
+    const where = `${this.name}.apply`;
+    list.forEach((t, i) => {
+      if (!isSymbolic(t)) throw new TypeError(`${where}: input ${i} is not a symbolic tensor (use rnn.input({shape}) or another layer's output; to run a layer on data, put it in a model)`);
+    });
+    if (args === null || typeof args !== 'object') throw new TypeError(`${where}: the second argument must be an options object like {initialState: [h, c]}`);
+    const states = args.initialState ?? [];
+    if (!Array.isArray(states)) throw new TypeError(`${where}: initialState must be a list of symbolic tensors, e.g. [h, c]`);
+    states.forEach((t, i) => {
+      if (!isSymbolic(t)) throw new TypeError(`${where}: initialState[${i}] is not a symbolic tensor`);
+    });
+    const outputShapes = this.nodeOutputShapes(list.map((t) => t.shape), states.map((t) => t.shape));
+    const first = this.nodes[0];
+    if (first) {
+      const a = this.weightSpecs(first.inputs[0]!.shape).map((w) => w.shape.join('x')).join(',');
+      const b = this.weightSpecs(list[0]!.shape).map((w) => w.shape.join('x')).join(',');
+      if (a !== b) {
+        throw new RangeError(`${where}: a shared layer needs inputs that give the same weights; first called on ${shapeToString(first.inputs[0]!.shape)}, now on ${shapeToString(list[0]!.shape)}`);
+      }
+    }
+    const node = new Node(this, list, states, outputShapes);
+    this.nodes.push(node);
+    return node.outputs.length === 1 ? node.outputs[0]! : node.outputs;
+  }
+}
+
+/** The input of a functional model (Keras `Input`): no weights, no computation. */
+export class InputLayer extends Layer {
+  readonly className = 'InputLayer';
+
+  constructor(args: LayerArgs & { shape: Shape }) {
+    super({ ...(args.name !== undefined ? { name: args.name } : {}), inputShape: args.shape }, 'input');
+    if (!this.inputShape) throw new RangeError(`${this.name}: shape is required`);
+  }
+
+  outputShape(input: Shape): Shape {
+    return input;
+  }
+
+  async call(_g: Graph, x: Tensor): Promise<Tensor> {
+    return x;
+  }
+
+  getConfig(): Record<string, unknown> {
+    return { shape: this.inputShape };
+  }
+
+  /** The symbolic tensor this input stands for (made once). */
+  get output(): SymbolicTensor {
+    if (!this.nodes.length) this.nodes.push(new Node(this, [], [], [this.inputShape!]));
+    return this.nodes[0]!.outputs[0]!;
+  }
 }
 
 /** Throws a clear error when `value` is not a positive integer. */

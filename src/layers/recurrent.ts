@@ -15,17 +15,17 @@
  */
 import type { Graph } from '../autograd/tape';
 import type { Context } from '../gpu/context';
-import { getContext } from '../gpu/context';
-import { readback, upload } from '../gpu/io';
 import { createStorageBuffer } from '../gpu/pool';
-import type { HostTensor } from '../host';
-import { toHostTensor, type TensorLike } from '../host';
-import { Tensor } from '../tensor';
+import type { HostTensor, TensorLike } from '../host';
+import type { Tensor } from '../tensor';
 import { rnn, gateCount, type CellType, type RnnOutputs, type RnnWeights } from '../ops/rnn';
-import { dropoutMask, advanceRng } from '../ops/sequence';
+import { dropoutMask, advanceRng, reverseTime } from '../ops/sequence';
 import { parseActivation, type Activation } from '../ops/activations';
 import { initialize, parseInitializer, type InitializerName } from './initializers';
 import { Layer, positiveInt, type LayerArgs, type Shape, type WeightSpec } from './layer';
+import { StateStore } from './state-store';
+
+export { StateStore } from './state-store';
 
 export interface RecurrentArgs extends LayerArgs {
   /** Hidden units H. */
@@ -35,10 +35,22 @@ export interface RecurrentArgs extends LayerArgs {
   /** Return the whole sequence [B, T, H] (default false: the last output [B, H]). */
   returnSequences?: boolean;
   /**
-   * Keras's return_state. A Sequential model passes only the main output on, so this matters for
-   * `layer.apply()` users; it is validated and recorded in the config.
+   * Keras's return_state: `layer.apply(x)` returns [output, h] (LSTM [output, h, c]), the final
+   * state to feed e.g. a decoder's `initialState`. A Sequential model passes only the output on.
    */
   returnState?: boolean;
+  /**
+   * Keras's go_backwards: process the sequence from its last step to its first; with
+   * returnSequences the outputs come in that (reversed) order, as in Keras.
+   */
+  goBackwards?: boolean;
+  /**
+   * Keras's stateful: the final state of a batch is the initial state of the next one (kept on the
+   * GPU) until `model.resetStates()`; every batch must then have the same size (fit does not
+   * shuffle a model with stateful layers). For training on long sequences cut into consecutive
+   * pieces (char-RNN style).
+   */
+  stateful?: boolean;
   useBias?: boolean;
   kernelInitializer?: string;
   recurrentInitializer?: string;
@@ -90,86 +102,17 @@ export interface StatefulLayer {
   disposeState(): void;
 }
 
-export function isStatefulLayer(l: unknown): l is StatefulLayer {
-  return typeof (l as Partial<StatefulLayer> | null)?.beginStep === 'function';
+/** Checks a layer's initial-state shapes at `apply` time: `count` tensors of [units] (names them for errors). */
+export function checkInitialState(where: string, states: readonly Shape[], count: number, units: number, names: string): void {
+  if (!states.length) return;
+  const got = states.map((s) => `(None, ${s.map((d) => (d === null ? 'None' : d)).join(', ')})`).join(', ');
+  if (states.length !== count || states.some((s) => s.length !== 1 || s[0] !== units)) {
+    throw new RangeError(`${where}: initialState must be ${names}, ${count} tensor(s) of shape (None, ${units}); got ${states.length}: ${got}`);
+  }
 }
 
-/**
- * The stored recurrent state of a layer: one set of GPU buffers per batch size (so cached step
- * plans keep valid bindings), of which one is active. New buffers are zero-filled.
- */
-export class StateStore {
-  private byBatch = new Map<number, Tensor[]>();
-  private ctx: Context | null = null;
-  /** Batch size of the state in use; null after a reset (the next step may use any batch size). */
-  active: number | null = null;
-
-  constructor(
-    readonly owner: string,
-    /** Names and feature sizes of the states, e.g. h [H] and c [H]. */
-    readonly names: readonly string[],
-    readonly sizes: readonly number[],
-  ) {}
-
-  /** The state tensors for `batch` (created zero-filled on first use). */
-  tensors(ctx: Context, batch: number): Tensor[] {
-    if (this.ctx && this.ctx !== ctx) throw new Error(`${this.owner}: the state belongs to another GPU device`);
-    this.ctx = ctx;
-    let t = this.byBatch.get(batch);
-    if (!t) {
-      t = this.sizes.map((n, i) => {
-        const buf = createStorageBuffer(ctx.device, batch * n * 4, `${this.owner}/state ${this.names[i]}`);
-        return new Tensor(buf, [batch, n], 0, false, `${this.owner}/${this.names[i]}`);
-      });
-      this.byBatch.set(batch, t);
-    }
-    return t;
-  }
-
-  begin(batch: number): void {
-    if (this.active !== null && this.active !== batch) {
-      throw new RangeError(`${this.owner}: the stored state has batch size ${this.active} but this step has ${batch} rows; call model.resetStates() (or setState with ${batch} rows) first`);
-    }
-    this.active = batch;
-  }
-
-  reset(): void {
-    if (this.ctx) {
-      for (const ts of this.byBatch.values()) for (const t of ts) upload(this.ctx.device, t, new Float32Array(t.size));
-    }
-    this.active = null;
-  }
-
-  async get(): Promise<HostTensor[] | null> {
-    if (this.active === null || !this.ctx) return null;
-    const ts = this.byBatch.get(this.active)!;
-    const data = await readback(this.ctx.device, ...ts);
-    return ts.map((t, i) => ({ data: Float32Array.from(data[i]!), shape: [...t.shape] }));
-  }
-
-  async set(states: TensorLike[]): Promise<void> {
-    const want = this.names.map((n, i) => `${n} [batch, ${this.sizes[i]}]`).join(', ');
-    if (states.length !== this.names.length) {
-      throw new RangeError(`${this.owner}.setState: expected ${this.names.length} state array${this.names.length > 1 ? 's' : ''} (${want}), got ${states.length}`);
-    }
-    const hosts = states.map((s, i) => toHostTensor(s, `${this.owner}.setState: ${this.names[i]}`));
-    const batch = hosts[0]!.shape[0]!;
-    hosts.forEach((h, i) => {
-      if (h.shape.length !== 2 || h.shape[1] !== this.sizes[i] || h.shape[0] !== batch) {
-        throw new RangeError(`${this.owner}.setState: ${this.names[i]} must be [${batch}, ${this.sizes[i]}] (states: ${want}), got [${h.shape.join(', ')}]`);
-      }
-    });
-    const ctx = this.ctx ?? (await getContext());
-    const ts = this.tensors(ctx, batch);
-    hosts.forEach((h, i) => upload(ctx.device, ts[i]!, h.data));
-    this.active = batch;
-  }
-
-  dispose(): void {
-    for (const ts of this.byBatch.values()) for (const t of ts) t.buffer.destroy();
-    this.byBatch.clear();
-    this.active = null;
-  }
+export function isStatefulLayer(l: unknown): l is StatefulLayer {
+  return typeof (l as Partial<StatefulLayer> | null)?.beginStep === 'function';
 }
 
 /** Checks a dropout rate option: a number in [0, 1). */
@@ -189,6 +132,8 @@ export abstract class RecurrentLayer extends Layer implements StatefulLayer {
   readonly recurrentActivation: Activation;
   readonly returnSequences: boolean;
   readonly returnState: boolean;
+  readonly goBackwards: boolean;
+  readonly stateful: boolean;
   readonly useBias: boolean;
   readonly kernelInitializer: InitializerName;
   readonly recurrentInitializer: InitializerName;
@@ -211,6 +156,8 @@ export abstract class RecurrentLayer extends Layer implements StatefulLayer {
     this.recurrentActivation = parseActivation(args.recurrentActivation, this.name, 'sigmoid');
     this.returnSequences = Boolean(args.returnSequences ?? false);
     this.returnState = Boolean(args.returnState ?? false);
+    this.goBackwards = Boolean(args.goBackwards ?? false);
+    this.stateful = Boolean(args.stateful ?? false);
     this.useBias = args.useBias ?? true;
     this.kernelInitializer = parseInitializer(args.kernelInitializer, this.name, 'glorotUniform');
     this.recurrentInitializer = parseInitializer(args.recurrentInitializer, this.name, 'orthogonal');
@@ -270,24 +217,52 @@ export abstract class RecurrentLayer extends Layer implements StatefulLayer {
     return { name: 'bias', shape: [this.gates * H], init: this.biasInitializer };
   }
 
+  /** Number of state tensors: [h] or, for LSTM, [h, c]. */
+  get stateCount(): number {
+    return this.cell === 'lstm' ? 2 : 1;
+  }
+
+  /** [output] or, with returnState, [output, h] / [output, h, c]; initialState must be stateCount [units] tensors. */
+  override nodeOutputShapes(inputs: readonly Shape[], states: readonly Shape[]): Shape[] {
+    if (inputs.length !== 1) throw new RangeError(`${this.name}: takes one input sequence, got ${inputs.length}`);
+    checkInitialState(this.name, states, this.stateCount, this.units, this.cell === 'lstm' ? '[h, c]' : '[h]');
+    const out = this.outputShape(inputs[0]!);
+    return this.returnState ? [out, ...Array.from({ length: this.stateCount }, () => [this.units] as Shape)] : [out];
+  }
+
   async call(g: Graph, x: Tensor, w: readonly Tensor[]): Promise<Tensor> {
-    const out = await this.runRecurrent(g, x, w, false);
-    if (!this.returnSequences) return out.hLast;
-    out.hSeq.mask = x.mask; // Keras: a returnSequences RNN passes its input mask on
-    return out.hSeq;
+    return (await this.callNode(g, [x], w, []))[0]!;
+  }
+
+  override async callNode(g: Graph, inputs: readonly Tensor[], w: readonly Tensor[], states: readonly Tensor[]): Promise<Tensor[]> {
+    const x = inputs[0]!;
+    const out = await this.runRecurrent(g, x, w, this.goBackwards, states);
+    let main = out.hLast;
+    if (this.returnSequences) {
+      // Keras: the output sequence comes in processing order (reversed with goBackwards); the
+      // input mask is passed on unchanged (as Keras's RNN.compute_mask does).
+      main = this.goBackwards ? await reverseTime(g, out.hSeq) : out.hSeq;
+      main.mask = x.mask;
+    }
+    if (!this.returnState) return [main];
+    return out.cLast ? [main, out.hLast, out.cLast] : [main, out.hLast];
   }
 
   /**
    * Records the recurrent op over x with this layer's weights, dropout (training graphs), the
-   * input's mask and, in Sequential.predictStep's graphs, the stored state (read at the start,
-   * written back at the end). `reverse`: Bidirectional's backward direction.
+   * input's mask and its initial state: `init` (from `initialState`), or the stored state in
+   * predictStep plans and for `stateful` layers (read at the start, written back at the end), else
+   * zeros. `reverse`: walk time backwards (goBackwards, Bidirectional's backward direction).
    */
-  async runRecurrent(g: Graph, x: Tensor, w: readonly Tensor[], reverse: boolean): Promise<RnnOutputs> {
+  async runRecurrent(g: Graph, x: Tensor, w: readonly Tensor[], reverse: boolean, init: readonly Tensor[] = []): Promise<RnnOutputs> {
     if (x.shape.length !== 3) throw new RangeError(`${this.name}: expects [batch, timeSteps, features], got [${x.shape.join(', ')}]`);
     const [B, T, I] = x.shape as [number, number, number];
     const seqMask = x.mask;
     if (seqMask && (seqMask.shape.length !== 2 || seqMask.shape[0] !== B || seqMask.shape[1] !== T)) {
       throw new RangeError(`${this.name}: the input mask is [${seqMask.shape.join(', ')}] but the input is [${B}, ${T}, ${I}]; expected a [${B}, ${T}] mask`);
+    }
+    if (init.length && (init.length !== this.stateCount || init.some((t) => t.shape.length !== 2 || t.shape[0] !== B || t.shape[1] !== this.units))) {
+      throw new RangeError(`${this.name}: initialState must be ${this.stateCount} tensor(s) of [${B}, ${this.units}], got ${init.map((t) => `[${t.shape.join(', ')}]`).join(', ')}`);
     }
     let inputMask: Tensor | null = null;
     let recurrentMask: Tensor | null = null;
@@ -303,17 +278,24 @@ export abstract class RecurrentLayer extends Layer implements StatefulLayer {
       }
       await advanceRng(g, rng);
     }
-    const state = g.statefulStep ? this.states.tensors(g.ctx, B) : null;
-    const out = await rnn(g, this.opConfig(), x, this.opWeights(w), state?.[0] ?? null, state?.[1] ?? null, {
+    // The stored state (predictStep, stateful): copied into graph tensors first, because the op's
+    // backward reads its initial state after the forward has written the new one back.
+    const stored = !init.length && (g.statefulStep || this.stateful) ? this.states.tensors(g.ctx, B) : null;
+    const start = stored ? stored.map((s, i) => {
+      const t = g.alloc([B, this.units], `${this.name}/stored state ${i}`);
+      g.forward.copy(s, t);
+      return t;
+    }) : init;
+    const out = await rnn(g, this.opConfig(), x, this.opWeights(w), start[0] ?? null, start[1] ?? null, {
       reverse,
       inputMask,
       recurrentMask,
       seqMask,
       timeLoop: this.timeLoop,
     });
-    if (state) {
-      g.forward.copy(out.hLast, state[0]!);
-      if (out.cLast) g.forward.copy(out.cLast, state[1]!);
+    if (stored) {
+      g.forward.copy(out.hLast, stored[0]!);
+      if (out.cLast) g.forward.copy(out.cLast, stored[1]!);
     }
     return out;
   }
@@ -389,6 +371,8 @@ export abstract class RecurrentLayer extends Layer implements StatefulLayer {
       recurrentActivation: this.recurrentActivation,
       returnSequences: this.returnSequences,
       returnState: this.returnState,
+      goBackwards: this.goBackwards,
+      stateful: this.stateful,
       useBias: this.useBias,
       dropout: this.dropout,
       recurrentDropout: this.recurrentDropout,

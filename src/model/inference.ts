@@ -1,13 +1,17 @@
 /**
- * Batched inference over host arrays, for evaluate, fit's validation and predict: one submit per
- * batch and ONE readback at the end (evaluate's loss and metrics are summed on the GPU in the
- * Totals buffer; predict's outputs are copied into one buffer).
+ * Batched inference over host data, for evaluate, fit's validation and predict: one submit per
+ * batch and ONE readback at the end (evaluate's losses and metrics are summed on the GPU in a
+ * Totals buffer of its own, so it may run between training steps; predict's outputs are copied
+ * into one buffer per output).
  */
 import type { Context } from '../gpu/context';
-import { readback, upload } from '../gpu/io';
+import { readback } from '../gpu/io';
 import type { HostTensor } from '../host';
 import { Tensor, shapeSize } from '../tensor';
 import type { PlanFor, Totals } from './plans';
+import { logsFromSums, type CompiledConfig } from './compile';
+import { batchRows, cutRows, type HostBatch } from './data';
+import { batchShape, uploadBatch } from './train-loop';
 import type { EvaluateArgs } from './types';
 
 /** evaluate's and predict's batchSize (default 128), checked; `where` prefixes the error. */
@@ -17,46 +21,51 @@ export function checkBatchSize(args: EvaluateArgs, where: string): number {
   return batchSize;
 }
 
-/** [loss, ...metrics] over (x, y), averaged over the rows; `nMetrics` compiled metrics. */
-export async function evaluateBatches(ctx: Context, plan: PlanFor, totals: Totals, nMetrics: number, x: HostTensor, y: HostTensor, batchSize: number): Promise<number[]> {
+/**
+ * The logs (loss, per-output losses, metrics; no val_ prefix) over `data`, summed on the GPU in
+ * `totals` and read back once. `beginBatch` is called with each batch's rows before it runs.
+ */
+export async function evaluateBatches(ctx: Context, plan: PlanFor, totals: Totals, compiled: CompiledConfig, data: HostBatch, batchSize: number, beginBatch?: (rows: number) => void): Promise<Record<string, number>> {
   const dev = ctx.device;
-  const n = x.shape[0]!;
-  const xRow = x.data.length / n, yRow = y.data.length / n;
+  const n = batchRows(data);
   totals.clear();
   for (let start = 0; start < n; start += batchSize) {
-    const rows = Math.min(batchSize, n - start);
-    const p = await plan('eval', [rows, ...x.shape.slice(1)], [rows, ...y.shape.slice(1)]);
-    upload(dev, p.x, x.data.subarray(start * xRow, (start + rows) * xRow));
-    upload(dev, p.y!, y.data.subarray(start * yRow, (start + rows) * yRow));
+    const batch = cutRows(data, start, Math.min(n, start + batchSize));
+    const p = await plan(batchShape('eval', batch));
+    beginBatch?.(batchRows(batch));
+    uploadBatch(dev, p, batch);
     const enc = dev.createCommandEncoder();
     p.graph.encode(enc);
     dev.queue.submit([enc.finish()]);
   }
-  const t = await totals.read(1 + nMetrics);
-  return Array.from(t, (v) => v / n);
+  return logsFromSums(compiled, await totals.read(), n);
 }
 
-/** The model's outputs (shape `outShape` per row) for every row of x, read back once. */
-export async function predictBatches(ctx: Context, plan: PlanFor, x: HostTensor, batchSize: number, outShape: readonly number[]): Promise<HostTensor> {
+/**
+ * The model's outputs for every row of `xs` (one HostTensor per output; `outShapes[i]` is output
+ * i's shape per row), read back once.
+ */
+export async function predictBatches(ctx: Context, plan: PlanFor, xs: HostTensor[], batchSize: number, outShapes: readonly (readonly number[])[], beginBatch?: (rows: number) => void): Promise<HostTensor[]> {
   const dev = ctx.device;
-  const n = x.shape[0]!;
-  const xRow = x.data.length / n;
-  const outRow = shapeSize(outShape);
-  const result = ctx.pool.acquire(n * outRow * 4, 'predictions');
+  const n = xs[0]!.shape[0]!;
+  const outRows = outShapes.map((s) => shapeSize(s));
+  const results = outRows.map((r, i) => ctx.pool.acquire(n * r * 4, `predictions ${i}`));
   try {
     for (let start = 0; start < n; start += batchSize) {
-      const rows = Math.min(batchSize, n - start);
-      const p = await plan('predict', [rows, ...x.shape.slice(1)], null);
-      upload(dev, p.x, x.data.subarray(start * xRow, (start + rows) * xRow));
+      const batch = cutRows({ xs, ys: [], sampleWeight: null }, start, Math.min(n, start + batchSize));
+      const rows = batchRows(batch);
+      const p = await plan({ mode: 'predict', xShapes: batch.xs.map((x) => x.shape), yShapes: [], sampleWeight: false });
+      beginBatch?.(rows);
+      uploadBatch(dev, p, batch);
       const enc = dev.createCommandEncoder();
       p.graph.encode(enc);
-      enc.copyBufferToBuffer(p.out.buffer, p.out.byteOffset, result, start * outRow * 4, rows * outRow * 4);
+      p.outs.forEach((o, i) => enc.copyBufferToBuffer(o.buffer, o.byteOffset, results[i]!, start * outRows[i]! * 4, rows * outRows[i]! * 4));
       dev.queue.submit([enc.finish()]);
     }
-    const [data] = await readback(dev, new Tensor(result, [n * outRow], 0, false, 'predictions'));
+    const data = await readback(dev, ...results.map((r, i) => new Tensor(r, [n * outRows[i]!], 0, false, `predictions ${i}`)));
     ctx.gpu.checkErrors();
-    return { data: data!, shape: [n, ...outShape] };
+    return data.map((d, i) => ({ data: Float32Array.from(d), shape: [n, ...outShapes[i]!] }));
   } finally {
-    ctx.pool.release(result);
+    for (const r of results) ctx.pool.release(r);
   }
 }

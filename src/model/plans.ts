@@ -1,97 +1,84 @@
 /**
- * Plans: one prebuilt step per (mode, batch shape). A plan's Graph holds the forward pass (the
- * model's topology, given as a ForwardFn; stackForward for layers in a row), the loss and metrics summed into the Totals buffer,
- * and, for training, the tape's backward pass into the parameter arena's gradients. Every bind
- * group and uniform is created at build time, so running a plan is upload + encode + submit.
- * PlanCache keeps the MAX_PLANS most recently used plans; their buffers come from the pool.
+ * Plans: one prebuilt step per (mode, batch shapes). A plan's Graph holds the forward pass (the
+ * model's topology, given as a ForwardFn), each output's loss and the compiled metrics summed
+ * into a Totals buffer, and, for training, the tape's backward pass into the parameter arena's
+ * gradients. Every bind group and uniform is created at build time, so running a plan is
+ * upload + encode + submit. PlanCache keeps the most recently used plans; buffers come from the pool.
  */
 import type { Context } from '../gpu/context';
-import type { ParamArena, Variable } from '../gpu/arena';
+import type { Variable } from '../gpu/arena';
 import { createStorageBuffer } from '../gpu/pool';
 import { readback } from '../gpu/io';
 import { Graph } from '../autograd/tape';
 import { Tensor } from '../tensor';
-import type { Layer, Shape } from '../layers/layer';
-import { mse, accumulateScalar } from '../ops/loss';
-import { lossWindow, type CompiledConfig } from './compile';
-import type { MetricName } from './types';
+import { regressionLoss, accumulateScalar, accumulateMetric, noGrad, type LossResult } from '../ops/loss';
+import { scale, add } from '../ops/elementwise';
+import { LOSS_SLOT, lossWindow, type CompiledConfig, type MetricSlot } from './compile';
 
 /** train: forward + loss + backward; eval: forward + loss; predict: forward; step: one stateful time step. */
 export type PlanMode = 'train' | 'eval' | 'predict' | 'step';
 
-/** A built step: its graph, input / target / output tensors, and the batch size it was built for. */
+/** A built step: its graph, input / target / weight / output tensors, and its batch size. */
 export interface Plan {
   key: string;
   mode: PlanMode;
   batch: number;
   graph: Graph;
-  x: Tensor;
-  y: Tensor | null;
-  out: Tensor;
+  xs: Tensor[];
+  ys: Tensor[];
+  /** [B] row weights, when the plan was built for sample weights. */
+  sampleWeight: Tensor | null;
+  outs: Tensor[];
 }
 
-/** The model's topology: records the forward pass from input `x` into `graph`; returns the output. */
-export type ForwardFn = (graph: Graph, x: Tensor) => Promise<Tensor>;
+/** The model's topology: records the forward pass from the input tensors into `graph`; returns the outputs. */
+export type ForwardFn = (graph: Graph, xs: readonly Tensor[]) => Promise<Tensor[]>;
 
-/**
- * The forward pass of `layers` in a row (a Sequential's topology): each layer gets its weights,
- * the next slice of `vars` (arena order); per-step layers pass the mask on. `shapesFor(input)`
- * gives every layer's input shape for the model's input shape.
- */
-export function stackForward(layers: readonly Layer[], vars: readonly Variable[], shapesFor: (input: Shape) => Shape[]): ForwardFn {
-  return async (graph, x) => {
-    const shapes = shapesFor(x.shape.slice(1));
-    let h = x;
-    let vi = 0;
-    for (let li = 0; li < layers.length; li++) {
-      const layer = layers[li]!;
-      const n = layer.weightSpecs(shapes[li]!).length;
-      const hIn = h;
-      h = await layer.call(graph, h, vars.slice(vi, vi + n).map((v) => v.value));
-      vi += n;
-      // Keras mask propagation: per-step layers (same [B, T] leading dims) pass the mask on.
-      if (hIn.mask && !h.mask && h.shape.length === 3 && h.shape[0] === hIn.shape[0] && h.shape[1] === hIn.shape[1]) h.mask = hIn.mask;
-    }
-    return h;
-  };
+/** What a plan is built for: mode, every input's and target's shape (with batch), sample weights. */
+export interface PlanShape {
+  mode: PlanMode;
+  xShapes: readonly (readonly number[])[];
+  /** Targets' shapes; empty for predict and step plans. */
+  yShapes: readonly (readonly number[])[];
+  sampleWeight: boolean;
 }
 
 /** How a model hands out its (cached) plans to the training and inference loops. */
-export type PlanFor = (mode: PlanMode, xShape: readonly number[], yShape: readonly number[] | null) => Promise<Plan>;
+export type PlanFor = (shape: PlanShape) => Promise<Plan>;
 
-/** Slot of the summed loss in Totals; metric i is summed in slot 1 + i. */
-export const LOSS_SLOT = 0;
 /** Plans a model keeps (a partial last batch and validation take their own). */
 export const MAX_PLANS = 6;
 
 /** The cache key of a plan. */
-export function planKey(mode: PlanMode, xShape: readonly number[], yShape: readonly number[] | null): string {
-  return `${mode}:${xShape.join('x')}:${yShape?.join('x') ?? ''}`;
+export function planKey(s: PlanShape): string {
+  const dims = (l: readonly (readonly number[])[]) => l.map((d) => d.join('x')).join(',');
+  return `${s.mode}:${dims(s.xShapes)}:${dims(s.yShapes)}:${s.sampleWeight ? 'w' : ''}`;
 }
 
 /**
- * The GPU sums of the loss and metrics (16 float32 slots, each weighted by batch rows) that eval
- * and train plans accumulate into; cleared and read back by the loops (once per epoch in fit).
+ * The GPU sums of the loss and metrics that eval and train plans accumulate into (the layout is
+ * compile's: slot 0 the total loss weighted by batch rows, then per-output losses and metrics'
+ * Σ w·l, Σ w pairs); cleared and read back by the loops (once per epoch in fit).
  */
 export class Totals {
   readonly tensor: Tensor;
   private readonly buffer: GPUBuffer;
 
-  constructor(private readonly ctx: Context) {
-    this.buffer = createStorageBuffer(ctx.device, 64, 'totals');
-    this.tensor = new Tensor(this.buffer, [16], 0, false, 'totals');
+  constructor(private readonly ctx: Context, readonly slots = 16) {
+    this.buffer = createStorageBuffer(ctx.device, 4 * slots, 'totals');
+    this.tensor = new Tensor(this.buffer, [slots], 0, false, 'totals');
   }
 
   /** Zeros the sums (a queue.writeBuffer, ordered before the next submit). */
   clear(): void {
-    this.ctx.device.queue.writeBuffer(this.buffer, 0, new Float32Array(16));
+    this.ctx.device.queue.writeBuffer(this.buffer, 0, new Float32Array(this.slots));
   }
 
-  /** Reads the first `n` sums back (one sync) and reports any GPU error. */
-  async read(n: number): Promise<Float32Array> {
+  /** Reads the sums back (one sync) and reports any GPU error. */
+  async read(): Promise<Float32Array> {
     const [t] = await readback(this.ctx.device, this.tensor);
     this.ctx.gpu.checkErrors();
-    return t!.slice(0, n);
+    return Float32Array.from(t!);
   }
 
   destroy(): void {
@@ -99,16 +86,14 @@ export class Totals {
   }
 }
 
-/** What buildPlan needs: the device, the weights, the topology, the compiled loss and metrics. */
+/** What buildPlan needs: the device, the trained variables, the topology, the compiled losses. */
 export interface PlanRequest {
   ctx: Context;
-  arena: ParamArena;
-  mode: PlanMode;
-  xShape: readonly number[];
-  /** Targets' shape; null for predict and step plans. */
-  yShape: readonly number[] | null;
+  shape: PlanShape;
+  /** Variables whose gradients train plans compute (the trainable ones), each into the arena's gradients. */
+  trained: readonly Variable[];
   forward: ForwardFn;
-  /** Required for train and eval plans (the loss and the metrics). */
+  /** Required for train and eval plans. */
   compiled: CompiledConfig | null;
   totals: Totals;
   /** Names the model in errors. */
@@ -116,49 +101,68 @@ export interface PlanRequest {
 }
 
 /**
- * Builds a plan: the input (and target) tensors, the forward pass, then, with targets, the loss
- * and metrics summed into `totals` and (train) the backward pass. Parameter gradients are the
- * arena's. On failure the graph is disposed and the error rethrown.
+ * Builds a plan: the input (and target) tensors, the forward pass, then, with targets, every
+ * output's loss (the total weighted by lossWeights) and the metrics summed into `totals`, and
+ * (train) the backward pass. On failure the graph is disposed and the error rethrown.
  */
 export async function buildPlan(req: PlanRequest): Promise<Plan> {
-  const { ctx, arena, mode, xShape, yShape, totals, name } = req;
+  const { ctx, shape, totals, name } = req;
+  const { mode } = shape;
   const graph = new Graph(ctx, mode === 'train');
   graph.statefulStep = mode === 'step'; // predictStep: recurrent layers use their stored state
   try {
-    const x = graph.alloc(xShape, 'x');
-    const y = yShape ? graph.alloc(yShape, 'y') : null;
+    const xs = shape.xShapes.map((s, i) => graph.alloc(s, `x${i}`));
+    const ys = shape.yShapes.map((s, i) => graph.alloc(s, `y${i}`));
+    const batch = shape.xShapes[0]![0]!;
+    const sampleWeight = shape.sampleWeight ? graph.alloc([batch], 'sampleWeight') : null;
     // (inference graphs record no tape, so the weights' requiresGrad flag is ignored there)
-    if (mode === 'train') for (const v of arena.vars) graph.setGrad(v.value, v.grad);
-    const out = await req.forward(graph, x);
-    if (y && mode !== 'predict') {
+    if (mode === 'train') for (const v of req.trained) graph.setGrad(v.value, v.grad);
+    const outs = await req.forward(graph, xs);
+    if (ys.length && (mode === 'train' || mode === 'eval')) {
       const compiled = req.compiled;
       if (!compiled) throw new Error(`${name}: call compile({optimizer, loss}) first`);
-      const batch = xShape[0]!;
-      const loss = await mse(graph, out, y, lossWindow(compiled.loss, out.shape, name));
-      await accumulateScalar(graph, loss, totals.tensor, LOSS_SLOT, batch);
-      for (const [i, m] of compiled.metrics.entries()) {
-        const metric = m === 'mse' ? loss : await metricTensor(graph, m, out, y, name);
-        await accumulateScalar(graph, metric, totals.tensor, 1 + i, batch);
-      }
-      if (mode === 'train') await graph.backward(loss);
+      const total = await recordLosses(graph, compiled, outs, ys, sampleWeight, totals, batch, name);
+      if (mode === 'train') await graph.backward(total);
     }
-    return { key: planKey(mode, xShape, yShape), mode, batch: xShape[0]!, graph, x, y, out };
+    return { key: planKey(shape), mode, batch, graph, xs, ys, sampleWeight, outs };
   } catch (e) {
     graph.dispose();
     throw e;
   }
 }
 
-/** A metric other than 'mse' (which is the loss itself), recorded without gradient. */
-async function metricTensor(g: Graph, m: MetricName, out: Tensor, y: Tensor, name: string): Promise<Tensor> {
-  if (m === 'lastTimeStepMse') {
-    if (out.shape.length !== 3) throw new Error(`${name}: lastTimeStepMse needs [batch, time, features] outputs, got [${out.shape.join(', ')}]`);
-    // metrics are not differentiated: compute on aliases without gradient
-    const T = out.shape[1]!;
-    const noGrad = (t: Tensor) => new Tensor(t.buffer, t.shape, t.byteOffset, false, t.name);
-    return mse(g, noGrad(out), noGrad(y), [T - 1, T]);
+/** Every output's loss, the weighted total, and the metrics, summed into `totals`; returns the total. */
+async function recordLosses(g: Graph, c: CompiledConfig, outs: readonly Tensor[], ys: readonly Tensor[], sw: Tensor | null, totals: Totals, batch: number, name: string): Promise<Tensor> {
+  const results: LossResult[] = [];
+  let total: Tensor | null = null;
+  for (const [i, o] of c.outputs.entries()) {
+    const out = outs[i]!;
+    const where = c.outputs.length > 1 ? `${name} (output ${o.name})` : name;
+    const r = await regressionLoss(g, o.loss.kind, out, ys[i]!, { window: lossWindow(o.loss, out.shape, where), mask: out.mask, sampleWeight: sw, ...(o.loss.delta !== undefined ? { delta: o.loss.delta } : {}) }, `${o.name} ${o.loss.kind}`);
+    results.push(r);
+    if (o.slot !== null) await accumulateScalar(g, r.loss, totals.tensor, o.slot, batch);
+    const term: Tensor = o.weight === 1 ? r.loss : await scale(g, r.loss, o.weight, 0, `${o.name} loss weight`);
+    total = total ? await add(g, total, term) : term;
   }
-  throw new Error(`unsupported metric ${m}`);
+  await accumulateScalar(g, total!, totals.tensor, LOSS_SLOT, batch);
+  for (const m of c.metrics) await recordMetric(g, c, m, outs[m.output]!, ys[m.output]!, sw, results[m.output]!, totals, name);
+  return total!;
+}
+
+/** One metric's Σ w·l and Σ w (Keras Mean semantics), reusing the output's loss when it is the same. */
+async function recordMetric(g: Graph, c: CompiledConfig, m: MetricSlot, out: Tensor, y: Tensor, sw: Tensor | null, loss: LossResult, totals: Totals, name: string): Promise<void> {
+  const spec = c.outputs[m.output]!.loss;
+  const kind = m.metric === 'mae' ? 'mae' : 'mse';
+  let stats = spec.kind === kind && !spec.warmupSteps && m.metric !== 'lastTimeStepMse' ? loss.stats : null;
+  if (!stats) {
+    let window: [number, number] | undefined;
+    if (m.metric === 'lastTimeStepMse') {
+      if (out.shape.length !== 3) throw new Error(`${name}: lastTimeStepMse needs [batch, time, features] outputs, got [${out.shape.join(', ')}]`);
+      window = [out.shape[1]! - 1, out.shape[1]!];
+    }
+    stats = (await regressionLoss(g, kind, noGrad(out), noGrad(y), { window, mask: out.mask, sampleWeight: sw }, `${m.log} metric`)).stats;
+  }
+  await accumulateMetric(g, stats, totals.tensor, m.slot);
 }
 
 /** Least-recently-used cache of plans; evicted and disposed plans return their buffers to the pool. */
@@ -183,6 +187,11 @@ export class PlanCache {
       this.plans.delete(oldest);
     }
     return plan;
+  }
+
+  /** The cached plan with this key, if any (profiling). */
+  peek(key: string): Plan | undefined {
+    return this.plans.get(key);
   }
 
   /** Disposes the plans of one mode (e.g. 'train' when the optimizer changes), or all. */

@@ -7,7 +7,7 @@ import type { Context } from '../gpu/context';
 import { readback, upload } from '../gpu/io';
 import { toHostTensor, type HostTensor, type TensorLike } from '../host';
 import type { Layer, Shape } from '../layers/layer';
-import { isStatefulLayer } from '../layers/recurrent';
+import { isStatefulLayer, type StatefulLayer } from '../layers/recurrent';
 import type { Plan } from './plans';
 
 /**
@@ -24,23 +24,27 @@ export function stepInput(xIn: TensorLike, want: Shape | null, where: string): {
   return { x, B: x.shape[0]!, F };
 }
 
+/** The layers that keep a recurrent state between calls; `carried`: only `stateful: true` ones (state kept across batches). */
+export function statefulLayers(layers: readonly Layer[], carried = false): (Layer & StatefulLayer)[] {
+  return layers.filter((l): l is Layer & StatefulLayer => isStatefulLayer(l) && (!carried || (l as { stateful?: boolean }).stateful === true));
+}
+
 /** Prepares every stateful layer's stored state for a step of `batch` rows (checks it, zeros at first). */
 export function beginStep(layers: readonly Layer[], batch: number): void {
   for (const l of layers) if (isStatefulLayer(l)) l.beginStep(batch);
 }
 
-/** Runs a step plan on x and reads the output back, without its time axis when that is 1. */
-export async function runStep(ctx: Context, plan: Plan, x: HostTensor): Promise<HostTensor> {
+/** Runs a step plan on x and reads the outputs back, without their time axis when that is 1. */
+export async function runStep(ctx: Context, plan: Plan, x: HostTensor): Promise<HostTensor[]> {
   const dev = ctx.device;
-  upload(dev, plan.x, x.data);
+  upload(dev, plan.xs[0]!, x.data);
   const enc = dev.createCommandEncoder();
   plan.graph.encode(enc);
   dev.queue.submit([enc.finish()]);
-  const [data] = await readback(dev, plan.out);
+  const data = await readback(dev, ...plan.outs);
   ctx.gpu.checkErrors();
   const B = x.shape[0]!;
-  const shape = plan.out.shape.length === 3 && plan.out.shape[1] === 1 ? [B, plan.out.shape[2]!] : [...plan.out.shape];
-  return { data: Float32Array.from(data!), shape };
+  return plan.outs.map((o, i) => ({ data: Float32Array.from(data[i]!), shape: o.shape.length === 3 && o.shape[1] === 1 ? [B, o.shape[2]!] : [...o.shape] }));
 }
 
 /** Zeros the stored state of every stateful layer (Keras `model.reset_states()`). */

@@ -1,36 +1,65 @@
 /**
- * The Keras-style summary table: one row per layer (name and class, output shape, parameters),
- * then the total, trainable and non-trainable parameter counts. Pure: no GPU.
+ * The Keras-style summary table: one row per layer call (name and class, output shape(s),
+ * parameters, and for functional graphs the tensors it is connected to), then the total,
+ * trainable and non-trainable parameter counts (a frozen layer's weights count as non-trainable).
+ * Pure: no GPU.
  */
 import { shapeToString, type Layer, type Shape } from '../layers/layer';
 import { layerParams } from './weights';
+import type { Topology } from './topology';
 
-/** A layer of the table with its input and output shapes (without batch). */
+/** A row of the table: a layer call with its input and output shapes (without batch). */
 export interface SummaryRow {
   layer: Layer;
   input: Shape;
-  output: Shape;
+  output: Shape | Shape[];
+  /** False for a shared layer's later calls (its weights are counted once). */
+  countWeights: boolean;
+  /** Functional graphs: the tensors the call reads ("Connected to"). */
+  connectedTo?: string;
 }
 
+const isList = (o: Shape | Shape[]): o is Shape[] => Array.isArray(o[0]);
+
 /** The table of model `name`'s layers, as Keras prints it. */
-export function summaryTable(name: string, layers: readonly SummaryRow[]): string {
-  const counts = layers.map((r) => layerParams(r.layer, r.input));
-  const rows = layers.map((r, i) => [`${r.layer.name} (${r.layer.className})`, shapeToString(r.output), String(counts[i]!.total)]);
-  const head = ['Layer (type)', 'Output Shape', 'Param #'];
-  const w = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)) + 3);
+export function summaryTable(name: string, rows: readonly SummaryRow[], kind: 'sequential' | 'functional' = 'sequential'): string {
+  const counts = rows.map((r) => (r.countWeights && r.layer.className !== 'InputLayer' ? layerParams(r.layer, r.input) : { total: 0, frozen: 0 }));
+  const functional = kind === 'functional';
+  const cells = rows.map((r, i) => {
+    const out = isList(r.output) ? `[${r.output.map(shapeToString).join(', ')}]` : shapeToString(r.output);
+    const row = [`${r.layer.name} (${r.layer.className})`, out, String(counts[i]!.total)];
+    if (functional) row.push(r.connectedTo ?? '');
+    return row;
+  });
+  const head = ['Layer (type)', 'Output Shape', 'Param #', ...(functional ? ['Connected to'] : [])];
+  const w = head.map((h, c) => Math.max(h.length, ...cells.map((r) => r[c]!.length)) + 3);
   const line = (r: string[]) => r.map((s, c) => s.padEnd(w[c]!)).join('').trimEnd();
   const total = counts.reduce((n, c) => n + c.total, 0);
-  const frozen = counts.reduce((n, c) => n + c.frozen, 0);
+  const frozen = rows.reduce((n, r, i) => n + (r.layer.trainable ? counts[i]!.frozen : counts[i]!.total), 0);
   const rule = (ch: string) => ch.repeat(w.reduce((a, b) => a + b, 0));
   return [
     `Model: "${name}"`,
     rule('_'),
     line(head),
     rule('='),
-    ...rows.map(line),
+    ...cells.map(line),
     rule('='),
     `Total params: ${total}`,
     `Trainable params: ${total - frozen}`,
     `Non-trainable params: ${frozen}`,
   ].join('\n');
+}
+
+/** The summary of a model's graph: its layers in a row for a chain, else every call with its connections. */
+export function modelSummary(name: string, topo: Topology): string {
+  const shapes = topo.inferShapes(topo.inputs.map((t) => t.shape));
+  const chain = topo.nodes.every((n) => n.reads.length <= 1) && topo.inputs.length === 1 && topo.outputs.length === 1;
+  const rows = topo.nodes.filter((n) => !chain || n.layer.className !== 'InputLayer').map((n) => ({
+    layer: n.layer,
+    input: n.inputs[0]?.shape ?? n.outputs[0]!.shape,
+    output: n.outputs.length === 1 ? shapes.get(n.outputs[0]!)! : n.outputs.map((o) => shapes.get(o)!),
+    countWeights: n === n.layer.nodes.find((m) => topo.nodes.includes(m)),
+    ...(chain ? {} : { connectedTo: topo.connections(n) }),
+  }));
+  return summaryTable(name, rows, chain ? 'sequential' : 'functional');
 }

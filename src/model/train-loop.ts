@@ -1,26 +1,21 @@
 /**
- * The training loop shared by fit and fitDataset (and by any model class): batches come from a
- * BatchSource; each step is ONE submit (zero gradients, forward, backward, update); the work in
- * flight is bounded with onSubmittedWorkDone every 8 steps; the loss and metrics are read back
- * once per epoch; callbacks run in Keras order; the event loop gets a turn every `yieldEvery` ms.
- * Also the single training step, fit's and fitDataset's argument checks and batch sources (fit's
- * rows reshuffled every epoch with a seeded MT19937), and fit's validation split.
+ * The training loop shared by fit and fitDataset: batches come from a BatchSource; each step is
+ * ONE submit (zero gradients, forward, backward, update); the work in flight is bounded with
+ * onSubmittedWorkDone every 8 steps; the loss and metrics are read back once per epoch; callbacks
+ * run in Keras order, and while they run (and while the loop yields to the event loop) the model
+ * may be used (`paused`). Also the single step, fit's argument checks and batch sources (rows
+ * reshuffled every epoch with a seeded MT19937), and fit's validation split.
  */
 import type { Context } from '../gpu/context';
-import type { ParamArena } from '../gpu/arena';
-import { upload } from '../gpu/io';
-import { gatherRows, type HostTensor, type TensorLike } from '../host';
+import type { ParamArena, Variable } from '../gpu/arena';
+import { readback, upload } from '../gpu/io';
+import type { HostTensor } from '../host';
 import { MT19937 } from '../data/mt19937';
 import type { OptimizerState } from '../optim/optimizers';
-import { LOSS_SLOT, type Plan, type PlanFor, type Totals } from './plans';
-import { evaluateBatches } from './inference';
-import type { Callback, FitArgs, FitDatasetArgs, History, Logs, MetricName } from './types';
-
-/** One batch of host data: inputs and targets with the same row count. */
-export interface HostBatch {
-  x: HostTensor;
-  y: HostTensor;
-}
+import type { Plan, PlanFor, Totals } from './plans';
+import { logsFromSums, type CompiledConfig } from './compile';
+import { batchRows, cutRows, rowGatherer, type HostBatch } from './data';
+import type { Callback, FitArgs, FitDatasetArgs, History, Logs, ModelData } from './types';
 
 /** Where the training loop gets its batches. */
 export interface BatchSource {
@@ -30,9 +25,6 @@ export interface BatchSource {
   batch(b: number): HostBatch | Promise<HostBatch>;
 }
 
-/** A callback of a model of type M (a Sequential's `Callback` is a `LoopCallback<Sequential>`). */
-export type LoopCallback<M> = Omit<Callback, 'setModel'> & { setModel?(model: M): void };
-
 /** What a training step needs: the device, the weights, the model's plans, the optimizer. */
 export interface StepTarget {
   ctx: Context;
@@ -40,101 +32,140 @@ export interface StepTarget {
   plan: PlanFor;
   /** The built optimizer state, asked at every step. */
   optimizer(): OptimizerState;
+  /** Called before each step with its batch size (stateful layers check it). */
+  beginBatch?(rows: number): void;
 }
 
-/** What the loop trains: a model, its step, and the sums its plans write the loss and metrics to. */
-export interface TrainTarget<M extends { stopTraining: boolean }> extends StepTarget {
+/** What the loop trains: a model, its step, its sums, and how it evaluates validation data. */
+export interface TrainTarget extends StepTarget {
   /** Handed to the callbacks (setModel); training stops after the batch where its stopTraining turns true. */
-  model: M;
+  model: { stopTraining: boolean };
   totals: Totals;
-  /** The compiled metrics: log names, summed in totals slots 1 + i. */
-  metrics: readonly MetricName[];
+  compiled: CompiledConfig;
+  /** Validation: the logs (without the val_ prefix) of the data. */
+  evaluate(val: HostBatch): Promise<Logs>;
+  /** Marks the model usable by callbacks (true) or busy with a step (false). */
+  setPaused(paused: boolean): void;
 }
 
 /** The loop's options (FitArgs and FitDatasetArgs share them). */
-export interface LoopArgs<M> {
-  callbacks?: LoopCallback<M> | LoopCallback<M>[];
+export interface LoopArgs {
+  callbacks?: Callback | Callback[];
   yieldEvery?: number;
-  validationBatchSize?: number;
 }
 
 /** The epoch/batch loop: one submit per step, one readback per epoch; returns the history. */
-export async function trainLoop<M extends { stopTraining: boolean }>(
-  target: TrainTarget<M>,
-  src: BatchSource,
-  epochs: number,
-  val: HostBatch | null,
-  args: LoopArgs<M>,
-): Promise<History> {
+export async function trainLoop(target: TrainTarget, src: BatchSource, epochs: number, val: HostBatch | null, args: LoopArgs): Promise<History> {
   const callbacks = args.callbacks === undefined ? [] : Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks];
   const { model, ctx, totals } = target;
   const dev = ctx.device;
-  const metricNames = target.metrics;
   const history: History = { epoch: [], history: {} };
   const push = (k: string, v: number) => (history.history[k] ??= []).push(v);
   const yieldEvery = args.yieldEvery ?? (typeof window === 'undefined' ? 200 : 16);
   let lastYield = now();
+  /** Runs callbacks (or a yield) with the model usable by them. */
+  const pause = async (f: () => Promise<void>) => {
+    target.setPaused(true);
+    try {
+      await f();
+    } finally {
+      target.setPaused(false);
+    }
+  };
   model.stopTraining = false;
-  for (const cb of callbacks) cb.setModel?.(model);
-  for (const cb of callbacks) await cb.onTrainBegin?.();
+  for (const cb of callbacks) cb.setModel?.(model as never);
+  await pause(async () => {
+    for (const cb of callbacks) await cb.onTrainBegin?.();
+  });
   for (let epoch = 0; epoch < epochs && !model.stopTraining; epoch++) {
-    for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
+    await pause(async () => {
+      for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
+    });
     src.startEpoch(epoch);
     totals.clear();
     let seen = 0;
     const nBatches = src.batchesPerEpoch;
     for (let b = 0; b < nBatches; b++) {
-      const { x, y } = await src.batch(b);
-      const rows = x.shape[0]!;
-      for (const cb of callbacks) await cb.onBatchBegin?.(b, { size: rows });
-      await trainStep(target, x, y);
+      const batch = await src.batch(b);
+      const rows = batchRows(batch);
+      await pause(async () => {
+        for (const cb of callbacks) await cb.onBatchBegin?.(b, { size: rows });
+      });
+      await trainStep(target, batch);
       seen += rows;
       if (b % 8 === 7 || b === nBatches - 1) {
         // Bound the work in flight (no readback: the GPU signals completion).
         await dev.queue.onSubmittedWorkDone();
         ctx.gpu.checkErrors();
       }
-      for (const cb of callbacks) await cb.onBatchEnd?.(b, { batch: b, size: rows });
-      if (now() - lastYield > yieldEvery) {
-        await new Promise((r) => setTimeout(r, 0));
-        lastYield = now();
-      }
+      await pause(async () => {
+        for (const cb of callbacks) await cb.onBatchEnd?.(b, { batch: b, size: rows });
+        if (now() - lastYield > yieldEvery) {
+          await new Promise((r) => setTimeout(r, 0));
+          lastYield = now();
+        }
+      });
       if (model.stopTraining) break;
     }
-    const sums = await totals.read(1 + metricNames.length);
-    const logs: Logs = { loss: sums[LOSS_SLOT]! / seen };
-    metricNames.forEach((m, i) => (logs[m] = sums[1 + i]! / seen));
-    if (val) {
-      const v = await evaluateBatches(ctx, target.plan, totals, metricNames.length, val.x, val.y, args.validationBatchSize ?? 128);
-      logs.val_loss = v[0]!;
-      metricNames.forEach((m, i) => (logs[`val_${m}`] = v[1 + i]!));
-    }
+    const logs: Logs = logsFromSums(target.compiled, await totals.read(), seen);
+    if (val) for (const [k, v] of Object.entries(await target.evaluate(val))) logs[`val_${k}`] = v;
     // Callbacks first, as Keras's History callback runs last: they may add entries (learning_rate).
-    for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
+    await pause(async () => {
+      for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
+    });
     history.epoch.push(epoch);
     for (const [k, v] of Object.entries(logs)) push(k, v);
   }
-  for (const cb of callbacks) await cb.onTrainEnd?.();
+  await pause(async () => {
+    for (const cb of callbacks) await cb.onTrainEnd?.();
+  });
   return history;
+}
+
+/** Uploads a batch into a plan's input, target and weight tensors. */
+export function uploadBatch(dev: GPUDevice, plan: Plan, batch: HostBatch): void {
+  batch.xs.forEach((x, i) => upload(dev, plan.xs[i]!, x.data));
+  batch.ys.forEach((y, i) => upload(dev, plan.ys[i]!, y.data));
+  if (plan.sampleWeight && batch.sampleWeight) upload(dev, plan.sampleWeight, batch.sampleWeight.data);
+}
+
+/** The plan shape of a batch. */
+export function batchShape(mode: 'train' | 'eval', batch: HostBatch) {
+  return { mode, xShapes: batch.xs.map((x) => x.shape), yShapes: batch.ys.map((y) => y.shape), sampleWeight: batch.sampleWeight !== null };
 }
 
 /**
  * One training step on a batch: its train plan (built on first use), the batch uploaded, then ONE
  * command buffer submitted: zero the gradients, forward, backward, optimizer update.
  */
-export async function trainStep(target: StepTarget, x: HostTensor, y: HostTensor): Promise<void> {
-  const plan = await target.plan('train', x.shape, y.shape);
+export async function trainStep(target: StepTarget, batch: HostBatch): Promise<void> {
+  const plan = await target.plan(batchShape('train', batch));
+  target.beginBatch?.(batchRows(batch));
   const { ctx, arena } = target;
   const opt = target.optimizer();
   const dev = ctx.device;
-  upload(dev, plan.x, x.data);
-  upload(dev, plan.y!, y.data);
+  uploadBatch(dev, plan, batch);
   const enc = dev.createCommandEncoder();
   enc.clearBuffer(arena.grads);
   plan.graph.encode(enc);
   opt.program.encode(enc);
   opt.prepareStep(); // this step's learning rate: one queue.writeBuffer, ordered before the submit
   dev.queue.submit([enc.finish()]);
+}
+
+/** The loss's gradients of `vars` on a batch: the train plan's forward and backward, no update; one readback. */
+export async function gradientsOf(target: StepTarget, batch: HostBatch, vars: readonly Variable[]): Promise<HostTensor[]> {
+  const plan = await target.plan(batchShape('train', batch));
+  target.beginBatch?.(batchRows(batch));
+  const dev = target.ctx.device;
+  uploadBatch(dev, plan, batch);
+  const enc = dev.createCommandEncoder();
+  enc.clearBuffer(target.arena.grads);
+  plan.graph.encode(enc);
+  dev.queue.submit([enc.finish()]);
+  const data = await readback(dev, ...vars.map((v) => v.grad));
+  target.ctx.gpu.checkErrors();
+  return vars.map((v, i) => ({ data: Float32Array.from(data[i]!), shape: [...v.shape] }));
 }
 
 /** What one training step costs: compute dispatches (forward, backward, optimizer), saved activation bytes, submits (1). */
@@ -171,13 +202,13 @@ export function checkFitDatasetArgs(dataset: unknown, args: FitDatasetArgs, wher
 }
 
 /** What fitDataset's dataset function returns for (epoch, batch). */
-export type DatasetFn = (epoch: number, batch: number) => { x: TensorLike; y: TensorLike } | Promise<{ x: TensorLike; y: TensorLike }>;
+export type DatasetFn = (epoch: number, batch: number) => { x: ModelData; y: ModelData } | Promise<{ x: ModelData; y: ModelData }>;
 
 /**
  * fitDataset's batches: `dataset(epoch, b)`, converted and checked by `load` (which may also
  * build the model); `load`'s `where` names the batch in errors.
  */
-export function datasetBatchSource(dataset: DatasetFn, batchesPerEpoch: number, load: (raw: { x: TensorLike; y: TensorLike }, where: string) => Promise<HostBatch>): BatchSource {
+export function datasetBatchSource(dataset: DatasetFn, batchesPerEpoch: number, load: (raw: { x: ModelData; y: ModelData }, where: string) => Promise<HostBatch>): BatchSource {
   let epoch = 0;
   return {
     batchesPerEpoch,
@@ -190,51 +221,34 @@ export function datasetBatchSource(dataset: DatasetFn, batchesPerEpoch: number, 
  * fit's training and validation data: `validationData` (converted and checked by `prepare`), else
  * the last rows given by `validationSplit`, else none. `where` prefixes the errors.
  */
-export function fitValidation(args: FitArgs, data: HostBatch, prepare: (x: TensorLike, y: TensorLike) => HostBatch, where: string): { train: HostBatch; val: HostBatch | null } {
+export function fitValidation(args: FitArgs, data: HostBatch, prepare: (x: ModelData, y: ModelData) => HostBatch, where: string): { train: HostBatch; val: HostBatch | null } {
   if (args.validationData) {
     if (!Array.isArray(args.validationData) || args.validationData.length !== 2) throw new TypeError(`${where}: validationData must be [x, y]`);
     return { train: data, val: prepare(args.validationData[0], args.validationData[1]) };
   }
-  return args.validationSplit ? splitValidation(data.x, data.y, args.validationSplit, where) : { train: data, val: null };
-}
-
-/** Keras validationSplit: the last `fraction` of the rows (before shuffling) become the validation data. */
-export function splitValidation(x: HostTensor, y: HostTensor, fraction: number, where: string): { train: HostBatch; val: HostBatch } {
-  const n = x.shape[0]!;
-  const nVal = Math.floor(n * fraction);
-  if (nVal < 1 || nVal >= n) throw new RangeError(`${where}: validationSplit ${fraction} leaves no training or no validation rows of ${n}`);
-  const cut = (t: HostTensor, a: number, b: number): HostTensor => {
-    const row = t.data.length / t.shape[0]!;
-    return { data: t.data.subarray(a * row, b * row), shape: [b - a, ...t.shape.slice(1)] };
-  };
-  return { train: { x: cut(x, 0, n - nVal), y: cut(y, 0, n - nVal) }, val: { x: cut(x, n - nVal, n), y: cut(y, n - nVal, n) } };
+  if (!args.validationSplit) return { train: data, val: null };
+  // Keras validationSplit: the last `fraction` of the rows (before shuffling) become the validation data.
+  const n = batchRows(data);
+  const nVal = Math.floor(n * args.validationSplit);
+  if (nVal < 1 || nVal >= n) throw new RangeError(`${where}: validationSplit ${args.validationSplit} leaves no training or no validation rows of ${n}`);
+  return { train: cutRows(data, 0, n - nVal), val: cutRows(data, n - nVal, n) };
 }
 
 /**
- * fit's batches: rows of (x, y) in an order reshuffled every epoch (when `shuffle`) with MT19937
- * seeded by `seed`; the last batch may be partial. Batches are views of two reused buffers.
+ * fit's batches: rows of `data` in an order reshuffled every epoch (when `shuffle`) with MT19937
+ * seeded by `seed`; the last batch may be partial. Batches are views of reused buffers.
  */
-export function arrayBatchSource(x: HostTensor, y: HostTensor, batchSize: number, shuffle: boolean, seed: number): BatchSource {
-  const n = x.shape[0]!;
+export function arrayBatchSource(data: HostBatch, batchSize: number, shuffle: boolean, seed: number): BatchSource {
+  const n = batchRows(data);
   const rng = new MT19937(seed >>> 0);
   const order = new Uint32Array(n).map((_, i) => i);
-  const xRow = x.data.length / n, yRow = y.data.length / n;
-  const xBuf = new Float32Array(batchSize * xRow), yBuf = new Float32Array(batchSize * yRow);
+  const gather = rowGatherer(data, batchSize);
   return {
     batchesPerEpoch: Math.ceil(n / batchSize),
     startEpoch: () => {
       if (shuffle) shuffleInPlace(order, rng);
     },
-    batch: (b) => {
-      const start = b * batchSize, rows = Math.min(n, start + batchSize) - start;
-      const idx = order.subarray(start, start + rows);
-      gatherRows(x, idx, xBuf);
-      gatherRows(y, idx, yBuf);
-      return {
-        x: { data: xBuf.subarray(0, rows * xRow), shape: [rows, ...x.shape.slice(1)] },
-        y: { data: yBuf.subarray(0, rows * yRow), shape: [rows, ...y.shape.slice(1)] },
-      };
-    },
+    batch: (b) => gather(order.subarray(b * batchSize, Math.min(n, (b + 1) * batchSize))),
   };
 }
 
@@ -251,3 +265,4 @@ export function shuffleInPlace(a: Uint32Array, rng: MT19937): void {
 function now(): number {
   return typeof performance !== 'undefined' ? performance.now() : Date.now();
 }
+

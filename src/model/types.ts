@@ -1,35 +1,62 @@
 /**
  * The public types of the model API (compile, fit, fitDataset, evaluate, callbacks, history),
- * shared by every model class. Types only: no code.
+ * shared by every model (functional models and Sequential). Types only: no code.
  */
 import type { TensorLike } from '../host';
 import type { Layer } from '../layers/layer';
+import type { SymbolicTensor } from '../layers/symbolic';
 import type { Optimizer } from '../optim/optimizers';
-import type { Sequential } from './sequential';
+import type { Model } from './model';
 
-/** Names of the mean squared error loss (Keras and tfjs spellings). */
-export type LossName = 'mse' | 'meanSquaredError' | 'mean_squared_error';
+/** Loss names (Keras and tfjs spellings): mean squared error, mean absolute error, Huber (delta 1). */
+export type LossName =
+  | 'mse' | 'meanSquaredError' | 'mean_squared_error'
+  | 'mae' | 'meanAbsoluteError' | 'mean_absolute_error'
+  | 'huber' | 'huberLoss' | 'huber_loss';
 
 /**
- * A loss with options: mean squared error that ignores the first `warmupSteps` time steps of
- * [batch, time, features] outputs (the weather lesson's `loss_mse_warmup`: a recurrent model's
- * first outputs have seen too little history to be judged). Made by `rnn.losses.meanSquaredError`.
+ * A loss with options, made by `rnn.losses.*`: `delta` for Huber (Keras default 1.0), and
+ * `warmupSteps` to ignore the first time steps of [batch, time, features] outputs (the weather
+ * lesson's `loss_mse_warmup`: a recurrent model's first outputs have seen too little history).
  */
 export interface LossSpec {
-  kind: 'mse';
+  kind: 'mse' | 'mae' | 'huber';
   warmupSteps: number;
+  /** Huber only. */
+  delta?: number;
 }
-/** Metrics fit's history and evaluate can report (Keras and tfjs spellings). */
-export type MetricName = 'mse' | 'lastTimeStepMse' | 'last_time_step_mse';
+
+/**
+ * Metrics fit's history and evaluate report (Keras and tfjs spellings): mean squared error, mean
+ * absolute error, root mean squared error, and the chapter's last_time_step_mse (the MSE of the
+ * last time step of [batch, time, features] outputs). Keras's Mean semantics: masked steps and
+ * sample weights count as in the loss, summed over the epoch.
+ */
+export type MetricName =
+  | 'mse' | 'meanSquaredError' | 'mean_squared_error'
+  | 'mae' | 'meanAbsoluteError' | 'mean_absolute_error'
+  | 'rmse' | 'rootMeanSquaredError' | 'root_mean_squared_error'
+  | 'lastTimeStepMse' | 'last_time_step_mse';
+
+/** One value per model output: a list in output order, or an object by output layer name. */
+export type PerOutput<T> = T | T[] | Record<string, T>;
 
 /** Arguments of `compile`. */
 export interface CompileArgs {
   /** An optimizer from `rnn.optimizers` or a name ('adam', 'adamw', 'sgd', 'rmsprop'). */
   optimizer: Optimizer | string;
-  /** Mean squared error: 'mse' or `rnn.losses.meanSquaredError({warmupSteps})`. */
-  loss: LossName | LossSpec;
-  /** Extra metrics reported in fit's history and by evaluate: 'mse', 'lastTimeStepMse'. */
-  metrics?: MetricName[];
+  /**
+   * The loss: a name ('mse', 'mae', 'huber') or `rnn.losses.*({…})`; for several outputs one for
+   * all, a list in output order, or an object by output layer name (Keras).
+   */
+  loss: LossName | LossSpec | (LossName | LossSpec)[] | Record<string, LossName | LossSpec>;
+  /** Several outputs: the weight of each output's loss in the total (default 1 each). */
+  lossWeights?: number[] | Record<string, number>;
+  /**
+   * Metrics reported in fit's history and by evaluate: a list for every output, or per output
+   * (a list of lists, or an object by output layer name).
+   */
+  metrics?: MetricName[] | MetricName[][] | Record<string, MetricName[]>;
 }
 
 /** Values handed to callbacks: loss, metrics, val_ entries, batch size. */
@@ -38,15 +65,22 @@ export type Logs = Record<string, number>;
 /** Callbacks with tfjs/Keras names. All may be async; training awaits them. */
 export interface Callback {
   /** Called by fit() before onTrainBegin with the model being trained (Keras `callback.model`). */
-  setModel?(model: Sequential): void;
+  setModel?(model: Model): void;
   onTrainBegin?(logs?: Logs): void | Promise<void>;
   onTrainEnd?(logs?: Logs): void | Promise<void>;
   onEpochBegin?(epoch: number, logs?: Logs): void | Promise<void>;
+  /**
+   * After the epoch's loss, metrics and validation are known. The model may be used here (e.g.
+   * `await model.predict(x)` or `evaluate`) while fit waits.
+   */
   onEpochEnd?(epoch: number, logs: Logs): void | Promise<void>;
   onBatchBegin?(batch: number, logs?: Logs): void | Promise<void>;
   /** `logs.size` is the batch's row count. The loss is not read back per batch (no per-step readback). */
   onBatchEnd?(batch: number, logs: Logs): void | Promise<void>;
 }
+
+/** A model's data: one array for one input (or output); a list, or an object by input (output) layer name, for several. */
+export type ModelData = TensorLike | TensorLike[] | Record<string, TensorLike>;
 
 /** Options of `fit`. */
 export interface FitArgs {
@@ -55,13 +89,15 @@ export interface FitArgs {
   /** Default 32 (Keras). */
   batchSize?: number;
   /** Evaluated at the end of every epoch; adds val_loss (and val_ metrics) to the history. */
-  validationData?: [TensorLike, TensorLike];
+  validationData?: [ModelData, ModelData];
   /** Fraction of the data (taken from the end, before shuffling, as Keras does) used for validation. */
   validationSplit?: number;
-  /** Shuffle the training rows every epoch (default true). */
+  /** Shuffle the training rows every epoch (default true; false for models with stateful layers). */
   shuffle?: boolean;
   /** Seed of the shuffling (default: the model's seed). */
   seed?: number;
+  /** Per-row weights of the loss and metrics, [rows] (Keras sample_weight). */
+  sampleWeight?: TensorLike;
   callbacks?: Callback | Callback[];
   /** Give the event loop a turn at least every this many milliseconds (browsers stay responsive). Default 16 in browsers, 200 in Node. */
   yieldEvery?: number;
@@ -73,7 +109,7 @@ export interface FitDatasetArgs {
   epochs?: number;
   /** Batches drawn per epoch (Keras steps_per_epoch). */
   batchesPerEpoch: number;
-  validationData?: [TensorLike, TensorLike];
+  validationData?: [ModelData, ModelData];
   /** Rows per validation forward pass (default 128; 1 for one long sequence). */
   validationBatchSize?: number;
   callbacks?: Callback | Callback[];
@@ -95,6 +131,17 @@ export interface EvaluateArgs {
 /** Options of `new Sequential` / `rnn.sequential`. */
 export interface SequentialArgs {
   layers?: Layer[];
+  name?: string;
+  /** Seed of the weight initializers and of fit's shuffling. Default: `setSeed`'s value, else random. */
+  seed?: number;
+}
+
+/** Options of `rnn.model` (tfjs `tf.model`, Keras `keras.Model(inputs, outputs)`). */
+export interface ModelArgs {
+  /** The model's inputs: `rnn.input()` tensors. */
+  inputs: SymbolicTensor | SymbolicTensor[];
+  /** The model's outputs: tensors computed from the inputs by `layer.apply()`. */
+  outputs: SymbolicTensor | SymbolicTensor[];
   name?: string;
   /** Seed of the weight initializers and of fit's shuffling. Default: `setSeed`'s value, else random. */
   seed?: number;

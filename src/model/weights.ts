@@ -5,7 +5,7 @@
  * counting parameters from the specs alone (no GPU).
  */
 import type { Context } from '../gpu/context';
-import { ParamArena } from '../gpu/arena';
+import { ParamArena, type Variable } from '../gpu/arena';
 import { readback, upload } from '../gpu/io';
 import { toHostTensor, type HostTensor, type TensorLike } from '../host';
 import { shapeSize } from '../tensor';
@@ -40,6 +40,45 @@ export function layerWeights(layers: readonly Layer[], inputs: readonly Shape[])
 }
 
 /**
+ * Where each built layer's weights live: the arena of the model that built it first, and its
+ * variables there. A model made later from layers of an already built model (e.g. the inference
+ * encoder and decoder of a trained encoder–decoder) uses the same GPU weights.
+ */
+const homes = new WeakMap<Layer, { arena: ParamArena; vars: Variable[] }>();
+
+/** Records that `layers`' weights are `arena`'s variables, in arena order (`weights` says whose each is). */
+export function registerWeights(arena: ParamArena, weights: readonly LayerWeight[]): void {
+  const by = new Map<Layer, Variable[]>();
+  weights.forEach((w, i) => {
+    const list = by.get(w.layer) ?? [];
+    list.push(arena.vars[i]!);
+    by.set(w.layer, list);
+  });
+  for (const [l, vars] of by) homes.set(l, { arena, vars });
+}
+
+/**
+ * The arena already holding the weights of `layers` (those with weights), or null when none is
+ * built yet. Throws when some are built and some are not, or they belong to different models.
+ */
+export function existingArena(layers: readonly Layer[], hasWeights: (l: Layer) => boolean, where: string): ParamArena | null {
+  const weighted = layers.filter(hasWeights);
+  const found = weighted.map((l) => homes.get(l)?.arena ?? null);
+  if (found.every((a) => a === null)) return null;
+  const arena = found.find((a) => a !== null)!;
+  const stray = weighted.filter((_, i) => found[i] !== arena);
+  if (stray.length) {
+    throw new Error(`${where}: layers ${stray.map((l) => l.name).join(', ')} are not built in the same model as ${weighted.find((_, i) => found[i] === arena)!.name}; a model may reuse the built layers of ONE other model (sharing its weights) or use new layers`);
+  }
+  return arena;
+}
+
+/** The variables of a layer in its arena (empty for a layer without weights). */
+export function layerVars(layer: Layer): Variable[] {
+  return homes.get(layer)?.vars ?? [];
+}
+
+/**
  * The arena for `weights` (named 'layer/weight'), initialised on the GPU from one MT19937 stream
  * seeded with `seed`, drawn in arena order.
  */
@@ -54,19 +93,17 @@ export function createArena(ctx: Context, weights: readonly LayerWeight[], seed:
   return arena;
 }
 
-/** All weights, read back in arena order (Keras layouts). */
-export async function readWeights(ctx: Context, arena: ParamArena): Promise<HostTensor[]> {
-  const vars = arena.vars;
+/** The variables' values, read back (Keras layouts). */
+export async function readWeights(ctx: Context, vars: readonly Variable[]): Promise<HostTensor[]> {
   const data = await readback(ctx.device, ...vars.map((v) => v.value));
   return vars.map((v, i) => ({ data: Float32Array.from(data[i]!), shape: [...v.shape] }));
 }
 
 /**
- * Writes all weights (arena order). Count and every shape are checked before anything is
- * uploaded; `where` prefixes the errors (e.g. 'sequential.setWeights').
+ * Writes the variables' values. Count and every shape are checked before anything is uploaded;
+ * `where` prefixes the errors (e.g. 'sequential.setWeights').
  */
-export function writeWeights(ctx: Context, arena: ParamArena, weights: TensorLike[], where: string): void {
-  const vars = arena.vars;
+export function writeWeights(ctx: Context, vars: readonly Variable[], weights: TensorLike[], where: string): void {
   if (!Array.isArray(weights) || weights.length !== vars.length) {
     throw new RangeError(`${where}: expected ${vars.length} arrays (${vars.map((v) => v.name).join(', ')}), got ${Array.isArray(weights) ? weights.length : typeof weights}`);
   }

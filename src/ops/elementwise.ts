@@ -8,6 +8,7 @@
 import type { Graph } from '../autograd/tape';
 import type { Tensor } from '../tensor';
 import { ACTIVATION_CODES, type Activation } from './activations';
+import { BINARY_CODES } from '../gpu/wgsl-constants';
 import { accumulateInto, sumRowsInto } from './reduce';
 
 /** y = activation(x). Differentiable; 'linear' returns x itself. */
@@ -16,7 +17,7 @@ export async function activation(g: Graph, x: Tensor, act: Activation): Promise<
   const op = ACTIVATION_CODES[act];
   const y = g.alloc(x.shape, act, g.needsGrad(x));
   const k = await g.kernel('elementwise', 'unaryForward');
-  g.forward.dispatch(k, { x, y }, { n: x.size, op, cols: 1 }, x.size);
+  g.forward.dispatch(k, { x, y }, { n: x.size, op, cols: 1, scale: 0, shift: 0 }, x.size);
   if (g.needsGrad(x)) {
     g.record({
       name: act,
@@ -27,7 +28,7 @@ export async function activation(g: Graph, x: Tensor, act: Activation): Promise<
         const dy = g.gradIfAny(y);
         if (!dy) return;
         const kb = await g.kernel('elementwise', 'unaryBackward');
-        g.backwardProgram.dispatch(kb, { y, dy, dx: g.grad(x) }, { n: x.size, op, cols: 1 }, x.size);
+        g.backwardProgram.dispatch(kb, { y, dy, dx: g.grad(x) }, { n: x.size, op, cols: 1, scale: 0, shift: 0 }, x.size);
       },
     });
   }
@@ -40,24 +41,27 @@ function sameShape(name: string, a: Tensor, b: Tensor): void {
   }
 }
 
-async function binary(g: Graph, a: Tensor, b: Tensor, op: 0 | 1, name: string): Promise<Tensor> {
+async function binary(g: Graph, a: Tensor, b: Tensor, kind: keyof typeof BINARY_CODES, name: string): Promise<Tensor> {
+  const op = BINARY_CODES[kind];
   sameShape(name, a, b);
   const z = g.alloc(a.shape, name, g.needsGrad(a, b));
   const k = await g.kernel('elementwise', 'binaryForward');
-  g.forward.dispatch(k, { a, b, z }, { n: a.size, op, cols: 1 }, a.size);
+  g.forward.dispatch(k, { a, b, z }, { n: a.size, op, cols: 1, scale: 0, shift: 0 }, a.size);
   if (g.needsGrad(a, b)) {
     g.record({
       name,
       inputs: [a, b],
       outputs: [z],
-      saved: op === 1 ? [a, b] : [],
+      saved: kind === 'mul' ? [a, b] : [],
       backward: async () => {
         const dz = g.gradIfAny(z);
         if (!dz) return;
         const kb = await g.kernel('elementwise', 'binaryBackward');
         // One dispatch per input: for x*x or x+x both land in d(x), accumulated twice.
-        if (a.requiresGrad) g.backwardProgram.dispatch(kb, { dy: dz, b, dx: g.grad(a) }, { n: a.size, op, cols: 1 }, a.size);
-        if (b.requiresGrad) g.backwardProgram.dispatch(kb, { dy: dz, b: a, dx: g.grad(b) }, { n: a.size, op, cols: 1 }, a.size);
+        const p = (code: number) => ({ n: a.size, op: code, cols: 1, scale: 0, shift: 0 });
+        // sub: d(a) += dz (the add rule), d(b) -= dz (the sub rule)
+        if (a.requiresGrad) g.backwardProgram.dispatch(kb, { dy: dz, b, dx: g.grad(a) }, p(kind === 'sub' ? BINARY_CODES.add : op), a.size);
+        if (b.requiresGrad) g.backwardProgram.dispatch(kb, { dy: dz, b: a, dx: g.grad(b) }, p(op), a.size);
       },
     });
   }
@@ -66,12 +70,38 @@ async function binary(g: Graph, a: Tensor, b: Tensor, op: 0 | 1, name: string): 
 
 /** z = a + b (same shapes). Differentiable. */
 export function add(g: Graph, a: Tensor, b: Tensor): Promise<Tensor> {
-  return binary(g, a, b, 0, 'add');
+  return binary(g, a, b, 'add', 'add');
 }
 
 /** z = a · b elementwise (same shapes). Differentiable. */
 export function mul(g: Graph, a: Tensor, b: Tensor): Promise<Tensor> {
-  return binary(g, a, b, 1, 'mul');
+  return binary(g, a, b, 'mul', 'mul');
+}
+
+/** z = a - b (same shapes). Differentiable. */
+export function sub(g: Graph, a: Tensor, b: Tensor): Promise<Tensor> {
+  return binary(g, a, b, 'sub', 'sub');
+}
+
+/** y = x · scale + shift for scalars scale, shift. Differentiable in x. */
+export async function scale(g: Graph, x: Tensor, factor: number, shift = 0, name = 'scale'): Promise<Tensor> {
+  if (!Number.isFinite(factor) || !Number.isFinite(shift)) throw new RangeError(`${name}: scale ${factor} and shift ${shift} must be finite`);
+  const y = g.alloc(x.shape, name, g.needsGrad(x));
+  const params = { n: x.size, op: 0, cols: 1, scale: factor, shift };
+  g.forward.dispatch(await g.kernel('elementwise', 'scaleForward'), { x, y }, params, x.size);
+  if (g.needsGrad(x)) {
+    g.record({
+      name,
+      inputs: [x],
+      outputs: [y],
+      saved: [],
+      backward: async () => {
+        const dy = g.gradIfAny(y);
+        if (dy) g.backwardProgram.dispatch(await g.kernel('elementwise', 'scaleBackward'), { dy, dx: g.grad(x) }, params, x.size);
+      },
+    });
+  }
+  return y;
 }
 
 /** z[r, c] = x[r, c] + bias[c] for x [..., C] and bias [C]. Differentiable. */
@@ -80,7 +110,7 @@ export async function biasAdd(g: Graph, x: Tensor, bias: Tensor): Promise<Tensor
   if (bias.size !== cols) throw new RangeError(`biasAdd: bias has ${bias.size} elements, input rows have ${cols}`);
   const z = g.alloc(x.shape, 'biasAdd', g.needsGrad(x, bias));
   const k = await g.kernel('elementwise', 'biasAddForward');
-  g.forward.dispatch(k, { a: x, b: bias, z }, { n: x.size, op: 0, cols }, x.size);
+  g.forward.dispatch(k, { a: x, b: bias, z }, { n: x.size, op: 0, cols, scale: 0, shift: 0 }, x.size);
   if (g.needsGrad(x, bias)) {
     g.record({
       name: 'biasAdd',

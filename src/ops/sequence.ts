@@ -166,3 +166,49 @@ export async function putStep(g: Graph, h: Tensor, seq: Tensor, t: number): Prom
     });
   }
 }
+
+/** x [B, T, F] with its time axis reversed (Keras go_backwards outputs). Differentiable (dx += reversed dy). */
+export async function reverseTime(g: Graph, x: Tensor, name = 'reverseTime'): Promise<Tensor> {
+  if (x.shape.length !== 3) throw new RangeError(`${name}: expects [batch, time, features], got ${dims(x)}`);
+  const [, T, F] = x.shape as [number, number, number];
+  const y = g.alloc(x.shape, name, g.needsGrad(x));
+  const params = { n: x.size, T, F, accumulate: false };
+  const k = await g.kernel('sequence', 'reverseSteps');
+  g.forward.dispatch(k, { reverseIn: x, reverseOut: y }, params, x.size);
+  if (g.needsGrad(x)) {
+    g.record({
+      name,
+      inputs: [x],
+      outputs: [y],
+      saved: [],
+      backward: async () => {
+        const dy = g.gradIfAny(y);
+        if (dy) g.backwardProgram.dispatch(k, { reverseIn: dy, reverseOut: g.grad(x) }, { ...params, accumulate: true }, x.size);
+      },
+    });
+  }
+  return y;
+}
+
+/** x [B, F] repeated over n steps: [B, n, F] (Keras RepeatVector). Differentiable (dx += Σ_t dy[:, t]). */
+export async function repeatSteps(g: Graph, x: Tensor, n: number, name = 'repeatSteps'): Promise<Tensor> {
+  if (x.shape.length !== 2) throw new RangeError(`${name}: expects [batch, features], got ${dims(x)}`);
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`${name}: n must be a positive integer, got ${n}`);
+  const [B, F] = x.shape as [number, number];
+  const y = g.alloc([B, n, F], name, g.needsGrad(x));
+  const params = { B, T: n, F };
+  g.forward.dispatch(await g.kernel('sequence', 'repeatSteps'), { repeatIn: x, repeatOut: y }, params, B * n * F);
+  if (g.needsGrad(x)) {
+    g.record({
+      name,
+      inputs: [x],
+      outputs: [y],
+      saved: [],
+      backward: async () => {
+        const dy = g.gradIfAny(y);
+        if (dy) g.backwardProgram.dispatch(await g.kernel('sequence', 'sumSteps'), { repeatIn: dy, repeatOut: g.grad(x) }, params, B * F);
+      },
+    });
+  }
+  return y;
+}

@@ -13,7 +13,7 @@
  */
 import type { Context } from '../gpu/context';
 import { Program } from '../gpu/program';
-import type { ParamArena } from '../gpu/arena';
+import type { ParamArena, Variable } from '../gpu/arena';
 import { Tensor } from '../tensor';
 import { createStorageBuffer } from '../gpu/pool';
 import { CLIP_CODES, OPTIM_LAYOUT } from '../gpu/wgsl-constants';
@@ -79,6 +79,8 @@ export interface RmspropConfig extends OptimizerConfig {
 export interface OptimizerState {
   /** The clip + update dispatches; encoded after each step's backward pass. */
   program: Program;
+  /** Moment slots per moment buffer: the trainable variables' elements (frozen ones have none). */
+  slots: number;
   /**
    * Writes this step's learning rate (and Adam's bias-corrected step size) and advances the step
    * counters. Call exactly once per encoded update, before the submit that contains it.
@@ -214,12 +216,20 @@ export abstract class Optimizer {
 
   /**
    * Builds the update of `arena` (reading its gradients) into a Program, allocating the moment
-   * buffers, the per-step values and the variable table. Resets `iterations` to 0.
+   * buffers, the per-step values and the variable table. `vars`: the variables to update (default:
+   * the arena's trainable ones); only they get moment slots (a frozen layer costs no optimizer
+   * memory). Resets `iterations` to 0.
    */
-  async build(ctx: Context, arena: ParamArena): Promise<OptimizerState> {
+  async build(ctx: Context, arena: ParamArena, vars: readonly Variable[] = arena.vars.filter((v) => v.trainable !== false)): Promise<OptimizerState> {
     const dev = ctx.device;
     const n = arena.length;
-    const trainable = arena.vars.filter((v) => v.trainable !== false).sort((a, b) => a.offset - b.offset);
+    const trainable = [...vars].sort((a, b) => a.offset - b.offset);
+    const slotOffsets: number[] = [];
+    let slots = 0;
+    for (const v of trainable) {
+      slotOffsets.push(slots);
+      slots += v.size;
+    }
     const nVars = trainable.length;
     const mode = this.clipnorm !== null ? 'clipnorm' : this.globalClipnorm !== null ? 'globalClipnorm' : this.clipvalue !== null ? 'clipvalue' : 'none';
     const clip = this.clipnorm ?? this.globalClipnorm ?? this.clipvalue ?? 0;
@@ -234,10 +244,11 @@ export abstract class Optimizer {
       varChunks.push(first, chunks.length / 2);
     }
     const nChunks = chunks.length / 2;
-    const table = new Uint32Array(Math.max(4, 4 * nVars + 2 * nChunks));
+    const table = new Uint32Array(Math.max(4, 5 * nVars + 2 * nChunks));
     trainable.forEach((v, i) => table.set([v.offset, v.size], 2 * i));
     table.set(chunks, 2 * nVars);
     table.set(varChunks, 2 * nVars + 2 * nChunks);
+    table.set(slotOffsets, 4 * nVars + 2 * nChunks);
 
     const owned: GPUBuffer[] = [];
     const mk = (label: string, floats: number) => {
@@ -247,9 +258,9 @@ export abstract class Optimizer {
     };
     // Unused slots get their own tiny buffer (writable bindings may not alias); never accessed.
     const use = this.slots();
-    const m = mk('m', use.m ? n : 4);
-    const v = mk('v', use.v ? n : 4);
-    const mg = mk('mg', use.mg ? n : 4);
+    const m = mk('m', use.m ? Math.max(4, slots) : 4);
+    const v = mk('v', use.v ? Math.max(4, slots) : 4);
+    const mg = mk('mg', use.mg ? Math.max(4, slots) : 4);
     const aux = mk('aux', OPTIM_LAYOUT.auxPartials + nChunks + nVars);
     const tableBuf = mk('variable table', table.length);
     dev.queue.writeBuffer(tableBuf, 0, table);
@@ -295,6 +306,7 @@ export abstract class Optimizer {
     reset();
     return {
       program,
+      slots,
       prepareStep: () => {
         const lr = this.learningRateAt(this.iterations);
         slotStep++;

@@ -1,0 +1,499 @@
+/**
+ * The model (Keras `Model`, tfjs `LayersModel`): a graph of layers from input to output symbolic
+ * tensors — functional models are built with `rnn.model({inputs, outputs})`, and Sequential is
+ * the same class with its layers in a row. compile / fit / evaluate / predict / trainOnBatch /
+ * predictStep / get- and setWeights / summary, all with several inputs and outputs. The class
+ * holds the state (graph, arena, plans, optimizer); the modules beside it do the work.
+ */
+import type { HostTensor, TensorLike } from '../host';
+import { getContext, type Context } from '../gpu/context';
+import type { ParamArena, Variable } from '../gpu/arena';
+import type { Tensor } from '../tensor';
+import type { Layer, Shape } from '../layers/layer';
+import type { SymbolicTensor } from '../layers/symbolic';
+import type { Optimizer, OptimizerState } from '../optim/optimizers';
+import { noGrad } from '../ops/loss';
+import { parseCompileArgs, type CompiledConfig } from './compile';
+import { PlanCache, Totals, buildPlan, planKey, type Plan, type PlanFor, type PlanShape } from './plans';
+import { Topology } from './topology';
+import { prepareBatch, batchRows, firstShape, type HostBatch } from './data';
+import { trainLoop, trainStep, trainStepInfo, checkFitArgs, checkFitDatasetArgs, fitValidation, arrayBatchSource, datasetBatchSource, gradientsOf, type BatchSource, type DatasetFn, type LoopArgs } from './train-loop';
+import { checkBatchSize, evaluateBatches, predictBatches } from './inference';
+import { nextModelSeed, layerWeights, createArena, readWeights, writeWeights, countParams, existingArena, registerWeights, layerVars } from './weights';
+import { modelSummary } from './summary';
+import { stepInput, runStep, statefulLayers } from './streaming';
+import type { CompileArgs, EvaluateArgs, FitArgs, FitDatasetArgs, History, ModelArgs, ModelData } from './types';
+
+export class Model {
+  readonly name: string;
+  readonly seed: number;
+  /** Set to true (e.g. from a callback or a Stop button) to stop fit() after the current batch. */
+  stopTraining = false;
+
+  /** The graph; a Sequential's is made when its input shape is known. */
+  protected topology: Topology | null = null;
+  protected ctx: Context | null = null;
+  private arena: ParamArena | null = null;
+  /** The arena was built by this model (else it belongs to the model whose layers this one reuses). */
+  private ownsArena = false;
+  private compiled: CompiledConfig | null = null;
+  private optState: OptimizerState | null = null;
+  /** Which variables the optimizer state was built for (trainable flags can change). */
+  private optVars = '';
+  private plans = new PlanCache();
+  private totals: Totals | null = null;
+  /** Evaluation's own sums, so a callback's evaluate() does not disturb the epoch's. */
+  private evalTotals: Totals | null = null;
+  /** A call in progress, and whether it is paused for callbacks (other calls may then run). */
+  private busy: string | null = null;
+  private paused = false;
+  private disposed = false;
+
+  /** A functional model from `args.inputs` to `args.outputs` (Sequential passes none and makes its graph later). */
+  constructor(args: Partial<ModelArgs> = {}, defaultName = 'model') {
+    if (!args || typeof args !== 'object') throw new TypeError(`${defaultName}: expected an options object like {inputs, outputs}`);
+    this.name = args.name ?? defaultName;
+    this.seed = nextModelSeed(args.seed);
+    if (args.inputs !== undefined || args.outputs !== undefined) {
+      const list = (v: SymbolicTensor | SymbolicTensor[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+      this.topology = new Topology(list(args.inputs), list(args.outputs), `${this.name}`);
+    }
+  }
+
+  /** True once the weights exist (the graph can no longer change). */
+  protected get isBuilt(): boolean {
+    return this.arena !== null;
+  }
+
+  // ---------------------------------------------------------------- structure
+
+  /** The graph, made on demand (Sequential: from its first layer's inputShape or the data). */
+  protected graphFor(_input: Shape | null): Topology {
+    if (!this.topology) throw new Error(`${this.name}: the model has no graph`);
+    return this.topology;
+  }
+
+  /** The layers (not the inputs), each once, in order of first use: the weights' order. */
+  get layers(): readonly Layer[] {
+    return this.topology?.layers ?? [];
+  }
+
+  /** The model's input and output symbolic tensors. */
+  get inputs(): readonly SymbolicTensor[] {
+    return this.graphFor(null).inputs;
+  }
+
+  get outputs(): readonly SymbolicTensor[] {
+    return this.graphFor(null).outputs;
+  }
+
+  /** Input names (the input layers'), the keys of data given as an object. */
+  get inputNames(): string[] {
+    return this.graphFor(null).inputNames;
+  }
+
+  /** Output names (the output layers'; `name_i` when one layer gives several outputs): keys of targets, losses, metrics. */
+  get outputNames(): string[] {
+    return this.graphFor(null).outputNames;
+  }
+
+  /** The compiled optimizer (null before compile); callbacks such as reduceLROnPlateau change its learning rate. */
+  get optimizer(): Optimizer | null {
+    return this.compiled?.optimizer ?? null;
+  }
+
+  /** The output shapes (without batch) for these input shapes (default: the model's own). */
+  outputShapes(inputs?: readonly Shape[]): Shape[] {
+    const topo = this.graphFor(inputs?.[0] ?? null);
+    const shapes = topo.inferShapes(inputs ?? topo.inputs.map((t) => t.shape));
+    return topo.outputs.map((t) => shapes.get(t)!);
+  }
+
+  // ---------------------------------------------------------------- compile and build
+
+  /** Configures training. Can be called again to change the optimizer (its state restarts). */
+  compile(args: CompileArgs): void {
+    this.enterSync('compile', true);
+    const compiled = parseCompileArgs(args, this.outputNames, `${this.name}.compile`);
+    this.optState?.destroy();
+    this.optState = null;
+    this.plans.dispose('train');
+    this.plans.dispose('eval');
+    this.compiled = compiled;
+    if (this.ctx) this.makeTotals(this.ctx);
+  }
+
+  /** Builds the weights (called by fit/predict; needs the GPU). `input`: the first input's shape, for a Sequential without inputShape. */
+  async build(input?: Shape): Promise<void> {
+    this.checkAlive('build');
+    if (this.arena) return;
+    const topo = this.graphFor(input ?? null);
+    const ctx = (this.ctx ??= await getContext());
+    const weights = layerWeights(topo.layers, topo.layers.map((l) => topo.weightInput(l)));
+    const shared = existingArena(topo.layers, (l) => weights.some((w) => w.layer === l), `${this.name}.build`);
+    if (shared) {
+      this.arena = shared;
+    } else {
+      this.arena = createArena(ctx, weights, this.seed);
+      this.ownsArena = true;
+      registerWeights(this.arena, weights);
+    }
+    this.makeTotals(ctx);
+  }
+
+  private makeTotals(ctx: Context): void {
+    this.totals?.destroy();
+    this.evalTotals?.destroy();
+    const slots = Math.max(16, this.compiled?.slots ?? 0);
+    this.totals = new Totals(ctx, slots);
+    this.evalTotals = new Totals(ctx, slots);
+  }
+
+  /** This model's variables, in its layers' order (a model sharing another's arena sees its own). */
+  private get vars(): Variable[] {
+    return this.graphFor(null).layers.flatMap((l) => layerVars(l));
+  }
+
+  /** The variables training updates: trainable weights of trainable layers. */
+  private get trainedVars(): Variable[] {
+    return this.graphFor(null).layers.flatMap((l) => (l.trainable ? layerVars(l).filter((v) => v.trainable !== false) : []));
+  }
+
+  private get readyCtx(): Context {
+    if (!this.ctx) throw new Error(`${this.name}: not built`);
+    return this.ctx;
+  }
+
+  /** The cached plan for these shapes, built on first use from the graph. */
+  private readonly plan: PlanFor = (shape: PlanShape) =>
+    this.plans.get(planKey(shape), () => {
+      const topo = this.graphFor(null);
+      const weights = (l: Layer): Tensor[] => layerVars(l).map((v) => (l.trainable ? v.value : noGrad(v.value)));
+      return buildPlan({
+        ctx: this.readyCtx, shape, trained: this.trainedVars,
+        forward: (g, xs) => topo.forward(g, xs, weights),
+        compiled: this.compiled, totals: shape.mode === 'eval' ? this.evalTotals! : this.totals!, name: this.name,
+      });
+    });
+
+  // ---------------------------------------------------------------- calls and their order
+
+  private checkAlive(where: string): void {
+    if (this.disposed) throw new Error(`${this.name}.${where}: the model was disposed; create a new model`);
+  }
+
+  /**
+   * Runs `body` as the model's call: calls must not overlap, except that while fit is paused for
+   * its callbacks (between steps) other calls may run. `exclusive` calls (compile, dispose) may
+   * never run during another call.
+   */
+  private async enter<T>(where: string, body: () => Promise<T>): Promise<T> {
+    this.checkAlive(where);
+    if (this.busy && !this.paused) throw new Error(`${this.name}.${where}: the model is busy with ${this.busy} (await it first)`);
+    const outer = this.busy;
+    const wasPaused = this.paused;
+    this.busy = where;
+    this.paused = false;
+    try {
+      return await body();
+    } finally {
+      this.busy = outer;
+      this.paused = wasPaused;
+    }
+  }
+
+  private enterSync(where: string, exclusive: boolean): void {
+    this.checkAlive(where);
+    if (this.busy && (exclusive || !this.paused)) throw new Error(`${this.name}.${where}: the model is busy with ${this.busy}${exclusive ? ' (wait for it to finish)' : ' (await it first)'}`);
+  }
+
+  private requireCompiled(where: string): CompiledConfig {
+    if (!this.compiled) throw new Error(`${this.name}.${where}: call compile({optimizer, loss}) first`);
+    return this.compiled;
+  }
+
+  /** The optimizer state for the current trainable variables (rebuilt when layers were frozen or unfrozen). */
+  private async ensureOptimizer(): Promise<OptimizerState> {
+    const vars = this.trainedVars;
+    const key = vars.map((v) => v.offset).join(',');
+    if (this.optState && key !== this.optVars) {
+      // trainable changed: train plans and the optimizer's slots follow (Keras: after recompiling)
+      this.optState.destroy();
+      this.optState = null;
+      this.plans.dispose('train');
+    }
+    if (!this.optState) {
+      this.optState = await this.compiled!.optimizer.build(this.readyCtx, this.arena!, vars);
+      this.optVars = key;
+    }
+    return this.optState;
+  }
+
+  /** Before every batch: `stateful` layers check the batch size (it must not change). */
+  private beginBatch = (rows: number): void => {
+    for (const l of statefulLayers(this.layers, true)) l.beginStep(rows);
+  };
+
+  // ---------------------------------------------------------------- data
+
+  /** Converts and checks inputs, targets and sample weights against the model (before any GPU work). */
+  protected prepare(xIn: ModelData, yIn: ModelData | null, where: string, sw?: TensorLike): HostBatch {
+    const topo = this.graphFor(null);
+    return prepareBatch({ topology: topo, inputNames: this.inputNames, outputNames: this.outputNames, outputShapes: (ins) => this.outputShapes(ins) }, xIn, yIn, where, sw);
+  }
+
+  // ---------------------------------------------------------------- training
+
+  /** Trains on (x, y) for `epochs`; returns the per-epoch history (loss, val_loss, metrics). */
+  async fit(x: ModelData, y: ModelData, args: FitArgs = {}): Promise<History> {
+    this.checkAlive('fit');
+    this.requireCompiled('fit');
+    const { epochs, batchSize } = checkFitArgs(args, `${this.name}.fit`);
+    this.graphForData(x);
+    const data = this.prepare(x, y, 'fit', args.sampleWeight);
+    const { train, val } = fitValidation(args, data, (vx, vy) => this.prepare(vx, vy, 'fit: validationData'), `${this.name}.fit`);
+    const stateful = statefulLayers(this.layers, true).length > 0;
+    if (stateful && args.shuffle) throw new RangeError(`${this.name}.fit: a model with stateful layers trains on batches in order; shuffle must be false`);
+    if (stateful && batchRows(train) % batchSize !== 0) {
+      throw new RangeError(`${this.name}.fit: a model with stateful layers needs every batch the same size: ${batchRows(train)} rows are not a multiple of batchSize ${batchSize}`);
+    }
+    return this.enter('fit', async () => {
+      await this.build();
+      const src = arrayBatchSource(train, batchSize, args.shuffle ?? !stateful, args.seed ?? this.seed);
+      return this.train(src, epochs, val, args);
+    });
+  }
+
+  /**
+   * Trains on batches produced by `dataset(epoch, batch)` (tfjs `fitDataset`, Keras `fit` with a
+   * generator and steps_per_epoch): e.g. random sub-sequences drawn fresh for every step. Each
+   * batch is validated like fit's data; batch sizes may differ between calls.
+   */
+  async fitDataset(dataset: DatasetFn, args: FitDatasetArgs): Promise<History> {
+    this.checkAlive('fitDataset');
+    this.requireCompiled('fitDataset');
+    const epochs = checkFitDatasetArgs(dataset, args, `${this.name}.fitDataset`);
+    if (args.validationData) this.graphForData(args.validationData[0]);
+    const val = args.validationData ? this.prepare(args.validationData[0], args.validationData[1], 'fitDataset: validationData') : null;
+    return this.enter('fitDataset', async () => {
+      // The input shape comes from the first layer's inputShape (or the validation data).
+      await this.build();
+      const src = datasetBatchSource(dataset, args.batchesPerEpoch, async (raw, where) => {
+        this.graphForData(raw?.x);
+        const batch = this.prepare(raw?.x, raw?.y, where);
+        await this.build();
+        return batch;
+      });
+      return this.train(src, epochs, val, { ...args, validationBatchSize: args.validationBatchSize });
+    });
+  }
+
+  /** fit and fitDataset's loop over this model (train-loop.ts), after building the optimizer. */
+  private async train(src: BatchSource, epochs: number, val: HostBatch | null, args: LoopArgs & { validationBatchSize?: number | undefined }): Promise<History> {
+    await this.ensureOptimizer();
+    return trainLoop({
+      ...this.stepTarget(),
+      model: this,
+      totals: this.totals!,
+      compiled: this.compiled!,
+      evaluate: (v) => evaluateBatches(this.readyCtx, this.plan, this.evalTotals!, this.compiled!, v, args.validationBatchSize ?? 128, this.beginBatch),
+      setPaused: (p) => (this.paused = p),
+    }, src, epochs, val, args);
+  }
+
+  private stepTarget() {
+    return { ctx: this.readyCtx, arena: this.arena!, plan: this.plan, optimizer: () => this.optState!, beginBatch: this.beginBatch };
+  }
+
+  /** One gradient step on one batch; returns its loss (read back: one sync per call). */
+  async trainOnBatch(x: ModelData, y: ModelData, args: { sampleWeight?: TensorLike } = {}): Promise<number> {
+    this.checkAlive('trainOnBatch');
+    this.requireCompiled('trainOnBatch');
+    this.graphForData(x);
+    const batch = this.prepare(x, y, 'trainOnBatch', args.sampleWeight);
+    return this.enter('trainOnBatch', async () => {
+      await this.build();
+      await this.ensureOptimizer();
+      this.totals!.clear();
+      await trainStep(this.stepTarget(), batch);
+      const t = await this.totals!.read();
+      return t[0]! / batchRows(batch);
+    });
+  }
+
+  /**
+   * Loss (and compiled metrics) on (x, y). Returns the loss alone when no metrics were compiled
+   * and there is one output, else [loss, ...output losses, ...metrics], as Keras does.
+   */
+  async evaluate(x: ModelData, y: ModelData, args: EvaluateArgs & { sampleWeight?: TensorLike } = {}): Promise<number | number[]> {
+    const values = Object.values(await this.evaluateLogs(x, y, args));
+    return values.length === 1 ? values[0]! : values;
+  }
+
+  /** Like evaluate, but the logs by name (loss, per-output losses, metrics). */
+  async evaluateLogs(x: ModelData, y: ModelData, args: EvaluateArgs & { sampleWeight?: TensorLike } = {}): Promise<Record<string, number>> {
+    this.checkAlive('evaluate');
+    const compiled = this.requireCompiled('evaluate');
+    const batchSize = checkBatchSize(args, `${this.name}.evaluate`);
+    this.graphForData(x);
+    const data = this.prepare(x, y, 'evaluate', args.sampleWeight);
+    return this.enter('evaluate', async () => {
+      await this.build();
+      return evaluateBatches(this.readyCtx, this.plan, this.evalTotals!, compiled, data, batchSize, this.beginBatch);
+    });
+  }
+
+  /**
+   * The gradient of the compiled loss with respect to every weight (getWeights' order and shapes;
+   * zeros for frozen weights) on one batch — what a training step would apply, without applying
+   * it (Keras: a GradientTape over the loss). Reads the gradients back once.
+   */
+  async gradients(x: ModelData, y: ModelData, args: { sampleWeight?: TensorLike } = {}): Promise<HostTensor[]> {
+    this.checkAlive('gradients');
+    this.requireCompiled('gradients');
+    this.graphForData(x);
+    const batch = this.prepare(x, y, 'gradients', args.sampleWeight);
+    return this.enter('gradients', async () => {
+      await this.build();
+      return gradientsOf(this.stepTarget(), batch, this.vars);
+    });
+  }
+
+  /** Model outputs for x, computed in batches and read back once: one array, or a list for several outputs. */
+  async predict(x: ModelData, args: EvaluateArgs = {}): Promise<HostTensor | HostTensor[]> {
+    const out = await this.predictAll(x, args);
+    return out.length === 1 ? out[0]! : out;
+  }
+
+  /** predict, always as a list (one array per output). */
+  async predictAll(x: ModelData, args: EvaluateArgs = {}): Promise<HostTensor[]> {
+    this.checkAlive('predict');
+    const batchSize = checkBatchSize(args, `${this.name}.predict`);
+    this.graphForData(x);
+    const { xs } = this.prepare(x, null, 'predict');
+    return this.enter('predict', async () => {
+      await this.build();
+      const outShapes = this.outputShapes(xs.map((t) => t.shape.slice(1))) as number[][];
+      return predictBatches(this.readyCtx, this.plan, xs, batchSize, outShapes, this.beginBatch);
+    });
+  }
+
+  /**
+   * Makes the graph for data x (host only: a Sequential without inputShape takes its input shape
+   * from the data's first input). Errors in x itself are reported by prepare().
+   */
+  protected graphForData(x: ModelData | undefined): void {
+    if (this.topology || x === undefined || x === null) return;
+    const shape = firstShape(x);
+    if (shape) this.graphFor(shape.slice(1));
+  }
+
+  // ---------------------------------------------------------------- weights
+
+  /** All weights in Keras order and layout (per layer: kernel, recurrent_kernel, bias). */
+  async getWeights(): Promise<HostTensor[]> {
+    this.checkAlive('getWeights');
+    await this.build();
+    return readWeights(this.readyCtx, this.vars);
+  }
+
+  /** Names of the weights ('layer/weight'), aligned with getWeights(). */
+  get weightNames(): string[] {
+    return this.arena ? this.vars.map((v) => v.name) : [];
+  }
+
+  /** Sets all weights (Keras order and layout). Count and shapes are checked before anything changes. */
+  async setWeights(weights: TensorLike[]): Promise<void> {
+    this.enterSync('setWeights', false);
+    await this.build();
+    writeWeights(this.readyCtx, this.vars, weights, `${this.name}.setWeights`);
+    this.optState?.reset();
+  }
+
+  /** Number of parameters (known without the GPU when the input shape is). */
+  countParams(): number {
+    const topo = this.graphFor(null);
+    return countParams(topo.layers, topo.layers.map((l) => topo.weightInput(l)));
+  }
+
+  /** Keras-style summary table (with the connections of a functional graph); printed with `print` and returned. */
+  summary(print: ((line: string) => void) | null = console.log): string {
+    const out = modelSummary(this.name, this.graphFor(null));
+    print?.(out);
+    return out;
+  }
+
+  /**
+   * What one training step on a batch of these shapes costs: compute dispatches (forward +
+   * backward + optimizer), the bytes of activations saved for backward, and the submits (always
+   * 1). Builds (and caches) the step's plan; runs nothing.
+   */
+  async trainingStepInfo(xShapes: readonly number[] | readonly (readonly number[])[], yShapes: readonly number[] | readonly (readonly number[])[]): Promise<{ dispatches: number; savedBytes: number; submits: number }> {
+    this.requireCompiled('trainingStepInfo');
+    const list = (s: readonly number[] | readonly (readonly number[])[]) => (Array.isArray(s[0]) ? (s as number[][]) : [s as number[]]);
+    await this.build(list(xShapes)[0]!.slice(1));
+    const opt = await this.ensureOptimizer();
+    return trainStepInfo(await this.plan({ mode: 'train', xShapes: list(xShapes), yShapes: list(yShapes), sampleWeight: false }), opt);
+  }
+
+  /** The cached train plan for these shapes, if built (benchmark profiling). @internal */
+  trainPlanFor(xShapes: readonly (readonly number[])[], yShapes: readonly (readonly number[])[]): { plan: Plan; optimizer: OptimizerState; grads: GPUBuffer; device: GPUDevice } | null {
+    const plan = this.plans.peek(planKey({ mode: 'train', xShapes, yShapes, sampleWeight: false }));
+    return plan && this.optState && this.arena && this.ctx ? { plan, optimizer: this.optState, grads: this.arena.grads, device: this.ctx.device } : null;
+  }
+
+  /** Bytes of the GPU buffer pool (for memory tests: flat across epochs). */
+  get pooledBytes(): number {
+    return this.ctx?.pool.bytesAllocated ?? 0;
+  }
+
+  // ---------------------------------------------------------------- streaming
+
+  /**
+   * Advances every recurrent layer by ONE time step from its stored state (kept on the GPU between
+   * calls; zeros at first or after resetStates()) and returns the model's output for that step:
+   * x_t [B, features] (or [B, 1, features]) → the output without its time axis (a list for several
+   * outputs). The batch size may differ from training's but must stay the same until
+   * resetStates(). Over a sequence it gives what predict() gives for the whole sequence.
+   */
+  async predictStep(xIn: TensorLike): Promise<HostTensor | HostTensor[]> {
+    this.checkAlive('predictStep');
+    const want = this.topology?.inputs[0]?.shape ?? this.firstInputShape();
+    if (this.topology && this.topology.inputs.length !== 1) throw new Error(`${this.name}.predictStep: needs a model with one input (this one has ${this.topology.inputs.length}); use predict with the states as inputs`);
+    const { x, B, F } = stepInput(xIn, want, `${this.name}.predictStep`);
+    return this.enter('predictStep', async () => {
+      await this.build(want ?? [null, F]);
+      for (const l of statefulLayers(this.layers)) l.beginStep(B);
+      const out = await runStep(this.readyCtx, await this.plan({ mode: 'step', xShapes: [[B, 1, F]], yShapes: [], sampleWeight: false }), x);
+      return out.length === 1 ? out[0]! : out;
+    });
+  }
+
+  /** A Sequential's declared input shape before its graph exists (none for functional models). */
+  protected firstInputShape(): Shape | null {
+    return null;
+  }
+
+  /** Zeros the stored state of every recurrent layer (Keras `model.reset_states()`). */
+  resetStates(): void {
+    this.enterSync('resetStates', false);
+    for (const l of statefulLayers(this.layers)) l.resetStates();
+  }
+
+  /** Frees the model's GPU memory. The model cannot be used afterwards (every call throws). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.enterSync('dispose', true);
+    for (const l of this.layers) (l as { disposeState?: () => void }).disposeState?.(); // stored recurrent state, dropout RNG
+    this.plans.dispose();
+    this.optState?.destroy();
+    if (this.ownsArena) this.arena?.destroy();
+    this.totals?.destroy();
+    this.evalTotals?.destroy();
+    this.optState = null;
+    this.arena = null;
+    this.disposed = true;
+    // The plans' activation buffers went back to the shared pool; free the idle ones.
+    this.ctx?.pool.trim();
+  }
+}
