@@ -2,7 +2,8 @@
  * Forecasting helpers from the chapter: iterative multi-step forecasting (feed each prediction
  * back as the next input) for a model that predicts one step ahead from a [B, T, 1] window.
  * Models with a variable sequence length (inputShape [null, 1]) see the whole growing sequence,
- * as in the book; models with a fixed length (e.g. Flatten → Dense) see a sliding window.
+ * as in the book, at streaming cost (src/model/feedback.ts); models with a fixed length (e.g.
+ * Flatten → Dense) see a sliding window.
  * Sequence-to-vector and sequence-to-sequence targets come from src/data/synthetic.ts
  * (`chapterData('10-step' | 'seq2seq')`, `seq2seqTargets`).
  */
@@ -10,18 +11,44 @@ import { toHostTensor, type HostTensor, type TensorLike } from './host';
 import type { Sequential } from './model/sequential';
 
 /**
- * Predicts `steps` values ahead by running `model` `steps` times, each time appending its
- * prediction to the input sequence (the whole growing sequence is fed, as in the book: lengths
- * T, T+1, …, T+steps−1) when the model accepts any length; otherwise the window slides (the last
- * T values). The model must output [B, 1]. Returns [B, steps].
+ * Predicts `steps` values ahead by feeding each prediction back as the next input (the chapter's
+ * iterative forecast). The model must take `[batch, time, 1]` and output `[batch, 1]`.
+ *
+ * - A model that accepts any sequence length (first layer `inputShape: [null, 1]`) sees the whole
+ *   growing sequence, as in the book. It runs at streaming cost: the window once, then one step
+ *   per further prediction from the recurrent state kept on the GPU (as `model.predictStep` does),
+ *   all in one submit: T + steps − 1 time steps of work instead of re-running T, T+1, …,
+ *   T+steps−1 steps. A model with a Bidirectional or `stateful` layer re-runs the sequence.
+ * - A model with a fixed length (e.g. Flatten → Dense) sees a sliding window of the last T values.
+ *
+ * A `predictStep` stream in progress keeps its state.
+ *
+ * @param model a model predicting the next value of a univariate series
+ * @param xIn the windows, `[batch, time, 1]`
+ * @param steps how many values to predict (a positive integer)
+ * @param opts.batchSize rows per pass (default 128; results do not depend on it)
+ * @returns the forecasts, `[batch, steps]`
+ *
+ * @example
+ * ```ts
+ * const { valid } = rnn.data.chapterData('10-step'); // x [2000, 50, 1], y [2000, 10]
+ * const forecast = await rnn.iterativeForecast(model, valid.x, 10); // [2000, 10]
+ * console.log(rnn.data.mse(forecast, valid.y));
+ * ```
  */
 export async function iterativeForecast(model: Sequential, xIn: TensorLike, steps: number, opts: { batchSize?: number } = {}): Promise<HostTensor> {
   if (!Number.isInteger(steps) || steps <= 0) throw new RangeError(`iterativeForecast: steps must be a positive integer, got ${steps}`);
   const x = toHostTensor(xIn, 'iterativeForecast: x');
   if (x.shape.length !== 3 || x.shape[2] !== 1) throw new RangeError(`iterativeForecast: x must be [batch, time, 1], got [${x.shape.join(', ')}]`);
+  const batchSize = opts.batchSize ?? 128;
+  if (!Number.isInteger(batchSize) || batchSize <= 0) throw new RangeError(`iterativeForecast: batchSize must be a positive integer, got ${batchSize}`);
   const [B, T] = x.shape as [number, number, number];
-  const out = new Float32Array(B * steps);
   const sliding = model.inputShape?.[0] != null;
+  if (!sliding) {
+    const streamed = await model.forecastSteps(x, steps, batchSize);
+    if (streamed) return streamed;
+  }
+  const out = new Float32Array(B * steps);
   let cur = x.data;
   for (let k = 0; k < steps; k++) {
     const t = sliding ? T : T + k;

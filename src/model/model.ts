@@ -159,13 +159,13 @@ export class Model {
     return this.graphFor(null).layers.flatMap((l) => (l.trainable ? layerVars(l).filter((v) => v.trainable !== false) : []));
   }
 
-  private get readyCtx(): Context {
+  protected get readyCtx(): Context {
     if (!this.ctx) throw new Error(`${this.name}: not built`);
     return this.ctx;
   }
 
   /** The cached plan for these shapes, built on first use from the graph. */
-  private readonly plan: PlanFor = (shape: PlanShape) =>
+  protected readonly plan: PlanFor = (shape: PlanShape) =>
     this.plans.get(planKey(shape), () => {
       const topo = this.graphFor(null);
       const weights = (l: Layer): Tensor[] => layerVars(l).map((v) => (l.trainable ? v.value : noGrad(v.value)));
@@ -187,7 +187,7 @@ export class Model {
    * its callbacks (between steps) other calls may run. `exclusive` calls (compile, dispose) may
    * never run during another call.
    */
-  private async enter<T>(where: string, body: () => Promise<T>): Promise<T> {
+  protected async enter<T>(where: string, body: () => Promise<T>): Promise<T> {
     this.checkAlive(where);
     if (this.busy && !this.paused) throw new Error(`${this.name}.${where}: the model is busy with ${this.busy} (await it first)`);
     const outer = this.busy;

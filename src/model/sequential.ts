@@ -9,6 +9,7 @@ import { InputLayer, Layer, type Shape } from '../layers/layer';
 import type { SymbolicTensor } from '../layers/symbolic';
 import { Model } from './model';
 import { Topology } from './topology';
+import { canStreamForecast, feedbackForecast } from './feedback';
 import type { EvaluateArgs, ModelData, SequentialArgs } from './types';
 
 export { setSeed } from './weights';
@@ -79,6 +80,22 @@ export class Sequential extends Model {
   /** Model outputs for x, computed in batches and read back once. */
   override async predict(x: ModelData, args: EvaluateArgs = {}): Promise<HostTensor> {
     return (await this.predictAll(x, args))[0]!;
+  }
+
+  /**
+   * The engine of `rnn.iterativeForecast` for models that accept any sequence length: x
+   * [batch, time, 1] is run once, then `steps − 1` single steps from the recurrent layers' GPU
+   * state, each fed the previous prediction (src/model/feedback.ts). Returns [batch, steps], or
+   * null when the model cannot stream (a Bidirectional or `stateful` layer). The stored states of a
+   * predictStep stream are kept.
+   * @internal
+   */
+  async forecastSteps(x: HostTensor, steps: number, batchSize: number): Promise<HostTensor | null> {
+    if (!canStreamForecast(this.layers)) return null;
+    return this.enter('iterativeForecast', async () => {
+      await this.build(x.shape.slice(1));
+      return feedbackForecast(this.readyCtx, this.plan, this.layers, x, steps, batchSize);
+    });
   }
 
   /** One time step of streaming inference (see Model.predictStep); one array. */
