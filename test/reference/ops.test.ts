@@ -24,6 +24,15 @@ import {
   sumRef,
   unaryBackwardRef,
   unaryRef,
+  subRef,
+  subBackwardRef,
+  scaleRef,
+  scaleBackwardRef,
+  regressionLossRef,
+  elementLossRef,
+  awayFromLossKinks,
+  type LossKind,
+  type LossRefOptions,
   type UnaryName,
 } from './ops';
 import { dot, expectGradClose, numericGradient } from '../helpers/gradcheck';
@@ -179,6 +188,122 @@ describe('addRef / mulRef', () => {
     expect(Array.from(addRef(Float64Array.from([1, 2]), Float64Array.from([3, -5])))).toEqual([4, -3]);
     expect(Array.from(mulRef(Float64Array.from([1, 2]), Float64Array.from([3, -5])))).toEqual([3, -10]);
   });
+});
+
+describe('subRef / scaleRef', () => {
+  const n = 17;
+  const a = randomArray(n, 34);
+  const b = randomArray(n, 35);
+  const r = randomArray(n, 36);
+
+  it('hand-computed', () => {
+    expect(Array.from(subRef(Float64Array.from([1, 2]), Float64Array.from([3, -5])))).toEqual([-2, 7]);
+    expect(Array.from(scaleRef(Float64Array.from([1, -2, 0]), -2.5, 0.75))).toEqual([-1.75, 5.75, 0.75]);
+  });
+
+  it('sub backward matches central differences', () => {
+    const loss = (): number => dot(r, subRef(a, b));
+    const { dA, dB } = subBackwardRef(r);
+    expectGradClose(dA, numericGradient(loss, a), 'dA');
+    expectGradClose(dB, numericGradient(loss, b), 'dB');
+  });
+
+  it.each([
+    [-2.5, 0.75],
+    [0, 3],
+    [1e-3, -1],
+  ])('scale factor=%f shift=%f backward matches central differences', (factor, shift) => {
+    const loss = (): number => dot(r, scaleRef(a, factor, shift));
+    expectGradClose(scaleBackwardRef(r, factor), numericGradient(loss, a), 'dx');
+  });
+});
+
+describe('regressionLossRef (Keras 3 mse / mae / huber)', () => {
+  // pred [[1, 2], [3, 5]], truth [[0, 2], [3, 1]]: errors d = [[1, 0], [0, 4]]; 2-D outputs are
+  // [rows, 1 step, feats]. Keras: per row the mean over features, then the mean over rows.
+  const pred = Float64Array.from([1, 2, 3, 5]), truth = Float64Array.from([0, 2, 3, 1]);
+
+  it('hand-computed: mse ((1 + 0)/2 + (0 + 16)/2)/2 = 4.25, mae ((1 + 0)/2 + (0 + 4)/2)/2 = 1.25, huber', () => {
+    const mse = regressionLossRef('mse', pred, truth, 2, 1, 2);
+    expect(mse.loss).toBe(4.25);
+    expect(mse.stats).toEqual([8.5, 2, 2, 0]);
+    expect(Array.from(mse.dPred)).toEqual([0.5, 0, 0, 2]); // 2d / (feats · rows)
+    expect(regressionLossRef('mae', pred, truth, 2, 1, 2).loss).toBe(1.25);
+    // delta 1: ((0.5·1² + 0)/2 + (0 + 1·(4 − 0.5))/2)/2 = (0.25 + 1.75)/2
+    expect(regressionLossRef('huber', pred, truth, 2, 1, 2).loss).toBe(1);
+    // delta 2: ((0.5 + 0)/2 + (0 + 2·(4 − 1))/2)/2 = (0.25 + 3)/2
+    expect(regressionLossRef('huber', pred, truth, 2, 1, 2, { delta: 2 }).loss).toBe(1.625);
+    // delta 4: |d| <= delta everywhere, so half the mse
+    expect(regressionLossRef('huber', pred, truth, 2, 1, 2, { delta: 4 }).loss).toBe(2.125);
+    expect(Array.from(regressionLossRef('huber', pred, truth, 2, 1, 2).dPred)).toEqual([0.25, 0, 0, 0.25]);
+    expect(Array.from(regressionLossRef('mae', pred, truth, 2, 1, 2).dPred)).toEqual([0.25, 0, 0, 0.25]);
+  });
+
+  it('hand-computed: sample weights [0.5, 2] weigh rows, the divisor stays rows (sum_over_batch_size)', () => {
+    const r = regressionLossRef('mse', pred, truth, 2, 1, 2, { sampleWeight: Float64Array.from([0.5, 2]) });
+    expect(r.loss).toBe((0.5 * 0.5 + 2 * 8) / 2);
+    expect(r.stats).toEqual([16.25, 2, 2.5, 0]);
+  });
+
+  it('hand-computed: a mask over 2 steps divides by the unmasked steps (+ 1e-7)', () => {
+    // one sequence of 2 steps: step 0 errors [1, 0], step 1 errors [0, 4]
+    const only0 = regressionLossRef('mse', pred, truth, 1, 2, 2, { mask: Float64Array.from([1, 0]) });
+    expect(only0.loss).toBe(0.5 / (1 + 1e-7));
+    expect(only0.stats).toEqual([0.5, 1 + 1e-7, 1, 0]);
+    expect(Array.from(only0.dPred.slice(2))).toEqual([0, 0]);
+    expect(regressionLossRef('mae', pred, truth, 1, 2, 2, { mask: Float64Array.from([0, 1]) }).loss).toBe(2 / (1 + 1e-7));
+    expect(regressionLossRef('mse', pred, truth, 1, 2, 2, { mask: Float64Array.from([1, 1]) }).loss).toBe(8.5 / (2 + 1e-7));
+    const none = regressionLossRef('huber', pred, truth, 1, 2, 2, { mask: Float64Array.from([0, 0]) });
+    expect([none.loss, ...none.stats]).toEqual([0, 0, 1e-7, 0, 0]);
+    // mask and sample weight: w = mask · weight, divisor Σ mask
+    const both = regressionLossRef('mse', pred, truth, 1, 2, 2, { mask: Float64Array.from([1, 1]), sampleWeight: Float64Array.from([3]) });
+    expect(both.loss).toBe((3 * 0.5 + 3 * 8) / (2 + 1e-7));
+    expect(both.stats[2]).toBe(6);
+  });
+
+  it('a window counts only its steps', () => {
+    const p = randomArray(3 * 4 * 2, 71), y = randomArray(3 * 4 * 2, 72);
+    const w = regressionLossRef('mae', p, y, 3, 4, 2, { window: [1, 3] });
+    let s = 0;
+    for (let r = 0; r < 3; r++) for (let t = 1; t < 3; t++) for (let f = 0; f < 2; f++) s += Math.abs(p[(r * 4 + t) * 2 + f]! - y[(r * 4 + t) * 2 + f]!);
+    expect(w.loss).toBeCloseTo(s / 2 / 6, 14);
+    expect(w.dPred.slice(0, 2).every((v) => v === 0) && w.dPred.slice(6, 10).every((v) => v === 0)).toBe(true);
+  });
+
+  it('element losses: Huber is continuous at |d| = delta, equal to half of d² below it', () => {
+    for (const delta of [0.5, 1, 2]) {
+      expect(elementLossRef('huber', delta, delta)).toBeCloseTo(elementLossRef('huber', delta + 1e-12, delta), 9);
+      expect(elementLossRef('huber', -delta / 2, delta)).toBe(0.5 * (delta / 2) ** 2);
+      expect(elementLossRef('huber', -3 * delta, delta)).toBe(delta * (3 * delta - 0.5 * delta));
+    }
+  });
+
+  const rows = 3, steps = 4, feats = 5;
+  const mask = Float64Array.from([1, 1, 0, 1, 1, 0, 0, 1, 1, 1, 1, 0]);
+  const sampleWeight = Float64Array.from([0.5, 2, 1.25]);
+  const VARIANTS: [string, LossRefOptions][] = [
+    ['no mask', {}],
+    ['mask', { mask }],
+    ['sample weights', { sampleWeight }],
+    ['mask and sample weights', { mask, sampleWeight }],
+    ['window [1, 3)', { window: [1, 3] }],
+    ['window [1, 4), mask and sample weights', { window: [1, 4], mask, sampleWeight }],
+  ];
+  const KINDS: [LossKind, number][] = [['mse', 1], ['mae', 1], ['huber', 1], ['huber', 0.4]];
+  for (const [kind, delta] of KINDS) {
+    for (const [label, opts] of VARIANTS) {
+      it(`${kind}${kind === 'huber' ? ` delta ${delta}` : ''}, ${label}: dPred matches central differences (away from the kinks)`, () => {
+        const y = randomArray(rows * steps * feats, 81, -2, 2);
+        const p = awayFromLossKinks(randomArray(rows * steps * feats, 82, -2, 2), y, delta);
+        const o = { ...opts, delta };
+        const dLoss = 0.7;
+        const r = regressionLossRef(kind, p, y, rows, steps, feats, o, dLoss);
+        expect(r.loss).toBeCloseTo(r.stats[0] / r.stats[1], 14);
+        const loss = (): number => dLoss * regressionLossRef(kind, p, y, rows, steps, feats, o).loss;
+        expectGradClose(r.dPred, numericGradient(loss, p), 'dPred');
+      });
+    }
+  }
 });
 
 describe('mseRef', () => {

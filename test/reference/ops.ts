@@ -12,9 +12,10 @@
  * and return gradients w.r.t. the inputs (same shapes as the inputs).
  *
  * Activations follow Keras 3 definitions and are written to stay finite for
- * |x| up to (at least) 1e4. Also a Dense head with the MSE loss (denseMseRef), what a one-step
- * training test needs around a layer. Gradient checks: test/reference/ops.test.ts (Adam and SGD:
- * test/reference/optimizers.test.ts).
+ * |x| up to (at least) 1e4. Keras 3's regression losses (mse, mae, huber) with a time window,
+ * masking and sample weights (regressionLossRef). Also a Dense head with the MSE loss
+ * (denseMseRef), what a one-step training test needs around a layer. Gradient checks:
+ * test/reference/ops.test.ts (Adam and SGD: test/reference/optimizers.test.ts).
  */
 
 export type UnaryName = 'tanh' | 'sigmoid' | 'relu' | 'linear' | 'hardSigmoid';
@@ -176,6 +177,31 @@ export function mulBackwardRef(
   return { dA: mulRef(dy, b), dB: mulRef(dy, a) };
 }
 
+/** y = a - b element-wise (same shapes). */
+export function subRef(a: Float64Array, b: Float64Array): Float64Array {
+  if (a.length !== b.length) throw new Error('subRef: length mismatch');
+  const y = new Float64Array(a.length);
+  for (let i = 0; i < a.length; i++) y[i] = (a[i] as number) - (b[i] as number);
+  return y;
+}
+
+/** Gradients of y = a - b: dA = dy, dB = -dy. */
+export function subBackwardRef(dy: Float64Array): { dA: Float64Array; dB: Float64Array } {
+  return { dA: Float64Array.from(dy), dB: dy.map((v) => -v) };
+}
+
+/** y = x · factor + shift element-wise (scalars factor, shift). */
+export function scaleRef(x: Float64Array, factor: number, shift: number): Float64Array {
+  const y = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) y[i] = (x[i] as number) * factor + shift;
+  return y;
+}
+
+/** Gradient of y = x · factor + shift: dx = dy · factor. */
+export function scaleBackwardRef(dy: Float64Array, factor: number): Float64Array {
+  return dy.map((v) => v * factor);
+}
+
 // ---------------------------------------------------------------- losses and reductions
 
 /** mean((pred - target)^2) over all N elements. */
@@ -217,6 +243,111 @@ export function meanRef(x: Float64Array): number {
 /** Gradient of mean: dOut / n broadcast to n elements. */
 export function meanBackwardRef(dOut: number, n: number): Float64Array {
   return new Float64Array(n).fill(dOut / n);
+}
+
+// ---------------------------------------------------------------- regression losses (Keras 3)
+
+export type LossKind = 'mse' | 'mae' | 'huber';
+
+export interface LossRefOptions {
+  /** Time steps [t0, t1) that count (default all). */
+  window?: [number, number];
+  /** Huber's threshold (default 1, as Keras). */
+  delta?: number;
+  /** [rows, steps] Keras mask (1 keep, 0 skip). */
+  mask?: Float64Array | null;
+  /** [rows] sample weights. */
+  sampleWeight?: Float64Array | null;
+}
+
+export interface LossRefResult {
+  loss: number;
+  /** [Σ w·l, den, Σ w, 0]: the running sums of a Keras Mean metric, and the loss's divisor. */
+  stats: [number, number, number, number];
+  /** d(dLoss · loss) / d pred. */
+  dPred: Float64Array;
+}
+
+/** Keras 3's per-element loss e(d) of the error d = pred - truth. */
+export function elementLossRef(kind: LossKind, d: number, delta = 1): number {
+  const a = Math.abs(d);
+  if (kind === 'mse') return d * d;
+  if (kind === 'mae') return a;
+  return a <= delta ? 0.5 * d * d : delta * (a - 0.5 * delta);
+}
+
+/** d e(d) / d d (sign(0) = 0 for mae; at |d| = delta Huber's two sides agree). */
+export function elementGradRef(kind: LossKind, d: number, delta = 1): number {
+  if (kind === 'mse') return 2 * d;
+  if (kind === 'mae') return Math.sign(d);
+  return Math.abs(d) <= delta ? d : delta * Math.sign(d);
+}
+
+/**
+ * The regression losses of Keras 3 (keras/src/losses/losses.py: mean_squared_error,
+ * mean_absolute_error, huber; reduction "sum_over_batch_size" with the mask folded into the
+ * sample weights, keras/src/losses/loss.py apply_mask) on pred, target [rows, steps, feats]:
+ *   l[r, t] = mean over feats of e(pred - target)
+ *   w[r, t] = mask[r, t] (1 without) · sampleWeight[r] (1 without), for t0 <= t < t1
+ *   loss = Σ w·l / den, den = Σ_{t0 <= t < t1} mask + 1e-7 with a mask, else rows·(t1 - t0)
+ * and dPred = dLoss · w · e'(pred - target) / (feats · den) inside the window, 0 outside it.
+ */
+export function regressionLossRef(
+  kind: LossKind,
+  pred: Float64Array,
+  target: Float64Array,
+  rows: number,
+  steps: number,
+  feats: number,
+  opts: LossRefOptions = {},
+  dLoss = 1,
+): LossRefResult {
+  if (pred.length !== rows * steps * feats || target.length !== pred.length) throw new Error('regressionLossRef: length mismatch');
+  const [t0, t1] = opts.window ?? [0, steps];
+  const delta = opts.delta ?? 1;
+  const mask = opts.mask ?? null, sw = opts.sampleWeight ?? null;
+  let swl = 0, sm = 0, sumW = 0;
+  for (let r = 0; r < rows; r++) {
+    for (let t = t0; t < t1; t++) {
+      let l = 0;
+      for (let f = 0; f < feats; f++) {
+        const i = (r * steps + t) * feats + f;
+        l += elementLossRef(kind, pred[i]! - target[i]!, delta);
+      }
+      l /= feats;
+      const m = mask ? mask[r * steps + t]! : 1;
+      const w = m * (sw ? sw[r]! : 1);
+      swl += w * l;
+      sm += m;
+      sumW += w;
+    }
+  }
+  const den = mask ? sm + 1e-7 : rows * (t1 - t0);
+  const dPred = new Float64Array(pred.length);
+  for (let r = 0; r < rows; r++) {
+    for (let t = t0; t < t1; t++) {
+      const w = (mask ? mask[r * steps + t]! : 1) * (sw ? sw[r]! : 1);
+      for (let f = 0; f < feats; f++) {
+        const i = (r * steps + t) * feats + f;
+        dPred[i] = (dLoss * w * elementGradRef(kind, pred[i]! - target[i]!, delta)) / (feats * den);
+      }
+    }
+  }
+  return { loss: swl / den, stats: [swl, den, sumW, 0], dPred };
+}
+
+/**
+ * Moves pred (in place) so that no error |pred - target| is within `margin` of a loss kink (0
+ * for mae and huber, delta for huber): finite differences and f32 rounding then see one side.
+ */
+export function awayFromLossKinks(pred: Float64Array, target: Float64Array, delta = 1, margin = 0.05): Float64Array {
+  for (let i = 0; i < pred.length; i++) {
+    const d = pred[i]! - target[i]!;
+    for (const k of [0, delta, -delta]) {
+      if (Math.abs(d - k) < margin) pred[i] = target[i]! + k + (k < 0 ? -2 : 2) * margin;
+    }
+  }
+  return pred;
 }
 
 // ---------------------------------------------------------------- optimizers

@@ -1,7 +1,8 @@
 /**
  * The float64 references of the sequence ops (test/reference/sequence.ts) against central
  * differences: Bidirectional's merge in every mode, with and without a step mask, the broadcast
- * mask multiply, and the single-step slice / write (each the other's backward). The GPU kernels
+ * mask multiply, the single-step slice / write (each the other's backward), the time reversal and
+ * the repeated steps (RepeatVector). The GPU kernels
  * are checked against these references in test/unit/sequence.test.ts.
  */
 import { describe, it, expect } from 'vitest';
@@ -14,6 +15,9 @@ import {
   maskMulBackwardRef,
   takeStepRef,
   putStepRef,
+  reverseTimeRef,
+  repeatStepsRef,
+  repeatStepsBackwardRef,
   type MergeMode,
 } from './sequence';
 
@@ -61,6 +65,40 @@ describe('takeStepRef / putStepRef: each is the other\'s backward (central diffe
       expectGradClose(dX, numericGradient(() => dot(rStep, takeStepRef(x, B, T, F, t)), x), 'takeStep dx');
       // d/dh Σ rSeq ⊙ putStep(x, h) = rSeq[:, t]
       expectGradClose(takeStepRef(rSeq, B, T, F, t), numericGradient(() => dot(rSeq, putStepRef(x, h, B, T, F, t)), h), 'putStep dh');
+    });
+  }
+});
+
+describe('reverseTimeRef: hand-computed, and its own backward (central differences)', () => {
+  it('[1, 3, 2]: the steps in reverse order', () => {
+    expect(Array.from(reverseTimeRef(Float64Array.from([1, 2, 3, 4, 5, 6]), 1, 3, 2))).toEqual([5, 6, 3, 4, 1, 2]);
+  });
+
+  for (const [B, T, F] of [[3, 4, 5], [2, 1, 3], [1, 5, 1]] as const) {
+    it(`B=${B} T=${T} F=${F}`, () => {
+      const x = randomArray(B * T * F, 31 + T);
+      const r = randomArray(B * T * F, 32 + T);
+      const loss = () => dot(r, reverseTimeRef(x, B, T, F));
+      expectGradClose(reverseTimeRef(r, B, T, F), numericGradient(loss, x), 'dx');
+      expect(Array.from(reverseTimeRef(reverseTimeRef(x, B, T, F), B, T, F))).toEqual(Array.from(x));
+    });
+  }
+});
+
+describe('repeatStepsBackwardRef vs central differences', () => {
+  it('[2, 2] over 3 steps: hand-computed', () => {
+    const x = Float64Array.from([1, 2, 3, 4]);
+    expect(Array.from(repeatStepsRef(x, 2, 3, 2))).toEqual([1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4]);
+    expect(Array.from(repeatStepsBackwardRef(Float64Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]), 2, 3, 2))).toEqual([9, 12, 27, 30]);
+  });
+
+  for (const n of [1, 4, 7]) {
+    it(`B=3 F=5 over ${n} steps`, () => {
+      const B = 3, F = 5;
+      const x = randomArray(B * F, 41 + n);
+      const r = randomArray(B * n * F, 42 + n);
+      const loss = () => dot(r, repeatStepsRef(x, B, n, F));
+      expectGradClose(repeatStepsBackwardRef(r, B, n, F), numericGradient(loss, x), 'dx');
     });
   }
 });

@@ -6,6 +6,8 @@
  *   - Keras Masking's step mask
  *   - Bidirectional's merge (concat / sum / mul / ave, masked steps zeroed) and its backward
  *   - one time step of a sequence (takeStep) and writing one (putStep), each the other's backward
+ *   - the time axis reversed (reverseTime, Keras go_backwards), its own backward
+ *   - a vector repeated over steps (repeatSteps, Keras RepeatVector), whose backward sums the steps
  * Gradient checks: test/reference/sequence.test.ts; the GPU tests: test/unit/sequence.test.ts.
  */
 
@@ -122,4 +124,39 @@ export function putStepRef(seq: Float64Array, h: Float64Array, B: number, T: num
   const out = Float64Array.from(seq);
   for (let b = 0; b < B; b++) for (let f = 0; f < F; f++) out[(b * T + t) * F + f] = h[b * F + f]!;
   return out;
+}
+
+// ---------------------------------------------------------------- time reversal, repeated steps
+
+/** x [B, T, F] with its time axis reversed: y[b, t] = x[b, T-1-t]. Its own backward (dx = reverseTimeRef(dy)). */
+export function reverseTimeRef(x: Float64Array, B: number, T: number, F: number): Float64Array {
+  const y = new Float64Array(B * T * F);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      for (let f = 0; f < F; f++) y[(b * T + t) * F + f] = x[(b * T + T - 1 - t) * F + f]!;
+    }
+  }
+  return y;
+}
+
+/** x [B, F] repeated over n steps (Keras RepeatVector): y [B, n, F], y[b, t] = x[b]. */
+export function repeatStepsRef(x: Float64Array, B: number, n: number, F: number): Float64Array {
+  const y = new Float64Array(B * n * F);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < n; t++) {
+      for (let f = 0; f < F; f++) y[(b * n + t) * F + f] = x[b * F + f]!;
+    }
+  }
+  return y;
+}
+
+/** dx of repeatStepsRef for an output gradient dy [B, n, F]: dx[b, f] = Σ_t dy[b, t, f]. */
+export function repeatStepsBackwardRef(dy: Float64Array, B: number, n: number, F: number): Float64Array {
+  const dx = new Float64Array(B * F);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < n; t++) {
+      for (let f = 0; f < F; f++) dx[b * F + f]! += dy[(b * n + t) * F + f]!;
+    }
+  }
+  return dx;
 }

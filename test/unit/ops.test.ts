@@ -1,6 +1,8 @@
 /**
  * Every elementwise / matmul / reduce / loss entry point, run for real on the GPU (Dawn +
- * software Vulkan) against the float64 reference in test/reference/ops.ts.
+ * software Vulkan) against the float64 reference in test/reference/ops.ts; the regression losses
+ * (Keras 3 mse / mae / huber with windows, masks and sample weights) also against hand-computed
+ * values and against the same sequences without their padded steps.
  */
 import { describe, it, expect } from 'vitest';
 import { gpuContext, input, run, f32, Graph, weightedSum } from '../helpers/gpu';
@@ -9,9 +11,10 @@ import { FORWARD, GRAD, EXACT } from '../helpers/tolerances';
 import { randomArray } from '../helpers/rng';
 import * as ref from '../reference/ops';
 import { matmul, gemm, gemmEntry, directSide } from '../../src/ops/matmul';
-import { activation, add, mul, biasAdd } from '../../src/ops/elementwise';
+import { activation, add, mul, sub, scale, biasAdd } from '../../src/ops/elementwise';
 import { sum, mean } from '../../src/ops/reduce';
-import { mse, accumulateScalar } from '../../src/ops/loss';
+import { mse, accumulateScalar, accumulateMetric, regressionLoss, type LossKind } from '../../src/ops/loss';
+import type { Tensor } from '../../src/tensor';
 import type { Activation } from '../../src/ops/activations';
 
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -252,6 +255,304 @@ describe('mse loss', () => {
     const [tv] = await run(g, totals);
     expectClose(tv!, [2, 0.5], EXACT, 'totals');
     g.dispose();
+  });
+});
+
+/** The sum of the loss terms (at least one). */
+async function total(g: Graph, terms: Tensor[]): Promise<Tensor> {
+  let loss = terms[0]!;
+  for (const t of terms.slice(1)) loss = await add(g, loss, t);
+  return loss;
+}
+
+describe('sub and scale', () => {
+  const B = 3, T = 4, F = 5, n = B * T * F;
+
+  it('sub forward/backward on [3, 4, 5]: dA = dy, dB = -dy (added to their other gradients)', async () => {
+    const a = f32(randomArray(n, 401, -2, 2)), b = f32(randomArray(n, 402, -2, 2));
+    const r = f32(randomArray(n, 403)), ra = f32(randomArray(n, 404)), rb = f32(randomArray(n, 405));
+    const ctx = await gpuContext();
+    const g = new Graph(ctx, true);
+    const at = input(g, [B, T, F], a, true, 'a'), bt = input(g, [B, T, F], b, true, 'b');
+    const z = await sub(g, at, bt);
+    expect(z.shape).toEqual([B, T, F]);
+    await g.backward(await total(g, [await weightedSum(g, z, r), await weightedSum(g, at, ra), await weightedSum(g, bt, rb)]));
+    const [zv, da, db] = await run(g, z, g.grad(at), g.grad(bt));
+    g.dispose();
+    expectClose(zv!, ref.subRef(a, b), FORWARD, 'a - b');
+    const want = ref.subBackwardRef(r);
+    expectClose(da!, want.dA.map((v, i) => v + ra[i]!), GRAD, 'dA');
+    expectClose(db!, want.dB.map((v, i) => v + rb[i]!), GRAD, 'dB');
+  });
+
+  it('x - x is 0 with no gradient; only the subtrahend needs one: d(b) = -dy', async () => {
+    const x = f32(randomArray(n, 411, -2, 2)), a = f32(randomArray(n, 412)), r = f32(randomArray(n, 413)), r2 = f32(randomArray(n, 414));
+    const ctx = await gpuContext();
+    const g = new Graph(ctx, true);
+    const xt = input(g, [n], x, true, 'x'), at = input(g, [n], a, false, 'a');
+    const zero = await sub(g, xt, xt);
+    const z = await sub(g, at, xt); // d(x) gets -r2
+    await g.backward(await total(g, [await weightedSum(g, zero, r), await weightedSum(g, z, r2)]));
+    const [zv, z2, dx] = await run(g, zero, z, g.grad(xt));
+    expect(g.gradIfAny(at)).toBeNull();
+    g.dispose();
+    expectClose(zv!, new Float64Array(n), EXACT, 'x - x');
+    expectClose(z2!, ref.subRef(a, x), FORWARD, 'a - x');
+    expectClose(dx!, ref.subBackwardRef(r2).dB, GRAD, 'dx (the x - x terms cancel)');
+  });
+
+  for (const [factor, shift] of [[-2.5, 0.75], [0, 3], [1, 0], [1e-3, -1]] as [number, number][]) {
+    it(`scale factor ${factor} shift ${shift} on [3, 4, 5]: y = x·factor + shift, dx = dy·factor (+ x's other gradient)`, async () => {
+      const x = f32(randomArray(n, 421, -3, 3)), r = f32(randomArray(n, 422)), r2 = f32(randomArray(n, 423));
+      const ctx = await gpuContext();
+      const g = new Graph(ctx, true);
+      const xt = input(g, [B, T, F], x, true, 'x');
+      const y = await scale(g, xt, factor, shift);
+      expect(y.shape).toEqual([B, T, F]);
+      await g.backward(await total(g, [await weightedSum(g, y, r), await weightedSum(g, xt, r2)]));
+      const [yv, dx] = await run(g, y, g.grad(xt));
+      g.dispose();
+      const f = Math.fround(factor), s = Math.fround(shift);
+      expectClose(yv!, ref.scaleRef(x, f, s), FORWARD, 'y');
+      expectClose(dx!, ref.scaleBackwardRef(r, f).map((v, i) => v + r2[i]!), GRAD, 'dx');
+    });
+  }
+
+  it('scale twice (the default shift is 0): dx = dy·f1·f2', async () => {
+    const x = f32(randomArray(n, 431)), r = f32(randomArray(n, 432));
+    const ctx = await gpuContext();
+    const g = new Graph(ctx, true);
+    const xt = input(g, [n], x, true, 'x');
+    const y = await scale(g, await scale(g, xt, 2), -0.5, 1);
+    await g.backward(await weightedSum(g, y, r));
+    const [yv, dx] = await run(g, y, g.grad(xt));
+    g.dispose();
+    expectClose(yv!, ref.scaleRef(x, -1, 1), FORWARD, 'y');
+    expectClose(dx!, ref.scaleBackwardRef(r, -1), GRAD, 'dx');
+  });
+
+  it('bad shapes and scalars: clear errors', async () => {
+    const ctx = await gpuContext();
+    const g = new Graph(ctx, false);
+    const a = input(g, [B, T, F], new Float64Array(n)), b = input(g, [B, T * F], new Float64Array(n));
+    await expect(sub(g, a, b)).rejects.toThrow(/sub: shapes \[3, 4, 5\] and \[3, 20\] differ/);
+    await expect(scale(g, a, NaN)).rejects.toThrow(/scale: scale NaN and shift 0 must be finite/);
+    await expect(scale(g, a, 1, Infinity, 'norm')).rejects.toThrow(/norm: scale 1 and shift Infinity must be finite/);
+    g.dispose();
+  });
+});
+
+describe('regression losses (Keras 3): hand-computed values', () => {
+  // pred [[1, 2], [3, 5]], truth [[0, 2], [3, 1]]: errors [[1, 0], [0, 4]]
+  const P = [1, 2, 3, 5], Y = [0, 2, 3, 1];
+  const cases: [string, LossKind, number, number[] | null, number, number[]][] = [
+    // label, kind, delta, sample weights, loss, stats
+    ['mse = ((1 + 0)/2 + (0 + 16)/2)/2', 'mse', 1, null, 4.25, [8.5, 2, 2, 0]],
+    ['mae = ((1 + 0)/2 + (0 + 4)/2)/2', 'mae', 1, null, 1.25, [2.5, 2, 2, 0]],
+    ['huber delta 1 = ((0.5 + 0)/2 + (0 + (4 − 0.5))/2)/2', 'huber', 1, null, 1, [2, 2, 2, 0]],
+    ['huber delta 2 = ((0.5 + 0)/2 + (0 + 2·(4 − 1))/2)/2', 'huber', 2, null, 1.625, [3.25, 2, 2, 0]],
+    ['mse with sample weights [0.5, 2] = (0.5·0.5 + 2·8)/2', 'mse', 1, [0.5, 2], 8.125, [16.25, 2, 2.5, 0]],
+  ];
+  for (const [label, kind, delta, sw, want, stats] of cases) {
+    it(label, async () => {
+      const ctx = await gpuContext();
+      const g = new Graph(ctx, true);
+      const pt = input(g, [2, 2], P, true, 'pred');
+      const { loss, stats: st } = await regressionLoss(g, kind, pt, input(g, [2, 2], Y), { delta, sampleWeight: sw ? input(g, [2], sw) : null });
+      expect(loss.shape).toEqual([1]);
+      expect(st.shape).toEqual([4]);
+      await g.backward(loss);
+      const [lv, sv, dp] = await run(g, loss, st, g.grad(pt));
+      g.dispose();
+      expectClose(lv!, [want], FORWARD, 'loss');
+      expectClose(sv!, stats, FORWARD, 'stats');
+      const r = ref.regressionLossRef(kind, Float64Array.from(P), Float64Array.from(Y), 2, 1, 2, { delta, sampleWeight: sw && Float64Array.from(sw) });
+      expect(r.loss).toBe(want);
+      expectClose(dp!, r.dPred, GRAD, 'dPred');
+    });
+  }
+});
+
+describe('regression losses (Keras 3) against the reference: kinds × mask / sample weights / window', () => {
+  const B = 3, T = 4, F = 5, n = B * T * F;
+  const mask = Float64Array.from([1, 1, 0, 1, 1, 0, 0, 1, 1, 1, 1, 0]);
+  const sampleWeight = f32(Float64Array.from([0.5, 2, 1.25]));
+  const VARIANTS: [string, { window?: [number, number]; mask?: boolean; sw?: boolean }][] = [
+    ['no mask', {}],
+    ['mask', { mask: true }],
+    ['sample weights', { sw: true }],
+    ['mask and sample weights', { mask: true, sw: true }],
+    ['window [1, 3)', { window: [1, 3] }],
+    ['window [T-1, T) (last time step)', { window: [T - 1, T] }],
+    ['window [1, 4), mask and sample weights', { window: [1, 4], mask: true, sw: true }],
+  ];
+  const KINDS: [LossKind, number][] = [['mse', 1], ['mae', 1], ['huber', 1], ['huber', 0.4]];
+  for (const [kind, delta] of KINDS) {
+    for (const [label, v] of VARIANTS) {
+      it(`${kind}${kind === 'huber' ? ` delta ${delta}` : ''}, ${label}: loss, stats and dPred (dLoss = 0.7)`, async () => {
+        const y = f32(randomArray(n, 501, -2, 2));
+        const p = f32(ref.awayFromLossKinks(randomArray(n, 502, -2, 2), y, delta));
+        const ctx = await gpuContext();
+        const g = new Graph(ctx, true);
+        const pt = input(g, [B, T, F], p, true, 'pred');
+        const opts = { window: v.window, delta, mask: v.mask ? input(g, [B, T], mask) : null, sampleWeight: v.sw ? input(g, [B], sampleWeight) : null };
+        const { loss, stats } = await regressionLoss(g, kind, pt, input(g, [B, T, F], y), opts);
+        await g.backward(await weightedSum(g, loss, Float64Array.from([0.7])));
+        const [lv, sv, dp] = await run(g, loss, stats, g.grad(pt));
+        g.dispose();
+        const want = ref.regressionLossRef(kind, p, y, B, T, F, { window: v.window, delta: Math.fround(delta), mask: v.mask ? mask : null, sampleWeight: v.sw ? sampleWeight : null }, Math.fround(0.7));
+        expectClose(lv!, [want.loss], FORWARD, 'loss');
+        expectClose(sv!, want.stats, FORWARD, 'stats');
+        expectClose(dp!, want.dPred, GRAD, 'dPred');
+      });
+    }
+  }
+
+  it('2-D outputs [rows, feats] with sample weights (one step per row)', async () => {
+    const rows = 7, feats = 3;
+    const y = f32(randomArray(rows * feats, 511, -2, 2)), p = f32(ref.awayFromLossKinks(randomArray(rows * feats, 512, -2, 2), y));
+    const sw = f32(randomArray(rows, 513, 0, 2));
+    for (const kind of ['mse', 'mae', 'huber'] as const) {
+      const ctx = await gpuContext();
+      const g = new Graph(ctx, true);
+      const pt = input(g, [rows, feats], p, true, 'pred');
+      const { loss, stats } = await regressionLoss(g, kind, pt, input(g, [rows, feats], y), { sampleWeight: input(g, [rows], sw) });
+      await g.backward(loss);
+      const [lv, sv, dp] = await run(g, loss, stats, g.grad(pt));
+      g.dispose();
+      const want = ref.regressionLossRef(kind, p, y, rows, 1, feats, { sampleWeight: sw });
+      expectClose(lv!, [want.loss], FORWARD, `${kind} loss`);
+      expectClose(sv!, want.stats, FORWARD, `${kind} stats`);
+      expectClose(dp!, want.dPred, GRAD, `${kind} dPred`);
+    }
+  });
+
+  it('more (row, step) pairs than the 256 threads of the reduction: [40, 9, 2], window [2, 9), mask and sample weights; 1-D outputs', async () => {
+    const rows = 40, steps = 9, feats = 2, m = rows * steps * feats;
+    const y = f32(randomArray(m, 551, -2, 2)), p = f32(ref.awayFromLossKinks(randomArray(m, 552, -2, 2), y));
+    const mk = Float64Array.from(randomArray(rows * steps, 553), (u) => (u < -0.4 ? 0 : 1));
+    const sw = f32(randomArray(rows, 554, 0, 2));
+    for (const kind of ['mse', 'mae', 'huber'] as const) {
+      const ctx = await gpuContext();
+      const g = new Graph(ctx, true);
+      const pt = input(g, [rows, steps, feats], p, true, 'pred'), p1 = input(g, [m], p, true, 'pred1d');
+      const a = await regressionLoss(g, kind, pt, input(g, [rows, steps, feats], y), { window: [2, steps], mask: input(g, [rows, steps], mk), sampleWeight: input(g, [rows], sw) });
+      const b = await regressionLoss(g, kind, p1, input(g, [m], y)); // 1-D: m rows of one feature
+      await g.backward(await add(g, a.loss, b.loss));
+      const [la, sa, da, lb, sb, db] = await run(g, a.loss, a.stats, g.grad(pt), b.loss, b.stats, g.grad(p1));
+      g.dispose();
+      const wa = ref.regressionLossRef(kind, p, y, rows, steps, feats, { window: [2, steps], mask: mk, sampleWeight: sw });
+      const wb = ref.regressionLossRef(kind, p, y, m, 1, 1);
+      expectClose(la!, [wa.loss], FORWARD, `${kind} loss`);
+      expectClose(sa!, wa.stats, FORWARD, `${kind} stats`);
+      expectClose(da!, wa.dPred, GRAD, `${kind} dPred`);
+      expectClose(lb!, [wb.loss], FORWARD, `${kind} 1-D loss`);
+      expectClose(sb!, wb.stats, FORWARD, `${kind} 1-D stats`);
+      expectClose(db!, wb.dPred, GRAD, `${kind} 1-D dPred`);
+    }
+  });
+
+  it('every step masked: loss 0, stats [0, 1e-7, 0, 0], dPred 0 (no NaN)', async () => {
+    const y = f32(randomArray(n, 521)), p = f32(randomArray(n, 522));
+    for (const kind of ['mse', 'mae', 'huber'] as const) {
+      const ctx = await gpuContext();
+      const g = new Graph(ctx, true);
+      const pt = input(g, [B, T, F], p, true, 'pred');
+      const { loss, stats } = await regressionLoss(g, kind, pt, input(g, [B, T, F], y), { mask: input(g, [B, T], new Float64Array(B * T)) });
+      await g.backward(loss);
+      const [lv, sv, dp] = await run(g, loss, stats, g.grad(pt));
+      g.dispose();
+      expectClose(lv!, [0], EXACT, `${kind} loss`);
+      expectClose(sv!, [0, Math.fround(1e-7), 0, 0], EXACT, `${kind} stats`);
+      expectClose(dp!, new Float64Array(n), EXACT, `${kind} dPred`);
+    }
+  });
+
+  it('the loss of a padded, masked batch equals the loss of the same sequences without their padded steps', async () => {
+    // sequences of lengths 4, 2 and 3 padded to T = 4 with garbage (±1000)
+    const lengths = [4, 2, 3];
+    const m = Float64Array.from({ length: B * T }, (_, i) => (i % T < lengths[Math.floor(i / T)]! ? 1 : 0));
+    const y = f32(randomArray(n, 531, -2, 2));
+    const p = f32(ref.awayFromLossKinks(randomArray(n, 532, -2, 2), y));
+    const sw = f32(Float64Array.from([0.5, 2, 1.25]));
+    const valid: number[] = []; // the (b, t) rows that are not padding
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) {
+        if (m[b * T + t]) valid.push(b * T + t);
+        else for (let f = 0; f < F; f++) [p[(b * T + t) * F + f], y[(b * T + t) * F + f]] = [1000, -1000];
+      }
+    }
+    const pick = (a: Float64Array) => Float64Array.from(valid.flatMap((r) => Array.from(a.subarray(r * F, (r + 1) * F))));
+    const swValid = Float64Array.from(valid, (r) => sw[Math.floor(r / T)]!);
+    for (const kind of ['mse', 'mae', 'huber'] as const) {
+      for (const weighted of [false, true]) {
+        const ctx = await gpuContext();
+        const g = new Graph(ctx, true);
+        const pt = input(g, [B, T, F], p, true, 'padded');
+        const packed = input(g, [valid.length, F], pick(p), true, 'unpadded');
+        const a = await regressionLoss(g, kind, pt, input(g, [B, T, F], y), { mask: input(g, [B, T], m), sampleWeight: weighted ? input(g, [B], sw) : null });
+        const c = await regressionLoss(g, kind, packed, input(g, [valid.length, F], pick(y)), { sampleWeight: weighted ? input(g, [valid.length], swValid) : null });
+        await g.backward(await add(g, a.loss, c.loss));
+        const [la, lc, sa, sc, da, dc] = await run(g, a.loss, c.loss, a.stats, c.stats, g.grad(pt), g.grad(packed));
+        g.dispose();
+        const what = `${kind}${weighted ? ' weighted' : ''}`;
+        expect(Number.isFinite(la![0]!)).toBe(true);
+        expectClose(la!, lc!, FORWARD, `${what}: masked loss vs unpadded loss`);
+        expectClose([sa![0]!, sa![2]!], [sc![0]!, sc![2]!], FORWARD, `${what}: Σ w·l and Σ w`);
+        expectClose(pick(da!), dc!, GRAD, `${what}: dPred at the valid steps`);
+        expectClose(da!.filter((_, i) => !m[Math.floor(i / F)]), new Float64Array(n - valid.length * F), EXACT, `${what}: dPred at the padded steps`);
+      }
+    }
+  });
+
+  it('bad shapes, windows, deltas, masks and weights: clear errors naming the loss', async () => {
+    const ctx = await gpuContext();
+    const g = new Graph(ctx, true);
+    const p = input(g, [B, T, F], new Float64Array(n), true), y = input(g, [B, T, F], new Float64Array(n));
+    const p2 = input(g, [B, F], new Float64Array(B * F));
+    await expect(regressionLoss(g, 'mse', p, input(g, [B, T, F - 1], new Float64Array(B * T * (F - 1))))).rejects.toThrow(/mse: prediction shape \[3, 4, 5\] and target shape \[3, 4, 4\] differ/);
+    await expect(regressionLoss(g, 'mae', p, y, { window: [0, T + 1] })).rejects.toThrow(/mae: time window \[0, 5\) is outside 0\.\.4/);
+    await expect(regressionLoss(g, 'mae', p, y, { window: [2, 2] })).rejects.toThrow(/mae: time window \[2, 2\) is outside 0\.\.4/);
+    await expect(regressionLoss(g, 'mse', p, y, { window: [0.5, 2] }, 'val_mse')).rejects.toThrow(/val_mse: time window \[0\.5, 2\) is outside 0\.\.4/);
+    await expect(regressionLoss(g, 'huber', p, y, { delta: 0 })).rejects.toThrow(/huber: delta must be a positive number, got 0/);
+    await expect(regressionLoss(g, 'huber', p, y, { delta: NaN })).rejects.toThrow(/huber: delta must be a positive number, got NaN/);
+    await expect(regressionLoss(g, 'mse', p, y, { mask: input(g, [B, T - 1], new Float64Array(B * (T - 1))) })).rejects.toThrow(/mse: a mask \[3, 3\] needs \[batch, time, \.\.\.\] outputs with \[3, 4\] steps, got \[3, 4, 5\]/);
+    await expect(regressionLoss(g, 'mse', p2, p2, { mask: input(g, [B, 1], new Float64Array(B)) })).rejects.toThrow(/mse: a mask \[3, 1\] needs \[batch, time, \.\.\.\] outputs .*got \[3, 5\]/);
+    await expect(regressionLoss(g, 'mae', p, y, { sampleWeight: input(g, [B + 1], new Float64Array(B + 1)) })).rejects.toThrow(/mae: sample weights \[4\] for 3 rows/);
+    g.dispose();
+  });
+
+  it('mse() is regressionLoss(\'mse\')\'s loss', async () => {
+    const y = f32(randomArray(n, 541)), p = f32(randomArray(n, 542));
+    const ctx = await gpuContext();
+    const g = new Graph(ctx, false);
+    const pt = input(g, [B, T, F], p), yt = input(g, [B, T, F], y);
+    const a = await mse(g, pt, yt, [1, 3]);
+    const b = (await regressionLoss(g, 'mse', pt, yt, { window: [1, 3] })).loss;
+    const [av, bv] = await run(g, a, b);
+    g.dispose();
+    expectClose(av!, bv!, EXACT, 'mse');
+    expectClose(av!, [ref.regressionLossRef('mse', p, y, B, T, F, { window: [1, 3] }).loss], FORWARD, 'mse');
+  });
+});
+
+describe('accumulateMetric', () => {
+  it('totals[slot] += Σ w·l, totals[slot + 1] += Σ w, nothing else; running sums over steps', async () => {
+    const B = 3, T = 4, F = 5, n = B * T * F;
+    const y = f32(randomArray(n, 601)), p = f32(randomArray(n, 602));
+    const mask = Float64Array.from([1, 0, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1]), sw = f32(Float64Array.from([0.25, 1.5, 2]));
+    const ctx = await gpuContext();
+    const g = new Graph(ctx, false);
+    const totals = input(g, [5], [5, 1, 2, 7, -3]);
+    const { stats } = await regressionLoss(g, 'mae', input(g, [B, T, F], p), input(g, [B, T, F], y), { mask: input(g, [B, T], mask), sampleWeight: input(g, [B], sw) });
+    await accumulateMetric(g, input(g, [4], [1.5, 9, 2.5, 0]), totals, 0);
+    await accumulateMetric(g, stats, totals, 2);
+    const [t1] = await run(g, totals);
+    const [t2] = await run(g, totals); // a second step adds the same again
+    g.dispose();
+    const s = ref.regressionLossRef('mae', p, y, B, T, F, { mask, sampleWeight: sw }).stats;
+    expectClose(t1!, [6.5, 3.5, 2 + s[0], 7 + s[2], -3], FORWARD, 'totals after one step');
+    expectClose(t2!, [8, 6, 2 + 2 * s[0], 7 + 2 * s[2], -3], FORWARD, 'totals after two steps');
   });
 });
 

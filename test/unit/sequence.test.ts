@@ -4,7 +4,8 @@
  * test/reference/sequence.test.ts): the dropout masks (the documented PCG hash, bit for bit), the
  * broadcast mask multiply (maskMulInto, applyMask) and its backward, Keras Masking's step mask,
  * Bidirectional's merge in every mode (with and without a step mask) and its backward, and the
- * single time steps of custom cells (takeStep, putStep), each the other's backward. Small sizes
+ * single time steps of custom cells (takeStep, putStep), each the other's backward, the time
+ * reversal of go_backwards outputs (reverseTime) and Keras RepeatVector (repeatSteps). Small sizes
  * (B=3 T=4 F=5); the layers that use these ops are tested in recurrent.test.ts and cells.test.ts.
  */
 import { describe, it, expect } from 'vitest';
@@ -21,9 +22,12 @@ import {
   stepMaskRef,
   takeStepRef,
   putStepRef,
+  reverseTimeRef,
+  repeatStepsRef,
+  repeatStepsBackwardRef,
   type MergeMode,
 } from '../reference/sequence';
-import { dropoutMask, advanceRng, maskMulInto, applyMask, stepMask, bidirectionalMerge, takeStep, putStep } from '../../src/ops/sequence';
+import { dropoutMask, advanceRng, maskMulInto, applyMask, stepMask, bidirectionalMerge, takeStep, putStep, reverseTime, repeatSteps } from '../../src/ops/sequence';
 import { add } from '../../src/ops/elementwise';
 import type { Tensor } from '../../src/tensor';
 
@@ -211,5 +215,88 @@ describe('single time steps (custom cells)', () => {
       const d = takeStepRef(r, B, T, F, t);
       expectClose(dh[t]!, t === 1 ? d.map((v, i) => v + r1[i]!) : d, GRAD, `dh${t}`);
     }
+  });
+});
+
+describe('time reversal (go_backwards outputs)', () => {
+  for (const [b, t, f] of [[B, T, F], [2, 1, 3], [1, 7, 1], [B, 65, 1]] as const) {
+    it(`[${b}, ${t}, ${f}]: y[:, t] = x[:, T-1-t] exactly; dx = reversed dy, added to x's other gradient`, async () => {
+      const x = f32(randomArray(b * t * f, 71, -2, 2));
+      const r = f32(randomArray(b * t * f, 72)), r2 = f32(randomArray(b * t * f, 73));
+      const ctx = await gpuContext();
+      const g = new Graph(ctx, true);
+      const xt = input(g, [b, t, f], x, true, 'x');
+      const y = await reverseTime(g, xt);
+      expect(y.shape).toEqual([b, t, f]);
+      await g.backward(await total(g, [await weightedSum(g, y, r), await weightedSum(g, xt, r2)]));
+      const [yo, dx] = await run(g, y, g.grad(xt));
+      g.dispose();
+      expectClose(yo!, reverseTimeRef(x, b, t, f), EXACT, 'y');
+      expectClose(dx!, reverseTimeRef(r, b, t, f).map((v, i) => v + r2[i]!), GRAD, 'dx');
+    });
+  }
+
+  it('reversed twice is x again, and the gradient goes back through both reversals', async () => {
+    const x = f32(randomArray(B * T * F, 74, -2, 2)), r = f32(randomArray(B * T * F, 75));
+    const ctx = await gpuContext();
+    const g = new Graph(ctx, true);
+    const xt = input(g, [B, T, F], x, true, 'x');
+    const y = await reverseTime(g, await reverseTime(g, xt));
+    await g.backward(await weightedSum(g, y, r));
+    const [yo, dx] = await run(g, y, g.grad(xt));
+    g.dispose();
+    expectClose(yo!, x, EXACT, 'y');
+    expectClose(dx!, r, GRAD, 'dx');
+  });
+
+  it('not [batch, time, features]: a clear error', async () => {
+    const ctx = await gpuContext();
+    const g = new Graph(ctx, false);
+    await expect(reverseTime(g, input(g, [B, F], new Float64Array(B * F)))).rejects.toThrow(/reverseTime: expects \[batch, time, features\], got \[3, 5\]/);
+    await expect(reverseTime(g, input(g, [2, B, T, F], new Float64Array(2 * B * T * F)), 'back')).rejects.toThrow(/back: expects \[batch, time, features\], got \[2, 3, 4, 5\]/);
+    g.dispose();
+  });
+});
+
+describe('repeated steps (RepeatVector)', () => {
+  for (const n of [1, T, 7]) {
+    it(`[${B}, ${F}] over ${n} steps: y[:, t] = x exactly; dx = Σ_t dy[:, t], added to x's other gradient`, async () => {
+      const x = f32(randomArray(B * F, 81, -2, 2));
+      const r = f32(randomArray(B * n * F, 82 + n)), r2 = f32(randomArray(B * F, 83));
+      const ctx = await gpuContext();
+      const g = new Graph(ctx, true);
+      const xt = input(g, [B, F], x, true, 'x');
+      const y = await repeatSteps(g, xt, n);
+      expect(y.shape).toEqual([B, n, F]);
+      await g.backward(await total(g, [await weightedSum(g, y, r), await weightedSum(g, xt, r2)]));
+      const [yo, dx] = await run(g, y, g.grad(xt));
+      g.dispose();
+      expectClose(yo!, repeatStepsRef(x, B, n, F), EXACT, 'y');
+      expectClose(dx!, repeatStepsBackwardRef(r, B, n, F).map((v, i) => v + r2[i]!), GRAD, 'dx');
+    });
+  }
+
+  it('one feature, many steps ([2, 1] over 300 steps): the step sum', async () => {
+    const n = 300;
+    const x = f32(randomArray(2, 84, -2, 2)), r = f32(randomArray(2 * n, 85));
+    const ctx = await gpuContext();
+    const g = new Graph(ctx, true);
+    const xt = input(g, [2, 1], x, true, 'x');
+    const y = await repeatSteps(g, xt, n);
+    await g.backward(await weightedSum(g, y, r));
+    const [yo, dx] = await run(g, y, g.grad(xt));
+    g.dispose();
+    expectClose(yo!, repeatStepsRef(x, 2, n, 1), EXACT, 'y');
+    expectClose(dx!, repeatStepsBackwardRef(r, 2, n, 1), GRAD, 'dx');
+  });
+
+  it('bad inputs and step counts: clear errors', async () => {
+    const ctx = await gpuContext();
+    const g = new Graph(ctx, false);
+    const x = input(g, [B, F], new Float64Array(B * F));
+    await expect(repeatSteps(g, input(g, [B, T, F], new Float64Array(B * T * F)), 2)).rejects.toThrow(/repeatSteps: expects \[batch, features\], got \[3, 4, 5\]/);
+    await expect(repeatSteps(g, x, 0)).rejects.toThrow(/repeatSteps: n must be a positive integer, got 0/);
+    await expect(repeatSteps(g, x, 2.5, 'repeat')).rejects.toThrow(/repeat: n must be a positive integer, got 2.5/);
+    g.dispose();
   });
 });
