@@ -180,3 +180,55 @@ export const optimizers = {
   /** Learning-rate schedules to pass as `learningRate` (Keras `keras.optimizers.schedules`). */
   schedules,
 };
+
+// ---------------------------------------------------------------------------------------------
+// Training in a Web Worker (src/worker/)
+import { createTrainingWorker, type TrainingWorker, type TrainingWorkerOptions } from './worker/client';
+import { serveTraining, type ServeOptions } from './worker/serve';
+import type { SequentialSpecOf, SpecOf } from './worker/spec';
+import { callbacks as callbackFactories } from './callbacks';
+
+export type { TrainingWorker, WorkerModel, TrainingWorkerOptions, WorkerFitArgs, FitProgress } from './worker/client';
+export type { ServeOptions, WorkerTrainable } from './worker/serve';
+/** A layer as data for a training Worker: `{type, ...options}` with `type` a name of `rnn.layers` (e.g. `{type: 'lstm', units: 20}`). */
+export type LayerSpec = SpecOf<typeof layers>;
+/** A Sequential model as data for a training Worker: its layers as {@link LayerSpec}s, name, seed and compile arguments. */
+export type SequentialSpec = SequentialSpecOf<typeof layers, typeof optimizers>;
+/** A callback of `rnn.callbacks` as data, to run in a training Worker (e.g. `{type: 'earlyStopping', patience: 3}`). */
+export type CallbackSpec = SpecOf<typeof callbackFactories>;
+
+/**
+ * Training in a dedicated Web Worker, so a page never freezes: the worker owns the GPU device and
+ * the models; the page sends data and gets progress, the callbacks' logs and results back.
+ *
+ * @example
+ * ```ts
+ * const trainer = rnn.worker.create();               // the library's worker script
+ * console.log((await trainer.gpu).description);
+ * const model = await trainer.sequential({
+ *   layers: [
+ *     { type: 'lstm', units: 20, returnSequences: true, inputShape: [null, 1] },
+ *     { type: 'lstm', units: 20, returnSequences: true },
+ *     { type: 'timeDistributed', layer: { type: 'dense', units: 10 } },
+ *   ],
+ *   compile: { optimizer: { type: 'adam', learningRate: 0.001 }, loss: 'mse' },
+ * });
+ * const history = await model.fit(train.x, train.y, {
+ *   epochs: 20, validationData: [valid.x, valid.y],
+ *   onProgress: (p) => console.log(p.epoch, p.batch, '/', p.batches),
+ * });
+ * stopButton.onclick = () => model.stop();             // ends fit after the current batch
+ * const forecast = await model.predict(valid.x);
+ * ```
+ */
+export const worker = {
+  /**
+   * Starts a training Worker. Without `url`, the library's worker script (models built from
+   * {@link SequentialSpec}s). With `url`, your module, which calls `rnn.worker.serve()` — e.g.
+   * `rnn.worker.create(new URL('./train.worker.ts', import.meta.url))` — to build models with
+   * any code (`serve({models: {name: (args) => model}})`, then `trainer.model(name, args)`).
+   */
+  create: (url?: string | URL, options?: TrainingWorkerOptions): TrainingWorker<SequentialSpec, CallbackSpec> => createTrainingWorker<SequentialSpec, CallbackSpec>(url, options),
+  /** Answers a page's `rnn.worker.create(url)` from inside the Worker module at `url` (call once, at its top level). */
+  serve: (options?: ServeOptions): void => serveTraining({ layers, optimizers, sequential }, options),
+};

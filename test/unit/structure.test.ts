@@ -35,15 +35,15 @@ const LAYERS: Record<string, readonly string[]> = {
   optim: ['leaf', 'gpu', 'autograd', 'optim'],
   layers: ['leaf', 'gpu', 'autograd', 'ops', 'data', 'layers'],
   model: ['leaf', 'gpu', 'autograd', 'ops', 'optim', 'data', 'layers', 'model'],
-  top: ['leaf', 'gpu', 'autograd', 'ops', 'optim', 'data', 'layers', 'model', 'top'], // callbacks/, forecast, lessons/
+  top: ['leaf', 'gpu', 'autograd', 'ops', 'optim', 'data', 'layers', 'model', 'top'], // callbacks/, forecast, lessons/, worker/
   index: ['leaf', 'gpu', 'autograd', 'ops', 'optim', 'data', 'layers', 'model', 'top', 'index'],
 };
 
 function layerOf(file: string): string {
   const r = rel(file);
   const m = /^src\/([^/]+)\//.exec(r);
-  if (m) return m[1] === 'lessons' || m[1] === 'callbacks' ? 'top' : m[1]!;
-  if (r === 'src/index.ts') return 'index';
+  if (r === 'src/index.ts' || r === 'src/worker/entry.ts') return 'index'; // the package's entry points
+  if (m) return m[1] === 'lessons' || m[1] === 'callbacks' || m[1] === 'worker' ? 'top' : m[1]!;
   if (r === 'src/tensor.ts' || r === 'src/host.ts') return 'leaf';
   return 'top'; // src/forecast.ts
 }

@@ -1,0 +1,307 @@
+/**
+ * The page side of training in a Worker (`rnn.worker.create()`): a typed handle on a dedicated
+ * Worker that owns the GPU and the models, so the page's main thread only posts data and draws.
+ * Requests and answers: src/worker/protocol.ts; the worker: src/worker/serve.ts.
+ */
+import type { GpuInfo } from '../gpu/device';
+import { toHostTensor, type HostTensor, type TensorLike } from '../host';
+import type { Callback, FitArgs, History, Logs } from '../model/types';
+import type { CallbackHook, FitProgress, FromWorker, ModelInfo, Results, ToWorker, WireData, WireError, WireFitArgs } from './protocol';
+
+export type { FitProgress } from './protocol';
+
+/** Options of `fit` in a Worker: fit's own, plus progress, transfer and callbacks run in the worker. */
+export interface WorkerFitArgs<CallbackSpec = unknown> extends Omit<FitArgs, 'callbacks' | 'yieldEvery' | 'validationData'> {
+  /** Evaluated at the end of every epoch; adds val_loss (and val_ metrics) to the history. */
+  validationData?: [TensorLike, TensorLike];
+  /**
+   * Keras callbacks run on the page with the worker's logs, in order (they are not awaited by the
+   * training loop, and `setModel` is not called: to act on the model, use `workerCallbacks`).
+   */
+  callbacks?: Callback | Callback[];
+  /** Library callbacks run in the worker beside the model, as specs: `{type: 'earlyStopping', patience: 3}`. */
+  workerCallbacks?: CallbackSpec[];
+  /** Called after batches (at most every `progressEvery` ms) and after every epoch. */
+  onProgress?: (progress: FitProgress) => void;
+  /** Milliseconds between 'batch' progress calls (default 100). */
+  progressEvery?: number;
+  /**
+   * Move the inputs' Float32Arrays to the worker instead of copying them (default false): faster
+   * for large data, but the page's arrays become empty (detached).
+   */
+  transfer?: boolean;
+}
+
+/** Options of `rnn.worker.create`. */
+export interface TrainingWorkerOptions {
+  /** The Worker's name (shown by the browser's developer tools; with a `url`). */
+  name?: string;
+}
+
+const HOOKS: readonly CallbackHook[] = ['onTrainBegin', 'onTrainEnd', 'onEpochBegin', 'onEpochEnd', 'onBatchBegin', 'onBatchEnd'];
+
+function toError(e: WireError): Error {
+  const err = new Error(e.message);
+  err.name = e.name;
+  return err;
+}
+
+/** Converts (and checks) data for the worker; collects the buffers to move when `transfer`. */
+function toWire(value: TensorLike | TensorLike[], what: string, transfer: Transferable[] | null): WireData {
+  const isList = Array.isArray(value) && value.length > 0 && typeof value[0] === 'object' && value[0] !== null && !Array.isArray(value[0]);
+  const one = (v: TensorLike, w: string): HostTensor => {
+    const t = toHostTensor(v, w);
+    if (transfer && !transfer.includes(t.data.buffer as ArrayBuffer)) transfer.push(t.data.buffer as ArrayBuffer);
+    return { data: t.data, shape: [...t.shape] };
+  };
+  return isList ? (value as TensorLike[]).map((v, i) => one(v, `${what}[${i}]`)) : one(value as TensorLike, what);
+}
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  onEvent?: (m: Extract<FromWorker, { type: 'progress' | 'callback' }>) => void;
+}
+
+/**
+ * A dedicated Worker that trains models on its own GPU device, made by `rnn.worker.create()`.
+ * `Spec` is the type of the model specs it accepts ({@link SequentialSpec}).
+ */
+export interface TrainingWorker<Spec = unknown, CallbackSpec = unknown> {
+  /** The worker's GPU adapter, once its device is ready (rejects with the reason when it has none). */
+  readonly gpu: Promise<GpuInfo>;
+  /**
+   * Builds a Sequential model in the worker from a spec (layers as `{type, ...options}` with the
+   * names of `rnn.layers`) and compiles it when `compile` is given.
+   *
+   * @example
+   * ```ts
+   * const trainer = rnn.worker.create();
+   * const model = await trainer.sequential({
+   *   layers: [
+   *     { type: 'lstm', units: 20, returnSequences: true, inputShape: [null, 1] },
+   *     { type: 'lstm', units: 20, returnSequences: true },
+   *     { type: 'timeDistributed', layer: { type: 'dense', units: 10 } },
+   *   ],
+   *   compile: { optimizer: { type: 'adam', learningRate: 0.001 }, loss: 'mse' },
+   * });
+   * ```
+   */
+  sequential(spec: Spec): Promise<WorkerModel<CallbackSpec>>;
+  /** A model built in the worker by a builder registered with `rnn.worker.serve({models: {name: (args) => model}})`. */
+  model(name: string, args?: unknown): Promise<WorkerModel<CallbackSpec>>;
+  /** Ends the worker at once (a running fit is abandoned; pending calls reject). */
+  terminate(): void;
+}
+
+/** A model that lives in a training Worker; its methods mirror a model's and run there. */
+export interface WorkerModel<CallbackSpec = unknown> {
+  /** The model's name. */
+  readonly name: string;
+  /** `model.summary()`'s table (empty until the input shape is known). */
+  readonly summary: string;
+  /** The names of the weights, in getWeights() order. */
+  readonly weightNames: readonly string[];
+  /** Number of parameters (-1 until the input shape is known). */
+  readonly params: number;
+  /**
+   * Trains in the worker (Keras `fit`); resolves with the history. The page stays responsive:
+   * progress and the callbacks' logs arrive as messages.
+   *
+   * @example
+   * ```ts
+   * const history = await model.fit(train.x, train.y, {
+   *   epochs: 20, batchSize: 32, validationData: [valid.x, valid.y],
+   *   onProgress: (p) => bar.update(p.batch / p.batches),
+   *   callbacks: { onEpochEnd: (epoch, logs) => console.log(epoch, logs.val_loss) },
+   *   workerCallbacks: [{ type: 'earlyStopping', patience: 3, restoreBestWeights: true }],
+   * });
+   * ```
+   */
+  fit(x: TensorLike | TensorLike[], y: TensorLike | TensorLike[], args?: WorkerFitArgs<CallbackSpec>): Promise<History>;
+  /** Ends the running fit after its current batch (Keras `model.stop_training = True`); fit then resolves. */
+  stop(): void;
+  /** Loss (and compiled metrics) on (x, y), as `model.evaluate`. */
+  evaluate(x: TensorLike | TensorLike[], y: TensorLike | TensorLike[], args?: { batchSize?: number; transfer?: boolean }): Promise<number | number[]>;
+  /** The model's outputs for x, as `model.predict`. */
+  predict(x: TensorLike | TensorLike[], args?: { batchSize?: number; transfer?: boolean }): Promise<HostTensor>;
+  /** `rnn.iterativeForecast(model, x, steps)` in the worker: [batch, steps]. */
+  iterativeForecast(x: TensorLike, steps: number, args?: { batchSize?: number; transfer?: boolean }): Promise<HostTensor>;
+  /** All weights in Keras order and layout, as `model.getWeights`. */
+  getWeights(): Promise<HostTensor[]>;
+  /** Sets all weights (Keras order and layout), as `model.setWeights`. */
+  setWeights(weights: TensorLike[]): Promise<void>;
+  /** Frees the model's GPU memory in the worker. */
+  dispose(): Promise<void>;
+}
+
+/** The page's end of a training Worker (what `rnn.worker.create()` returns). */
+class TrainingWorkerClient<Spec, CallbackSpec> implements TrainingWorker<Spec, CallbackSpec> {
+  readonly gpu: Promise<GpuInfo>;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private failure: Error | null = null;
+
+  constructor(readonly worker: Worker) {
+    let gpuResolve!: (info: GpuInfo) => void, gpuReject!: (e: Error) => void;
+    this.gpu = new Promise<GpuInfo>((res, rej) => {
+      gpuResolve = res;
+      gpuReject = rej;
+    });
+    this.gpu.catch(() => undefined); // reported through the promise; not an unhandled rejection
+    worker.addEventListener('message', (ev: MessageEvent<FromWorker>) => {
+      const m = ev.data;
+      if (m.type === 'gpu') return gpuResolve(m.info);
+      if (m.type === 'gpu-error') return gpuReject(toError(m.error));
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      if (m.type === 'result' || m.type === 'error') {
+        this.pending.delete(m.id);
+        if (m.type === 'result') p.resolve(m.result);
+        else p.reject(toError(m.error));
+      } else {
+        p.onEvent?.(m);
+      }
+    });
+    const fail = (e: Error) => {
+      this.failure ??= e;
+      gpuReject(e);
+      for (const p of this.pending.values()) p.reject(e);
+      this.pending.clear();
+    };
+    worker.addEventListener('error', (ev: ErrorEvent) => {
+      ev.preventDefault?.();
+      fail(new Error(`the training worker failed: ${ev.message || 'its script could not be loaded or threw'}`));
+    });
+    worker.addEventListener('messageerror', () => fail(new Error('the training worker sent a message that could not be read')));
+  }
+
+  /** Sends a request; resolves with its result. */
+  request<K extends keyof Results>(msg: Extract<ToWorker, { op: K }> extends infer M ? Omit<M, 'id'> : never, transfer: Transferable[] = [], onEvent?: Pending['onEvent']): Promise<Results[K]> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise<Results[K]>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, ...(onEvent ? { onEvent } : {}) });
+      try {
+        this.worker.postMessage({ ...msg, id }, transfer);
+      } catch (e) {
+        this.pending.delete(id);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    });
+  }
+
+  async sequential(spec: Spec): Promise<WorkerModel<CallbackSpec>> {
+    return new WorkerModelClient<CallbackSpec>(this, await this.request<'sequential'>({ op: 'sequential', spec }));
+  }
+
+  async model(name: string, args?: unknown): Promise<WorkerModel<CallbackSpec>> {
+    return new WorkerModelClient<CallbackSpec>(this, await this.request<'model'>({ op: 'model', name, args }));
+  }
+
+  terminate(): void {
+    this.worker.terminate();
+    const e = new Error('the training worker was terminated');
+    this.failure ??= e;
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+}
+
+/** A model in the worker, seen from the page. */
+class WorkerModelClient<CallbackSpec> implements WorkerModel<CallbackSpec> {
+  readonly name: string;
+  readonly summary: string;
+  readonly weightNames: readonly string[];
+  readonly params: number;
+  private readonly handle: number;
+
+  constructor(private readonly trainer: TrainingWorkerClient<unknown, CallbackSpec>, info: ModelInfo) {
+    this.handle = info.handle;
+    this.name = info.name;
+    this.summary = info.summary;
+    this.weightNames = info.weightNames;
+    this.params = info.params;
+  }
+
+  fit(x: TensorLike | TensorLike[], y: TensorLike | TensorLike[], args: WorkerFitArgs<CallbackSpec> = {}): Promise<History> {
+    const { callbacks, onProgress, progressEvery, transfer, validationData, workerCallbacks, ...rest } = args;
+    const list = callbacks === undefined ? [] : Array.isArray(callbacks) ? callbacks : [callbacks];
+    const moved: Transferable[] | null = transfer ? [] : null;
+    const wire: WireFitArgs = {
+      ...rest,
+      hooks: HOOKS.filter((h) => list.some((cb) => typeof cb[h] === 'function')),
+      progressEvery: progressEvery ?? 100,
+      ...(workerCallbacks ? { workerCallbacks } : {}),
+      ...(validationData ? { validationData: [toWire(validationData[0], 'fit: validationData x', moved), toWire(validationData[1], 'fit: validationData y', moved)] as [WireData, WireData] } : {}),
+    };
+    const wx = toWire(x, 'fit: x', moved), wy = toWire(y, 'fit: y', moved);
+    return this.trainer.request<'fit'>({ op: 'fit', model: this.handle, x: wx, y: wy, args: wire }, moved ?? [], (m) => {
+      if (m.type === 'progress') return onProgress?.(m.progress);
+      for (const cb of list) {
+        const f = cb[m.hook] as ((a?: number | Logs, b?: Logs) => unknown) | undefined;
+        if (!f) continue;
+        try {
+          const r = m.index === null ? f.call(cb, m.logs ?? undefined) : f.call(cb, m.index, m.logs ?? {});
+          if (r instanceof Promise) r.catch(report);
+        } catch (e) {
+          report(e);
+        }
+      }
+    });
+  }
+
+  stop(): void {
+    this.trainer.worker.postMessage({ op: 'stop', model: this.handle } satisfies ToWorker);
+  }
+
+  evaluate(x: TensorLike | TensorLike[], y: TensorLike | TensorLike[], args: { batchSize?: number; transfer?: boolean } = {}): Promise<number | number[]> {
+    const moved: Transferable[] | null = args.transfer ? [] : null;
+    const msg = { op: 'evaluate' as const, model: this.handle, x: toWire(x, 'evaluate: x', moved), y: toWire(y, 'evaluate: y', moved), ...(args.batchSize !== undefined ? { batchSize: args.batchSize } : {}) };
+    return this.trainer.request<'evaluate'>(msg, moved ?? []);
+  }
+
+  predict(x: TensorLike | TensorLike[], args: { batchSize?: number; transfer?: boolean } = {}): Promise<HostTensor> {
+    const moved: Transferable[] | null = args.transfer ? [] : null;
+    const msg = { op: 'predict' as const, model: this.handle, x: toWire(x, 'predict: x', moved), ...(args.batchSize !== undefined ? { batchSize: args.batchSize } : {}) };
+    return this.trainer.request<'predict'>(msg, moved ?? []) as Promise<HostTensor>;
+  }
+
+  iterativeForecast(x: TensorLike, steps: number, args: { batchSize?: number; transfer?: boolean } = {}): Promise<HostTensor> {
+    const moved: Transferable[] | null = args.transfer ? [] : null;
+    const msg = { op: 'iterativeForecast' as const, model: this.handle, x: toWire(x, 'iterativeForecast: x', moved) as HostTensor, steps, ...(args.batchSize !== undefined ? { batchSize: args.batchSize } : {}) };
+    return this.trainer.request<'iterativeForecast'>(msg, moved ?? []);
+  }
+
+  getWeights(): Promise<HostTensor[]> {
+    return this.trainer.request<'getWeights'>({ op: 'getWeights', model: this.handle });
+  }
+
+  async setWeights(weights: TensorLike[]): Promise<void> {
+    await this.trainer.request<'setWeights'>({ op: 'setWeights', model: this.handle, weights: weights.map((w, i) => toWire(w, `setWeights: weights[${i}]`, null) as HostTensor) });
+  }
+
+  async dispose(): Promise<void> {
+    await this.trainer.request<'dispose'>({ op: 'dispose', model: this.handle });
+  }
+}
+
+function report(e: unknown): void {
+  const r = (globalThis as { reportError?: (e: unknown) => void }).reportError;
+  if (r) r(e);
+  else setTimeout(() => {
+    throw e;
+  });
+}
+
+/**
+ * Starts a training Worker. Without `url` it runs the library's own worker script (which builds
+ * models from specs); with one, your module, which calls `rnn.worker.serve({models})`.
+ */
+export function createTrainingWorker<Spec, CallbackSpec>(url?: string | URL, options: TrainingWorkerOptions = {}): TrainingWorker<Spec, CallbackSpec> {
+  if (typeof Worker === 'undefined') throw new Error('rnn.worker.create needs Web Workers (a browser); in Node train in the main thread or in worker_threads');
+  // The default URL is written out in full so that bundlers (Vite, webpack 5, Parcel) find the
+  // worker script and bundle it; the library's build turns it into dist/worker.js.
+  const w = url === undefined ? new Worker(new URL('./entry.ts', import.meta.url), { type: 'module' }) : new Worker(url, { type: 'module', ...(options.name !== undefined ? { name: options.name } : {}) });
+  return new TrainingWorkerClient<Spec, CallbackSpec>(w);
+}

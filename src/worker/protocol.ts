@@ -1,0 +1,99 @@
+/**
+ * The messages between a page (src/worker/client.ts) and its training Worker
+ * (src/worker/serve.ts). Every request carries an id; the worker answers it once (result or
+ * error) and, while a fit runs, sends events with the same id. Data travels as HostTensors
+ * (Float32Array + shape), transferred where the sender no longer needs them.
+ */
+import type { GpuInfo } from '../gpu/device';
+import type { HostTensor } from '../host';
+import type { History, Logs } from '../model/types';
+
+/** A model's input or target data on the wire: one array, or one per input/output. */
+export type WireData = HostTensor | HostTensor[];
+
+/** Progress of a fit in a Worker: where it is and how fast it goes. */
+export interface FitProgress {
+  /** 'batch': after a batch (at most every `progressEvery` ms); 'epoch': after an epoch, with its logs. */
+  kind: 'batch' | 'epoch';
+  /** Epoch index, from 0. */
+  epoch: number;
+  /** Epochs requested. */
+  epochs: number;
+  /** Batches done in this epoch. */
+  batch: number;
+  /** Batches per epoch. */
+  batches: number;
+  /** Training rows per second since the fit began. */
+  samplesPerSec: number;
+  /** Milliseconds since the fit began. */
+  elapsedMs: number;
+  /** The epoch's logs (loss, metrics, val_ entries); on 'epoch' progress. */
+  logs?: Logs;
+}
+
+/** The Keras callback hooks a Worker fit forwards to the page. */
+export type CallbackHook = 'onTrainBegin' | 'onTrainEnd' | 'onEpochBegin' | 'onEpochEnd' | 'onBatchBegin' | 'onBatchEnd';
+
+/** fit's options as sent to the worker (callbacks stay on the page; the hooks they use are named). */
+export interface WireFitArgs {
+  epochs?: number;
+  batchSize?: number;
+  validationSplit?: number;
+  shuffle?: boolean;
+  seed?: number;
+  validationData?: [WireData, WireData];
+  /** Specs of `rnn.callbacks` to run in the worker, next to the model (`{type: 'earlyStopping', ...}`). */
+  workerCallbacks?: unknown[];
+  hooks: CallbackHook[];
+  progressEvery: number;
+}
+
+/** Requests from the page. */
+export type ToWorker =
+  | { id: number; op: 'sequential'; spec: unknown }
+  | { id: number; op: 'model'; name: string; args: unknown }
+  | { id: number; op: 'fit'; model: number; x: WireData; y: WireData; args: WireFitArgs }
+  | { id: number; op: 'evaluate'; model: number; x: WireData; y: WireData; batchSize?: number }
+  | { id: number; op: 'predict'; model: number; x: WireData; batchSize?: number }
+  | { id: number; op: 'iterativeForecast'; model: number; x: HostTensor; steps: number; batchSize?: number }
+  | { id: number; op: 'getWeights'; model: number }
+  | { id: number; op: 'setWeights'; model: number; weights: HostTensor[] }
+  | { id: number; op: 'dispose'; model: number }
+  | { op: 'stop'; model: number };
+
+/** What 'sequential' and 'model' answer: the model's handle and what the page shows of it. */
+export interface ModelInfo {
+  handle: number;
+  name: string;
+  summary: string;
+  weightNames: string[];
+  params: number;
+}
+
+/** Results of the requests, by op. */
+export interface Results {
+  sequential: ModelInfo;
+  model: ModelInfo;
+  fit: History;
+  evaluate: number | number[];
+  predict: HostTensor | HostTensor[];
+  iterativeForecast: HostTensor;
+  getWeights: HostTensor[];
+  setWeights: null;
+  dispose: null;
+}
+
+/** Messages from the worker. */
+export type FromWorker =
+  | { type: 'gpu'; info: GpuInfo }
+  | { type: 'gpu-error'; error: WireError }
+  | { type: 'result'; id: number; result: unknown }
+  | { type: 'error'; id: number; error: WireError }
+  | { type: 'progress'; id: number; progress: FitProgress }
+  | { type: 'callback'; id: number; hook: CallbackHook; index: number | null; logs: Logs | null };
+
+/** An error as it crosses the thread boundary (its class name and message). */
+export interface WireError {
+  name: string;
+  message: string;
+}

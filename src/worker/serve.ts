@@ -1,0 +1,211 @@
+/**
+ * The Worker side of training in a Worker (`rnn.worker.serve()`): owns the GPU device and the
+ * models, answers the page's requests (src/worker/protocol.ts) and, during fit, sends progress
+ * and the Keras callbacks' logs. WebGPU works in a DedicatedWorkerGlobalScope (`navigator.gpu`).
+ */
+import { getGpu } from '../gpu/device';
+import type { HostTensor, TensorLike } from '../host';
+import type { Callback, History, Logs } from '../model/types';
+import type { Sequential } from '../model/sequential';
+import { callbacks as callbackFactories } from '../callbacks';
+import { iterativeForecast } from '../forecast';
+import { buildFromSpec } from './spec';
+import type { CallbackHook, FitProgress, FromWorker, ModelInfo, ToWorker, WireData, WireError } from './protocol';
+
+/** What a Worker trains: a compiled model (Sequential, or any model with the same methods). */
+export type WorkerTrainable = Pick<Sequential, 'name' | 'stopTraining' | 'weightNames' | 'fit' | 'evaluate' | 'predict' | 'getWeights' | 'setWeights' | 'summary' | 'countParams' | 'dispose'>;
+
+/** Options of `rnn.worker.serve`. */
+export interface ServeOptions {
+  /**
+   * Models the page can ask for by name (`trainer.model(name, args)`): each returns a compiled
+   * model, built with any code (custom cells, functional models). The page's `args` are passed on.
+   */
+  models?: Record<string, (args: unknown) => WorkerTrainable | Promise<WorkerTrainable>>;
+}
+
+/** The library parts serve() builds models from (index.ts passes `rnn.layers`, `rnn.optimizers`, `rnn.sequential`). */
+export interface ServeLibrary {
+  layers: Record<string, unknown>;
+  optimizers: Record<string, unknown>;
+  sequential: (args: { layers: never[]; name?: string; seed?: number }) => WorkerTrainable;
+}
+
+interface WorkerScope {
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+  addEventListener(type: 'message', listener: (ev: MessageEvent<ToWorker>) => void): void;
+}
+
+const now = () => performance.now();
+
+/** A task boundary without timer clamping, so a 'stop' message is handled between batches. */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      ch.port1.close();
+      resolve();
+    };
+    ch.port2.postMessage(null);
+  });
+}
+
+function wireError(e: unknown): WireError {
+  return e instanceof Error ? { name: e.name, message: e.message } : { name: 'Error', message: String(e) };
+}
+
+function rowsOf(x: WireData): number {
+  const first = Array.isArray(x) ? x[0] : x;
+  return first?.shape[0] ?? 0;
+}
+
+function buffersOf(v: HostTensor | HostTensor[]): ArrayBuffer[] {
+  return (Array.isArray(v) ? v : [v]).map((t) => t.data.buffer as ArrayBuffer);
+}
+
+/** Starts answering the page's requests in this Worker (call once, at the top of the worker module). */
+export function serveTraining(lib: ServeLibrary, options: ServeOptions = {}, scope: WorkerScope = self as unknown as WorkerScope): void {
+  const post = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage(m, transfer);
+  const models = new Map<number, WorkerTrainable>();
+  const stopRequested = new Set<number>();
+  let nextHandle = 1;
+
+  getGpu().then(
+    (gpu) => post({ type: 'gpu', info: gpu.info }),
+    (e: unknown) => post({ type: 'gpu-error', error: wireError(e) }),
+  );
+
+  const register = (m: WorkerTrainable): ModelInfo => {
+    if (!m || typeof m.fit !== 'function' || typeof m.predict !== 'function') throw new TypeError('the model builder must return a model (e.g. rnn.sequential({...}), compiled)');
+    const handle = nextHandle++;
+    models.set(handle, m);
+    let summary = '';
+    let params = -1;
+    try {
+      summary = m.summary(null);
+      params = m.countParams();
+    } catch {
+      // input shape not known yet: shown after the first fit / predict
+    }
+    return { handle, name: m.name, summary, weightNames: m.weightNames, params };
+  };
+  const model = (handle: number): WorkerTrainable => {
+    const m = models.get(handle);
+    if (!m) throw new Error(`no model ${handle} in this worker (disposed?)`);
+    return m;
+  };
+
+  const fit = async (id: number, handle: number, x: WireData, y: WireData, args: Extract<ToWorker, { op: 'fit' }>['args']): Promise<History> => {
+    const m = model(handle);
+    stopRequested.delete(handle);
+    const epochs = args.epochs ?? 1;
+    const batchSize = args.batchSize ?? 32;
+    const n = rowsOf(x);
+    const nTrain = args.validationData ? n : args.validationSplit ? n - Math.floor(n * args.validationSplit) : n;
+    const batches = Math.ceil(nTrain / batchSize);
+    const t0 = now();
+    let epoch = 0, samples = 0, lastProgress = -Infinity;
+    const progress = (kind: FitProgress['kind'], batch: number, logs?: Logs) => {
+      const elapsedMs = now() - t0;
+      const p: FitProgress = { kind, epoch, epochs, batch, batches, samplesPerSec: elapsedMs > 0 ? (samples * 1000) / elapsedMs : 0, elapsedMs, ...(logs ? { logs } : {}) };
+      post({ type: 'progress', id, progress: p });
+    };
+    const forward: Callback = {};
+    for (const hook of args.hooks) {
+      (forward as Record<CallbackHook, unknown>)[hook] = (a?: number | Logs, b?: Logs) => {
+        const index = typeof a === 'number' ? a : null;
+        const logs = (typeof a === 'number' ? b : a) ?? null;
+        post({ type: 'callback', id, hook, index, logs: logs ? { ...logs } : null });
+      };
+    }
+    const tracker: Callback = {
+      onEpochBegin: (e) => {
+        epoch = e;
+      },
+      onBatchEnd: async (b, logs) => {
+        samples += logs.size ?? 0;
+        const t = now();
+        if (t - lastProgress >= args.progressEvery || b === batches - 1) {
+          lastProgress = t;
+          progress('batch', b + 1);
+        }
+        await nextTask(); // lets a 'stop' in, so training ends after this batch
+        if (stopRequested.has(handle)) m.stopTraining = true;
+      },
+      onEpochEnd: (e, logs) => {
+        epoch = e;
+        progress('epoch', batches, { ...logs });
+      },
+    };
+    const workerCallbacks = (args.workerCallbacks ?? []).map((s, i) => buildFromSpec(s, callbackFactories, `fit: workerCallbacks[${i}]`) as Callback);
+    const { hooks: _h, progressEvery: _p, workerCallbacks: _w, ...fitArgs } = args;
+    try {
+      return await m.fit(x as TensorLike, y as TensorLike, { ...fitArgs, callbacks: [...workerCallbacks, forward, tracker], yieldEvery: 60_000 });
+    } finally {
+      stopRequested.delete(handle);
+    }
+  };
+
+  const handle = async (msg: Exclude<ToWorker, { op: 'stop' }>): Promise<{ result: unknown; transfer?: Transferable[] }> => {
+    switch (msg.op) {
+      case 'sequential': {
+        const spec = msg.spec as { layers?: unknown; name?: string; seed?: number; compile?: { optimizer: unknown } & Record<string, unknown> };
+        if (!spec || !Array.isArray(spec.layers)) throw new TypeError('sequential: expected {layers: [{type, ...options}, ...]}');
+        const layers = spec.layers.map((l, i) => buildFromSpec(l, lib.layers, `sequential: layers[${i}]`)) as never[];
+        const m = lib.sequential({ layers, ...(spec.name !== undefined ? { name: spec.name } : {}), ...(spec.seed !== undefined ? { seed: spec.seed } : {}) });
+        if (spec.compile) {
+          const { optimizer, ...rest } = spec.compile;
+          const opt = typeof optimizer === 'string' ? optimizer : buildFromSpec(optimizer, lib.optimizers, 'sequential: compile.optimizer');
+          (m as unknown as { compile(a: unknown): void }).compile({ ...rest, optimizer: opt });
+        }
+        return { result: register(m) };
+      }
+      case 'model': {
+        const build = options.models?.[msg.name];
+        if (!build) throw new Error(`no model named '${msg.name}' in this worker (serve({models}) has: ${Object.keys(options.models ?? {}).join(', ') || 'none'})`);
+        return { result: register(await build(msg.args)) };
+      }
+      case 'fit':
+        return { result: await fit(msg.id, msg.model, msg.x, msg.y, msg.args) };
+      case 'evaluate':
+        return { result: await model(msg.model).evaluate(msg.x as TensorLike, msg.y as TensorLike, msg.batchSize !== undefined ? { batchSize: msg.batchSize } : {}) };
+      case 'predict': {
+        const out = (await model(msg.model).predict(msg.x as TensorLike, msg.batchSize !== undefined ? { batchSize: msg.batchSize } : {})) as HostTensor | HostTensor[];
+        return { result: out, transfer: buffersOf(out) };
+      }
+      case 'iterativeForecast': {
+        const out = await iterativeForecast(model(msg.model) as Sequential, msg.x, msg.steps, msg.batchSize !== undefined ? { batchSize: msg.batchSize } : {});
+        return { result: out, transfer: buffersOf(out) };
+      }
+      case 'getWeights': {
+        const ws = await model(msg.model).getWeights();
+        return { result: ws, transfer: ws.flatMap(buffersOf) };
+      }
+      case 'setWeights':
+        await model(msg.model).setWeights(msg.weights);
+        return { result: null };
+      case 'dispose':
+        models.get(msg.model)?.dispose();
+        models.delete(msg.model);
+        return { result: null };
+      default:
+        msg satisfies never;
+        throw new Error(`unknown request ${(msg as { op?: string }).op}`);
+    }
+  };
+
+  scope.addEventListener('message', (ev) => {
+    const msg = ev.data;
+    if (msg.op === 'stop') {
+      stopRequested.add(msg.model);
+      const m = models.get(msg.model);
+      if (m) m.stopTraining = true;
+      return;
+    }
+    if (msg.op === 'fit') stopRequested.delete(msg.model);
+    handle(msg).then(
+      ({ result, transfer }) => post({ type: 'result', id: msg.id, result }, transfer ?? []),
+      (e: unknown) => post({ type: 'error', id: msg.id, error: wireError(e) }),
+    );
+  });
+}
