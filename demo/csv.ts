@@ -1,102 +1,211 @@
 /**
- * CSV files dropped on the page: parsed with papaparse in the page (nothing is uploaded),
- * checked, and turned into one numeric series. Every problem becomes a {@link CsvError} whose
- * message says what is wrong and where (line numbers are 1-based lines of the file).
+ * CSV files for the demo, parsed with papaparse in the training worker (nothing is uploaded; the
+ * page stays responsive even for files of tens of MB). The result is column-wise: numbers as
+ * Float64Arrays (NaN where a cell is not a number), date columns as times in ms (NaN where a cell
+ * is not a date), and for every data row the line of the file it starts on (for messages) and a
+ * hash of its fields (to tell exact duplicate rows from conflicting ones). Every problem is a
+ * {@link CsvError} whose message says what is wrong and where (1-based lines of the file).
  */
 import Papa from 'papaparse';
-import { HORIZON } from './protocol';
-import { TRAIN_FRACTION, minRows } from './data';
+import { detectDateFormat, parseDate, type DateFormat } from './dates';
 
 export class CsvError extends Error {
   override name = 'CsvError';
 }
 
-export interface CsvTable {
-  /** Column names (from the header row, or "column 1", "column 2", … without one). */
-  columns: string[];
-  /** Data rows as strings, all of the same width. */
-  rows: string[][];
-  /** File line of data row 0 (1-based), for error messages. */
-  firstLine: number;
-  /** Indices of the columns whose cells are mostly numbers. */
-  numeric: number[];
+const NUMBER = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/;
+export const isNumber = (s: string | undefined): boolean => s !== undefined && NUMBER.test(s);
+
+/** Largest file accepted (it is parsed in memory, in the worker). */
+export const MAX_BYTES = 64 * 1024 * 1024;
+
+/** A column of dates. */
+export interface DateColumn {
+  column: number;
+  format: DateFormat;
+  /** ms since 1970 (naive times read as UTC); NaN where the cell is not a date. */
+  times: Float64Array;
+  invalid: number;
 }
 
-const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
-export const isNumber = (s: string | undefined): boolean => s !== undefined && NUMBER.test(s.trim());
+export interface ParsedTable {
+  fileName: string;
+  /** Characters of the text. */
+  chars: number;
+  delimiter: string;
+  hasHeader: boolean;
+  /** Column names (from the header row, or "column 1", "column 2", … without one). */
+  columns: string[];
+  /** Data rows. */
+  rows: number;
+  /** File line (1-based) on which each data row starts. */
+  lines: Int32Array;
+  /** FNV-1a hash of each row's fields. */
+  hashes: Uint32Array;
+  /** Per column: the cells as numbers (NaN where not a number). */
+  numbers: Float64Array[];
+  /** Per column: up to 20 cells that are not numbers (data row index and text), in file order. */
+  badCells: { row: number; text: string }[][];
+  /** Columns whose cells are mostly (≥ 80%) numbers, date columns excluded. */
+  numeric: number[];
+  /** Columns of dates (≥ 95% of their cells), best first. */
+  dates: DateColumn[];
+  parseMs: number;
+}
 
-/** Largest file accepted (the page parses it in memory). */
-export const MAX_BYTES = 20 * 1024 * 1024;
-/** Parses CSV text into a rectangular table; throws CsvError for empty, unparsable or ragged files. */
-export function parseCsv(text: string, fileName = 'the file'): CsvTable {
+class Growable<T extends Float64Array | Int32Array | Uint32Array> {
+  length = 0;
+  constructor(public a: T, private readonly make: (n: number) => T) {}
+  push(v: number): void {
+    if (this.length === this.a.length) {
+      const b = this.make(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.length++] = v;
+  }
+  done(): T {
+    return this.a.subarray(0, this.length) as T;
+  }
+}
+const f64 = (n: number) => new Growable(new Float64Array(n), (k) => new Float64Array(k));
+
+function fnv(fields: string[]): number {
+  let h = 0x811c9dc5;
+  for (const f of fields) {
+    for (let i = 0; i < f.length; i++) h = Math.imul(h ^ f.charCodeAt(i), 0x01000193);
+    h = Math.imul(h ^ 0x1f, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/**
+ * Parses CSV text (comma, semicolon, tab or pipe separated; the delimiter is detected) into a
+ * column-wise table; throws CsvError for empty, binary, unparsable or ragged files and for files
+ * without a numeric column. `onProgress(fraction)` is called every ~100k rows.
+ */
+export function parseCsv(text: string, fileName = 'the file', onProgress?: (fraction: number) => void): ParsedTable {
+  const t0 = performance.now();
   if (!text.trim()) throw new CsvError(`${fileName} is empty.`);
   if (text.includes('\u0000')) throw new CsvError(`${fileName} is not a text file (it contains binary data). Choose a .csv file.`);
-  const parsed = Papa.parse<string[]>(text.replace(/^\uFEFF/, ''), { skipEmptyLines: 'greedy', dynamicTyping: false });
-  const fatal = parsed.errors.filter((e) => e.type === 'Quotes');
-  if (fatal.length) {
-    const e = fatal[0]!;
-    throw new CsvError(`${fileName} could not be parsed: ${e.message}${e.row !== undefined ? ` (data row ${e.row + 1})` : ''}.`);
-  }
-  const all = parsed.data.filter((r) => Array.isArray(r));
-  if (!all.length) throw new CsvError(`${fileName} has no rows.`);
-  const first = all[0]!;
-  const hasHeader = first.every((c) => !isNumber(c));
+  const src = text.replace(/^\uFEFF/, '');
+
+  // A first look at up to 1,000 rows: delimiter, header, column types.
+  const preview = Papa.parse<string[]>(src, { preview: 1000, skipEmptyLines: 'greedy' });
+  const quoteError = preview.errors.find((e) => e.type === 'Quotes');
+  if (quoteError) throw new CsvError(`${fileName} could not be parsed: ${quoteError.message}${quoteError.row !== undefined ? ` (data row ${quoteError.row + 1})` : ''}.`);
+  const head = preview.data.filter((r) => Array.isArray(r));
+  if (!head.length) throw new CsvError(`${fileName} has no rows.`);
+  const first = head[0]!;
   const width = first.length;
-  const columns = hasHeader ? first.map((c, i) => c.trim() || `column ${i + 1}`) : first.map((_, i) => `column ${i + 1}`);
-  const rows = hasHeader ? all.slice(1) : all;
-  const firstLine = hasHeader ? 2 : 1;
-  if (!rows.length) throw new CsvError(`${fileName} has a header row but no data rows.`);
-  // Ragged rows: report the first few with their line numbers.
+  const delimiter = preview.meta.delimiter;
+  const sampleFormats = first.map((_, c) => detectDateFormat(head.slice(1, 400).map((r) => r[c] ?? '')));
+  // A header is a first row without numbers whose cells are not dates of their column.
+  const hasHeader = first.every((c, i) => !isNumber(c) && !(sampleFormats[i] && Number.isFinite(parseDate(c, sampleFormats[i]!))));
+  const columns = hasHeader ? uniqueNames(first.map((c, i) => c.trim() || `column ${i + 1}`)) : first.map((_, i) => `column ${i + 1}`);
+  const formats: (DateFormat | null)[] = first.map((_, c) => detectDateFormat(head.slice(hasHeader ? 1 : 0, 400).map((r) => r[c] ?? '')));
+
+  // The whole file, row by row, straight into typed columns.
+  const guess = Math.max(16, Math.ceil((src.length / Math.max(1, preview.meta.cursor)) * head.length * 1.1));
+  const lines = new Growable(new Int32Array(guess), (k) => new Int32Array(k));
+  const hashes = new Growable(new Uint32Array(guess), (k) => new Uint32Array(k));
+  const numbers = columns.map(() => f64(guess));
+  const numericCount = new Array<number>(width).fill(0);
+  const badCells: { row: number; text: string }[][] = columns.map(() => []);
+  const dateCols = formats.flatMap((f, c) => (f ? [{ column: c, format: f, times: f64(guess), invalid: 0 }] : []));
   const ragged: string[] = [];
-  rows.forEach((r, i) => {
-    if (r.length !== width && ragged.length < 3) ragged.push(`line ${i + firstLine} has ${r.length} field${r.length === 1 ? '' : 's'}`);
+  const lb = preview.meta.linebreak === '\r' ? 13 : 10;
+  const lbChar = String.fromCharCode(lb);
+  const hasQuotes = src.includes('"');
+  let counted = 0, newlines = 0, rowIndex = -1, nextReport = 100_000;
+  let fatal: string | null = null;
+  Papa.parse<string[]>(src, {
+    skipEmptyLines: 'greedy',
+    delimiter,
+    step: (res, parser) => {
+      const row = res.data;
+      const cursor = res.meta.cursor;
+      for (; counted < cursor; counted++) if (src.charCodeAt(counted) === lb) newlines++;
+      let line = src.charCodeAt(cursor - 1) === lb ? newlines : newlines + 1;
+      if (hasQuotes) for (const f of row) if (f.includes(lbChar)) line -= f.split(lbChar).length - 1;
+      const q = res.errors.find((e) => e.type === 'Quotes');
+      if (q) {
+        fatal = `${fileName} could not be parsed: ${q.message} (line ${line}).`;
+        parser.abort();
+        return;
+      }
+      rowIndex++;
+      if (rowIndex === 0 && hasHeader) return;
+      if (row.length !== width) {
+        if (ragged.length < 3) ragged.push(`line ${line} has ${row.length} field${row.length === 1 ? '' : 's'}`);
+        return;
+      }
+      lines.push(line);
+      hashes.push(fnv(row));
+      for (let c = 0; c < width; c++) {
+        const cell = row[c]!;
+        if (NUMBER.test(cell)) {
+          numbers[c]!.push(Number(cell));
+          numericCount[c]!++;
+        } else {
+          numbers[c]!.push(NaN);
+          if (badCells[c]!.length < 20) badCells[c]!.push({ row: lines.length - 1, text: cell.trim().slice(0, 20) });
+        }
+      }
+      for (const d of dateCols) {
+        const t = parseDate(row[d.column]!, d.format);
+        if (!Number.isFinite(t)) d.invalid++;
+        d.times.push(t);
+      }
+      if (onProgress && rowIndex >= nextReport) {
+        nextReport += 100_000;
+        onProgress(cursor / src.length);
+      }
+    },
   });
+  if (fatal) throw new CsvError(fatal);
   if (ragged.length) {
     throw new CsvError(
       `${fileName} has ragged rows: the ${hasHeader ? 'header' : 'first row'} has ${width} column${width === 1 ? '' : 's'} but ${ragged.join(', ')}. Every row needs the same number of fields.`,
     );
   }
+  const rows = lines.length;
+  if (!rows) throw new CsvError(`${fileName} has a header row but no data rows.`);
+  const dates: DateColumn[] = dateCols
+    .filter((d) => d.invalid <= 0.05 * rows)
+    .map((d) => ({ column: d.column, format: d.format, times: d.times.done(), invalid: d.invalid }))
+    .sort((a, b) => a.invalid - b.invalid || a.column - b.column);
+  const isDate = new Set(dates.map((d) => d.column));
   const numeric: number[] = [];
-  for (let c = 0; c < width; c++) {
-    let ok = 0;
-    for (const r of rows) if (isNumber(r[c])) ok++;
-    if (ok > 0 && ok >= 0.8 * rows.length) numeric.push(c);
-  }
+  for (let c = 0; c < width; c++) if (!isDate.has(c) && numericCount[c]! > 0 && numericCount[c]! >= 0.8 * rows) numeric.push(c);
   if (!numeric.length) {
     throw new CsvError(
       `${fileName} has no numeric column (columns: ${columns.slice(0, 8).join(', ')}${columns.length > 8 ? ', …' : ''}). The forecast needs a column of numbers, e.g. "temperature" with values like 12.5.`,
     );
   }
-  return { columns, rows, firstLine, numeric };
+  onProgress?.(1);
+  return {
+    fileName,
+    chars: src.length,
+    delimiter,
+    hasHeader,
+    columns,
+    rows,
+    lines: lines.done(),
+    hashes: hashes.done(),
+    numbers: numbers.map((n) => n.done()),
+    badCells,
+    numeric,
+    dates,
+    parseMs: performance.now() - t0,
+  };
 }
 
-/** The values of one column as numbers; throws CsvError for missing/NaN/non-numeric cells, too few rows or a constant column. */
-export function columnValues(t: CsvTable, column: number, window: number, targetLen: number): Float64Array {
-  const name = t.columns[column];
-  if (name === undefined || !t.numeric.includes(column)) throw new CsvError(`Column ${column + 1} is not a numeric column.`);
-  const values = new Float64Array(t.rows.length);
-  for (let i = 0; i < t.rows.length; i++) {
-    const cell = t.rows[i]![column] ?? '';
-    const v = isNumber(cell) ? Number(cell) : NaN;
-    if (!Number.isFinite(v)) {
-      const what = cell.trim() === '' ? 'an empty cell' : `'${cell.trim().slice(0, 20)}'`;
-      throw new CsvError(
-        `Column "${name}" has ${what} on line ${i + t.firstLine} where a number is expected (NaN and missing values are not allowed). Fix or remove that row, or pick another column.`,
-      );
-    }
-    values[i] = v;
-  }
-  const need = minRows(window, targetLen);
-  if (values.length < need) {
-    throw new CsvError(
-      `Too few rows: column "${name}" has ${values.length} values, but a window of ${window} steps needs at least ${need} rows (${Math.round(TRAIN_FRACTION * 100)}% train, the rest validation, ${HORIZON}-step horizon). Use a shorter window or a longer file.`,
-    );
-  }
-  let min = Infinity, max = -Infinity;
-  for (const v of values) {
-    min = Math.min(min, v);
-    max = Math.max(max, v);
-  }
-  if (min === max) throw new CsvError(`Column "${name}" is constant (${min}); there is nothing to forecast.`);
-  return values;
+function uniqueNames(names: string[]): string[] {
+  const seen = new Map<string, number>();
+  return names.map((n) => {
+    const k = (seen.get(n) ?? 0) + 1;
+    seen.set(n, k);
+    return k === 1 ? n : `${n} (${k})`;
+  });
 }

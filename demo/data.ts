@@ -1,38 +1,39 @@
 /**
- * Training data of a demo run, built in the worker from a {@link DataSpec}:
- * - synthetic: the chapter's series (`rnn.data.generateTimeSeries`, seeded), window W + 10 steps
- *   each; inputs are steps [0, W), targets step W (next) or steps [W, W+10) (vector head);
- * - series (Seattle, CSV): one long series split chronologically (first 80% train), standardized
- *   with the training part's mean and std, cut into overlapping windows of W steps.
- * Validation windows always have 10 future steps, for the 10-step forecast views.
- * Layout: x [n, W, 1], y [n, 1] or [n, 10], y10 [n, 10] (batch-major, as the library takes).
+ * Training data of a demo run, built in the worker, without materialising the training windows
+ * (a 20 MB CSV has ~half a million of them): every window is an offset into one flat,
+ * standardized Float32Array, and the batches are filled on demand (fitDataset).
+ * - synthetic: the chapter's series (`rnn.data.generateTimeSeries`, seeded), W + 10 steps each;
+ *   inputs are steps [0, W), targets step W (next) or steps [W, W+10) (vector head); about 2/7
+ *   as many series validate;
+ * - series (Seattle, CSV): one long series split chronologically (series.ts: the most recent 20%
+ *   of the rows, at most 1,000, validate), standardized with the training part's mean and std.
+ * Validation windows: one per validation row for the next-step forecast (valid1) and one per
+ * origin with 10 future rows for the 10-step views (valid10).
  */
 import * as rnn from '../src/index';
 import type { HostTensor } from '../src/index';
-import { HORIZON, type DataInfo, type DataSpec, type Head } from './protocol';
+import { isoDate } from './dates';
+import { HORIZON, type DataInfo, type DataRef, type Head, type Scores } from './protocol';
+import { baselineScores, meanStd, split, type CleanSeries } from './series';
 
 export interface Prepared {
-  train: { x: HostTensor; y: HostTensor };
-  valid: { x: HostTensor; y: HostTensor; y10: HostTensor };
-  /** Data units = mean + std · (loss-scale value). */
+  /** The standardized values (all series end to end for synthetic data). */
+  z: Float32Array;
+  W: number;
+  targetLen: number;
+  /** Offsets in z of the training windows. */
+  trainStarts: Int32Array;
+  /** Offsets of the next-step and of the 10-step validation windows. */
+  valid1Starts: Int32Array;
+  valid10Starts: Int32Array;
+  /** fit's validation data (valid1 for the Dense(1) head, valid10 for Dense(10)). */
+  validation: { x: HostTensor; y: HostTensor };
+  /** Data units = mean + std · z. */
   mean: number;
   std: number;
+  /** The series (null for synthetic data). */
+  series: CleanSeries | null;
   info: DataInfo;
-}
-
-/** Fraction of a series used for training (chronological split); the rest validates. */
-export const TRAIN_FRACTION = 0.8;
-/** Minimum numbers of training and validation windows of a series. */
-export const MIN_TRAIN_WINDOWS = 10;
-export const MIN_VALID_WINDOWS = 3;
-
-/** Smallest series length giving enough training and validation windows for `window`. */
-export function minRows(window: number, targetLen: number): number {
-  for (let L = 1; L < 1e7; L++) {
-    const cut = Math.floor(L * TRAIN_FRACTION);
-    if (cut - window - targetLen + 1 >= MIN_TRAIN_WINDOWS && L - HORIZON - cut + 1 >= MIN_VALID_WINDOWS) return L;
-  }
-  return Infinity;
 }
 
 /** Rows of synthetic validation series per training series (the chapter's 70/20 ratio). */
@@ -40,71 +41,164 @@ export function syntheticValidCount(nTrain: number): number {
   return Math.max(20, Math.round((nTrain * 2) / 7));
 }
 
-function windows(v: Float64Array | Float32Array, starts: number[], W: number, len: number, at: number, mean: number, std: number): { x: Float32Array; y: Float32Array } {
+/** Inputs [n, W, 1] of the windows at `starts`. */
+export function windowsX(z: Float32Array, starts: ArrayLike<number>, W: number): HostTensor {
   const n = starts.length;
-  const x = new Float32Array(n * W), y = new Float32Array(n * len);
-  starts.forEach((s, r) => {
-    for (let t = 0; t < W; t++) x[r * W + t] = (v[s + t]! - mean) / std;
-    for (let k = 0; k < len; k++) y[r * len + k] = (v[s + at + k]! - mean) / std;
-  });
-  return { x, y };
+  const x = new Float32Array(n * W);
+  for (let r = 0; r < n; r++) x.set(z.subarray(starts[r]!, starts[r]! + W), r * W);
+  return { data: x, shape: [n, W, 1] };
 }
 
-const range = (a: number, b: number) => Array.from({ length: Math.max(0, b - a + 1) }, (_, i) => a + i);
+/** Targets [n, len] of the windows at `starts` (the `len` steps after the W inputs). */
+export function windowsY(z: Float32Array, starts: ArrayLike<number>, W: number, len: number): HostTensor {
+  const n = starts.length;
+  const y = new Float32Array(n * len);
+  for (let r = 0; r < n; r++) y.set(z.subarray(starts[r]! + W, starts[r]! + W + len), r * len);
+  return { data: y, shape: [n, len] };
+}
 
-export function prepareData(spec: DataSpec, W: number, head: Head): Prepared {
+const ramp = (from: number, count: number, step = 1) => Int32Array.from({ length: Math.max(0, count) }, (_, i) => from + i * step);
+
+export function prepareData(ref: DataRef, series: CleanSeries | null, W: number, head: Head): Prepared {
   const targetLen = head === 'next' ? 1 : HORIZON;
-  if (spec.kind === 'synthetic') {
-    const nValid = syntheticValidCount(spec.nTrain);
-    const n = spec.nTrain + nValid;
-    const s = rnn.data.generateTimeSeries(n, W + HORIZON, spec.seed);
-    const all = Array.from({ length: n }, (_, i) => i * (W + HORIZON));
-    const flat = s.data;
-    const tr = windows(flat, all.slice(0, spec.nTrain), W, targetLen, W, 0, 1);
-    const va = windows(flat, all.slice(spec.nTrain), W, targetLen, W, 0, 1);
-    const va10 = windows(flat, all.slice(spec.nTrain), W, HORIZON, W, 0, 1);
-    return finish('Synthetic series (chapter, seeded)', tr, va, va10, W, targetLen, 0, 1, false, '');
+  if (ref.kind === 'synthetic') {
+    const nTrain = ref.nTrain, nValid = syntheticValidCount(nTrain);
+    const len = W + HORIZON;
+    const z = rnn.data.generateTimeSeries(nTrain + nValid, len, ref.seed).data;
+    const trainStarts = ramp(0, nTrain, len);
+    const validStarts = ramp(nTrain * len, nValid, len);
+    const validation = { x: windowsX(z, validStarts, W), y: windowsY(z, validStarts, W, targetLen) };
+    // Naive: the last input repeated (the chapter's baseline); no seasonality in these series.
+    let a1 = 0, a10 = 0, se = 0;
+    for (const s of validStarts) {
+      const last = z[s + W - 1]!;
+      a1 += Math.abs(z[s + W]! - last);
+      for (let k = 0; k < HORIZON; k++) {
+        const e = z[s + W + k]! - last;
+        a10 += Math.abs(e);
+        if (k < targetLen) se += e * e;
+      }
+    }
+    const naive: Scores = { mae1: a1 / nValid, mae10: a10 / (nValid * HORIZON), mseLoss: se / (nValid * targetLen) };
+    return {
+      z,
+      W,
+      targetLen,
+      trainStarts,
+      valid1Starts: validStarts,
+      valid10Starts: validStarts,
+      validation,
+      mean: 0,
+      std: 1,
+      series: null,
+      info: {
+        descriptor: { kind: 'synthetic', name: 'Synthetic series (chapter, seeded)', column: null, dateColumn: null, rows: (nTrain + nValid) * len, first: null, last: null, frequency: null, mean: 0, std: 1 },
+        nTrain,
+        nValid1: nValid,
+        nValid10: nValid,
+        window: W,
+        standardized: false,
+        unit: '',
+        naive,
+        seasonal: null,
+        seasonalLabel: null,
+        validFrom: null,
+        validTo: null,
+        withTime: false,
+      },
+    };
   }
-  const v = spec.values;
+  if (!series) throw new Error('the data of this run is missing (choose the data again)');
+  const v = series.values;
   const L = v.length;
-  const cut = Math.floor(L * TRAIN_FRACTION);
-  const trainStarts = range(0, cut - W - targetLen);
-  const validStarts = range(cut - W, L - W - HORIZON);
-  if (trainStarts.length < MIN_TRAIN_WINDOWS || validStarts.length < MIN_VALID_WINDOWS) {
-    throw new Error(`${spec.name}: ${L} values are too few for a window of ${W} steps (need at least ${minRows(W, targetLen)}). Use a shorter window.`);
-  }
-  let mean = 0;
-  for (let i = 0; i < cut; i++) mean += v[i]!;
-  mean /= cut;
-  let varSum = 0;
-  for (let i = 0; i < cut; i++) varSum += (v[i]! - mean) ** 2;
-  const std = Math.sqrt(varSum / cut) || 1;
-  const tr = windows(v, trainStarts, W, targetLen, W, mean, std);
-  const va = windows(v, validStarts, W, targetLen, W, mean, std);
-  const va10 = windows(v, validStarts, W, HORIZON, W, mean, std);
-  return finish(`${spec.name} — ${spec.column}`, tr, va, va10, W, targetLen, mean, std, true, spec.column);
-}
-
-function finish(
-  name: string,
-  tr: { x: Float32Array; y: Float32Array },
-  va: { x: Float32Array; y: Float32Array },
-  va10: { x: Float32Array; y: Float32Array },
-  W: number,
-  targetLen: number,
-  mean: number,
-  std: number,
-  standardized: boolean,
-  unit: string,
-): Prepared {
-  const nTrain = tr.x.length / W, nValid = va.x.length / W;
-  const valid = { x: { data: va.x, shape: [nValid, W, 1] }, y: { data: va.y, shape: [nValid, targetLen] }, y10: { data: va10.y, shape: [nValid, HORIZON] } };
-  const naive = rnn.data.naiveForecast(valid.x, targetLen);
+  const s = split(L, W, targetLen);
+  if (s.train < 1 || s.valid10 < 1) throw new Error(`${series.name}: ${L} values are too few for a window of ${W} steps. Use a shorter window.`);
+  const { mean, std } = meanStd(v, s.cut);
+  const z = Float32Array.from(v, (x) => (x - mean) / std);
+  const trainStarts = ramp(0, s.train);
+  const valid1Starts = ramp(s.cut - W, s.valid1);
+  const valid10Starts = ramp(s.cut - W, s.valid10);
+  const vStarts = head === 'next' ? valid1Starts : valid10Starts;
+  const validation = { x: windowsX(z, vStarts, W), y: windowsY(z, vStarts, W, targetLen) };
+  const b = baselineScores(v, s, std, targetLen, series.seasonal?.period ?? null);
+  const t = series.times;
   return {
-    train: { x: { data: tr.x, shape: [nTrain, W, 1] }, y: { data: tr.y, shape: [nTrain, targetLen] } },
-    valid,
+    z,
+    W,
+    targetLen,
+    trainStarts,
+    valid1Starts,
+    valid10Starts,
+    validation,
     mean,
     std,
-    info: { name, nTrain, nValid, window: W, naiveMse: rnn.data.mse(naive, valid.y), standardized, unit },
+    series,
+    info: {
+      descriptor: {
+        kind: 'series',
+        name: series.name,
+        column: series.column,
+        dateColumn: series.dateColumn,
+        rows: L,
+        first: t ? isoDate(t[0]!, series.withTime) : null,
+        last: t ? isoDate(t[L - 1]!, series.withTime) : null,
+        frequency: series.frequency?.label ?? null,
+        mean,
+        std,
+      },
+      nTrain: s.train,
+      nValid1: s.valid1,
+      nValid10: s.valid10,
+      window: W,
+      standardized: true,
+      unit: series.column,
+      naive: b.naive,
+      seasonal: b.seasonal,
+      seasonalLabel: b.seasonal ? series.seasonal!.label : null,
+      validFrom: t ? t[s.cut]! : null,
+      validTo: t ? t[L - 1]! : null,
+      withTime: series.withTime,
+    },
   };
+}
+
+/** A shuffled order of the training windows per epoch (seeded: the same seed gives the same run). */
+export class Batches {
+  private order: Int32Array;
+  private epoch = -1;
+  readonly count: number;
+  private readonly x: Float32Array;
+  private readonly y: Float32Array;
+
+  constructor(private readonly d: Prepared, private readonly batchSize: number, private readonly seed: number) {
+    this.order = Int32Array.from(d.trainStarts);
+    this.count = Math.ceil(d.trainStarts.length / batchSize);
+    this.x = new Float32Array(batchSize * d.W);
+    this.y = new Float32Array(batchSize * d.targetLen);
+  }
+
+  batch(epoch: number, b: number): { x: HostTensor; y: HostTensor } {
+    if (epoch !== this.epoch) {
+      this.epoch = epoch;
+      const rng = new rnn.MT19937((this.seed + 7919 * epoch) >>> 0);
+      const o = this.order;
+      for (let i = o.length - 1; i > 0; i--) {
+        const j = Math.floor(rng.random() * (i + 1));
+        const t = o[i]!;
+        o[i] = o[j]!;
+        o[j] = t;
+      }
+    }
+    const { z, W, targetLen } = this.d;
+    const from = b * this.batchSize, rows = Math.min(this.batchSize, this.order.length - from);
+    // fresh arrays for a short last batch; the library copies the data on upload
+    const x = rows === this.batchSize ? this.x : new Float32Array(rows * W);
+    const y = rows === this.batchSize ? this.y : new Float32Array(rows * targetLen);
+    for (let r = 0; r < rows; r++) {
+      const s = this.order[from + r]!;
+      x.set(z.subarray(s, s + W), r * W);
+      y.set(z.subarray(s + W, s + W + targetLen), r * targetLen);
+    }
+    return { x: { data: x, shape: [rows, W, 1] }, y: { data: y, shape: [rows, targetLen] } };
+  }
 }

@@ -1,24 +1,20 @@
 /**
- * The demo page. It only builds the form, reads files and draws: training, evaluation and
+ * The demo page. It builds the form, reads files and draws: CSV parsing, training, evaluation and
  * forecasting run in the worker (worker.ts), which owns the GPU. The page stays responsive while
- * a model trains.
+ * a file is parsed or a model trains.
  */
-// By path: vega-datasets' package exports do not list its data files, so the bare specifier
-// `vega-datasets/data/…` fails to resolve in Vite; the file is bundled (no network at run time).
-import seattleCsv from '../node_modules/vega-datasets/data/seattle-weather.csv?raw';
-import { ForecastChart, LossChart } from './charts';
-import { CsvError, MAX_BYTES, columnValues, parseCsv, type CsvTable } from './csv';
+import { COLORS, LineChart, LossChart, type LineSpec } from './charts';
+import { shortDate } from './dates';
+import { $, fmtData, fmtNum, fmtTime, h, int, plural, show } from './dom';
+import { download, forecastCsv, historyCsv, historyJson, settingsJson, slug, type RunRecord } from './exports';
 import { buildModel, capabilities, configProblems, expectedWeights } from './model';
-import { DEFAULT_CONFIG, HORIZON, type Cell, type Clipping, type DataSpec, type FromWorker, type Head, type ModelConfig, type OptimizerName, type ToWorker, type WeightArray } from './protocol';
-import { WeightsFileError, decodeWeightsFile, encodeWeightsFile } from './weights-file';
+import { DEFAULT_CONFIG, HORIZON, type Cell, type Clipping, type DataInfo, type DataRef, type FromWorker, type Head, type ModelConfig, type OptimizerName, type RunResults, type Scores, type SeriesInfo, type TableInfo, type ToWorker, type WeightArray } from './protocol';
+import { minRows } from './series';
+import { WeightsFileError, decodeWeightsFile, encodeWeightsFile, type WeightsFileMeta } from './weights-file';
 
-function $<T extends HTMLElement = HTMLElement>(id: string): T {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`demo: element #${id} is missing`);
-  return el as T;
-}
 type Input = HTMLInputElement;
 type Select = HTMLSelectElement;
+type Button = HTMLButtonElement;
 
 const ui = {
   controls: $<HTMLFormElement>('controls'),
@@ -29,13 +25,15 @@ const ui = {
   syntheticOpts: $('synthetic-opts'),
   seattleOpts: $('seattle-opts'),
   csvOpts: $('csv-opts'),
+  columnOpts: $('column-opts'),
   dropzone: $('dropzone'),
   csvInput: $<Input>('csv-input'),
   csvFile: $('csv-file'),
+  dateColumn: $<Select>('date-column'),
   csvColumn: $<Select>('csv-column'),
   window: $<Input>('window'),
   dataError: $('data-error'),
-  dataInfo: $('data-info'),
+  dataNotes: $<HTMLUListElement>('data-notes'),
   cell: $<Select>('cell'),
   resetAfter: $<Input>('reset-after'),
   units: $<Input>('units'),
@@ -50,12 +48,15 @@ const ui = {
   seed: $<Input>('seed'),
   optimNote: $('optim-note'),
   configError: $('config-error'),
-  start: $<HTMLButtonElement>('start'),
-  stop: $<HTMLButtonElement>('stop'),
-  save: $<HTMLButtonElement>('save'),
+  start: $<Button>('start'),
+  stop: $<Button>('stop'),
+  save: $<Button>('save'),
   loadInput: $<Input>('load-input'),
   paramCount: $('param-count'),
   summary: $('summary'),
+  results: $('results'),
+  runPanel: $('run-panel'),
+  status: $('status'),
   state: $('state'),
   epoch: $('epoch'),
   throughput: $('throughput'),
@@ -63,56 +64,109 @@ const ui = {
   progress: $<HTMLProgressElement>('progress'),
   runError: $('run-error'),
   runNote: $('run-note'),
+  scores: $<HTMLTableElement>('scores'),
+  h1: $('h-mae1'),
+  seasonalName: $('seasonal-name'),
+  verdict: $('verdict'),
+  dataTitle: $('data-title'),
+  dataChart: $('data-chart'),
+  dataChartHint: $('data-chart-hint'),
   logScale: $<Input>('log-scale'),
   yScaleLabel: $('y-scale-label'),
   lossChart: $('loss-chart'),
-  mVal: $('m-val'),
-  mNaive: $('m-naive'),
-  mVal10: $('m-val10'),
-  mNaive10: $('m-naive10'),
   metricsNote: $('metrics-note'),
+  validationPanel: $('validation-panel'),
+  validationTitle: $('validation-title'),
+  validationChart: $('validation-chart'),
   forecasts: $('forecasts'),
   forecastHint: $('forecast-hint'),
+  future: $('future'),
+  legendSeasonal: $('legend-seasonal'),
+  exportForecast: $<Button>('export-forecast'),
+  exportHistoryCsv: $<Button>('export-history-csv'),
+  exportHistoryJson: $<Button>('export-history-json'),
+  exportSettings: $<Button>('export-settings'),
+  loadDialog: $<HTMLDialogElement>('load-dialog'),
+  loadLead: $('load-lead'),
+  loadDiffBody: $('load-diff-body'),
+  loadData: $('load-data'),
+  loadWarning: $('load-warning'),
 };
+const cell = (row: string, testId: string) => ui.scores.querySelector<HTMLElement>(`tr[data-row=${row}] [data-testid=${testId}]`)!;
+const scoreCells = {
+  model: [cell('model', 'm-mae1'), cell('model', 'm-mae10'), cell('model', 'm-val')],
+  naive: [cell('naive', 'naive-mae1'), cell('naive', 'naive-mae10'), cell('naive', 'm-naive')],
+  seasonal: [cell('seasonal', 'seasonal-mae1'), cell('seasonal', 'seasonal-mae10'), cell('seasonal', 'm-seasonal')],
+};
+const seasonalRow = ui.scores.querySelector<HTMLElement>('tr[data-row=seasonal]')!;
 
 // ------------------------------------------------------------------ state
 
-type State = 'idle' | 'training' | 'stopping' | 'loading' | 'done' | 'error';
+type State = 'idle' | 'training' | 'stopping' | 'evaluating' | 'loading' | 'done' | 'error';
+type Source = 'seattle' | 'csv';
+interface SourceState {
+  table: TableInfo | null;
+  error: string | null;
+  parsing: number | null;
+  file: { name: string; size: number } | null;
+  /** The series of the chosen columns; seriesError when they cannot be used. */
+  series: SeriesInfo | null;
+  seriesError: string | null;
+  pending: number | null;
+  dateColumn: number | null;
+  column: number | null;
+}
+
 let state: State = 'idle';
 let gpuReady = false;
-let csv: { table: CsvTable; fileName: string } | null = null;
-let csvError: string | null = null;
-let seattle: CsvTable | null = null;
-let runConfig: ModelConfig | null = null;
-let lastRun: { config: ModelConfig; weights: WeightArray[] } | null = null;
-let runStart = 0;
+let gpuInfo: RunRecord['gpu'] = null;
+const sources: Record<Source, SourceState> = {
+  seattle: { table: null, error: null, parsing: null, file: null, series: null, seriesError: null, pending: null, dateColumn: null, column: null },
+  csv: { table: null, error: null, parsing: null, file: null, series: null, seriesError: null, pending: null, dateColumn: null, column: null },
+};
+let nextId = 1;
+let run: {
+  config: ModelConfig;
+  data: DataInfo | null;
+  start: number;
+  epochSeconds: number[];
+  stopClickedAt: number | null;
+  weightsFile?: string;
+} | null = null;
+let lastRun: (RunRecord & { weights: WeightArray[] }) | null = null;
 let ticker = 0;
-let forecastGeneration = 0;
+let drawGeneration = 0;
 
 const lossChart = new LossChart(ui.lossChart);
-const forecastCharts = Array.from(ui.forecasts.children, (el) => new ForecastChart(el as HTMLElement));
-
+const dataChart = new LineChart(ui.dataChart, 220);
+const validationChart = new LineChart(ui.validationChart, 260);
+const forecastCharts = Array.from(ui.forecasts.children, (el) => new LineChart(el as HTMLElement));
+const futureChart = new LineChart(ui.future, 220);
+const narrow = window.matchMedia('(max-width: 900px)');
 const caps = capabilities();
 
-function show(el: HTMLElement, text: string | null): void {
-  el.hidden = !text;
-  el.textContent = text ?? '';
-}
+const busyState = (s: State) => s === 'training' || s === 'stopping' || s === 'evaluating' || s === 'loading';
 
 function setState(s: State): void {
   state = s;
   document.body.dataset.state = s;
   ui.state.textContent = s;
-  const busy = s === 'training' || s === 'stopping' || s === 'loading';
+  const busy = busyState(s);
   for (const fs of ui.controls.querySelectorAll('fieldset')) fs.disabled = busy;
   ui.loadInput.disabled = busy;
   ui.stop.disabled = s !== 'training';
   ui.save.disabled = busy || !lastRun;
+  const has = !busy && !!lastRun;
+  ui.exportForecast.disabled = !has;
+  ui.exportSettings.disabled = !has;
+  ui.exportHistoryCsv.disabled = ui.exportHistoryJson.disabled = !has || !lastRun?.history.loss?.length;
+  for (const b of [ui.exportHistoryCsv, ui.exportHistoryJson]) b.title = has && !lastRun?.history.loss?.length ? 'Loaded weights have no training history' : '';
   refresh();
 }
 
-const fmtNum = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : Math.abs(v) >= 1e-4 || v === 0 ? String(Number(v.toPrecision(3))) : v.toExponential(2));
-const fmtTime = (ms: number) => (ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`);
+function setStatus(text: string): void {
+  ui.status.textContent = text;
+}
 
 // ------------------------------------------------------------------ form
 
@@ -166,47 +220,41 @@ function formProblems(c: ModelConfig): string[] {
   return p;
 }
 
-function seattleTable(): CsvTable {
-  return (seattle ??= parseCsv(seattleCsv, 'seattle-weather.csv'));
-}
+const source = (): Source | null => (ui.dataset.value === 'seattle' ? 'seattle' : ui.dataset.value === 'csv' ? 'csv' : null);
 
-const seriesCache = new Map<string, Float64Array>();
-
-/** The data of a run; throws CsvError with a message for the user. */
-function dataSpec(c: ModelConfig): DataSpec {
+/** The data of a run for config `c`, or the reason there is none (null: nothing to say yet). */
+function dataRef(c: ModelConfig): { ref: DataRef } | { problem: string | null } {
+  const src = source();
+  if (!src) return { ref: { kind: 'synthetic', nTrain: num(ui.trainSeries), seed: c.seed } };
+  const s = sources[src];
+  if (s.error) return { problem: s.error };
+  if (s.parsing !== null) return { problem: null };
+  if (!s.table) return { problem: src === 'csv' ? null : 'The Seattle data is not loaded yet.' };
+  if (s.seriesError) return { problem: s.seriesError };
+  if (!s.series || s.pending !== null) return { problem: null };
   const targetLen = c.head === 'next' ? 1 : HORIZON;
-  const series = (table: CsvTable, column: number, name: string, key: string): DataSpec => {
-    const k = `${key}|${column}|${c.window}|${targetLen}`;
-    let values = seriesCache.get(k);
-    if (!values) {
-      values = columnValues(table, column, c.window, targetLen);
-      seriesCache.clear();
-      seriesCache.set(k, values);
+  if (Number.isInteger(c.window) && c.window >= 2) {
+    const need = minRows(c.window, targetLen);
+    if (s.series.length < need) {
+      return {
+        problem: `Too few rows: column "${s.series.column}" has ${int(s.series.length)} values, but a window of ${c.window} steps needs at least ${int(need)} rows (the most recent 20% validate, with a ${HORIZON}-step horizon). Use a shorter window or a longer file.`,
+      };
     }
-    return { kind: 'series', name, column: table.columns[column]!, values };
-  };
-  switch (ui.dataset.value) {
-    case 'seattle': {
-      const t = seattleTable();
-      return series(t, t.columns.indexOf('temp_max'), 'Seattle weather', 'seattle');
-    }
-    case 'csv':
-      if (csvError) throw new CsvError(csvError);
-      if (!csv) throw new CsvError('Drop a CSV file on the page or choose one to train on it.');
-      return series(csv.table, Number(ui.csvColumn.value), csv.fileName, `csv:${csv.fileName}`);
-    default:
-      return { kind: 'synthetic', nTrain: num(ui.trainSeries), seed: c.seed };
   }
+  return { ref: { kind: 'series', seriesId: s.series.id } };
 }
 
 /** Re-validates the form, updates the summary and enables what may be used. */
 function refresh(): void {
   const ds = ui.dataset.value;
+  const src = source();
   ui.syntheticOpts.hidden = ds !== 'synthetic';
   ui.seattleOpts.hidden = ds !== 'seattle';
   ui.csvOpts.hidden = ds !== 'csv';
-  ui.resetAfter.disabled = ui.cell.value !== 'gru' || ui.resetAfter.closest('fieldset')!.disabled;
-  ui.clipValue.disabled = ui.clipping.value === 'none';
+  ui.columnOpts.hidden = !src || !sources[src].table;
+  const busy = busyState(state);
+  ui.resetAfter.disabled = ui.cell.value !== 'gru' || busy;
+  ui.clipValue.disabled = ui.clipping.value === 'none' || busy;
   const c = readConfig();
   const problems = formProblems(c);
   show(ui.configError, problems.length ? `Fix the settings: ${problems.join('; ')}.` : null);
@@ -218,17 +266,9 @@ function refresh(): void {
     ui.summary.textContent = problems.length ? '' : `Cannot build this model: ${(e as Error).message}`;
     ui.paramCount.textContent = '—';
   }
-  let dataOk = false;
-  if (!configProblems(c).some((p) => p.startsWith('window'))) {
-    try {
-      dataSpec(c);
-      dataOk = true;
-      show(ui.dataError, null);
-    } catch (e) {
-      show(ui.dataError, ds === 'csv' && !csv && !csvError ? null : (e as Error).message);
-    }
-  }
-  const busy = state === 'training' || state === 'stopping' || state === 'loading';
+  const d = dataRef(c);
+  show(ui.dataError, 'problem' in d ? d.problem : null);
+  const dataOk = 'ref' in d;
   if (state === 'idle') lossChart.setEpochs(c.epochs);
   ui.start.disabled = !gpuReady || busy || problems.length > 0 || !dataOk;
   ui.start.title = !gpuReady ? 'WebGPU is not ready' : !dataOk ? 'The data is not ready' : '';
@@ -257,32 +297,170 @@ function setupCapabilities(): void {
   show(ui.optimNote, notes.length ? `Note: ${notes.join('; ')}.` : null);
 }
 
-// ------------------------------------------------------------------ CSV files
+// ------------------------------------------------------------------ data sources
 
-async function loadCsvFile(file: File): Promise<void> {
-  csv = null;
-  csvError = null;
-  ui.csvColumn.replaceChildren();
-  ui.csvColumn.disabled = true;
-  ui.dataset.value = 'csv';
-  ui.csvFile.textContent = `${file.name} · ${file.size < 1024 ? `${file.size} bytes` : `${(file.size / 1024).toFixed(1)} KB`}`;
-  try {
-    if (file.size > MAX_BYTES) throw new CsvError(`${file.name} is ${(file.size / 2 ** 20).toFixed(1)} MB; the demo reads files up to ${MAX_BYTES / 2 ** 20} MB.`);
-    const table = parseCsv(await file.text(), file.name);
-    csv = { table, fileName: file.name };
-    for (const c of table.numeric) ui.csvColumn.add(new Option(table.columns[c], String(c)));
-    ui.csvColumn.disabled = false;
-    ui.csvFile.textContent += ` · ${table.rows.length} rows, ${table.numeric.length} numeric column${table.numeric.length === 1 ? '' : 's'}`;
-  } catch (e) {
-    csvError = e instanceof CsvError ? e.message : `${file.name} could not be read: ${(e as Error).message}`;
-    ui.csvColumn.add(new Option('no usable column'));
+const sizeText = (bytes: number) => (bytes < 1024 ? `${bytes} bytes` : bytes < 2 ** 20 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 2 ** 20).toFixed(1)} MB`);
+
+function parseSource(src: Source, file?: File): void {
+  const s = sources[src];
+  const id = nextId++;
+  Object.assign(s, { table: null, error: null, parsing: id, series: null, seriesError: null, pending: null, dateColumn: null, column: null });
+  s.file = file ? { name: file.name, size: file.size } : null;
+  if (src === 'csv') {
+    ui.csvFile.textContent = `${file!.name} · ${sizeText(file!.size)} · reading…`;
+    ui.csvFile.dataset.parseMs = '';
   }
+  send({ type: 'parse', id, source: file ? { kind: 'file', file } : { kind: 'seattle' } });
+  showSource();
+}
+
+function onTable(info: TableInfo): void {
+  const src = (Object.keys(sources) as Source[]).find((k) => sources[k].parsing === info.id);
+  if (!src) return;
+  const s = sources[src];
+  s.parsing = null;
+  s.table = info;
+  // Defaults: the best date column; Seattle forecasts temp_max, a CSV its first numeric column.
+  s.dateColumn = info.dates[0]?.column ?? null;
+  const preferred = src === 'seattle' ? info.columns.indexOf('temp_max') : -1;
+  s.column = info.numeric.includes(preferred) ? preferred : info.numeric[0]!;
+  if (src === 'csv') {
+    ui.csvFile.textContent = `${s.file?.name ?? info.fileName} · ${sizeText(s.file?.size ?? info.chars)} · ${plural(info.rows, 'row')}, ${plural(info.numeric.length, 'numeric column')}${info.dates.length ? `, dates in "${info.columns[info.dates[0]!.column]}"` : ', no date column'} · parsed in ${fmtTime(info.parseMs)}`;
+    ui.csvFile.dataset.parseMs = String(Math.round(info.parseMs));
+  }
+  requestSeries(src);
+}
+
+function onTableError(id: number, message: string): void {
+  const src = (Object.keys(sources) as Source[]).find((k) => sources[k].parsing === id);
+  if (!src) return;
+  const s = sources[src];
+  s.parsing = null;
+  s.error = message;
+  if (src === 'csv' && s.file) ui.csvFile.textContent = `${s.file.name} · ${sizeText(s.file.size)}`;
+  showSource();
+}
+
+function requestSeries(src: Source): void {
+  const s = sources[src];
+  if (!s.table || s.column === null) return;
+  const id = nextId++;
+  s.pending = id;
+  s.seriesError = null;
+  send({ type: 'series', id, tableId: s.table.id, dateColumn: s.dateColumn, column: s.column });
+  showSource();
+}
+
+function onSeries(id: number, info: SeriesInfo | null, error: string | null): void {
+  const src = (Object.keys(sources) as Source[]).find((k) => sources[k].pending === id);
+  if (!src) return;
+  const s = sources[src];
+  s.pending = null;
+  s.series = info;
+  s.seriesError = error;
+  showSource();
+}
+
+/** Fills the column selects, the notes and the data chart for the chosen data set. */
+function showSource(): void {
+  const src = source();
+  const s = src ? sources[src] : null;
+  // column selects
+  ui.dateColumn.replaceChildren();
+  ui.csvColumn.replaceChildren();
+  if (s?.table) {
+    const t = s.table;
+    for (const d of t.dates) ui.dateColumn.add(new Option(t.columns[d.column]!, String(d.column)));
+    ui.dateColumn.add(new Option(t.dates.length ? 'none: keep the file order' : 'none found: file order', ''));
+    ui.dateColumn.value = s.dateColumn === null ? '' : String(s.dateColumn);
+    for (const c of t.numeric) ui.csvColumn.add(new Option(t.columns[c]!, String(c)));
+    ui.csvColumn.value = String(s.column);
+    ui.dateColumn.disabled = ui.csvColumn.disabled = false;
+  } else {
+    ui.csvColumn.add(new Option(s?.error ? 'no usable column' : s?.parsing !== null && s ? 'reading the file…' : 'load a file first'));
+    ui.dateColumn.add(new Option('—'));
+    ui.dateColumn.disabled = ui.csvColumn.disabled = true;
+  }
+  // notes: what was done with the rows
+  ui.dataNotes.replaceChildren(...(s?.series?.notes ?? []).map((n) => h('li', {}, n)));
+  ui.dataNotes.hidden = !s?.series;
+  ui.dataNotes.dataset.facts = s?.series ? JSON.stringify(s.series.facts) : '';
+  drawData();
+  showBaselines();
   refresh();
+}
+
+function stepWords(): { next: string; ten: string } {
+  const f = (source() && sources[source()!].series?.frequency) || null;
+  const unit = f && f.multiple === 1 ? { day: 'day', 'business-day': 'business-day', hour: 'hour', week: 'week', month: 'month', minute: 'minute' }[f.kind as string] : undefined;
+  return unit ? { next: `next-${unit}`, ten: `${HORIZON}-${unit}` } : { next: 'next-step', ten: `${HORIZON}-step` };
+}
+
+/** The baselines of the chosen series, before any model is trained (they only depend on the data). */
+function showBaselines(): void {
+  if (state !== 'idle' && lastRun) return; // a finished run's table stays until the next run
+  const src = source();
+  const s = src ? sources[src].series : null;
+  const w = stepWords();
+  ui.h1.textContent = `${w.next} MAE`;
+  ui.h1.nextElementSibling!.textContent = `${w.ten} MAE`;
+  for (const c of [...scoreCells.model, ...scoreCells.naive, ...scoreCells.seasonal]) c.textContent = '—';
+  show(ui.verdict, null);
+  if (!s) {
+    seasonalRow.hidden = !src;
+    ui.seasonalName.textContent = 'seasonal naive';
+    return;
+  }
+  scoreCells.naive[0]!.textContent = fmtData(s.baselines.naiveMae1);
+  scoreCells.naive[1]!.textContent = fmtData(s.baselines.naiveMae10);
+  seasonalRow.hidden = !s.seasonal;
+  if (s.seasonal) {
+    ui.seasonalName.textContent = `seasonal naive: ${s.seasonal.label}`;
+    scoreCells.seasonal[0]!.textContent = fmtData(s.baselines.seasonalMae1);
+    scoreCells.seasonal[1]!.textContent = fmtData(s.baselines.seasonalMae10);
+  }
+}
+
+function drawData(): void {
+  const src = source();
+  const s = src ? sources[src].series : null;
+  if (!s) {
+    dataChart.clear(src ? 'No data chosen yet.' : 'The synthetic data: many short series, not drawn here.');
+    ui.dataTitle.textContent = 'Data';
+    ui.dataChartHint.hidden = false;
+    ui.dataChartHint.textContent = src ? (sources[src].parsing !== null ? 'Reading the file…' : sources[src].error || sources[src].seriesError || 'Choose a CSV file to see it here.') : 'The synthetic data is many short series; choose Seattle weather or a CSV file to see a real one.';
+    return;
+  }
+  ui.dataChartHint.hidden = false;
+  ui.dataChartHint.textContent = `Blue: the training part; orange: the ${int(s.split.validRows)} most recent ${s.frequency && s.frequency.kind !== 'irregular' ? s.frequency.unitPlural : 'values'} that validate.${s.length > 2000 ? ' Long series are drawn as the minimum and maximum of each of 1,000 buckets.' : ''}`;
+  ui.dataTitle.textContent = `Data: ${s.name} · ${s.column}`;
+  const dates = s.first !== null;
+  const cutX = dates ? s.split.firstValid : s.split.cut;
+  const train = s.preview.y.map((y, i) => (cutX === null || s.preview.x[i]! < cutX ? y : null));
+  const valid = s.preview.y.map((y, i) => (cutX !== null && s.preview.x[i]! >= cutX ? y : null));
+  // connect the two parts
+  const firstValid = valid.findIndex((v) => v !== null);
+  if (firstValid > 0) train[firstValid] = s.preview.y[firstValid]!;
+  dataChart.draw({
+    x: s.preview.x,
+    dates,
+    withTime: s.withTime,
+    yLabel: s.column,
+    lines: [
+      { label: 'training part', color: COLORS.trainPart, y: train, width: 1 },
+      { label: 'validation part', color: COLORS.validPart, y: valid, width: 1 },
+    ],
+    marker: cutX === null ? null : { x: cutX, label: 'validation →' },
+    description: `Line chart of ${s.column} in ${s.name}: ${int(s.length)} values${dates ? ` from ${shortDate(s.first!, s.withTime)} to ${shortDate(s.last!, s.withTime)}` : ''}; the last ${int(s.split.validRows)} validate.`,
+  });
 }
 
 ui.csvInput.addEventListener('change', () => {
   const f = ui.csvInput.files?.[0];
-  if (f) void loadCsvFile(f);
+  if (f) {
+    ui.dataset.value = 'csv';
+    parseSource('csv', f);
+  }
   ui.csvInput.value = '';
 });
 ui.dropzone.addEventListener('dragover', (e) => {
@@ -294,50 +472,59 @@ ui.dropzone.addEventListener('drop', (e) => {
   e.preventDefault();
   ui.dropzone.classList.remove('over');
   const f = e.dataTransfer?.files[0];
-  if (f && state !== 'training' && state !== 'stopping' && state !== 'loading') void loadCsvFile(f);
+  if (f && !busyState(state)) {
+    ui.dataset.value = 'csv';
+    parseSource('csv', f);
+  }
 });
 // A file dropped beside the drop zone must not make the browser navigate away from the page.
 for (const ev of ['dragover', 'drop'] as const) window.addEventListener(ev, (e) => e.preventDefault());
 
+ui.dateColumn.addEventListener('change', () => {
+  const src = source();
+  if (!src) return;
+  sources[src].dateColumn = ui.dateColumn.value === '' ? null : Number(ui.dateColumn.value);
+  requestSeries(src);
+});
+ui.csvColumn.addEventListener('change', () => {
+  const src = source();
+  if (!src) return;
+  sources[src].column = Number(ui.csvColumn.value);
+  requestSeries(src);
+});
+
 // ------------------------------------------------------------------ worker
 
-// Started only where the page has WebGPU: a browser without it in pages has none in workers either.
-let worker: Worker | null = null;
-
-function startWorker(): void {
-  const w = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
-  w.addEventListener('message', (ev: MessageEvent<FromWorker>) => onWorkerMessage(ev.data));
-  w.addEventListener('error', (ev) => {
-    ev.preventDefault();
-    fail(`The training worker failed to start or crashed: ${ev.message || 'unknown error'}.`);
-  });
-  worker = w;
-}
+const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+worker.addEventListener('message', (ev: MessageEvent<FromWorker>) => onWorkerMessage(ev.data));
+worker.addEventListener('error', (ev) => {
+  ev.preventDefault();
+  fail(`The worker failed to start or crashed: ${ev.message || 'unknown error'}.`);
+});
 
 function send(m: ToWorker, transfer: Transferable[] = []): void {
-  if (!worker) throw new Error('no training worker (this browser has no WebGPU)');
   worker.postMessage(m, transfer);
 }
 
 function noWebGpuMessage(detail?: string): void {
   ui.noWebgpu.hidden = false;
-  ui.noWebgpu.innerHTML = `
-    <strong>This browser cannot train here: WebGPU is not available.</strong>
-    ${detail ? `<div>${escapeHtml(detail)}</div>` : ''}
-    ${window.isSecureContext ? '' : '<div>This page is not a secure context: WebGPU needs <b>https</b> or <b>localhost</b>.</div>'}
-    WebGPU is available in:
-    <ul>
-      <li>Chrome or Edge 113+ on Windows, macOS and ChromeOS; on Linux 144+, or enable <code>chrome://flags/#enable-unsafe-webgpu</code></li>
-      <li>Safari 26+ (macOS, iOS, iPadOS)</li>
-      <li>Firefox 141+ on Windows</li>
-    </ul>
-    Pages must be served over https or from localhost.`;
+  const parts: (Node | string | null)[] = [
+    h('strong', {}, 'This browser cannot train here: WebGPU is not available.'),
+    detail ? h('div', {}, detail) : null,
+    window.isSecureContext ? null : h('div', {}, 'This page is not a secure context: WebGPU needs ', h('b', {}, 'https'), ' or ', h('b', {}, 'localhost'), '.'),
+    'WebGPU is available in:',
+    h(
+      'ul',
+      {},
+      h('li', {}, 'Chrome or Edge 113+ on Windows, macOS and ChromeOS; on Linux 144+, or enable ', h('code', {}, 'chrome://flags/#enable-unsafe-webgpu')),
+      h('li', {}, 'Safari 26+ (macOS, iOS, iPadOS)'),
+      h('li', {}, 'Firefox 141+ on Windows'),
+    ),
+    'Pages must be served over https or from localhost. You can still look at your data and build models here.',
+  ];
+  ui.noWebgpu.replaceChildren(...parts.filter((p): p is Node | string => p !== null));
   ui.gpuStatus.dataset.gpu = 'none';
   ui.gpuStatus.textContent = 'No WebGPU';
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
 function onWorkerMessage(m: FromWorker): void {
@@ -345,10 +532,9 @@ function onWorkerMessage(m: FromWorker): void {
     case 'gpu': {
       gpuReady = true;
       const i = m.info;
+      gpuInfo = { vendor: i.vendor || '', architecture: i.architecture || i.description || i.device || '', fallback: i.isFallbackAdapter };
       ui.gpuStatus.dataset.gpu = i.isFallbackAdapter ? 'fallback' : 'ok';
-      ui.gpuStatus.innerHTML = `GPU: <b>${escapeHtml(i.vendor || 'unknown vendor')}</b> · ${escapeHtml(i.architecture || i.description || i.device || 'unknown architecture')}<br>${
-        i.isFallbackAdapter ? 'fallback (software) adapter — training will be slow' : 'hardware adapter'
-      } · in a Web Worker`;
+      ui.gpuStatus.replaceChildren('GPU: ', h('b', {}, i.vendor || 'unknown vendor'), ` · ${i.architecture || i.description || i.device || 'unknown architecture'}`, h('br'), `${i.isFallbackAdapter ? 'fallback (software) adapter — training will be slow' : 'hardware adapter'} · in a Web Worker`);
       refresh();
       return;
     }
@@ -357,46 +543,53 @@ function onWorkerMessage(m: FromWorker): void {
       noWebGpuMessage(m.message);
       refresh();
       return;
-    case 'data': {
-      const i = m.info;
-      ui.dataInfo.textContent = `${i.name}: ${i.nTrain.toLocaleString('en-US')} training and ${i.nValid.toLocaleString('en-US')} validation windows of ${i.window} steps${i.standardized ? ' (standardized)' : ''}.`;
-      lossChart.setNaive(i.naiveMse);
-      ui.mNaive.textContent = fmtNum(i.naiveMse);
-      ui.metricsNote.textContent = i.standardized ? `MSE on standardized values (${i.unit} minus its training mean, divided by its std); the forecast plots show ${i.unit} as in the data.` : '';
+    case 'parse-progress':
+      if (sources.csv.parsing === m.id && sources.csv.file) ui.csvFile.textContent = `${sources.csv.file.name} · ${sizeText(sources.csv.file.size)} · parsing… ${Math.round(m.fraction * 100)}%`;
       return;
-    }
+    case 'table':
+      onTable(m.info);
+      return;
+    case 'table-error':
+      onTableError(m.id, m.message);
+      return;
+    case 'series':
+      onSeries(m.id, m.info, null);
+      return;
+    case 'series-error':
+      onSeries(m.id, null, m.message);
+      return;
+    case 'status':
+      if (busyState(state)) setStatus(m.text);
+      return;
+    case 'data':
+      onData(m.info);
+      return;
     case 'progress': {
       ui.epoch.textContent = `${m.epoch + 1} / ${m.epochs}`;
       ui.progress.value = Math.min(1, (m.epoch + m.batch / m.batches) / m.epochs);
       ui.throughput.textContent = `${Math.round(m.samplesPerSec).toLocaleString('en-US')} samples/s`;
+      if (state === 'training') setStatus(`Training: epoch ${m.epoch + 1} of ${m.epochs}, batch ${int(m.batch)} of ${int(m.batches)}.`);
       if (m.kind === 'epoch' && m.logs) {
         lossChart.add(m.epoch + 1, m.logs.loss ?? NaN, m.logs.val_loss);
-        ui.mVal.textContent = fmtNum(m.logs.val_loss);
+        scoreCells.model[2]!.textContent = fmtNum(m.logs.val_loss);
+        if (run) run.epochSeconds.push((performance.now() - run.start) / 1000);
       }
       return;
     }
-    case 'done': {
-      stopTicker();
-      ui.elapsed.textContent = fmtTime(m.elapsedMs);
-      const config = runConfig!;
-      lastRun = { config, weights: m.weights };
-      ui.mVal.textContent = fmtNum(m.valLoss);
-      ui.mVal10.textContent = fmtNum(m.forecasts.modelMse10);
-      ui.mNaive10.textContent = fmtNum(m.forecasts.naiveMse10);
-      drawForecasts(m.forecasts.series, m.forecasts.mode);
-      const epochs = m.history.loss?.length ?? 0;
-      show(
-        ui.runNote,
-        m.mode === 'loaded'
-          ? `Loaded weights: validation MSE ${fmtNum(m.valLoss)} (naive ${ui.mNaive.textContent}).`
-          : m.stopped
-            ? `Stopped during epoch ${epochs}; the weights so far are kept (save them or keep looking at the forecasts).`
-            : `Trained ${epochs} epoch${epochs === 1 ? '' : 's'} in ${fmtTime(m.elapsedMs)}.`,
-      );
-      if (m.mode === 'loaded') ui.progress.value = 1;
-      setState('done');
+    case 'trained': {
+      if (!run) return;
+      if (run.stopClickedAt !== null) {
+        const ms = performance.now() - run.stopClickedAt;
+        ui.runNote.dataset.stopMs = String(Math.round(ms));
+        show(ui.runNote, `Stopped ${fmtTime(ms)} after you pressed Stop, in epoch ${m.epochs || 1} (batch ${int(m.batch)} of ${int(m.batches)}); the weights so far are kept.`);
+      }
+      setState('evaluating');
+      setStatus('Training finished; computing the forecasts…');
       return;
     }
+    case 'done':
+      onDone(m);
+      return;
     case 'error':
       fail(m.message);
       return;
@@ -405,37 +598,199 @@ function onWorkerMessage(m: FromWorker): void {
   }
 }
 
+function onData(info: DataInfo): void {
+  if (!run) return;
+  run.data = info;
+  lossChart.setBaselines(info.naive.mseLoss, info.seasonal ? { value: info.seasonal.mseLoss, label: info.seasonalLabel! } : null);
+  showScores(null, info.naive, info.seasonal, info.seasonalLabel);
+  ui.metricsNote.textContent = info.standardized
+    ? `The loss is the MSE on standardized values (${info.unit} minus its training mean ${fmtData(info.descriptor.mean)}, divided by its standard deviation ${fmtData(info.descriptor.std)}); dashed lines: the baselines on the same scale. ${int(info.nTrain)} training and ${int(info.nValid1)} validation windows of ${info.window} steps.`
+    : `${int(info.nTrain)} training and ${int(info.nValid1)} validation series of ${info.window} steps; dashed line: the naive baseline's MSE.`;
+}
+
+function showScores(model: Scores | null, naive: Scores, seasonal: Scores | null, seasonalLabel: string | null): void {
+  const w = stepWords();
+  ui.h1.textContent = `${w.next} MAE`;
+  ui.h1.nextElementSibling!.textContent = `${w.ten} MAE`;
+  const fill = (cells: HTMLElement[], s: Scores | null) => {
+    cells[0]!.textContent = fmtData(s?.mae1);
+    cells[1]!.textContent = fmtData(s?.mae10);
+    cells[2]!.textContent = fmtNum(s?.mseLoss);
+  };
+  if (model) fill(scoreCells.model, model);
+  fill(scoreCells.naive, naive);
+  seasonalRow.hidden = !seasonal;
+  ui.seasonalName.textContent = seasonalLabel ? `seasonal naive: ${seasonalLabel}` : 'seasonal naive';
+  fill(scoreCells.seasonal, seasonal);
+}
+
+/** Says whether the model beats the best baseline, in the data's units. */
+function showVerdict(r: RunResults, unit: string): void {
+  const w = stepWords();
+  const cands = [{ name: 'naive (last value)', s: r.naive }, ...(r.seasonal ? [{ name: `${r.seasonalLabel} seasonal naive`, s: r.seasonal }] : [])];
+  const best1 = cands.reduce((a, b) => (b.s.mae1 < a.s.mae1 ? b : a));
+  const best10 = cands.reduce((a, b) => (b.s.mae10 < a.s.mae10 ? b : a));
+  const u = unit ? ` ${unit}` : '';
+  const pct = (m: number, b: number) => `${Math.abs(Math.round(((m - b) / b) * 100))}% ${m < b ? 'lower' : 'higher'}`;
+  const wins1 = r.model.mae1 < best1.s.mae1, wins10 = r.model.mae10 < best10.s.mae10;
+  const cmp1 = `${w.next} MAE ${fmtData(r.model.mae1)} vs ${fmtData(best1.s.mae1)}${u} for the ${best1.name} (${pct(r.model.mae1, best1.s.mae1)})`;
+  const cmp10 = `${w.ten} MAE ${fmtData(r.model.mae10)} vs ${fmtData(best10.s.mae10)} for the ${best10.name}`;
+  let text: string, verdict: 'beats' | 'loses' | 'mixed';
+  if (wins1 && wins10) {
+    verdict = 'beats';
+    text = `✓ The model beats the baselines: ${cmp1}; ${cmp10}.`;
+  } else if (!wins1 && !wins10) {
+    verdict = 'loses';
+    text = `✗ The model does not beat the baseline: ${cmp1}; ${cmp10}. The ${best1.name} forecast is better — train longer, or try another window, learning rate or model.`;
+  } else {
+    verdict = 'mixed';
+    text = wins1 ? `◐ The model beats the baselines on the next step (${cmp1}) but not over ${HORIZON} steps (${cmp10}).` : `◐ The model does not beat the ${best1.name} on the next step (${cmp1}), but it does over ${HORIZON} steps (${cmp10}).`;
+  }
+  show(ui.verdict, text);
+  ui.verdict.dataset.verdict = verdict;
+}
+
+function onDone(m: Extract<FromWorker, { type: 'done' }>): void {
+  if (!run) return;
+  stopTicker();
+  const totalMs = performance.now() - run.start;
+  setElapsed(totalMs);
+  const data = run.data!;
+  const record: RunRecord & { weights: WeightArray[] } = {
+    mode: m.mode,
+    stopped: m.stopped,
+    config: run.config,
+    data,
+    history: m.history,
+    epochSeconds: run.epochSeconds,
+    results: m.results,
+    trainMs: m.trainMs,
+    evalMs: m.evalMs,
+    totalMs,
+    finishedAt: new Date().toISOString(),
+    gpu: gpuInfo,
+    params: Number(ui.paramCount.textContent?.replace(/,/g, '')) || 0,
+    weights: m.weights,
+    ...(run.weightsFile ? { weightsFile: run.weightsFile } : {}),
+  };
+  lastRun = record;
+  const r = m.results;
+  showScores(r.model, r.naive, r.seasonal, r.seasonalLabel);
+  showVerdict(r, data.unit);
+  drawResults(r, data);
+  const epochs = m.history.loss?.length ?? 0;
+  if (m.mode === 'loaded') show(ui.runNote, `Loaded ${run.weightsFile ?? 'the weights'}: validation MSE ${fmtNum(r.model.mseLoss)} (naive ${fmtNum(r.naive.mseLoss)}).`);
+  else if (!m.stopped) show(ui.runNote, `Trained ${plural(epochs, 'epoch')} in ${fmtTime(m.trainMs)}; forecasts in ${fmtTime(m.evalMs)}.`);
+  if (m.mode === 'loaded' || !m.stopped) ui.progress.value = 1;
+  setStatus(m.mode === 'loaded' ? 'Loaded weights evaluated on the current data.' : m.stopped ? 'Stopped; results of the weights so far.' : 'Done.');
+  setState('done');
+}
+
 function fail(message: string): void {
   stopTicker();
+  if (run) setElapsed(performance.now() - run.start);
   show(ui.runError, message);
+  setStatus('Failed — see the message below.');
   setState('error');
 }
 
-function drawForecasts(series: { index: number; history: number[]; truth: number[]; forecast: number[]; naive: number[] }[], mode: 'iterative' | 'vector'): void {
+function drawResults(r: RunResults, data: DataInfo): void {
+  const unit = data.unit || 'value';
+  const dates = r.hasDates;
+  ui.legendSeasonal.hidden = !r.seasonal;
   ui.forecastHint.textContent =
-    mode === 'iterative'
-      ? 'Dense(1) head: each one-step prediction is fed back as the next input, 10 times. Dashed: the naive forecast (last value repeated).'
-      : 'Dense(10) head: the next 10 steps predicted at once. Dashed: the naive forecast (last value repeated).';
+    (r.mode === 'iterative' ? 'Dense(1) head: each one-step prediction is fed back as the next input, 10 times.' : 'Dense(10) head: the next 10 steps predicted at once.') +
+    ` Dashed: the naive forecast (last value repeated)${r.seasonal ? `; dotted: the ${r.seasonalLabel} seasonal naive forecast` : ''}.`;
   // One chart per animation frame keeps main-thread tasks short on slow machines; a newer
   // draw or reset (generation) cancels the rest.
-  const gen = ++forecastGeneration;
-  for (const c of forecastCharts) c.clear();
-  const next = (i: number) => {
-    const s = series[i], c = forecastCharts[i];
-    if (!s || !c) return;
+  const gen = ++drawGeneration;
+  const jobs: (() => void)[] = [];
+  if (r.validation) {
+    const v = r.validation;
+    ui.validationPanel.hidden = false;
+    ui.validationTitle.textContent = `Next-${stepWords().next.slice(5)} forecasts over the validation period`;
+    jobs.push(() =>
+      validationChart.draw({
+        x: v.x,
+        dates,
+        withTime: r.withTime,
+        yLabel: unit,
+        legend: true,
+        lines: [
+          { label: 'truth', color: COLORS.truth, y: v.truth, width: 1.5 },
+          { label: 'model', color: COLORS.forecast, y: v.model, width: 1.5 },
+          { label: 'naive', color: COLORS.naive, y: v.naive, width: 1, dash: [5, 4] },
+          ...(v.seasonal ? [{ label: `seasonal (${r.seasonalLabel})`, color: COLORS.seasonal, y: v.seasonal, width: 1, dash: [2, 3] }] : []),
+        ],
+        description: `Line chart of the validation period, ${int(v.x.length)} ${dates ? 'dates' : 'steps'}: the truth and the model's next-step forecasts of ${unit}; model MAE ${fmtData(r.model.mae1)}, naive ${fmtData(r.naive.mae1)}${r.seasonal ? `, seasonal ${fmtData(r.seasonal.mae1)}` : ''}.`,
+      }),
+    );
+  } else {
+    ui.validationPanel.hidden = true;
+    validationChart.clear();
+  }
+  r.windows.forEach((w, i) => {
+    const c = forecastCharts[i];
+    if (!c) return;
+    jobs.push(() => c.draw(windowChart(w.historyX, w.history, w.x, { truth: w.truth, forecast: w.forecast, naive: w.naive, seasonal: w.seasonal }, r, unit, `validation window ${int(w.index + 1)}`)));
+  });
+  if (r.future) {
+    const f = r.future;
+    ui.future.hidden = false;
+    jobs.push(() => futureChart.draw(windowChart(f.historyX, f.history, f.x, { forecast: f.forecast }, r, unit, `after the data: the next ${HORIZON} ${dates ? 'dates' : 'steps'}`)));
+  } else {
+    ui.future.hidden = true;
+    futureChart.clear();
+  }
+  const next = () => {
+    const job = jobs.shift();
+    if (!job) return;
     requestAnimationFrame(() => {
-      if (gen !== forecastGeneration) return;
-      c.draw(s, `validation window ${s.index + 1}`, 'forecast');
-      next(i + 1);
+      if (gen !== drawGeneration) return;
+      job();
+      next();
     });
   };
-  next(0);
+  next();
+}
+
+function windowChart(historyX: number[], history: number[], x: number[], f: { truth?: number[]; forecast: number[]; naive?: number[]; seasonal?: number[] | null }, r: RunResults, unit: string, title: string) {
+  const W = history.length;
+  const xs = [...historyX, ...x];
+  const last = history[W - 1]!;
+  // the history ends at the last input; the future lines start there so they visibly connect
+  const hist = xs.map((_, i) => (i < W ? history[i]! : null));
+  const future = (a: number[]) => xs.map((_, i) => (i === W - 1 ? last : i >= W ? a[i - W]! : null));
+  const lines: LineSpec[] = [{ label: 'input', color: COLORS.history, y: hist }];
+  if (f.truth) lines.push({ label: 'truth', color: COLORS.truth, y: future(f.truth), width: 2, points: true });
+  lines.push({ label: 'model', color: COLORS.forecast, y: future(f.forecast), width: 2, points: true });
+  if (f.naive) lines.push({ label: 'naive', color: COLORS.naive, y: future(f.naive), dash: [5, 4] });
+  if (f.seasonal) lines.push({ label: 'seasonal', color: COLORS.seasonal, y: future(f.seasonal), dash: [2, 3] });
+  const dates = r.hasDates;
+  const fmtX = (t: number) => (dates ? shortDate(t, r.withTime) : String(t));
+  return {
+    x: xs,
+    dates,
+    withTime: r.withTime,
+    title,
+    yLabel: unit,
+    ...(dates ? {} : { xLabel: 'step (0 = last input)' }),
+    lines,
+    description: `Line chart, ${title}: ${W} inputs of ${unit} up to ${fmtX(xs[W - 1]!)}, then the model's ${HORIZON}-step forecast${f.truth ? ' against the truth' : ''} to ${fmtX(xs[xs.length - 1]!)}: ${f.forecast.map(fmtData).join(', ')}.`,
+  };
+}
+
+function setElapsed(ms: number): void {
+  // never backwards: the final value is the page's clock too
+  const prev = Number(ui.elapsed.dataset.ms ?? '0');
+  const v = Math.max(prev, ms);
+  ui.elapsed.dataset.ms = String(Math.round(v));
+  ui.elapsed.textContent = fmtTime(v);
 }
 
 function startTicker(): void {
-  runStart = performance.now();
   stopTicker();
-  ticker = window.setInterval(() => (ui.elapsed.textContent = fmtTime(performance.now() - runStart)), 250);
+  ticker = window.setInterval(() => run && setElapsed(performance.now() - run.start), 250);
 }
 
 function stopTicker(): void {
@@ -446,12 +801,35 @@ function stopTicker(): void {
 function resetRunView(epochs: number): void {
   show(ui.runError, null);
   show(ui.runNote, null);
+  delete ui.runNote.dataset.stopMs;
+  show(ui.verdict, null);
   lossChart.reset(epochs);
-  forecastGeneration++;
+  drawGeneration++;
   for (const c of forecastCharts) c.clear();
-  for (const el of [ui.mVal, ui.mNaive, ui.mVal10, ui.mNaive10, ui.epoch, ui.throughput]) el.textContent = '—';
+  validationChart.clear();
+  futureChart.clear();
+  ui.validationPanel.hidden = true;
+  ui.future.hidden = true;
+  for (const c of [...scoreCells.model, ...scoreCells.naive, ...scoreCells.seasonal]) c.textContent = '—';
+  for (const el of [ui.epoch, ui.throughput]) el.textContent = '—';
+  ui.elapsed.dataset.ms = '0';
   ui.elapsed.textContent = '0.0 s';
   ui.progress.value = 0;
+  ui.metricsNote.textContent = '';
+}
+
+/** Starts a run; the status line answers at once (the worker's own status follows). */
+function begin(config: ModelConfig, ref: DataRef, kind: 'start' | 'load', weights?: WeightArray[], weightsFile?: string): void {
+  lastRun = null;
+  run = { config, data: null, start: performance.now(), epochSeconds: [], stopClickedAt: null, ...(weightsFile ? { weightsFile } : {}) };
+  resetRunView(config.epochs);
+  setState(kind === 'start' ? 'training' : 'loading');
+  setStatus(kind === 'start' ? 'Starting: handing the data and the model to the worker…' : `Loading ${weightsFile ?? 'the weights'}…`);
+  startTicker();
+  if (kind === 'start') send({ type: 'start', config, data: ref });
+  else send({ type: 'load', config, data: ref, weights: weights! }, weights!.map((w) => w.data.buffer));
+  // On one-column layouts the results are below the form: bring them into view.
+  if (narrow.matches) ui.runPanel.scrollIntoView({ block: 'start' });
 }
 
 // ------------------------------------------------------------------ actions
@@ -460,69 +838,137 @@ ui.controls.addEventListener('submit', (e) => {
   e.preventDefault();
   if (ui.start.disabled) return;
   const config = readConfig();
-  let data: DataSpec;
-  try {
-    data = dataSpec(config);
-  } catch (err) {
-    show(ui.dataError, (err as Error).message);
+  const d = dataRef(config);
+  if (!('ref' in d)) {
+    show(ui.dataError, d.problem ?? 'The data is not ready yet.');
     return;
   }
-  runConfig = config;
-  resetRunView(config.epochs);
-  setState('training');
-  startTicker();
-  send({ type: 'start', config, data });
+  begin(config, d.ref, 'start');
 });
 
 ui.stop.addEventListener('click', () => {
+  if (state !== 'training') return;
   send({ type: 'stop' });
+  if (run) run.stopClickedAt = performance.now();
   setState('stopping');
-  ui.runNote.hidden = false;
-  ui.runNote.textContent = 'Stopping after the current batch…';
+  setStatus('Stopping after the current batch…');
 });
 
 ui.save.addEventListener('click', () => {
   if (!lastRun) return;
-  const { config, weights } = lastRun;
-  const blob = new Blob([encodeWeightsFile(config, weights)], { type: 'application/json' });
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(blob);
-  a.download = `webgpu-rnn-${config.cell}-${config.units}x${config.depth}-${config.head}.json`;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  const { config, weights, data } = lastRun;
+  const text = encodeWeightsFile(config, weights, { data: data.descriptor, epochs: lastRun.history.loss?.length ?? 0 });
+  download(`webgpu-rnn-${config.cell}-${config.units}x${config.depth}-${config.head}.json`, text, 'application/json');
 });
+
+const baseName = () => (lastRun ? slug(lastRun.data.descriptor.kind === 'synthetic' ? 'synthetic' : `${lastRun.data.descriptor.name}-${lastRun.data.descriptor.column ?? ''}`) : 'run');
+ui.exportForecast.addEventListener('click', () => lastRun && download(`webgpu-rnn-forecast-${baseName()}.csv`, forecastCsv(lastRun), 'text/csv'));
+ui.exportHistoryCsv.addEventListener('click', () => lastRun && download(`webgpu-rnn-loss-${baseName()}.csv`, historyCsv(lastRun), 'text/csv'));
+ui.exportHistoryJson.addEventListener('click', () => lastRun && download(`webgpu-rnn-loss-${baseName()}.json`, historyJson(lastRun), 'application/json'));
+ui.exportSettings.addEventListener('click', () => lastRun && download(`webgpu-rnn-run-${baseName()}.json`, settingsJson(lastRun, location.href.split('#')[0]!.split('?')[0]!), 'application/json'));
+
+// ------------------------------------------------------------------ loading weights (with confirmation)
+
+const ARCH_KEYS: (keyof ModelConfig)[] = ['cell', 'resetAfter', 'units', 'depth', 'head'];
+const LABELS: Record<keyof ModelConfig, string> = {
+  cell: 'Layer type',
+  resetAfter: 'resetAfter (GRU)',
+  units: 'Units',
+  depth: 'Depth',
+  head: 'Head',
+  optimizer: 'Optimizer',
+  learningRate: 'Learning rate',
+  clipping: 'Gradient clipping',
+  clipValue: 'Clip at',
+  epochs: 'Epochs',
+  batchSize: 'Batch size',
+  window: 'Window',
+  seed: 'Seed',
+};
+const CELL_NAMES: Record<Cell, string> = { simpleRNN: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU' };
+const archText = (c: ModelConfig) => `${CELL_NAMES[c.cell] ?? c.cell}(${c.units})${c.depth > 1 ? ` ×${c.depth}` : ''} → Dense(${c.head === 'next' ? 1 : HORIZON})`;
+const dataText = (d: { name: string; column: string | null; rows: number; first: string | null; last: string | null; frequency: string | null; kind: string }) =>
+  d.kind === 'synthetic' ? 'the synthetic series' : `${d.name} · ${d.column ?? '?'} (${int(d.rows)} ${d.frequency ?? ''} values${d.first ? `, ${d.first} → ${d.last}` : ''})`.replace('  ', ' ');
+
+let pendingLoad: { config: ModelConfig; weights: WeightArray[]; meta: WeightsFileMeta; fileName: string; ref: DataRef } | null = null;
+
+function currentDataDescriptor(): { kind: 'synthetic' | 'series'; name: string; column: string | null; rows: number; first: string | null; last: string | null; frequency: string | null } | null {
+  const src = source();
+  if (!src) return { kind: 'synthetic', name: 'Synthetic series (chapter, seeded)', column: null, rows: 0, first: null, last: null, frequency: null };
+  const s = sources[src].series;
+  if (!s) return null;
+  return { kind: 'series', name: s.name, column: s.column, rows: s.length, first: s.first === null ? null : shortDate(s.first, s.withTime), last: s.last === null ? null : shortDate(s.last, s.withTime), frequency: s.frequency?.label ?? null };
+}
 
 ui.loadInput.addEventListener('change', async () => {
   const f = ui.loadInput.files?.[0];
   ui.loadInput.value = '';
-  if (!f) return;
-  show(ui.runNote, null);
+  if (!f || busyState(state)) return;
   try {
     if (f.size > 200 * 2 ** 20) throw new WeightsFileError(`${f.name} is too large (${(f.size / 2 ** 20).toFixed(0)} MB) to be a weights file of this demo.`);
-    const { config, weights } = decodeWeightsFile(await f.text(), f.name);
+    const { config, weights, meta } = decodeWeightsFile(await f.text(), f.name);
     const want = expectedWeights(config);
     const shapes = (ws: { name: string; shape: number[] }[]) => ws.map((w) => `${w.name} [${w.shape.join(', ')}]`).join(', ');
     const same = want.length === weights.length && want.every((w, i) => w.shape.length === weights[i]!.shape.length && w.shape.every((d, j) => d === weights[i]!.shape[j]));
     if (!same) throw new WeightsFileError(`${f.name}: its weights (${shapes(weights)}) do not fit the model its config describes (${shapes(want)}).`);
-    writeConfig(config);
-    refresh();
-    let data: DataSpec;
-    try {
-      data = dataSpec(config);
-    } catch (err) {
-      throw new WeightsFileError(`Weights read, but the current data set cannot be used with them: ${(err as Error).message}`);
-    }
-    runConfig = config;
-    resetRunView(config.epochs);
-    ui.epoch.textContent = '—';
-    setState('loading');
-    startTicker();
-    send({ type: 'load', config, data, weights }, weights.map((w) => w.data.buffer));
+    const d = dataRef(config);
+    if (!('ref' in d)) throw new WeightsFileError(`Weights read, but the current data cannot be used with them: ${d.problem ?? 'choose the data first (the weights are evaluated on it)'}.`);
+    show(ui.runError, null);
+    pendingLoad = { config, weights, meta, fileName: f.name, ref: d.ref };
+    openLoadDialog(pendingLoad);
   } catch (e) {
     show(ui.runError, e instanceof WeightsFileError ? e.message : `${f.name} could not be loaded: ${(e as Error).message}`);
   }
+});
+
+function openLoadDialog(p: NonNullable<typeof pendingLoad>): void {
+  const now = readConfig();
+  const file = p.config;
+  let params = 0;
+  try {
+    params = buildModel(file).countParams();
+  } catch {
+    /* the config was validated; a count is only informational */
+  }
+  const trained = p.meta.epochs !== null ? `, trained for ${plural(p.meta.epochs, 'epoch')}` : '';
+  const on = p.meta.data ? ` on ${dataText(p.meta.data)}` : '';
+  const saved = p.meta.savedAt ? `; saved ${p.meta.savedAt.replace('T', ' ').slice(0, 16)} UTC` : '';
+  ui.loadLead.textContent = `${p.fileName} holds a ${archText(file)} model with ${int(params)} parameters${trained}${on}${saved}.`;
+  const archChanged = ARCH_KEYS.some((k) => (k === 'resetAfter' ? file.cell === 'gru' || now.cell === 'gru' : true) && now[k] !== file[k]);
+  const rows = (Object.keys(LABELS) as (keyof ModelConfig)[])
+    .filter((k) => k !== 'resetAfter' || file.cell === 'gru' || now.cell === 'gru')
+    .map((k) => {
+      const a = String(now[k]), b = String(file[k]);
+      const changed = a !== b;
+      return h('tr', { 'data-key': k, ...(changed ? { 'data-changed': 'true', class: 'changed' } : {}) }, h('th', { scope: 'row' }, LABELS[k]), h('td', {}, a === 'NaN' ? '(empty)' : a), h('td', {}, b, changed ? h('span', { class: 'visually-hidden' }, ' (changes)') : null));
+    });
+  ui.loadDiffBody.replaceChildren(...rows);
+  const cur = currentDataDescriptor();
+  ui.loadData.textContent = `It will be evaluated on the current data: ${cur ? dataText(cur) : 'none'}.`;
+  const fd = p.meta.data;
+  const warnings: string[] = [];
+  if (archChanged) warnings.push(`The architecture changes: now ${archText(now)}, in the file ${archText(file)}.`);
+  if (!fd) warnings.push('The file does not say which data it was trained on.');
+  else if (cur && (fd.kind !== cur.kind || (fd.kind === 'series' && (fd.name !== cur.name || fd.column !== cur.column)))) warnings.push(`The file was trained on ${dataText(fd)}, not on the current data; the current data is standardized with its own training mean and std.`);
+  show(ui.loadWarning, warnings.length ? warnings.join(' ') : null);
+  ui.loadDialog.dataset.archChanged = String(archChanged);
+  ui.loadDialog.returnValue = '';
+  ui.loadDialog.showModal();
+}
+
+ui.loadDialog.addEventListener('close', () => {
+  const p = pendingLoad;
+  pendingLoad = null;
+  if (!p || ui.loadDialog.returnValue !== 'confirm' || busyState(state)) return;
+  writeConfig(p.config);
+  refresh();
+  // The form now shows the file's settings; the data stays what it was.
+  const d = dataRef(p.config);
+  if (!('ref' in d)) {
+    show(ui.runError, `The current data cannot be used with these weights: ${d.problem ?? 'it is not ready'}.`);
+    return;
+  }
+  begin(p.config, d.ref, 'load', p.weights, p.fileName);
 });
 
 // The label answers at once; the chart (rebuilt: uPlot fixes a scale's type at creation) is
@@ -536,7 +982,10 @@ ui.logScale.addEventListener('change', () => {
 
 ui.dataset.addEventListener('change', () => {
   ui.window.value = ui.dataset.value === 'synthetic' ? '50' : '30';
-  refresh();
+  const src = source();
+  if (src === 'seattle' && !sources.seattle.table && sources.seattle.parsing === null && !sources.seattle.error) parseSource('seattle');
+  if (!lastRun || state === 'idle') showBaselines();
+  showSource();
 });
 ui.controls.addEventListener('input', refresh);
 ui.controls.addEventListener('change', refresh);
@@ -546,5 +995,6 @@ ui.controls.addEventListener('change', refresh);
 writeConfig(DEFAULT_CONFIG);
 setupCapabilities();
 setState('idle');
-if ('gpu' in navigator && navigator.gpu) startWorker();
+showSource();
+if ('gpu' in navigator && navigator.gpu) send({ type: 'init' });
 else noWebGpuMessage('navigator.gpu is missing in this page.');

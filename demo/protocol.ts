@@ -1,9 +1,11 @@
 /**
  * Shared types of the demo: the model/training configuration (also stored in saved weight files)
- * and the messages exchanged between the page (main.ts, which only draws) and the training
- * Worker (worker.ts, which owns the GPU and the model).
+ * and the messages exchanged between the page (main.ts, which builds the form and draws) and the
+ * worker (worker.ts, which parses CSV files, owns the GPU and the model).
  */
 import type { GpuInfo } from '../src/index';
+import type { DateFormat, Frequency, Seasonality } from './dates';
+import type { SeriesFacts } from './series';
 
 export const CELLS = ['simpleRNN', 'lstm', 'gru'] as const;
 export type Cell = (typeof CELLS)[number];
@@ -55,11 +57,6 @@ export const DEFAULT_CONFIG: ModelConfig = {
   seed: 42,
 };
 
-/** The data a run trains on. Series data (Seattle, CSV) is windowed and standardized in the worker. */
-export type DataSpec =
-  | { kind: 'synthetic'; nTrain: number; seed: number }
-  | { kind: 'series'; name: string; column: string; values: Float64Array };
-
 /** One weight array as transferred between page and worker (Keras order and layout). */
 export interface WeightArray {
   name: string;
@@ -67,47 +64,142 @@ export interface WeightArray {
   data: Float32Array;
 }
 
-/** A validation window and the forecasts for its next {@link HORIZON} steps (data units). */
-export interface ForecastSeries {
-  /** Index of the window in the validation set. */
-  index: number;
-  history: number[];
-  truth: number[];
-  /** Model forecast: iterative (each 1-step prediction fed back) or the Dense(10) vector. */
-  forecast: number[];
-  /** Naive baseline: the last input value repeated. */
-  naive: number[];
+// ------------------------------------------------------------------ data
+
+/** A parsed CSV file (the worker keeps the columns; the page gets this description). */
+export interface TableInfo {
+  id: number;
+  fileName: string;
+  chars: number;
+  rows: number;
+  columns: string[];
+  numeric: number[];
+  dates: { column: number; format: DateFormat; invalid: number }[];
+  delimiter: string;
+  hasHeader: boolean;
+  parseMs: number;
+}
+
+/** The series the worker built from a table (the worker keeps the values; the page gets this). */
+export interface SeriesInfo {
+  id: number;
+  tableId: number;
+  name: string;
+  column: string;
+  dateColumn: string | null;
+  length: number;
+  /** First and last time (ms) when the series has dates. */
+  first: number | null;
+  last: number | null;
+  withTime: boolean;
+  frequency: Frequency | null;
+  seasonal: Seasonality | null;
+  notes: string[];
+  facts: SeriesFacts;
+  /** The whole series, downsampled for drawing (x: time in ms, or row index without dates). */
+  preview: { x: number[]; y: number[] };
+  /** Baselines on the validation rows (data units) and the split they use. */
+  split: { cut: number; validRows: number; firstValid: number | null };
+  baselines: { naiveMae1: number; naiveMae10: number; seasonalMae1: number | null; seasonalMae10: number | null };
+  buildMs: number;
+}
+
+/** The data a run trains on. */
+export type DataRef = { kind: 'synthetic'; nTrain: number; seed: number } | { kind: 'series'; seriesId: number };
+
+/** What describes a run's data in files (weights, settings) and in the load confirmation. */
+export interface DataDescriptor {
+  kind: 'synthetic' | 'series';
+  name: string;
+  column: string | null;
+  dateColumn: string | null;
+  rows: number;
+  first: string | null;
+  last: string | null;
+  frequency: string | null;
+  /** Standardization of the model's inputs and outputs (training part's mean and std). */
+  mean: number;
+  std: number;
+}
+
+/** Scores of a forecaster on the validation part (see series.ts). */
+export interface Scores {
+  mae1: number;
+  mae10: number;
+  mseLoss: number;
 }
 
 export interface DataInfo {
-  name: string;
+  descriptor: DataDescriptor;
   nTrain: number;
-  nValid: number;
+  nValid1: number;
+  nValid10: number;
   window: number;
-  /** Naive-baseline MSE on the validation targets (the scale the loss is computed on). */
-  naiveMse: number;
-  /** True when the loss is computed on standardized values. */
   standardized: boolean;
+  /** The value's name (the CSV column), '' for synthetic data. */
   unit: string;
+  naive: Scores;
+  seasonal: Scores | null;
+  seasonalLabel: string | null;
+  /** Times (ms) of the first and last validation target, when the series has dates. */
+  validFrom: number | null;
+  validTo: number | null;
+  withTime: boolean;
 }
 
-export interface ForecastReport {
-  series: ForecastSeries[];
-  /** MSE over the whole validation set of the 10-step forecast (model and naive), on the loss scale. */
-  modelMse10: number;
-  naiveMse10: number;
+/** A 10-step validation window: history, truth and the forecasts (data units). */
+export interface ForecastWindow {
+  /** Index of the window among the 10-step validation windows. */
+  index: number;
+  /** x of the history and of the future steps: times in ms, or step numbers (0 = last input). */
+  historyX: number[];
+  history: number[];
+  x: number[];
+  truth: number[];
+  forecast: number[];
+  naive: number[];
+  seasonal: number[] | null;
+}
+
+export interface RunResults {
+  model: Scores;
+  naive: Scores;
+  seasonal: Scores | null;
+  seasonalLabel: string | null;
   /** How the 10 steps were produced. */
   mode: 'iterative' | 'vector';
+  /** Next-step forecasts over the validation rows of a series (x: times in ms or row indices); null for synthetic data. */
+  validation: { x: number[]; truth: number[]; model: number[]; naive: number[]; seasonal: number[] | null } | null;
+  /** Every 10-step validation window's forecasts, row-major [n, 10] (data units). */
+  tenStep: { n: number; truth: Float32Array; model: Float32Array; naive: Float32Array; seasonal: Float32Array | null };
+  /** Three windows to draw. */
+  windows: ForecastWindow[];
+  /** The 10 steps after the data ends (series only). */
+  future: { historyX: number[]; history: number[]; x: number[]; forecast: number[] } | null;
+  withTime: boolean;
+  hasDates: boolean;
 }
 
+// ------------------------------------------------------------------ messages
+
 export type ToWorker =
-  | { type: 'start'; config: ModelConfig; data: DataSpec }
-  | { type: 'load'; config: ModelConfig; data: DataSpec; weights: WeightArray[] }
+  | { type: 'init' }
+  | { type: 'parse'; id: number; source: { kind: 'file'; file: File } | { kind: 'seattle' } }
+  | { type: 'series'; id: number; tableId: number; dateColumn: number | null; column: number }
+  | { type: 'start'; config: ModelConfig; data: DataRef }
+  | { type: 'load'; config: ModelConfig; data: DataRef; weights: WeightArray[] }
   | { type: 'stop' };
 
 export type FromWorker =
   | { type: 'gpu'; info: GpuInfo }
   | { type: 'gpu-error'; message: string }
+  | { type: 'parse-progress'; id: number; fraction: number }
+  | { type: 'table'; id: number; info: TableInfo }
+  | { type: 'table-error'; id: number; message: string }
+  | { type: 'series'; id: number; info: SeriesInfo }
+  | { type: 'series-error'; id: number; message: string }
+  /** What the run is doing now, in words (shown in the status line). */
+  | { type: 'status'; text: string }
   | { type: 'data'; info: DataInfo }
   | {
       type: 'progress';
@@ -121,14 +213,17 @@ export type FromWorker =
       elapsedMs: number;
       logs?: Record<string, number>;
     }
+  /** fit returned (finished or stopped); the forecasts come next. */
+  | { type: 'trained'; stopped: boolean; epochs: number; batch: number; batches: number; elapsedMs: number }
   | {
       type: 'done';
       mode: 'trained' | 'loaded';
       stopped: boolean;
       history: Record<string, number[]>;
-      forecasts: ForecastReport;
+      results: RunResults;
       weights: WeightArray[];
-      elapsedMs: number;
-      valLoss: number;
+      /** Training time (fit) and evaluation time. */
+      trainMs: number;
+      evalMs: number;
     }
   | { type: 'error'; message: string };

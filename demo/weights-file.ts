@@ -1,12 +1,13 @@
 /**
  * The demo's weight file (JSON):
  *   { format: 'webgpu-rnn-weights', version: 1, config: ModelConfig,
- *     weights: [{ name, shape, data }] }     data = base64 of the float32 values, little-endian
+ *     weights: [{ name, shape, data }],     data = base64 of the float32 values, little-endian
+ *     data?: DataDescriptor, epochs?: number, savedAt?: ISO time }   (optional: what it was trained on)
  * Weights are in Keras order and layout (what `model.getWeights()` returns). Reading validates
  * everything and throws a {@link WeightsFileError} that says what is wrong.
  */
 import { configProblems } from './model';
-import type { ModelConfig, WeightArray } from './protocol';
+import type { DataDescriptor, ModelConfig, WeightArray } from './protocol';
 
 export const FORMAT = 'webgpu-rnn-weights';
 export const VERSION = 1;
@@ -20,6 +21,18 @@ export interface WeightsFile {
   version: typeof VERSION;
   config: ModelConfig;
   weights: { name: string; shape: number[]; data: string }[];
+  /** The data the weights were trained on (absent in files of older demos). */
+  data?: DataDescriptor;
+  /** Epochs trained. */
+  epochs?: number;
+  savedAt?: string;
+}
+
+/** What a weights file holds besides its weights. */
+export interface WeightsFileMeta {
+  data: DataDescriptor | null;
+  epochs: number | null;
+  savedAt: string | null;
 }
 
 export function float32ToBase64(a: Float32Array): string {
@@ -46,12 +59,15 @@ export function base64ToFloat32(b64: string, what: string): Float32Array {
   return out;
 }
 
-export function encodeWeightsFile(config: ModelConfig, weights: WeightArray[]): string {
+export function encodeWeightsFile(config: ModelConfig, weights: WeightArray[], meta: Partial<WeightsFileMeta> = {}): string {
   const file: WeightsFile = {
     format: FORMAT,
     version: VERSION,
     config,
     weights: weights.map((w) => ({ name: w.name, shape: [...w.shape], data: float32ToBase64(w.data) })),
+    ...(meta.data ? { data: meta.data } : {}),
+    ...(meta.epochs !== undefined && meta.epochs !== null ? { epochs: meta.epochs } : {}),
+    savedAt: meta.savedAt ?? new Date().toISOString(),
   };
   return JSON.stringify(file, null, 1);
 }
@@ -59,7 +75,7 @@ export function encodeWeightsFile(config: ModelConfig, weights: WeightArray[]): 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Parses and validates a weights file's text. */
-export function decodeWeightsFile(text: string, fileName = 'the file'): { config: ModelConfig; weights: WeightArray[] } {
+export function decodeWeightsFile(text: string, fileName = 'the file'): { config: ModelConfig; weights: WeightArray[]; meta: WeightsFileMeta } {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -89,5 +105,25 @@ export function decodeWeightsFile(text: string, fileName = 'the file'): { config
     if (!data.every(Number.isFinite)) throw new WeightsFileError(`${label} contains NaN or infinite values.`);
     return { name: w.name, shape, data };
   });
-  return { config: json.config as unknown as ModelConfig, weights };
+  return { config: json.config as unknown as ModelConfig, weights, meta: { data: descriptor(json.data), epochs: Number.isInteger(json.epochs) ? (json.epochs as number) : null, savedAt: typeof json.savedAt === 'string' ? json.savedAt.slice(0, 40) : null } };
+}
+
+/** The optional data description, kept only when well-formed (it is informational). */
+function descriptor(v: unknown): DataDescriptor | null {
+  if (!isObject(v)) return null;
+  const str = (x: unknown) => (typeof x === 'string' ? x.slice(0, 200) : null);
+  const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : NaN);
+  if ((v.kind !== 'synthetic' && v.kind !== 'series') || typeof v.name !== 'string') return null;
+  return {
+    kind: v.kind,
+    name: v.name.slice(0, 200),
+    column: str(v.column),
+    dateColumn: str(v.dateColumn),
+    rows: Number.isInteger(v.rows) ? (v.rows as number) : 0,
+    first: str(v.first),
+    last: str(v.last),
+    frequency: str(v.frequency),
+    mean: num(v.mean),
+    std: num(v.std),
+  };
 }

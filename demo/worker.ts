@@ -1,30 +1,53 @@
 /**
- * The training worker: owns the GPU device and the model so the page's main thread only draws.
- * Protocol (demo/protocol.ts): start(config, data) → data, progress…, done | error;
- * load(config, data, weights) → data, done | error; stop → fit ends after the current batch.
+ * The demo's worker: parses CSV files (papaparse, off the page's main thread), builds the series
+ * the page asks for, and owns the GPU device and the model, so the page only draws.
+ * Protocol (demo/protocol.ts):
+ *   init → gpu | gpu-error
+ *   parse(file | seattle) → parse-progress…, table | table-error
+ *   series(table, date column, column) → series | series-error
+ *   start(config, data) → status, data, progress…, trained, status, done | error
+ *   load(config, data, weights) → status, data, done | error
+ *   stop → fit ends after the current batch; the forecasts are computed from the weights so far.
  * WebGPU works here: `navigator.gpu` exists in DedicatedWorkerGlobalScope.
  */
+// By path: vega-datasets' package exports do not list its data files, so the bare specifier
+// `vega-datasets/data/…` fails to resolve in Vite; the file is bundled (no network at run time).
+import seattleCsv from '../node_modules/vega-datasets/data/seattle-weather.csv?raw';
 import * as rnn from '../src/index';
 import type { HostTensor, Sequential } from '../src/index';
-import { prepareData, type Prepared } from './data';
+import { CsvError, MAX_BYTES, parseCsv, type ParsedTable } from './csv';
+import { Batches, prepareData, windowsX, type Prepared } from './data';
+import { nextTimes } from './dates';
 import { buildModel, makeOptimizer } from './model';
-import { HORIZON, type ForecastReport, type ForecastSeries, type FromWorker, type ModelConfig, type ToWorker, type WeightArray } from './protocol';
+import { HORIZON, type DataRef, type ForecastWindow, type FromWorker, type ModelConfig, type RunResults, type Scores, type SeriesInfo, type TableInfo, type ToWorker, type WeightArray } from './protocol';
+import { baselineScores, buildSeries, downsample, meanStd, seasonalIndex, split, type CleanSeries } from './series';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const post = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage(m, transfer);
+const status = (text: string) => post({ type: 'status', text });
+const int = (n: number) => n.toLocaleString('en-US');
 
 let model: Sequential | null = null;
 let busy = false;
 let stopRequested = false;
-
-rnn.getGpu().then(
-  (gpu) => post({ type: 'gpu', info: gpu.info }),
-  (e: unknown) => post({ type: 'gpu-error', message: e instanceof Error ? e.message : String(e) }),
-);
+let table: { id: number; t: ParsedTable } | null = null;
+let series: { id: number; s: CleanSeries } | null = null;
 
 scope.onmessage = (ev: MessageEvent<ToWorker>) => {
   const msg = ev.data;
   switch (msg.type) {
+    case 'init':
+      rnn.getGpu().then(
+        (gpu) => post({ type: 'gpu', info: gpu.info }),
+        (e: unknown) => post({ type: 'gpu-error', message: describe(e) }),
+      );
+      return;
+    case 'parse':
+      void parse(msg.id, msg.source);
+      return;
+    case 'series':
+      makeSeries(msg.id, msg.tableId, msg.dateColumn, msg.column);
+      return;
     case 'stop':
       stopRequested = true;
       if (model) model.stopTraining = true;
@@ -47,9 +70,92 @@ scope.onmessage = (ev: MessageEvent<ToWorker>) => {
 };
 
 function describe(e: unknown): string {
+  if (e instanceof CsvError) return e.message;
   if (e instanceof Error) return `${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message}`;
   return String(e);
 }
+
+// ------------------------------------------------------------------ data
+
+async function parse(id: number, source: { kind: 'file'; file: File } | { kind: 'seattle' }): Promise<void> {
+  try {
+    let text: string, name: string;
+    if (source.kind === 'file') {
+      const f = source.file;
+      name = f.name;
+      if (f.size > MAX_BYTES) throw new CsvError(`${f.name} is ${(f.size / 2 ** 20).toFixed(1)} MB; the demo reads files up to ${MAX_BYTES / 2 ** 20} MB.`);
+      text = await f.text();
+    } else {
+      text = seattleCsv;
+      name = 'seattle-weather.csv';
+    }
+    const t = parseCsv(text, name, (fraction) => post({ type: 'parse-progress', id, fraction }));
+    table = { id, t };
+    series = null;
+    const info: TableInfo = {
+      id,
+      fileName: t.fileName,
+      chars: t.chars,
+      rows: t.rows,
+      columns: t.columns,
+      numeric: t.numeric,
+      dates: t.dates.map((d) => ({ column: d.column, format: d.format, invalid: d.invalid })),
+      delimiter: t.delimiter,
+      hasHeader: t.hasHeader,
+      parseMs: t.parseMs,
+    };
+    post({ type: 'table', id, info });
+  } catch (e) {
+    post({ type: 'table-error', id, message: e instanceof CsvError ? e.message : `The file could not be read: ${describe(e)}` });
+  }
+}
+
+function makeSeries(id: number, tableId: number, dateColumn: number | null, column: number): void {
+  try {
+    if (!table || table.id !== tableId) throw new CsvError('The file changed meanwhile; choose the column again.');
+    const t0 = performance.now();
+    const s = buildSeries(table.t, dateColumn, column);
+    series = { id, s };
+    const L = s.values.length;
+    const sp = split(L, 1, 1);
+    const { std } = meanStd(s.values, Math.max(1, sp.cut));
+    const b = sp.cut > 1 && sp.validRows > HORIZON ? baselineScores(s.values, sp, std, 1, s.seasonal?.period ?? null) : null;
+    const info: SeriesInfo = {
+      id,
+      tableId,
+      name: s.name,
+      column: s.column,
+      dateColumn: s.dateColumn,
+      length: L,
+      first: s.times ? s.times[0]! : null,
+      last: s.times ? s.times[L - 1]! : null,
+      withTime: s.withTime,
+      frequency: s.frequency,
+      seasonal: s.seasonal,
+      notes: s.notes,
+      facts: s.facts,
+      preview: downsample(s.times, s.values, 1000),
+      split: { cut: sp.cut, validRows: sp.validRows, firstValid: s.times ? (s.times[sp.cut] ?? null) : null },
+      baselines: {
+        naiveMae1: b?.naive.mae1 ?? NaN,
+        naiveMae10: b?.naive.mae10 ?? NaN,
+        seasonalMae1: b?.seasonal?.mae1 ?? null,
+        seasonalMae10: b?.seasonal?.mae10 ?? null,
+      },
+      buildMs: performance.now() - t0,
+    };
+    post({ type: 'series', id, info });
+  } catch (e) {
+    post({ type: 'series-error', id, message: describe(e) });
+  }
+}
+
+function runData(ref: DataRef, config: ModelConfig): Prepared {
+  if (ref.kind === 'series' && (!series || series.id !== ref.seriesId)) throw new Error('The data changed meanwhile; press Train again.');
+  return prepareData(ref, ref.kind === 'series' ? series!.s : null, config.window, config.head);
+}
+
+// ------------------------------------------------------------------ runs
 
 function fresh(config: ModelConfig, forLoading = false): Sequential {
   model?.dispose();
@@ -68,61 +174,71 @@ function fresh(config: ModelConfig, forLoading = false): Sequential {
   return m;
 }
 
-async function train(config: ModelConfig, spec: Parameters<typeof prepareData>[0]): Promise<void> {
-  const data = prepareData(spec, config.window, config.head);
+async function train(config: ModelConfig, ref: DataRef): Promise<void> {
+  status(ref.kind === 'series' ? `Cutting ${int(series?.s.values.length ?? 0)} values into windows of ${config.window}…` : 'Generating the synthetic series…');
+  const data = runData(ref, config);
   post({ type: 'data', info: data.info });
   const m = fresh(config);
   const n = data.info.nTrain;
-  const batches = Math.ceil(n / config.batchSize);
+  const batches = new Batches(data, config.batchSize, config.seed);
+  status(`Compiling the GPU kernels for ${int(n)} training windows (${int(batches.count)} batches an epoch)…`);
   const t0 = performance.now();
-  let samples = 0, epoch = 0, lastPost = 0;
+  let samples = 0, epoch = 0, lastPost = 0, lastBatch = 0;
   const progress = (kind: 'batch' | 'epoch', batch: number, logs?: Record<string, number>) => {
     const elapsedMs = performance.now() - t0;
-    post({ type: 'progress', kind, epoch, epochs: config.epochs, batch, batches, samplesPerSec: samples / (elapsedMs / 1000), elapsedMs, ...(logs ? { logs } : {}) });
+    post({ type: 'progress', kind, epoch, epochs: config.epochs, batch, batches: batches.count, samplesPerSec: samples / (elapsedMs / 1000), elapsedMs, ...(logs ? { logs } : {}) });
   };
-  const h = await m.fit(data.train.x, data.train.y, {
-    epochs: config.epochs,
-    batchSize: config.batchSize,
-    validationData: [data.valid.x, data.valid.y],
-    seed: config.seed,
-    // a worker is not a window: ask for a turn of the event loop often enough to see 'stop'
-    yieldEvery: 20,
-    callbacks: {
-      onEpochBegin: (e) => {
-        epoch = e;
+  let history: Record<string, number[]> = {};
+  if (!stopRequested) {
+    const h = await m.fitDataset((e, b) => batches.batch(e, b), {
+      epochs: config.epochs,
+      batchesPerEpoch: batches.count,
+      validationData: [data.validation.x, data.validation.y],
+      // a worker is not a window: ask for a turn of the event loop often enough to see 'stop'
+      yieldEvery: 20,
+      callbacks: {
+        onEpochBegin: (e) => {
+          epoch = e;
+          if (stopRequested) m.stopTraining = true;
+        },
+        onBatchEnd: (b, logs) => {
+          samples += logs.size ?? 0;
+          lastBatch = b + 1;
+          if (stopRequested) m.stopTraining = true;
+          const t = performance.now();
+          if (t - lastPost > 150 || b === batches.count - 1) {
+            lastPost = t;
+            progress('batch', b + 1);
+          }
+        },
+        onEpochEnd: (e, logs) => {
+          epoch = e;
+          progress('epoch', lastBatch, logs);
+        },
       },
-      onBatchEnd: (b, logs) => {
-        samples += logs.size ?? 0;
-        if (stopRequested) m.stopTraining = true;
-        const t = performance.now();
-        if (t - lastPost > 150 || b === batches - 1) {
-          lastPost = t;
-          progress('batch', b + 1);
-        }
-      },
-      onEpochEnd: (e, logs) => {
-        epoch = e;
-        progress('epoch', batches, logs);
-      },
-    },
-  });
-  const elapsedMs = performance.now() - t0;
-  const forecasts = await forecast(m, data, config);
+    });
+    history = h.history;
+  }
+  const trainMs = performance.now() - t0;
+  const epochs = history.loss?.length ?? 0;
+  post({ type: 'trained', stopped: stopRequested, epochs, batch: lastBatch, batches: batches.count, elapsedMs: trainMs });
+  const t1 = performance.now();
+  const results = await evaluateRun(m, data, config);
   const weights = await weightArrays(m);
-  const valLoss = h.history.val_loss?.at(-1) ?? NaN;
-  post({ type: 'done', mode: 'trained', stopped: stopRequested, history: h.history, forecasts, weights, elapsedMs, valLoss }, weights.map((w) => w.data.buffer));
+  post({ type: 'done', mode: 'trained', stopped: stopRequested, history, results, weights, trainMs, evalMs: performance.now() - t1 }, weights.map((w) => w.data.buffer));
 }
 
-async function load(config: ModelConfig, spec: Parameters<typeof prepareData>[0], weights: WeightArray[]): Promise<void> {
-  const data = prepareData(spec, config.window, config.head);
+async function load(config: ModelConfig, ref: DataRef, weights: WeightArray[]): Promise<void> {
+  status('Preparing the data…');
+  const data = runData(ref, config);
   post({ type: 'data', info: data.info });
   const m = fresh(config, true);
+  status('Setting the weights…');
   const t0 = performance.now();
   await m.setWeights(weights.map((w) => ({ data: w.data, shape: w.shape })));
-  const valLoss = (await m.evaluate(data.valid.x, data.valid.y)) as number;
-  const forecasts = await forecast(m, data, config);
+  const results = await evaluateRun(m, data, config);
   const out = await weightArrays(m);
-  post({ type: 'done', mode: 'loaded', stopped: false, history: {}, forecasts, weights: out, elapsedMs: performance.now() - t0, valLoss }, out.map((w) => w.data.buffer));
+  post({ type: 'done', mode: 'loaded', stopped: false, history: {}, results, weights: out, trainMs: 0, evalMs: performance.now() - t0 }, out.map((w) => w.data.buffer));
 }
 
 async function weightArrays(m: Sequential): Promise<WeightArray[]> {
@@ -132,44 +248,128 @@ async function weightArrays(m: Sequential): Promise<WeightArray[]> {
 }
 
 /**
- * 10-step forecasts of every validation window: the Dense(10) head predicts them at once; the
- * Dense(1) head predicts one step, which is appended to the window (oldest step dropped) and fed
- * back, ten times (the chapter's iterative forecast).
+ * 10-step forecasts of the windows x [n, W, 1] (standardized): the Dense(10) head predicts them at
+ * once; the Dense(1) head predicts one step, which is appended to the window (oldest step
+ * dropped) and fed back, ten times (the chapter's iterative forecast). Returns [n, 10].
  */
-async function forecast(m: Sequential, d: Prepared, config: ModelConfig): Promise<ForecastReport> {
-  const x = d.valid.x, y10 = d.valid.y10;
+async function tenSteps(m: Sequential, x: HostTensor, config: ModelConfig): Promise<Float32Array> {
   const n = x.shape[0]!, W = x.shape[1]!;
-  let pred: Float32Array;
-  if (config.head === 'vector10') {
-    pred = (await m.predict(x)).data;
-  } else {
-    pred = new Float32Array(n * HORIZON);
-    const cur = Float32Array.from(x.data);
-    for (let k = 0; k < HORIZON; k++) {
-      const p = (await m.predict({ data: cur, shape: [n, W, 1] })).data;
-      for (let r = 0; r < n; r++) {
-        pred[r * HORIZON + k] = p[r]!;
-        cur.copyWithin(r * W, r * W + 1, (r + 1) * W);
-        cur[(r + 1) * W - 1] = p[r]!;
-      }
+  if (config.head === 'vector10') return (await m.predict(x)).data;
+  const pred = new Float32Array(n * HORIZON);
+  const cur = Float32Array.from(x.data);
+  for (let k = 0; k < HORIZON; k++) {
+    const p = (await m.predict({ data: cur, shape: [n, W, 1] })).data;
+    for (let r = 0; r < n; r++) {
+      pred[r * HORIZON + k] = p[r]!;
+      cur.copyWithin(r * W, r * W + 1, (r + 1) * W);
+      cur[(r + 1) * W - 1] = p[r]!;
     }
   }
-  const naive = rnn.data.naiveForecast(x, HORIZON);
-  const predT: HostTensor = { data: pred, shape: [n, HORIZON] };
-  const unscale = (v: number) => d.mean + d.std * v;
-  const row = (a: Float32Array, r: number, len: number) => Array.from(a.subarray(r * len, (r + 1) * len), unscale);
-  const picks = [...new Set([0, 1, 2].map((i) => Math.min(n - 1, Math.floor(((i + 0.5) * n) / 3))))];
-  const series: ForecastSeries[] = picks.map((r) => ({
-    index: r,
-    history: row(x.data, r, W),
-    truth: row(y10.data, r, HORIZON),
-    forecast: row(pred, r, HORIZON),
-    naive: row(naive.data, r, HORIZON),
-  }));
+  return pred;
+}
+
+/** The trained (or loaded) model against the truth and the baselines on the validation windows, and its forecast beyond the data. */
+async function evaluateRun(m: Sequential, d: Prepared, config: ModelConfig): Promise<RunResults> {
+  const { z, W, mean, std } = d;
+  const unscale = (v: number) => mean + std * v;
+  const n1 = d.valid1Starts.length, n10 = d.valid10Starts.length;
+  status(`Forecasting ${int(n1)} validation ${d.series ? 'rows' : 'series'} (next step and 10 steps ahead)…`);
+  // Next step on every validation row.
+  const x1 = windowsX(z, d.valid1Starts, W);
+  const out1 = (await m.predict(x1)).data;
+  const stride1 = out1.length / n1;
+  const p1 = Float32Array.from({ length: n1 }, (_, r) => out1[r * stride1]!);
+  // Ten steps from every origin with ten future rows.
+  const x10 = n10 === n1 && d.valid10Starts === d.valid1Starts ? x1 : windowsX(z, d.valid10Starts, W);
+  const p10 = await tenSteps(m, x10, config);
+
+  const truthAt = (s: number, k: number) => z[s + W + k]!; // k-th future step (0-based) of the window at s
+  let a1 = 0, a10 = 0, se = 0, nse = 0;
+  for (let r = 0; r < n1; r++) {
+    const e = p1[r]! - truthAt(d.valid1Starts[r]!, 0);
+    a1 += Math.abs(e);
+    if (d.targetLen === 1) {
+      se += e * e;
+      nse++;
+    }
+  }
+  const truth10 = new Float32Array(n10 * HORIZON), model10 = new Float32Array(n10 * HORIZON), naive10 = new Float32Array(n10 * HORIZON);
+  const period = d.series?.seasonal?.period ?? null;
+  const seasonal10 = d.info.seasonal && period ? new Float32Array(n10 * HORIZON) : null;
+  for (let r = 0; r < n10; r++) {
+    const s = d.valid10Starts[r]!;
+    for (let k = 0; k < HORIZON; k++) {
+      const e = p10[r * HORIZON + k]! - truthAt(s, k);
+      a10 += Math.abs(e);
+      if (d.targetLen === HORIZON) {
+        se += e * e;
+        nse++;
+      }
+      truth10[r * HORIZON + k] = unscale(truthAt(s, k));
+      model10[r * HORIZON + k] = unscale(p10[r * HORIZON + k]!);
+      naive10[r * HORIZON + k] = unscale(z[s + W - 1]!);
+      if (seasonal10) seasonal10[r * HORIZON + k] = d.series!.values[seasonalIndex(s + W - 1, k + 1, period!)]!;
+    }
+  }
+  const modelScores: Scores = { mae1: (a1 / n1) * std, mae10: (a10 / (n10 * HORIZON)) * std, mseLoss: se / nse };
+
+  const s = d.series;
+  const xOf = (i: number) => (s?.times ? s.times[i]! : i);
+  // The next-step forecasts over the validation rows (series only).
+  let validation: RunResults['validation'] = null;
+  if (s) {
+    const rows = Array.from(d.valid1Starts, (st) => st + W);
+    validation = {
+      x: rows.map(xOf),
+      truth: rows.map((t) => s.values[t]!),
+      model: Array.from(p1, unscale),
+      naive: rows.map((t) => s.values[t - 1]!),
+      seasonal: d.info.seasonal && period ? rows.map((t) => s.values[t - period]!) : null,
+    };
+  }
+  // Three windows to draw: a third of the way, two thirds, and the most recent.
+  const picks = [...new Set([1, 2, 3].map((i) => Math.max(0, Math.ceil((i * n10) / 3) - 1)))];
+  const windows: ForecastWindow[] = picks.map((r) => {
+    const st = d.valid10Starts[r]!;
+    const hist = Array.from(z.subarray(st, st + W), unscale);
+    const row = (a: Float32Array) => Array.from(a.subarray(r * HORIZON, (r + 1) * HORIZON));
+    return {
+      index: r,
+      historyX: s ? Array.from({ length: W }, (_, i) => xOf(st + i)) : Array.from({ length: W }, (_, i) => i - W + 1),
+      history: hist,
+      x: s ? Array.from({ length: HORIZON }, (_, k) => xOf(st + W + k)) : Array.from({ length: HORIZON }, (_, k) => k + 1),
+      truth: row(truth10),
+      forecast: row(model10),
+      naive: row(naive10),
+      seasonal: seasonal10 ? row(seasonal10) : null,
+    };
+  });
+  // The ten steps after the data ends.
+  let future: RunResults['future'] = null;
+  if (s) {
+    const L = s.values.length;
+    status('Forecasting the 10 steps after the data ends…');
+    const last = windowsX(z, [L - W], W);
+    const f = await tenSteps(m, last, config);
+    const historyX = Array.from({ length: W }, (_, i) => xOf(L - W + i));
+    let x: number[];
+    if (s.times && s.frequency) {
+      const medianStep = L > 1 ? (s.times[L - 1]! - s.times[0]!) / (L - 1) : 86_400_000;
+      x = nextTimes(s.times[L - 1]!, s.frequency, HORIZON, medianStep);
+    } else x = Array.from({ length: HORIZON }, (_, k) => L + k);
+    future = { historyX, history: Array.from(last.data, unscale), x, forecast: Array.from(f, unscale) };
+  }
   return {
-    series,
-    modelMse10: rnn.data.mse(predT, y10),
-    naiveMse10: rnn.data.mse(naive, y10),
+    model: modelScores,
+    naive: d.info.naive,
+    seasonal: d.info.seasonal,
+    seasonalLabel: d.info.seasonalLabel,
     mode: config.head === 'vector10' ? 'vector' : 'iterative',
+    validation,
+    tenStep: { n: n10, truth: truth10, model: model10, naive: naive10, seasonal: seasonal10 },
+    windows,
+    future,
+    withTime: d.info.withTime,
+    hasDates: !!s?.times,
   };
 }
