@@ -100,7 +100,7 @@ export interface WorkerModel<CallbackSpec = unknown> {
   readonly name: string;
   /** `model.summary()`'s table (empty until the input shape is known). */
   readonly summary: string;
-  /** The names of the weights, in getWeights() order. */
+  /** The names of the weights, in getWeights() order (empty until the input shape is known). */
   readonly weightNames: readonly string[];
   /** Number of parameters (-1 until the input shape is known). */
   readonly params: number;

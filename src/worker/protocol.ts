@@ -13,8 +13,12 @@ export type WireData = HostTensor | HostTensor[];
 
 /** Progress of a fit in a Worker: where it is and how fast it goes. */
 export interface FitProgress {
-  /** 'batch': after a batch (at most every `progressEvery` ms); 'epoch': after an epoch, with its logs. */
-  kind: 'batch' | 'epoch';
+  /**
+   * 'batch': after a batch (at most every `progressEvery` ms); 'epoch': after an epoch, with its
+   * logs; 'stop': when `stop()` reached the worker (`batch`: the batches done by then; the one in
+   * progress is the last).
+   */
+  kind: 'batch' | 'epoch' | 'stop';
   /** Epoch index, from 0. */
   epoch: number;
   /** Epochs requested. */

@@ -13,7 +13,7 @@ import { buildFromSpec } from './spec';
 import type { CallbackHook, FitProgress, FromWorker, ModelInfo, ToWorker, WireData, WireError } from './protocol';
 
 /** What a Worker trains: a compiled model (Sequential, or any model with the same methods). */
-export type WorkerTrainable = Pick<Sequential, 'name' | 'stopTraining' | 'weightNames' | 'fit' | 'evaluate' | 'predict' | 'getWeights' | 'setWeights' | 'summary' | 'countParams' | 'dispose'>;
+export type WorkerTrainable = Pick<Sequential, 'name' | 'stopTraining' | 'weightNames' | 'build' | 'fit' | 'evaluate' | 'predict' | 'getWeights' | 'setWeights' | 'summary' | 'countParams' | 'dispose'>;
 
 /** Options of `rnn.worker.serve`. */
 export interface ServeOptions {
@@ -68,6 +68,8 @@ export function serveTraining(lib: ServeLibrary, options: ServeOptions = {}, sco
   const post = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage(m, transfer);
   const models = new Map<number, WorkerTrainable>();
   const stopRequested = new Set<number>();
+  /** The running fit of a model: reports where a stop found it. */
+  const fitting = new Map<number, () => void>();
   let nextHandle = 1;
 
   getGpu().then(
@@ -75,18 +77,19 @@ export function serveTraining(lib: ServeLibrary, options: ServeOptions = {}, sco
     (e: unknown) => post({ type: 'gpu-error', error: wireError(e) }),
   );
 
-  const register = (m: WorkerTrainable): ModelInfo => {
+  const register = async (m: WorkerTrainable): Promise<ModelInfo> => {
     if (!m || typeof m.fit !== 'function' || typeof m.predict !== 'function') throw new TypeError('the model builder must return a model (e.g. rnn.sequential({...}), compiled)');
-    const handle = nextHandle++;
-    models.set(handle, m);
     let summary = '';
     let params = -1;
     try {
       summary = m.summary(null);
       params = m.countParams();
+      await m.build(); // the weights, as Keras builds a model whose input shape is known
     } catch {
-      // input shape not known yet: shown after the first fit / predict
+      // input shape not known yet: the model is built by the first fit / predict
     }
+    const handle = nextHandle++;
+    models.set(handle, m);
     return { handle, name: m.name, summary, weightNames: m.weightNames, params };
   };
   const model = (handle: number): WorkerTrainable => {
@@ -104,7 +107,7 @@ export function serveTraining(lib: ServeLibrary, options: ServeOptions = {}, sco
     const nTrain = args.validationData ? n : args.validationSplit ? n - Math.floor(n * args.validationSplit) : n;
     const batches = Math.ceil(nTrain / batchSize);
     const t0 = now();
-    let epoch = 0, samples = 0, lastProgress = -Infinity;
+    let epoch = 0, samples = 0, lastProgress = -Infinity, done = 0;
     const progress = (kind: FitProgress['kind'], batch: number, logs?: Logs) => {
       const elapsedMs = now() - t0;
       const p: FitProgress = { kind, epoch, epochs, batch, batches, samplesPerSec: elapsedMs > 0 ? (samples * 1000) / elapsedMs : 0, elapsedMs, ...(logs ? { logs } : {}) };
@@ -121,9 +124,11 @@ export function serveTraining(lib: ServeLibrary, options: ServeOptions = {}, sco
     const tracker: Callback = {
       onEpochBegin: (e) => {
         epoch = e;
+        done = 0;
       },
       onBatchEnd: async (b, logs) => {
         samples += logs.size ?? 0;
+        done = b + 1;
         const t = now();
         if (t - lastProgress >= args.progressEvery || b === batches - 1) {
           lastProgress = t;
@@ -139,9 +144,11 @@ export function serveTraining(lib: ServeLibrary, options: ServeOptions = {}, sco
     };
     const workerCallbacks = (args.workerCallbacks ?? []).map((s, i) => buildFromSpec(s, callbackFactories, `fit: workerCallbacks[${i}]`) as Callback);
     const { hooks: _h, progressEvery: _p, workerCallbacks: _w, ...fitArgs } = args;
+    fitting.set(handle, () => progress('stop', done));
     try {
       return await m.fit(x as TensorLike, y as TensorLike, { ...fitArgs, callbacks: [...workerCallbacks, forward, tracker], yieldEvery: 60_000 });
     } finally {
+      fitting.delete(handle);
       stopRequested.delete(handle);
     }
   };
@@ -158,12 +165,12 @@ export function serveTraining(lib: ServeLibrary, options: ServeOptions = {}, sco
           const opt = typeof optimizer === 'string' ? optimizer : buildFromSpec(optimizer, lib.optimizers, 'sequential: compile.optimizer');
           (m as unknown as { compile(a: unknown): void }).compile({ ...rest, optimizer: opt });
         }
-        return { result: register(m) };
+        return { result: await register(m) };
       }
       case 'model': {
         const build = options.models?.[msg.name];
         if (!build) throw new Error(`no model named '${msg.name}' in this worker (serve({models}) has: ${Object.keys(options.models ?? {}).join(', ') || 'none'})`);
-        return { result: register(await build(msg.args)) };
+        return { result: await register(await build(msg.args)) };
       }
       case 'fit':
         return { result: await fit(msg.id, msg.model, msg.x, msg.y, msg.args) };
@@ -200,6 +207,7 @@ export function serveTraining(lib: ServeLibrary, options: ServeOptions = {}, sco
       stopRequested.add(msg.model);
       const m = models.get(msg.model);
       if (m) m.stopTraining = true;
+      fitting.get(msg.model)?.();
       return;
     }
     if (msg.op === 'fit') stopRequested.delete(msg.model);
