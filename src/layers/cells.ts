@@ -1,12 +1,16 @@
 /**
  * Custom recurrent cells (Keras `keras.layers.RNN(cell)`): a cell is a small user-composed graph of
  * the library's differentiable ops (`cellOps`) that maps (x_t, states) to (output, new states).
- * `RNN` runs it step by step: for every t it slices x_t, records the cell's ops and writes the
- * output into the sequence, so a training step has T × (the cell's ops) dispatches forward (and
- * about as many backward), against a handful for the fused SimpleRNN / LSTM / GRU kernels. That is
- * fine for experiments such as the chapter's layer-normalized cell; use the built-in layers where
- * speed matters. Gradients through time come from the tape (each op's backward), so any cell built
- * from differentiable ops trains.
+ *
+ * `RNN` compiles the cell into fused kernels (src/ops/cell-rnn.ts): it traces `step` once on
+ * symbolic tensors (every cellOps call records a node instead of dispatching), generates one
+ * persistent time-loop WGSL kernel for the forward pass and one for BPTT from that op graph, and
+ * runs the projections of x and the weight gradients of all steps as GEMMs — O(⌈T/64⌉) dispatches
+ * per layer, like the built-in SimpleRNN / LSTM / GRU, with masking and dropout. A cell that does
+ * anything else in `step` (an op outside cellOps, GPU commands) cannot be traced: it runs step by
+ * step instead — for every t it slices x_t, records the cell's ops and writes the output into the
+ * sequence (T × its ops dispatches, no masking or dropout) — and the layer says why once
+ * (`layer.fusion`). Gradients through time then come from the tape.
  *
  * Shipped cell: `LNSimpleRNNCell` (chapter experiment J): z = x_t·K + b + h_{t-1}·U (SimpleRNNCell
  * without activation) → LayerNormalization (gamma, beta, epsilon 1e-3) → tanh; the normalized,
@@ -15,20 +19,53 @@
  * layer_normalization/beta.
  */
 import type { Graph } from '../autograd/tape';
+import type { Context } from '../gpu/context';
+import { createStorageBuffer } from '../gpu/pool';
 import type { Tensor } from '../tensor';
 import type { HostTensor } from '../host';
 import type { TensorLike } from '../host';
 import { matmul } from '../ops/matmul';
-import { activation, add, mul, biasAdd } from '../ops/elementwise';
+import { activation, add, mul, sub, scale, biasAdd } from '../ops/elementwise';
 import { layerNorm } from '../ops/normalization';
-import { takeStep, putStep } from '../ops/sequence';
+import { concat, slice, split } from '../ops/concat';
+import { takeStep, putStep, dropoutMask, advanceRng } from '../ops/sequence';
 import { parseActivation, type Activation } from '../ops/activations';
+import { CellCompileError, isCellTracer } from '../ops/cell-graph';
+import { cellRnn, compileCell, type CompiledCell } from '../ops/cell-rnn';
 import { parseInitializer, type InitializerName } from './initializers';
-import { StateStore, type StatefulLayer } from './recurrent';
+import { StateStore, dropoutRate, type StatefulLayer } from './recurrent';
 import { Layer, positiveInt, type LayerArgs, type Shape, type WeightSpec } from './layer';
 
-/** The differentiable ops a custom cell may compose (all record their backward on the tape). */
-export const cellOps = { matmul, add, mul, biasAdd, activation, layerNorm };
+/**
+ * The differentiable ops a custom cell may compose (all record their backward on the tape). Each
+ * also works on the tracer that compiles a cell (then it records a node of the cell's op graph).
+ * Row values are [B, n]; weights may be matmul's right operand, a bias, gamma or beta (or a slice
+ * of one along its first axis).
+ */
+export const cellOps = {
+  /** a [B, K] · w [K, N] (+ bias [N]). */
+  matmul: (g: Graph, a: Tensor, b: Tensor, bias: Tensor | null = null, name?: string): Promise<Tensor> =>
+    isCellTracer(g) ? Promise.resolve(g.matmul(a, b, bias, name)) : matmul(g, a, b, bias, name),
+  add: (g: Graph, a: Tensor, b: Tensor): Promise<Tensor> => (isCellTracer(g) ? Promise.resolve(g.binary('add', a, b)) : add(g, a, b)),
+  sub: (g: Graph, a: Tensor, b: Tensor): Promise<Tensor> => (isCellTracer(g) ? Promise.resolve(g.binary('sub', a, b)) : sub(g, a, b)),
+  /** Elementwise product (same shapes). */
+  mul: (g: Graph, a: Tensor, b: Tensor): Promise<Tensor> => (isCellTracer(g) ? Promise.resolve(g.binary('mul', a, b)) : mul(g, a, b)),
+  /** x · factor + shift (scalars), e.g. 1 - z = scale(z, -1, 1). */
+  scale: (g: Graph, x: Tensor, factor: number, shift = 0, name?: string): Promise<Tensor> =>
+    isCellTracer(g) ? Promise.resolve(g.scale(x, factor, shift, name)) : scale(g, x, factor, shift, name),
+  biasAdd: (g: Graph, x: Tensor, bias: Tensor): Promise<Tensor> => (isCellTracer(g) ? Promise.resolve(g.biasAdd(x, bias)) : biasAdd(g, x, bias)),
+  activation: (g: Graph, x: Tensor, act: Activation): Promise<Tensor> => (isCellTracer(g) ? Promise.resolve(g.activation(x, act)) : activation(g, x, act)),
+  layerNorm: (g: Graph, x: Tensor, gamma: Tensor | null, beta: Tensor | null, epsilon: number, name?: string): Promise<Tensor> =>
+    isCellTracer(g) ? Promise.resolve(g.layerNorm(x, gamma, beta, epsilon, name)) : layerNorm(g, x, gamma, beta, epsilon, name),
+  /** Along the features (axis -1) in a fused cell. */
+  concat: (g: Graph, xs: readonly Tensor[], axis = -1, name?: string): Promise<Tensor> =>
+    isCellTracer(g) ? Promise.resolve(g.concat(xs, axis, name)) : concat(g, xs, axis, name),
+  /** x[..., start:start+size] along `axis` (the features in a fused cell; a weight along its first axis). */
+  slice: (g: Graph, x: Tensor, axis: number, start: number, size: number, name?: string): Promise<Tensor> =>
+    isCellTracer(g) ? Promise.resolve(g.slice(x, axis, start, size, name)) : slice(g, x, axis, start, size, name),
+  split: (g: Graph, x: Tensor, sizes: readonly number[], axis = -1, name?: string): Promise<Tensor[]> =>
+    isCellTracer(g) ? Promise.resolve(g.split(x, sizes, axis, name)) : split(g, x, sizes, axis, name),
+};
 
 /** What one step of a cell returns. */
 export interface CellStep {
@@ -56,6 +93,20 @@ export interface RNNArgs extends LayerArgs {
   cell: RecurrentCell;
   /** Return the whole output sequence [B, T, outputSize] (default false: the last output). */
   returnSequences?: boolean;
+  /** Fraction of the input features to drop in training, in [0, 1) (the same mask at every step; fused cells). */
+  dropout?: number;
+  /**
+   * Fraction of each state's units to drop in training where the state enters a matmul
+   * (`cellOps.matmul(states[i], U)`), in [0, 1); as the built-in layers' recurrentDropout (fused cells).
+   */
+  recurrentDropout?: number;
+  /** Seed of the dropout masks (default: random). */
+  seed?: number;
+  /**
+   * 'auto' (default): compile the cell into fused kernels when it can be traced, else run it step
+   * by step; true: fused or throw (with the reason); false: always step by step.
+   */
+  fused?: boolean | 'auto';
 }
 
 function isCell(c: unknown): c is RecurrentCell {
@@ -63,12 +114,31 @@ function isCell(c: unknown): c is RecurrentCell {
   return !!k && typeof k.step === 'function' && typeof k.weightSpecs === 'function' && Array.isArray(k.stateSize) && typeof k.outputSize === 'number';
 }
 
-/** Keras `RNN(cell)`: runs a custom cell over the sequence, one recorded step per time step. */
+/** How an RNN layer runs its cell (after its first call): fused kernels, or step by step and why. */
+export interface CellFusion {
+  fused: boolean;
+  /** Why the cell runs step by step (null when fused). */
+  reason: string | null;
+}
+
+/**
+ * Keras `RNN(cell)`: runs a custom cell over the sequence — compiled into fused kernels when it
+ * can be (see the file comment), else one recorded step per time step.
+ */
 export class RNN extends Layer implements StatefulLayer {
   readonly className = 'RNN';
   readonly cell: RecurrentCell;
   readonly returnSequences: boolean;
+  readonly dropout: number;
+  readonly recurrentDropout: number;
+  readonly seed: number;
+  readonly fusedOption: boolean | 'auto';
+  /** How the cell ran in the last call (null before the first). */
+  fusion: CellFusion | null = null;
   private stateStore: StateStore | null = null;
+  private compiled = new Map<string, Promise<CompiledCell | CellCompileError>>();
+  private rng: { ctx: Context; buffer: GPUBuffer } | null = null;
+  private warned = false;
 
   constructor(args: RNNArgs) {
     if (!args || typeof args !== 'object') throw new TypeError('rnn: expected an options object like {cell: rnn.layers.lnSimpleRNNCell({units: 20})}');
@@ -79,6 +149,15 @@ export class RNN extends Layer implements StatefulLayer {
     this.cell = args.cell;
     for (const n of [...this.cell.stateSize, this.cell.outputSize]) positiveInt(`${this.name} (${this.cell.className})`, 'state and output sizes', n);
     this.returnSequences = Boolean(args.returnSequences ?? false);
+    this.dropout = dropoutRate(this.name, 'dropout', args.dropout);
+    this.recurrentDropout = dropoutRate(this.name, 'recurrentDropout', args.recurrentDropout);
+    if (args.seed !== undefined && !(Number.isInteger(args.seed) && args.seed >= 0 && args.seed <= 0xffffffff)) {
+      throw new RangeError(`${this.name}: seed must be an integer in [0, 2^32-1], got ${JSON.stringify(args.seed)}`);
+    }
+    this.seed = args.seed ?? Math.floor(Math.random() * 0xffffffff);
+    const f = args.fused ?? 'auto';
+    if (f !== 'auto' && f !== true && f !== false) throw new RangeError(`${this.name}: fused must be true, false or 'auto', got ${JSON.stringify(args.fused)}`);
+    this.fusedOption = f;
     if (this.inputShape && this.inputShape.length !== 2) {
       throw new RangeError(`${this.name}: inputShape must be [timeSteps | null, features], got [${this.inputShape.join(', ')}]`);
     }
@@ -101,9 +180,80 @@ export class RNN extends Layer implements StatefulLayer {
     return this.cell.weightSpecs(this.features(input));
   }
 
+  /** The cell compiled for batch B and input width I, or why it cannot be (cached). */
+  private compile(B: number, I: number): Promise<CompiledCell | CellCompileError> {
+    const key = `${B}x${I}`;
+    let c = this.compiled.get(key);
+    if (!c) {
+      const specs = this.cell.weightSpecs(I).map((w) => ({ name: w.name, shape: w.shape }));
+      c = compileCell(this.cell as never, B, I, specs).catch((e: unknown) => {
+        if (e instanceof CellCompileError) return e;
+        this.compiled.delete(key);
+        throw e instanceof RangeError ? new RangeError(`${this.name}: ${e.message}`) : e;
+      });
+      this.compiled.set(key, c);
+    }
+    return c;
+  }
+
   async call(g: Graph, x: Tensor, w: readonly Tensor[]): Promise<Tensor> {
     if (x.shape.length !== 3) throw new RangeError(`${this.name}: expects [batch, timeSteps, features], got [${x.shape.join(', ')}]`);
-    if (x.mask) throw new Error(`${this.name}: custom cells (${this.cell.className}) do not support masking; use SimpleRNN / LSTM / GRU after rnn.layers.masking`);
+    const [B, , I] = x.shape as [number, number, number];
+    let reason = 'fused: false';
+    if (this.fusedOption !== false) {
+      const c = await this.compile(B, I);
+      if (!(c instanceof CellCompileError)) {
+        this.fusion = { fused: true, reason: null };
+        return this.callFused(g, x, w, c);
+      }
+      reason = c.message;
+      if (this.fusedOption === true) throw new Error(`${this.name}: fused: true, but ${c.message}`);
+    }
+    this.fusion = { fused: false, reason };
+    if (this.fusedOption === 'auto' && !this.warned) {
+      this.warned = true;
+      console.warn(`${this.name}: ${this.cell.className} runs step by step (T × its ops dispatches), not as fused kernels: ${reason}`);
+    }
+    return this.callSteps(g, x, w, reason);
+  }
+
+  /** The fused kernels (src/ops/cell-rnn.ts), with dropout (training graphs), the input's mask and the stored state. */
+  private async callFused(g: Graph, x: Tensor, w: readonly Tensor[], cc: CompiledCell): Promise<Tensor> {
+    const [B, T, I] = x.shape as [number, number, number];
+    const seqMask = x.mask;
+    if (seqMask && seqMask.size !== B * T) throw new RangeError(`${this.name}: the input mask is [${seqMask.shape.join(', ')}], expected a [${B}, ${T}] mask for input [${B}, ${T}, ${I}]`);
+    let inputMask: Tensor | null = null;
+    const recurrentMasks: (Tensor | null)[] = this.cell.stateSize.map(() => null);
+    const dropped = this.cell.stateSize.map((_, i) => cc.graph.nodes.some((n) => n.kind === 'stateDrop' && n.state === i));
+    if (g.training && (this.dropout > 0 || (this.recurrentDropout > 0 && dropped.some(Boolean)))) {
+      const rng = this.rngBuffer(g.ctx);
+      if (this.dropout > 0) {
+        inputMask = g.alloc([B, I], `${this.name}/dropout mask`);
+        await dropoutMask(g, inputMask, this.dropout, this.seed, 0, rng);
+      }
+      if (this.recurrentDropout > 0) {
+        for (const [i, n] of this.cell.stateSize.entries()) {
+          if (!dropped[i]) continue;
+          const m = g.alloc([B, n], `${this.name}/recurrent dropout mask ${i}`);
+          await dropoutMask(g, m, this.recurrentDropout, this.seed, 1 + i, rng);
+          recurrentMasks[i] = m;
+        }
+      }
+      await advanceRng(g, rng);
+    }
+    const stored = g.statefulStep ? this.states.tensors(g.ctx, B) : null;
+    const out = await cellRnn(g, cc, x, w, { inputMask, recurrentMasks, seqMask, initialStates: stored });
+    if (stored) out.lastStates.forEach((s, i) => g.forward.copy(s, stored[i]!));
+    if (!this.returnSequences) return out.lastOut;
+    out.outSeq.mask = seqMask;
+    return out.outSeq;
+  }
+
+  /** One recorded step per time step (cells that cannot be traced, or fused: false). */
+  private async callSteps(g: Graph, x: Tensor, w: readonly Tensor[], reason: string): Promise<Tensor> {
+    const why = `(it runs step by step: ${reason})`;
+    if (x.mask) throw new Error(`${this.name}: masking needs the fused kernels; ${this.cell.className} ${why}`);
+    if (g.training && (this.dropout > 0 || this.recurrentDropout > 0)) throw new Error(`${this.name}: dropout needs the fused kernels; ${this.cell.className} ${why}`);
     const [B, T] = x.shape as [number, number, number];
     const stored = g.statefulStep ? this.states.tensors(g.ctx, B) : null;
     let states: Tensor[] = stored ?? this.cell.stateSize.map((n, i) => {
@@ -130,6 +280,12 @@ export class RNN extends Layer implements StatefulLayer {
     return seq ?? last!;
   }
 
+  /** The layer's dropout RNG counter (a 16-byte GPU buffer, zero at creation). */
+  private rngBuffer(ctx: Context): GPUBuffer {
+    if (!this.rng || this.rng.ctx !== ctx) this.rng = { ctx, buffer: createStorageBuffer(ctx.device, 16, `${this.name}/dropout rng`) };
+    return this.rng.buffer;
+  }
+
   // ---------------------------------------------------------------- state (StatefulLayer)
 
   private get states(): StateStore {
@@ -154,10 +310,19 @@ export class RNN extends Layer implements StatefulLayer {
 
   disposeState(): void {
     this.stateStore?.dispose();
+    this.rng?.buffer.destroy();
+    this.rng = null;
   }
 
   getConfig(): Record<string, unknown> {
-    return { returnSequences: this.returnSequences, cell: { className: this.cell.className, config: this.cell.getConfig() } };
+    return {
+      returnSequences: this.returnSequences,
+      dropout: this.dropout,
+      recurrentDropout: this.recurrentDropout,
+      seed: this.seed,
+      fused: this.fusedOption,
+      cell: { className: this.cell.className, config: this.cell.getConfig() },
+    };
   }
 }
 

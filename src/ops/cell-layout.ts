@@ -1,0 +1,192 @@
+/**
+ * Where a compiled cell keeps its values (cell-graph.ts → cell-codegen.ts): the columns of each
+ * node in the forward `saved` rows and the backward `dsaved` rows ([B, T, width] buffers, one row
+ * per batch row and step), the packed weights, and the phases of one step. A phase is a loop over
+ * the (row, unit) pairs of the workgroup's rows ('units', all its nodes of one width) or over its
+ * rows ('rows', the row reductions); phases are separated by barriers, so a node joins the current
+ * phase only when everything it reads from that phase is at its own (row, unit).
+ */
+import { operands, type CellGraph, type CellNode } from './cell-graph';
+
+/** A node's place in the step's work: its value (forward) or gradient (backward). */
+export type PhaseItem =
+  | { kind: 'node'; id: number } // forward: the node's value; backward: its gradient
+  | { kind: 'commitState'; state: number } // forward: the state carried to the next step
+  | { kind: 'commitOut' } // forward: the output sequence
+  | { kind: 'normStats'; id: number } // backward: Σ dxhat, Σ dxhat·xhat of a normalize node's row
+  | { kind: 'outCarry' }; // backward: the output gradient carried to the previous step (masking)
+
+export interface Phase {
+  kind: 'units' | 'rows';
+  /** Units per row (kind 'units'). */
+  width: number;
+  items: PhaseItem[];
+}
+
+export interface CellLayout {
+  /** Floats per (row, step) of `saved`: stateIn slots, then every computed value. */
+  savedWidth: number;
+  /** Column of a node's value in `saved` (undefined: read elsewhere: x_t, projections, slices). */
+  savedCol: (number | undefined)[];
+  /** Floats per (row, step) of `dsaved`. */
+  gradWidth: number;
+  /** Column of a node's gradient in `dsaved` (undefined for states and row statistics). */
+  gradCol: (number | undefined)[];
+  /** weightMul nodes: column of the per-step weight-gradient contribution (dy ⊙ a). */
+  contribCol: Map<number, number>;
+  /** normalize nodes: the two columns of the backward row sums. */
+  normStatsCol: Map<number, number>;
+  /** Element offset of each weight the kernels read, in the packed `consts` buffer (-1: not read there). */
+  weightOffset: number[];
+  /** Floats of weights at the start of `consts`. */
+  weightFloats: number;
+  forward: Phase[];
+  backward: Phase[];
+  /** The consumers of each node: [consumer id, operand position]. */
+  consumers: [number, number][][];
+}
+
+/** True for nodes whose value is computed in the kernel and stored in `saved`. */
+export function isComputed(n: CellNode): boolean {
+  return n.kind !== 'input' && n.kind !== 'state' && n.kind !== 'proj' && n.kind !== 'slice';
+}
+
+/**
+ * True for values ready when a step begins: x_t, the projections, the states and their dropped
+ * copies (written with the state by the previous step, or before step 0).
+ */
+export function isReadyAtStepStart(n: CellNode): boolean {
+  return !isComputed(n) || n.kind === 'stateDrop';
+}
+
+/** The weights of a node the kernels read (projections' weights are the GEMM's). */
+function kernelWeights(n: CellNode): { index: number }[] {
+  if (n.kind === 'matmul') return n.bias ? [n.weight, n.bias] : [n.weight];
+  if (n.kind === 'biasAdd' || n.kind === 'weightMul') return [n.weight];
+  return [];
+}
+
+/** The node a read of `id` lands on (slices are views of their source, never at the same unit). */
+export function viewBase(g: CellGraph, id: number, local = true): [number, boolean] {
+  let m = g.nodes[id]!;
+  while (m.kind === 'slice') {
+    local = false;
+    m = g.nodes[m.a]!;
+  }
+  return [m.id, local];
+}
+
+/** Reads of a node's forward value: (node, same unit?). */
+function forwardReads(g: CellGraph, n: CellNode): [number, boolean][] {
+  const base = (id: number, local: boolean) => viewBase(g, id, local);
+  switch (n.kind) {
+    case 'matmul':
+    case 'rowStats':
+      return [base(n.a, false)];
+    case 'concat':
+      return n.parts.map((p) => base(p, false));
+    case 'normalize':
+      return [base(n.a, true), base(n.stats, false)];
+    default:
+      return operands(n).map((o) => base(o, true));
+  }
+}
+
+/** Consumers whose gradient a node reads at its own unit (elementwise, same width). */
+function readsGradLocally(c: CellNode): boolean {
+  return !(c.kind === 'matmul' || c.kind === 'concat' || c.kind === 'slice' || c.kind === 'rowStats');
+}
+
+/** Appends `item` to the last phase, or opens a new one when it cannot join (see the file comment). */
+function place(phases: Phase[], kind: 'units' | 'rows', width: number, item: PhaseItem, producedIn: Map<string, number>, reads: [string, boolean][]): void {
+  const cur = phases.at(-1);
+  const here = phases.length - 1;
+  const conflict = reads.some(([key, local]) => producedIn.get(key) === here && (!local || kind === 'rows'));
+  if (!cur || cur.kind !== kind || (kind === 'units' && cur.width !== width) || conflict) phases.push({ kind, width, items: [item] });
+  else cur.items.push(item);
+}
+
+/** The layout of a traced cell; `weightSizes[i]` = elements of the cell's weight i. */
+export function layoutCell(g: CellGraph, weightSizes: readonly number[]): CellLayout {
+  const N = g.nodes.length;
+  const consumers: [number, number][][] = g.nodes.map(() => []);
+  for (const n of g.nodes) operands(n).forEach((o, pos) => consumers[o]!.push([n.id, pos]));
+
+  // saved: stateIn slots first, then computed values (row statistics take 2)
+  const savedCol: (number | undefined)[] = new Array(N).fill(undefined);
+  let sw = 0;
+  for (const n of g.nodes) if (n.kind === 'state') { savedCol[n.id] = sw; sw += n.width; }
+  for (const n of g.nodes) if (isComputed(n)) { savedCol[n.id] = sw; sw += n.width; }
+
+  // dsaved: every gradient but the states' (those go to the carry) and the statistics'
+  const gradCol: (number | undefined)[] = new Array(N).fill(undefined);
+  const contribCol = new Map<number, number>();
+  const normStatsCol = new Map<number, number>();
+  let dw = 0;
+  for (const n of g.nodes) {
+    if (n.kind === 'state' || n.kind === 'rowStats') continue;
+    gradCol[n.id] = dw;
+    dw += n.width;
+  }
+  for (const n of g.nodes) if (n.kind === 'weightMul') { contribCol.set(n.id, dw); dw += n.width; }
+  for (const n of g.nodes) if (n.kind === 'normalize') { normStatsCol.set(n.id, dw); dw += 2; }
+
+  // the weights the kernels read, packed whole (a view adds its offset) in first-use order
+  const weightOffset = weightSizes.map(() => -1);
+  let wf = 0;
+  for (const n of g.nodes) {
+    for (const w of kernelWeights(n)) {
+      if (weightOffset[w.index]! >= 0) continue;
+      weightOffset[w.index] = wf;
+      wf += weightSizes[w.index]!;
+    }
+  }
+  return { savedWidth: sw, savedCol, gradWidth: dw, gradCol, contribCol, normStatsCol, weightOffset, weightFloats: wf, forward: forwardPhases(g), backward: backwardPhases(g, consumers), consumers };
+}
+
+function forwardPhases(g: CellGraph): Phase[] {
+  const phases: Phase[] = [];
+  const producedIn = new Map<string, number>();
+  const key = (id: number) => `v${id}`;
+  for (const n of g.nodes) {
+    if (isReadyAtStepStart(n)) continue;
+    const reads = forwardReads(g, n).map(([id, local]): [string, boolean] => [key(id), local]);
+    place(phases, n.kind === 'rowStats' ? 'rows' : 'units', n.width, { kind: 'node', id: n.id }, producedIn, reads);
+    producedIn.set(key(n.id), phases.length - 1);
+  }
+  // the step's results: each state for the next step, the output sequence
+  const resultRead = (id: number): [string, boolean] => {
+    const [base, local] = viewBase(g, id);
+    return [key(base), local];
+  };
+  g.states.forEach((id, i) => {
+    place(phases, 'units', g.stateSizes[i]!, { kind: 'commitState', state: i }, producedIn, [resultRead(id)]);
+  });
+  place(phases, 'units', g.outputSize, { kind: 'commitOut' }, producedIn, [resultRead(g.output)]);
+  return phases;
+}
+
+function backwardPhases(g: CellGraph, consumers: [number, number][][]): Phase[] {
+  const phases: Phase[] = [];
+  const producedIn = new Map<string, number>();
+  const key = (id: number) => `g${id}`;
+  for (let id = g.nodes.length - 1; id >= 0; id--) {
+    const n = g.nodes[id]!;
+    if (n.kind === 'rowStats') continue;
+    const reads: [string, boolean][] = [];
+    for (const [c] of consumers[id]!) {
+      const cn = g.nodes[c]!;
+      if (cn.kind === 'rowStats') continue;
+      reads.push([key(c), readsGradLocally(cn)]);
+      if (cn.kind === 'normalize') reads.push([`s${c}`, false]);
+    }
+    place(phases, 'units', n.width, { kind: 'node', id }, producedIn, reads);
+    producedIn.set(key(id), phases.length - 1);
+    if (n.kind === 'normalize') {
+      place(phases, 'rows', 2, { kind: 'normStats', id }, producedIn, [[key(id), false]]);
+      producedIn.set(`s${id}`, phases.length - 1);
+    }
+  }
+  place(phases, 'units', g.outputSize, { kind: 'outCarry' }, producedIn, []);
+  return phases;
+}

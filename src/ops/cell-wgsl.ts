@@ -1,0 +1,462 @@
+/**
+ * The WGSL of one step of a compiled cell, phase by phase (cell-layout.ts): the code of each node's
+ * value (forward) and gradient (backward), inside the loops that spread a phase over the
+ * workgroup's invocations. cell-codegen.ts puts these into the module's two entry points.
+ *
+ * A phase that starts with a matmul (forward) or with the gradient of a matmul's operand (backward)
+ * is **blocked** like the hand-written kernels (docs/design.md §6): an invocation computes the
+ * dot products of 8 rows × 4 units in registers — per k, 8 row loads whose addresses are the same
+ * for every invocation (the row block is the uniform outer loop) and 4 weight loads feed 32
+ * multiply-adds — stores them, then runs the phase's other nodes for those 32 (row, unit) pairs.
+ * Other phases give each invocation one (row, unit) pair at a time (or one row, for row sums).
+ */
+import type { CellGraph, CellNode } from './cell-graph';
+import type { CellLayout, Phase, PhaseItem } from './cell-layout';
+
+export const u = (n: number) => `${n}u`;
+
+/** A float literal (WGSL needs a '.' or an exponent). */
+export function fl(v: number): string {
+  const s = String(Math.fround(v));
+  return /[.e]/.test(s) ? `(${s})` : `(${s}.0)`;
+}
+
+/** `base + col + idx` with the zero terms left out. */
+export function at(base: string, col: number, idx: string): string {
+  return [base, col ? u(col) : '', idx === '0u' ? '' : idx].filter(Boolean).join(' + ') || '0u';
+}
+
+const ACT: Record<string, (x: string) => string> = {
+  tanh: (x) => `tanhStable(${x})`,
+  sigmoid: (x) => `sigmoidStable(${x})`,
+  relu: (x) => `max(${x}, 0.0)`,
+  hardSigmoid: (x) => `clamp((${x} + 3.0) / 6.0, 0.0, 1.0)`,
+};
+/** Derivatives in terms of the activation's output y. */
+const ACT_GRAD: Record<string, (y: string) => string> = {
+  tanh: (y) => `(1.0 - ${y} * ${y})`,
+  sigmoid: (y) => `${y} * (1.0 - ${y})`,
+  relu: (y) => `select(0.0, 1.0, ${y} > 0.0)`,
+  hardSigmoid: (y) => `select(0.0, 1.0 / 6.0, ${y} > 0.0 && ${y} < 1.0)`,
+};
+
+/** Rows and units of a register block (the hand-written kernels' forward block, RNN_TILES.rowBlock × 4). */
+export const BLOCK_ROWS = 8;
+
+/** Indented lines. */
+export class Out {
+  lines: string[] = [];
+  depth = 0;
+  line(s = ''): void {
+    this.lines.push(s ? '  '.repeat(this.depth) + s : '');
+  }
+  open(s: string): void {
+    this.line(`${s} {`);
+    this.depth++;
+  }
+  close(s = '}'): void {
+    this.depth--;
+    this.line(s);
+  }
+  orElse(): void {
+    this.depth--;
+    this.line('} else {');
+    this.depth++;
+  }
+}
+
+/** The dot products a blocked phase starts with: Σ_k A(row, k) · W(k, unit) for 8 rows × 4 units. */
+interface BlockDot {
+  /** Length of the sum. */
+  K: number;
+  /** A at the row whose index variable is `row` and unit `k`. */
+  a: (row: string) => string;
+  /** The weight for unit column `j` (a vec4u lane) and `k`. */
+  w: (j: string) => string;
+  /** Initial value (the bias), as a vec4f expression of `ju`. */
+  init: string;
+  /** Where the block goes: saved (forward value) or dsaved (backward partial gradient). */
+  buffer: 'saved' | 'dsaved';
+  col: number;
+}
+
+export class StepGen {
+  readonly o = new Out();
+  /** Nodes whose value (forward) or gradient (backward) is a local of the current pair. */
+  private locals = new Set<number>();
+
+  constructor(
+    readonly g: CellGraph,
+    readonly l: CellLayout,
+  ) {}
+
+  node(id: number): CellNode {
+    return this.g.nodes[id]!;
+  }
+
+  /** The forward value of node `id` at unit `idx` of the row with index `row`. */
+  V(id: number, idx: string, useLocals = true, row = 'row'): string {
+    const n = this.node(id);
+    if (useLocals && this.locals.has(id) && idx === 'j' && row === 'row') return `n${id}`;
+    switch (n.kind) {
+      case 'input':
+        return `xin[${at(`${row} * ${u(this.g.inputSize)}`, 0, idx)}]`;
+      case 'proj':
+        return `xproj[${at(`${row} * ${u(this.g.projWidth)}`, n.col, idx)}]`;
+      case 'slice':
+        return this.V(n.a, `${idx} + ${u(n.start)}`, useLocals, row);
+      default:
+        return `saved[${at(`${row} * SW`, this.l.savedCol[id]!, idx)}]`;
+    }
+  }
+
+  /** The gradient of node `id` at unit `idx` (backward). */
+  G(id: number, idx: string, row = 'row'): string {
+    if (this.locals.has(id) && idx === 'j' && row === 'row') return `g${id}`;
+    return `dsaved[${at(`${row} * DW`, this.l.gradCol[id]!, idx)}]`;
+  }
+
+  weight(w: { index: number; offset: number }): number {
+    return this.l.weightOffset[w.index]! + w.offset;
+  }
+
+  stateLeaf(i: number): number {
+    return this.g.nodes.find((n) => n.kind === 'state' && n.state === i)!.id;
+  }
+
+  /** The stateDrop node of state i (written with the state, before the step that reads it). */
+  dropOf(i: number): number | undefined {
+    return this.g.nodes.find((n) => n.kind === 'stateDrop' && n.state === i)?.id;
+  }
+
+  itemName(it: PhaseItem, backward: boolean): string {
+    switch (it.kind) {
+      case 'node': return `${backward ? 'd' : ''}n${it.id}`;
+      case 'commitState': return `state ${it.state} → next step`;
+      case 'commitOut': return 'output';
+      case 'normStats': return `Σ dn${it.id}, Σ dn${it.id}·n${it.id}`;
+      case 'outCarry': return 'output gradient carry';
+    }
+  }
+
+  // ---------------------------------------------------------------- phases
+
+  /** The dot block a phase starts with, if any. */
+  private blockOf(ph: Phase, backward: boolean): BlockDot | null {
+    const first = ph.items[0];
+    if (ph.kind !== 'units' || first?.kind !== 'node') return null;
+    const n = this.node(first.id);
+    if (!backward) {
+      if (n.kind !== 'matmul') return null;
+      const W = this.weight(n.weight), N = n.width;
+      return {
+        K: this.node(n.a).width,
+        a: (row) => this.V(n.a, 'k', false, row),
+        w: (j) => `consts[${at(`k * ${u(N)}`, W, j)}]`,
+        init: n.bias ? `vec4f(${[0, 1, 2, 3].map((i) => `consts[${at('', this.weight(n.bias!), `ju.${'xyzw'[i]}`)}]`).join(', ')})` : 'vec4f(0.0)',
+        buffer: 'saved',
+        col: this.l.savedCol[n.id]!,
+      };
+    }
+    const mm = this.l.consumers[n.id]!.map(([c]) => this.node(c)).find((c) => c.kind === 'matmul');
+    if (!mm || mm.kind !== 'matmul' || this.l.gradCol[n.id] === undefined) return null;
+    const W = this.weight(mm.weight), Nc = mm.width;
+    return { K: Nc, a: (row) => this.G(mm.id, 'k', row), w: (j) => `consts[${at(`${j} * ${u(Nc)}`, W, 'k')}]`, init: 'vec4f(0.0)', buffer: 'dsaved', col: this.l.gradCol[n.id]! };
+  }
+
+  phase(ph: Phase, index: number, backward: boolean): void {
+    const o = this.o;
+    this.locals.clear();
+    const block = this.blockOf(ph, backward);
+    o.line(`// phase ${index + 1}: ${ph.items.map((it) => this.itemName(it, backward)).join(', ')}${block ? ` (${BLOCK_ROWS} rows × 4 units per invocation)` : ''}`);
+    if (ph.kind === 'rows') {
+      o.open('for (var r = lid; r < R; r += WG)');
+      o.line('let b = row0 + r;');
+      o.open('if (b < rowEnd)');
+      this.pair(ph, backward, null);
+      o.close();
+      o.close();
+    } else if (block) {
+      const N = ph.width;
+      o.open(`for (var rb = row0; rb < rowEnd; rb += ${u(BLOCK_ROWS)})`);
+      o.open(`for (var p = lid; p < ${u(Math.ceil(N / 4))}; p += WG)`);
+      o.line('let j0 = 4u * p;');
+      this.dotBlock(block, N);
+      o.open(`for (var b = rb; b < min(rb + ${u(BLOCK_ROWS)}, rowEnd); b++)`);
+      o.open(`for (var j = j0; j < min(j0 + 4u, ${u(N)}); j++)`);
+      this.pair(ph, backward, block);
+      o.close();
+      o.close();
+      o.close();
+      o.close();
+    } else {
+      const N = u(ph.width);
+      o.open(`for (var p = lid; p < R * ${N}; p += WG)`);
+      o.line(`let b = row0 + p / ${N};`);
+      o.line(`let j = p % ${N};`);
+      o.open('if (b < rowEnd)');
+      this.pair(ph, backward, null);
+      o.close();
+      o.close();
+    }
+    o.line('storageBarrier();');
+    o.line('workgroupBarrier();');
+  }
+
+  /** Σ_k A·W for rows rb..rb+7 (clamped to the last row) × units j0..j0+3 (clamped), stored for the rows and units that exist. */
+  private dotBlock(d: BlockDot, N: number): void {
+    const o = this.o;
+    const rows = Array.from({ length: BLOCK_ROWS }, (_, q) => q);
+    o.line(`let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(${u(N - 1)}));`);
+    for (const q of rows) o.line(`let r${q} = rowOf(min(rb + ${u(q)}, rowEnd - 1u), s);`);
+    for (const q of rows) o.line(`var d${q} = ${d.init};`);
+    o.open(`for (var k = 0u; k < ${u(d.K)}; k++)`);
+    o.line(`let w = vec4f(${[0, 1, 2, 3].map((i) => d.w(`ju.${'xyzw'[i]}`)).join(', ')});`);
+    for (const q of rows) o.line(`d${q} += ${d.a(`r${q}`)} * w;`);
+    o.close();
+    const stride = d.buffer === 'saved' ? 'SW' : 'DW';
+    for (const q of rows) o.line(`if (rb + ${u(q)} < rowEnd) { put4${d.buffer === 'saved' ? 'Saved' : 'Grad'}(${at(`r${q} * ${stride}`, d.col, 'j0')}, ${u(N)} - j0, d${q}); }`);
+  }
+
+  /** The items of a phase for one pair (row b; unit j for 'units' phases): the masked and the normal branch. */
+  private pair(ph: Phase, backward: boolean, block: BlockDot | null): void {
+    const o = this.o;
+    o.line('let row = rowOf(b, s);');
+    if (!backward) {
+      for (const it of ph.items) if (it.kind === 'commitState') o.line(`var c${it.state}: f32;`);
+      if (ph.items.some((it) => it.kind === 'commitOut')) o.line('var out = 0.0;');
+    }
+    o.open('if (stepMasked(b, s))');
+    for (const it of ph.items) (backward ? this.maskedBackward(it) : this.maskedForward(it));
+    o.orElse();
+    ph.items.forEach((it, i) => (backward ? this.backwardItem(it, i === 0 ? block : null) : this.forwardItem(it, i === 0 ? block : null)));
+    o.close();
+    if (!backward) for (const it of ph.items) this.commitWrite(it);
+  }
+
+  // ---------------------------------------------------------------- forward items
+
+  private maskedForward(it: PhaseItem): void {
+    const o = this.o;
+    if (it.kind === 'node') {
+      const n = this.node(it.id);
+      const col = this.l.savedCol[it.id]!;
+      if (n.kind === 'rowStats') o.line(`saved[${at('row * SW', col, '0u')}] = 0.0; saved[${at('row * SW', col + 1, '0u')}] = 0.0;`);
+      else o.line(`saved[${at('row * SW', col, 'j')}] = 0.0;`);
+    } else if (it.kind === 'commitState') {
+      o.line(`c${it.state} = saved[${at('row * SW', this.l.savedCol[this.stateLeaf(it.state)]!, 'j')}]; // carried`);
+    } else if (it.kind === 'commitOut') {
+      o.line(`if (s > 0u) { out = outSeq[rowOf(b, s - 1u) * ${u(this.g.outputSize)} + j]; } // the previous output`);
+    }
+  }
+
+  private forwardItem(it: PhaseItem, block: BlockDot | null): void {
+    if (it.kind === 'node') {
+      this.forwardValue(this.node(it.id), block !== null);
+      this.locals.add(it.id);
+    } else if (it.kind === 'commitState') {
+      this.o.line(`c${it.state} = ${this.V(this.g.states[it.state]!, 'j')};`);
+    } else if (it.kind === 'commitOut') {
+      this.o.line(`out = ${this.V(this.g.output, 'j')};`);
+    }
+  }
+
+  private commitWrite(it: PhaseItem): void {
+    const o = this.o;
+    if (it.kind === 'commitState') {
+      const i = it.state;
+      const drop = this.dropOf(i);
+      const col = this.l.savedCol[this.stateLeaf(i)]!;
+      const next = `saved[${at('rowOf(b, s + 1u) * SW', col, 'j')}] = c${i};${drop === undefined ? '' : ` saved[${at('rowOf(b, s + 1u) * SW', this.l.savedCol[drop]!, 'j')}] = c${i} * recMask${i}(b, j);`}`;
+      o.line(`if (s + 1u < params.T) { ${next} } else { last[params.lastOff${i} + b * ${u(this.g.stateSizes[i]!)} + j] = c${i}; }`);
+    } else if (it.kind === 'commitOut') {
+      const O = u(this.g.outputSize);
+      o.line(`outSeq[row * ${O} + j] = out;`);
+      o.line(`if (s + 1u == params.T) { last[params.outLastOff + b * ${O} + j] = out; }`);
+    }
+  }
+
+  /** A node's value at (b, s, j), stored in saved; `blocked`: a matmul already stored by the dot block. */
+  private forwardValue(n: CellNode, blocked: boolean): void {
+    const o = this.o;
+    const v = `n${n.id}`;
+    const A = 'a' in n ? this.V(n.a, 'j') : '';
+    const w = (x: { index: number; offset: number }) => `consts[${at('', this.weight(x), 'j')}]`;
+    switch (n.kind) {
+      case 'matmul':
+        if (blocked) {
+          o.line(`let ${v} = ${this.V(n.id, 'j', false)}; // from the dot block`);
+          return;
+        }
+        o.line(`var ${v} = ${n.bias ? w(n.bias) : '0.0'};`);
+        o.line(`for (var k = 0u; k < ${u(this.node(n.a).width)}; k++) { ${v} += ${this.V(n.a, 'k')} * consts[${at(`k * ${u(n.width)}`, this.weight(n.weight), 'j')}]; }`);
+        break;
+      case 'add':
+      case 'sub':
+      case 'mul':
+        o.line(`let ${v} = ${A} ${{ add: '+', sub: '-', mul: '*' }[n.kind]} ${this.V(n.b, 'j')};`);
+        break;
+      case 'scale':
+        o.line(`let ${v} = ${A} * ${fl(n.factor)} + ${fl(n.shift)};`);
+        break;
+      case 'act':
+        o.line(`let ${v} = ${ACT[n.act]!(A)};`);
+        break;
+      case 'biasAdd':
+        o.line(`let ${v} = ${A} + ${w(n.weight)};`);
+        break;
+      case 'weightMul':
+        o.line(`let ${v} = ${A} * ${w(n.weight)};`);
+        break;
+      case 'normalize': {
+        const sc = this.l.savedCol[n.stats]!;
+        o.line(`let ${v} = (${A} - saved[${at('row * SW', sc, '0u')}]) * saved[${at('row * SW', sc + 1, '0u')}];`);
+        break;
+      }
+      case 'concat': {
+        o.line(`var ${v}: f32;`);
+        let off = 0;
+        n.parts.forEach((p, i) => {
+          const wd = this.node(p).width;
+          const head = i === 0 ? `if (j < ${u(off + wd)}) {` : i === n.parts.length - 1 ? '} else {' : `} else if (j < ${u(off + wd)}) {`;
+          o.line(head);
+          o.line(`  ${v} = ${this.V(p, off ? `j - ${u(off)}` : 'j', false)};`);
+          off += wd;
+        });
+        o.line('}');
+        break;
+      }
+      case 'rowStats': {
+        const N = this.node(n.a).width;
+        const col = this.l.savedCol[n.id]!;
+        o.line('var sum = 0.0;');
+        o.line(`for (var k = 0u; k < ${u(N)}; k++) { sum += ${this.V(n.a, 'k')}; }`);
+        o.line(`let mean = sum / ${fl(N)};`);
+        o.line('var q = 0.0;');
+        o.line(`for (var k = 0u; k < ${u(N)}; k++) { let d = ${this.V(n.a, 'k')} - mean; q += d * d; }`);
+        o.line(`saved[${at('row * SW', col, '0u')}] = mean;`);
+        o.line(`saved[${at('row * SW', col + 1, '0u')}] = 1.0 / sqrt(q / ${fl(N)} + ${fl(n.eps)});`);
+        return;
+      }
+      default:
+        throw new Error(`cell codegen: no forward for ${n.kind}`);
+    }
+    o.line(`saved[${at('row * SW', this.l.savedCol[n.id]!, 'j')}] = ${v};`);
+  }
+
+  // ---------------------------------------------------------------- backward items
+
+  private maskedBackward(it: PhaseItem): void {
+    const o = this.o;
+    if (it.kind === 'node') {
+      const gc = this.l.gradCol[it.id];
+      if (gc !== undefined) o.line(`dsaved[${at('row * DW', gc, 'j')}] = 0.0;`);
+      const cc = this.l.contribCol.get(it.id);
+      if (cc !== undefined) o.line(`dsaved[${at('row * DW', cc, 'j')}] = 0.0;`);
+    } else if (it.kind === 'outCarry') {
+      const O = u(this.g.outputSize);
+      o.line(`if (HAS_DOUT_SEQ) { carry[params.outCarryOff + b * ${O} + j] += dOutSeq[row * ${O} + j]; } // passed to the previous output`);
+    }
+  }
+
+  private backwardItem(it: PhaseItem, block: BlockDot | null): void {
+    const o = this.o;
+    if (it.kind === 'node') {
+      const n = this.node(it.id);
+      this.gradient(it.id, block !== null);
+      this.locals.add(it.id);
+      const gc = this.l.gradCol[it.id];
+      if (gc !== undefined) o.line(`dsaved[${at('row * DW', gc, 'j')}] = g${it.id};`);
+      const cc = this.l.contribCol.get(it.id);
+      if (cc !== undefined && n.kind === 'weightMul') o.line(`dsaved[${at('row * DW', cc, 'j')}] = g${it.id} * ${this.V(n.a, 'j', false)}; // for the weight's gradient`);
+      if (n.kind === 'state') o.line(`carry[params.carryOff${n.state} + b * ${u(n.width)} + j] = g${it.id}; // to the previous step`);
+    } else if (it.kind === 'normStats') {
+      const n = this.node(it.id);
+      const bc = this.l.normStatsCol.get(it.id)!;
+      o.line('var s1 = 0.0;');
+      o.line('var s2 = 0.0;');
+      o.line(`for (var k = 0u; k < ${u(n.width)}; k++) { let gk = ${this.G(it.id, 'k')}; s1 += gk; s2 += gk * ${this.V(it.id, 'k', false)}; }`);
+      o.line(`dsaved[${at('row * DW', bc, '0u')}] = s1;`);
+      o.line(`dsaved[${at('row * DW', bc + 1, '0u')}] = s2;`);
+    } else if (it.kind === 'outCarry') {
+      o.line(`carry[params.outCarryOff + b * ${u(this.g.outputSize)} + j] = 0.0;`);
+    }
+  }
+
+  /**
+   * g<id> = the seeds (the output's and new states' gradients) + Σ over consumers of their
+   * gradient through this operand; `blocked`: the first matmul consumer's part is already in dsaved.
+   */
+  private gradient(id: number, blocked: boolean): void {
+    const o = this.o;
+    const n = this.node(id);
+    const d = `g${id}`;
+    let skipMatmul = blocked;
+    o.line(`var ${d} = ${blocked ? `${this.G(id, 'j')}; // Σ over a matmul, from the dot block` : '0.0;'}`);
+    if (this.g.output === id) {
+      o.line(`if (HAS_DOUT_SEQ) { ${d} += dOutSeq[row * ${u(this.g.outputSize)} + j]; }`);
+      o.line(`${d} += carry[params.outCarryOff + b * ${u(this.g.outputSize)} + j]; // the output's gradient`);
+    }
+    this.g.states.forEach((st, i) => {
+      if (st === id) o.line(`${d} += carry[params.carryOff${i} + b * ${u(this.g.stateSizes[i]!)} + j]; // from the next step (new state ${i})`);
+    });
+    for (const [c, pos] of this.l.consumers[id]!) {
+      const cn = this.node(c);
+      const G = this.G(c, 'j');
+      switch (cn.kind) {
+        case 'add':
+        case 'biasAdd':
+          o.line(`${d} += ${G};`);
+          break;
+        case 'sub':
+          o.line(`${d} ${pos === 0 ? '+' : '-'}= ${G};`);
+          break;
+        case 'mul':
+          o.line(`${d} += ${G} * ${this.V(pos === 0 ? cn.b : cn.a, 'j', false)};`);
+          break;
+        case 'scale':
+          o.line(`${d} += ${G} * ${fl(cn.factor)};`);
+          break;
+        case 'act':
+          o.line(`${d} += ${G} * ${ACT_GRAD[cn.act]!(this.V(c, 'j', false))};`);
+          break;
+        case 'weightMul':
+          o.line(`${d} += ${G} * consts[${at('', this.weight(cn.weight), 'j')}];`);
+          break;
+        case 'stateDrop':
+          o.line(`${d} += ${G} * recMask${cn.state}(b, j);`);
+          break;
+        case 'normalize': {
+          if (pos !== 0) break;
+          const N = fl(n.width);
+          const sc = this.l.savedCol[cn.stats]!;
+          const bc = this.l.normStatsCol.get(c)!;
+          o.line(`${d} += saved[${at('row * SW', sc + 1, '0u')}] * (${G} - dsaved[${at('row * DW', bc, '0u')}] / ${N} - ${this.V(c, 'j', false)} * dsaved[${at('row * DW', bc + 1, '0u')}] / ${N});`);
+          break;
+        }
+        case 'matmul':
+          if (skipMatmul) {
+            skipMatmul = false;
+            break;
+          }
+          o.line(`for (var m = 0u; m < ${u(cn.width)}; m++) { ${d} += ${this.G(c, 'm')} * consts[${at(`j * ${u(cn.width)}`, this.weight(cn.weight), 'm')}]; }`);
+          break;
+        case 'concat': {
+          const off = cn.parts.slice(0, pos).reduce((s, p) => s + this.node(p).width, 0);
+          o.line(`${d} += ${this.G(c, off ? `j + ${u(off)}` : 'j')};`);
+          break;
+        }
+        case 'slice': {
+          const conds = [cn.start ? `j >= ${u(cn.start)}` : '', cn.start + cn.width < n.width ? `j < ${u(cn.start + cn.width)}` : ''].filter(Boolean);
+          const body = `${d} += ${this.G(c, cn.start ? `j - ${u(cn.start)}` : 'j')};`;
+          o.line(conds.length ? `if (${conds.join(' && ')}) { ${body} }` : body);
+          break;
+        }
+        case 'rowStats':
+          break; // the normalize node that reads the statistics carries this gradient
+        default:
+          throw new Error(`cell codegen: no backward through ${cn.kind}`);
+      }
+    }
+  }
+}
