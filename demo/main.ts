@@ -65,6 +65,7 @@ const ui = {
   runError: $('run-error'),
   runNote: $('run-note'),
   scores: $<HTMLTableElement>('scores'),
+  scoresCaption: $('scores-caption'),
   h1: $('h-mae1'),
   seasonalName: $('seasonal-name'),
   verdict: $('verdict'),
@@ -148,6 +149,10 @@ const caps = capabilities();
 const busyState = (s: State) => s === 'training' || s === 'stopping' || s === 'evaluating' || s === 'loading';
 
 function setState(s: State): void {
+  // Keyboard users keep their place: Train → Stop while a run trains, Stop → Train after it.
+  const focus = document.activeElement;
+  if (s === 'training' && focus === ui.start) queueMicrotask(() => ui.stop.focus({ preventScroll: true }));
+  if (s !== 'training' && focus === ui.stop) queueMicrotask(() => (ui.start.disabled ? ui.results : ui.start).focus({ preventScroll: true }));
   state = s;
   document.body.dataset.state = s;
   ui.state.textContent = s;
@@ -325,7 +330,8 @@ function onTable(info: TableInfo): void {
   const preferred = src === 'seattle' ? info.columns.indexOf('temp_max') : -1;
   s.column = info.numeric.includes(preferred) ? preferred : info.numeric[0]!;
   if (src === 'csv') {
-    ui.csvFile.textContent = `${s.file?.name ?? info.fileName} · ${sizeText(s.file?.size ?? info.chars)} · ${plural(info.rows, 'row')}, ${plural(info.numeric.length, 'numeric column')}${info.dates.length ? `, dates in "${info.columns[info.dates[0]!.column]}"` : ', no date column'} · parsed in ${fmtTime(info.parseMs)}`;
+    const took = info.parseMs < 1000 ? `${Math.max(1, Math.round(info.parseMs))} ms` : fmtTime(info.parseMs);
+    ui.csvFile.textContent = `${s.file?.name ?? info.fileName} · ${sizeText(s.file?.size ?? info.chars)} · ${plural(info.rows, 'row')}, ${plural(info.numeric.length, 'numeric column')}${info.dates.length ? `, dates in "${info.columns[info.dates[0]!.column]}"` : ', no date column'} · parsed in ${took}`;
     ui.csvFile.dataset.parseMs = String(Math.round(info.parseMs));
   }
   requestSeries(src);
@@ -406,6 +412,9 @@ function showBaselines(): void {
   ui.h1.nextElementSibling!.textContent = `${w.ten} MAE`;
   for (const c of [...scoreCells.model, ...scoreCells.naive, ...scoreCells.seasonal]) c.textContent = '—';
   show(ui.verdict, null);
+  ui.scoresCaption.textContent = s
+    ? `The baselines on ${s.name} · ${s.column}, as mean absolute error in its units (the most recent ${int(s.split.validRows)} values validate); train a model to compare.`
+    : 'Mean absolute error in the data\'s units; the MSE is the training loss\'s scale.';
   if (!s) {
     seasonalRow.hidden = !src;
     ui.seasonalName.textContent = 'seasonal naive';
@@ -603,6 +612,7 @@ function onData(info: DataInfo): void {
   run.data = info;
   lossChart.setBaselines(info.naive.mseLoss, info.seasonal ? { value: info.seasonal.mseLoss, label: info.seasonalLabel! } : null);
   showScores(null, info.naive, info.seasonal, info.seasonalLabel);
+  ui.scoresCaption.textContent = `Training on ${info.descriptor.kind === 'synthetic' ? 'the synthetic series' : `${info.descriptor.name} · ${info.descriptor.column}`}: the model's MSE updates every epoch, its MAE (in the data's units) comes when the run ends.`;
   ui.metricsNote.textContent = info.standardized
     ? `The loss is the MSE on standardized values (${info.unit} minus its training mean ${fmtData(info.descriptor.mean)}, divided by its standard deviation ${fmtData(info.descriptor.std)}); dashed lines: the baselines on the same scale. ${int(info.nTrain)} training and ${int(info.nValid1)} validation windows of ${info.window} steps.`
     : `${int(info.nTrain)} training and ${int(info.nValid1)} validation series of ${info.window} steps; dashed line: the naive baseline's MSE.`;
@@ -676,6 +686,8 @@ function onDone(m: Extract<FromWorker, { type: 'done' }>): void {
   lastRun = record;
   const r = m.results;
   showScores(r.model, r.naive, r.seasonal, r.seasonalLabel);
+  const d = data.descriptor;
+  ui.scoresCaption.textContent = `${m.mode === 'loaded' ? 'Loaded weights' : 'This run'} on ${d.kind === 'synthetic' ? 'the synthetic series' : `${d.name} · ${d.column}`}: mean absolute error in the data's units over the ${int(data.nValid1)} validation ${d.kind === 'synthetic' ? 'series' : 'values'}; the MSE is the training loss's scale (standardized).`;
   showVerdict(r, data.unit);
   drawResults(r, data);
   const epochs = m.history.loss?.length ?? 0;
@@ -890,6 +902,16 @@ const archText = (c: ModelConfig) => `${CELL_NAMES[c.cell] ?? c.cell}(${c.units}
 const dataText = (d: { name: string; column: string | null; rows: number; first: string | null; last: string | null; frequency: string | null; kind: string }) =>
   d.kind === 'synthetic' ? 'the synthetic series' : `${d.name} · ${d.column ?? '?'} (${int(d.rows)} ${d.frequency ?? ''} values${d.first ? `, ${d.first} → ${d.last}` : ''})`.replace('  ', ' ');
 
+const OPTIMIZER_NAMES: Record<string, string> = { adam: 'Adam', sgd: 'SGD', rmsprop: 'RMSprop', adamw: 'AdamW' };
+function settingText(k: keyof ModelConfig, v: unknown): string {
+  if (typeof v === 'number' && !Number.isFinite(v)) return '(empty)';
+  if (k === 'cell') return CELL_NAMES[v as Cell] ?? String(v);
+  if (k === 'head') return v === 'next' ? 'Dense(1): next step' : `Dense(${HORIZON}): next ${HORIZON} steps`;
+  if (k === 'optimizer') return OPTIMIZER_NAMES[v as string] ?? String(v);
+  if (k === 'resetAfter') return v ? 'yes' : 'no';
+  return String(v);
+}
+
 let pendingLoad: { config: ModelConfig; weights: WeightArray[]; meta: WeightsFileMeta; fileName: string; ref: DataRef } | null = null;
 
 function currentDataDescriptor(): { kind: 'synthetic' | 'series'; name: string; column: string | null; rows: number; first: string | null; last: string | null; frequency: string | null } | null {
@@ -933,14 +955,13 @@ function openLoadDialog(p: NonNullable<typeof pendingLoad>): void {
   const trained = p.meta.epochs !== null ? `, trained for ${plural(p.meta.epochs, 'epoch')}` : '';
   const on = p.meta.data ? ` on ${dataText(p.meta.data)}` : '';
   const saved = p.meta.savedAt ? `; saved ${p.meta.savedAt.replace('T', ' ').slice(0, 16)} UTC` : '';
-  ui.loadLead.textContent = `${p.fileName} holds a ${archText(file)} model with ${int(params)} parameters${trained}${on}${saved}.`;
+  ui.loadLead.textContent = `${p.fileName} holds ${file.cell === 'lstm' ? 'an' : 'a'} ${archText(file)} model with ${int(params)} parameters${trained}${on}${saved}.`;
   const archChanged = ARCH_KEYS.some((k) => (k === 'resetAfter' ? file.cell === 'gru' || now.cell === 'gru' : true) && now[k] !== file[k]);
   const rows = (Object.keys(LABELS) as (keyof ModelConfig)[])
     .filter((k) => k !== 'resetAfter' || file.cell === 'gru' || now.cell === 'gru')
     .map((k) => {
-      const a = String(now[k]), b = String(file[k]);
-      const changed = a !== b;
-      return h('tr', { 'data-key': k, ...(changed ? { 'data-changed': 'true', class: 'changed' } : {}) }, h('th', { scope: 'row' }, LABELS[k]), h('td', {}, a === 'NaN' ? '(empty)' : a), h('td', {}, b, changed ? h('span', { class: 'visually-hidden' }, ' (changes)') : null));
+      const changed = String(now[k]) !== String(file[k]);
+      return h('tr', { 'data-key': k, ...(changed ? { 'data-changed': 'true', class: 'changed' } : {}) }, h('th', { scope: 'row' }, LABELS[k]), h('td', {}, settingText(k, now[k])), h('td', {}, settingText(k, file[k]), changed ? h('span', { class: 'visually-hidden' }, ' (changes)') : null));
     });
   ui.loadDiffBody.replaceChildren(...rows);
   const cur = currentDataDescriptor();

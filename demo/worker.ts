@@ -30,8 +30,11 @@ const int = (n: number) => n.toLocaleString('en-US');
 let model: Sequential | null = null;
 let busy = false;
 let stopRequested = false;
-let table: { id: number; t: ParsedTable } | null = null;
-let series: { id: number; s: CleanSeries } | null = null;
+/** Parsed files by id: the latest of each kind (the bundled Seattle file, the user's file). */
+const tables = new Map<number, { kind: 'file' | 'seattle'; t: ParsedTable }>();
+/** Series by id: the few most recent (the page may switch back to an earlier data set). */
+const seriesById = new Map<number, CleanSeries>();
+const KEEP_SERIES = 4;
 
 scope.onmessage = (ev: MessageEvent<ToWorker>) => {
   const msg = ev.data;
@@ -90,8 +93,8 @@ async function parse(id: number, source: { kind: 'file'; file: File } | { kind: 
       name = 'seattle-weather.csv';
     }
     const t = parseCsv(text, name, (fraction) => post({ type: 'parse-progress', id, fraction }));
-    table = { id, t };
-    series = null;
+    for (const [k, v] of tables) if (v.kind === source.kind) tables.delete(k);
+    tables.set(id, { kind: source.kind, t });
     const info: TableInfo = {
       id,
       fileName: t.fileName,
@@ -112,10 +115,12 @@ async function parse(id: number, source: { kind: 'file'; file: File } | { kind: 
 
 function makeSeries(id: number, tableId: number, dateColumn: number | null, column: number): void {
   try {
-    if (!table || table.id !== tableId) throw new CsvError('The file changed meanwhile; choose the column again.');
+    const table = tables.get(tableId);
+    if (!table) throw new CsvError('The file changed meanwhile; choose it again.');
     const t0 = performance.now();
     const s = buildSeries(table.t, dateColumn, column);
-    series = { id, s };
+    seriesById.set(id, s);
+    while (seriesById.size > KEEP_SERIES) seriesById.delete(seriesById.keys().next().value!);
     const L = s.values.length;
     const sp = split(L, 1, 1);
     const { std } = meanStd(s.values, Math.max(1, sp.cut));
@@ -151,8 +156,9 @@ function makeSeries(id: number, tableId: number, dateColumn: number | null, colu
 }
 
 function runData(ref: DataRef, config: ModelConfig): Prepared {
-  if (ref.kind === 'series' && (!series || series.id !== ref.seriesId)) throw new Error('The data changed meanwhile; press Train again.');
-  return prepareData(ref, ref.kind === 'series' ? series!.s : null, config.window, config.head);
+  const s = ref.kind === 'series' ? seriesById.get(ref.seriesId) : undefined;
+  if (ref.kind === 'series' && !s) throw new Error('The data is no longer loaded; choose it again.');
+  return prepareData(ref, s ?? null, config.window, config.head);
 }
 
 // ------------------------------------------------------------------ runs
@@ -175,7 +181,7 @@ function fresh(config: ModelConfig, forLoading = false): Sequential {
 }
 
 async function train(config: ModelConfig, ref: DataRef): Promise<void> {
-  status(ref.kind === 'series' ? `Cutting ${int(series?.s.values.length ?? 0)} values into windows of ${config.window}…` : 'Generating the synthetic series…');
+  status(ref.kind === 'series' ? `Cutting ${int(seriesById.get(ref.seriesId)?.values.length ?? 0)} values into windows of ${config.window}…` : 'Generating the synthetic series…');
   const data = runData(ref, config);
   post({ type: 'data', info: data.info });
   const m = fresh(config);
