@@ -8,8 +8,8 @@ const root = fileURLToPath(new URL('./demo/', import.meta.url));
 
 /**
  * The built demo's Content-Security-Policy: scripts, workers, styles and fetches only from the
- * page's own origin (no inline scripts or styles, no eval, no network elsewhere), images from
- * the page and data: URLs (uPlot draws on canvases; nothing else loads images). Written into
+ * page's own origin (no inline scripts or styles, no eval, no network elsewhere; uPlot draws on
+ * canvases, the only image is the favicon file), nothing else at all. Written into
  * index.html as a <meta> (works on any static host) and sent as a header by `vite preview`, which
  * also covers the worker's script. The dev server gets neither: Vite's dev client injects styles.
  */
@@ -19,9 +19,8 @@ export const DEMO_CSP = [
   "worker-src 'self'",
   "connect-src 'self'",
   "style-src 'self'",
-  "img-src 'self' data:",
+  "img-src 'self'",
   "font-src 'self'",
-  "manifest-src 'self'",
   "base-uri 'none'",
   "form-action 'none'",
   "object-src 'none'",

@@ -14,6 +14,8 @@ export class CsvError extends Error {
 }
 
 const NUMBER = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/;
+/** A number with a decimal comma (12,5), as in files separated by semicolons or tabs. */
+const COMMA_NUMBER = /^\s*[+-]?\d+,\d+\s*$/;
 export const isNumber = (s: string | undefined): boolean => s !== undefined && NUMBER.test(s);
 
 /** Largest file accepted (it is parsed in memory, in the worker). */
@@ -33,6 +35,8 @@ export interface ParsedTable {
   /** Characters of the text. */
   chars: number;
   delimiter: string;
+  /** Numbers written with a decimal comma (only in files not separated by commas). */
+  decimalComma: boolean;
   hasHeader: boolean;
   /** Column names (from the header row, or "column 1", "column 2", … without one). */
   columns: string[];
@@ -99,9 +103,21 @@ export function parseCsv(text: string, fileName = 'the file', onProgress?: (frac
   const first = head[0]!;
   const width = first.length;
   const delimiter = preview.meta.delimiter;
+  // Decimal commas: more "12,5" cells than "12.5" ones in a file not separated by commas.
+  let commaCells = 0, dotCells = 0;
+  if (delimiter !== ',') {
+    for (const r of head.slice(1, 400)) {
+      for (const c of r) {
+        if (COMMA_NUMBER.test(c)) commaCells++;
+        else if (/\d\.\d/.test(c) && NUMBER.test(c)) dotCells++;
+      }
+    }
+  }
+  const decimalComma = commaCells > dotCells;
+  const isNum = decimalComma ? (c: string) => NUMBER.test(c) || COMMA_NUMBER.test(c) : (c: string) => NUMBER.test(c);
   const sampleFormats = first.map((_, c) => detectDateFormat(head.slice(1, 400).map((r) => r[c] ?? '')));
   // A header is a first row without numbers whose cells are not dates of their column.
-  const hasHeader = first.every((c, i) => !isNumber(c) && !(sampleFormats[i] && Number.isFinite(parseDate(c, sampleFormats[i]!))));
+  const hasHeader = first.every((c, i) => !isNum(c) && !(sampleFormats[i] && Number.isFinite(parseDate(c, sampleFormats[i]!))));
   const columns = hasHeader ? uniqueNames(first.map((c, i) => c.trim() || `column ${i + 1}`)) : first.map((_, i) => `column ${i + 1}`);
   const formats: (DateFormat | null)[] = first.map((_, c) => detectDateFormat(head.slice(hasHeader ? 1 : 0, 400).map((r) => r[c] ?? '')));
 
@@ -144,8 +160,8 @@ export function parseCsv(text: string, fileName = 'the file', onProgress?: (frac
       hashes.push(fnv(row));
       for (let c = 0; c < width; c++) {
         const cell = row[c]!;
-        if (NUMBER.test(cell)) {
-          numbers[c]!.push(Number(cell));
+        if (isNum(cell)) {
+          numbers[c]!.push(Number(decimalComma ? cell.replace(',', '.') : cell));
           numericCount[c]!++;
         } else {
           numbers[c]!.push(NaN);
@@ -188,6 +204,7 @@ export function parseCsv(text: string, fileName = 'the file', onProgress?: (frac
     fileName,
     chars: src.length,
     delimiter,
+    decimalComma,
     hasHeader,
     columns,
     rows,

@@ -133,8 +133,10 @@ let run: {
   epochSeconds: number[];
   stopClickedAt: number | null;
   weightsFile?: string;
+  /** For loaded weights: what the file said they were trained on. */
+  fileMeta?: WeightsFileMeta;
 } | null = null;
-let lastRun: (RunRecord & { weights: WeightArray[] }) | null = null;
+let lastRun: (RunRecord & { weights: WeightArray[]; fileMeta?: WeightsFileMeta }) | null = null;
 let ticker = 0;
 let drawGeneration = 0;
 
@@ -396,10 +398,12 @@ function showSource(): void {
   refresh();
 }
 
-function stepWords(): { next: string; ten: string } {
+function stepWords(): { next: string; ten: string; nextNoun: string; tenNoun: string } {
   const f = (source() && sources[source()!].series?.frequency) || null;
-  const unit = f && f.multiple === 1 ? { day: 'day', 'business-day': 'business-day', hour: 'hour', week: 'week', month: 'month', minute: 'minute' }[f.kind as string] : undefined;
-  return unit ? { next: `next-${unit}`, ten: `${HORIZON}-${unit}` } : { next: 'next-step', ten: `${HORIZON}-step` };
+  const unit = f && f.multiple === 1 ? ({ day: 'day', 'business-day': 'business day', hour: 'hour', week: 'week', month: 'month', minute: 'minute' } as Record<string, string>)[f.kind] : undefined;
+  return unit
+    ? { next: `next-${unit.replace(' ', '-')}`, ten: `${HORIZON}-${unit.replace(' ', '-')}`, nextNoun: `Next ${unit}`, tenNoun: `Over ${HORIZON} ${unit}s` }
+    : { next: 'next-step', ten: `${HORIZON}-step`, nextNoun: 'Next step', tenNoun: `Over ${HORIZON} steps` };
 }
 
 /** The baselines of the chosen series, before any model is trained (they only depend on the data). */
@@ -637,24 +641,26 @@ function showScores(model: Scores | null, naive: Scores, seasonal: Scores | null
 /** Says whether the model beats the best baseline, in the data's units. */
 function showVerdict(r: RunResults, unit: string): void {
   const w = stepWords();
-  const cands = [{ name: 'naive (last value)', s: r.naive }, ...(r.seasonal ? [{ name: `${r.seasonalLabel} seasonal naive`, s: r.seasonal }] : [])];
+  const cands = [
+    { name: 'naive (last value)', advice: 'Copying the last value', s: r.naive },
+    ...(r.seasonal ? [{ name: `${r.seasonalLabel} seasonal naive`, advice: `Repeating the last ${r.seasonalLabel} season`, s: r.seasonal }] : []),
+  ];
   const best1 = cands.reduce((a, b) => (b.s.mae1 < a.s.mae1 ? b : a));
   const best10 = cands.reduce((a, b) => (b.s.mae10 < a.s.mae10 ? b : a));
   const u = unit ? ` ${unit}` : '';
   const pct = (m: number, b: number) => `${Math.abs(Math.round(((m - b) / b) * 100))}% ${m < b ? 'lower' : 'higher'}`;
   const wins1 = r.model.mae1 < best1.s.mae1, wins10 = r.model.mae10 < best10.s.mae10;
-  const cmp1 = `${w.next} MAE ${fmtData(r.model.mae1)} vs ${fmtData(best1.s.mae1)}${u} for the ${best1.name} (${pct(r.model.mae1, best1.s.mae1)})`;
-  const cmp10 = `${w.ten} MAE ${fmtData(r.model.mae10)} vs ${fmtData(best10.s.mae10)} for the ${best10.name}`;
+  const details = `${w.nextNoun}: MAE ${fmtData(r.model.mae1)} vs ${fmtData(best1.s.mae1)}${u} for the ${best1.name} forecast (${pct(r.model.mae1, best1.s.mae1)}). ${w.tenNoun}: ${fmtData(r.model.mae10)} vs ${fmtData(best10.s.mae10)} for the ${best10.name} forecast (${pct(r.model.mae10, best10.s.mae10)}).`;
   let text: string, verdict: 'beats' | 'loses' | 'mixed';
   if (wins1 && wins10) {
     verdict = 'beats';
-    text = `✓ The model beats the baselines: ${cmp1}; ${cmp10}.`;
+    text = `✓ The model beats the baselines. ${details}`;
   } else if (!wins1 && !wins10) {
     verdict = 'loses';
-    text = `✗ The model does not beat the baseline: ${cmp1}; ${cmp10}. The ${best1.name} forecast is better — train longer, or try another window, learning rate or model.`;
+    text = `✗ The model does not beat the baseline. ${details} ${best1.advice} is still the better forecast — train longer, or try another window, learning rate or model.`;
   } else {
     verdict = 'mixed';
-    text = wins1 ? `◐ The model beats the baselines on the next step (${cmp1}) but not over ${HORIZON} steps (${cmp10}).` : `◐ The model does not beat the ${best1.name} on the next step (${cmp1}), but it does over ${HORIZON} steps (${cmp10}).`;
+    text = `◐ The model beats the baselines ${wins1 ? `on the ${w.nextNoun.toLowerCase()} but not ${w.tenNoun.toLowerCase()}` : `${w.tenNoun.toLowerCase()} but not on the ${w.nextNoun.toLowerCase()}`}. ${details}`;
   }
   show(ui.verdict, text);
   ui.verdict.dataset.verdict = verdict;
@@ -683,7 +689,7 @@ function onDone(m: Extract<FromWorker, { type: 'done' }>): void {
     weights: m.weights,
     ...(run.weightsFile ? { weightsFile: run.weightsFile } : {}),
   };
-  lastRun = record;
+  lastRun = { ...record, ...(run.fileMeta ? { fileMeta: run.fileMeta } : {}) };
   const r = m.results;
   showScores(r.model, r.naive, r.seasonal, r.seasonalLabel);
   const d = data.descriptor;
@@ -831,9 +837,9 @@ function resetRunView(epochs: number): void {
 }
 
 /** Starts a run; the status line answers at once (the worker's own status follows). */
-function begin(config: ModelConfig, ref: DataRef, kind: 'start' | 'load', weights?: WeightArray[], weightsFile?: string): void {
+function begin(config: ModelConfig, ref: DataRef, kind: 'start' | 'load', weights?: WeightArray[], weightsFile?: string, fileMeta?: WeightsFileMeta): void {
   lastRun = null;
-  run = { config, data: null, start: performance.now(), epochSeconds: [], stopClickedAt: null, ...(weightsFile ? { weightsFile } : {}) };
+  run = { config, data: null, start: performance.now(), epochSeconds: [], stopClickedAt: null, ...(weightsFile ? { weightsFile } : {}), ...(fileMeta ? { fileMeta } : {}) };
   resetRunView(config.epochs);
   setState(kind === 'start' ? 'training' : 'loading');
   setStatus(kind === 'start' ? 'Starting: handing the data and the model to the worker…' : `Loading ${weightsFile ?? 'the weights'}…`);
@@ -869,7 +875,9 @@ ui.stop.addEventListener('click', () => {
 ui.save.addEventListener('click', () => {
   if (!lastRun) return;
   const { config, weights, data } = lastRun;
-  const text = encodeWeightsFile(config, weights, { data: data.descriptor, epochs: lastRun.history.loss?.length ?? 0 });
+  // loaded weights keep what their file said about their training
+  const meta = lastRun.mode === 'loaded' ? { data: lastRun.fileMeta?.data ?? null, epochs: lastRun.fileMeta?.epochs ?? null } : { data: data.descriptor, epochs: lastRun.history.loss?.length ?? 0 };
+  const text = encodeWeightsFile(config, weights, meta);
   download(`webgpu-rnn-${config.cell}-${config.units}x${config.depth}-${config.head}.json`, text, 'application/json');
 });
 
@@ -989,7 +997,7 @@ ui.loadDialog.addEventListener('close', () => {
     show(ui.runError, `The current data cannot be used with these weights: ${d.problem ?? 'it is not ready'}.`);
     return;
   }
-  begin(p.config, d.ref, 'load', p.weights, p.fileName);
+  begin(p.config, d.ref, 'load', p.weights, p.fileName, p.meta);
 });
 
 // The label answers at once; the chart (rebuilt: uPlot fixes a scale's type at creation) is

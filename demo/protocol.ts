@@ -76,6 +76,7 @@ export interface TableInfo {
   numeric: number[];
   dates: { column: number; format: DateFormat; invalid: number }[];
   delimiter: string;
+  decimalComma: boolean;
   hasHeader: boolean;
   parseMs: number;
 }

@@ -124,6 +124,10 @@ export function buildSeries(t: ParsedTable, dateColumn: number | null, column: n
     throw new CsvError(`Column "${name}" has ${what} on line ${t.lines[badRow]} where a number is expected (NaN and missing values are not allowed). Fix or remove that row, or pick another column.`);
   }
 
+  if (t.delimiter !== ',' || t.decimalComma) {
+    const sep = t.delimiter === '\t' ? 'tabs' : t.delimiter === ';' ? 'semicolons' : `"${t.delimiter}"`;
+    notes.push(`Read as ${t.delimiter !== ',' ? `separated by ${sep}` : ''}${t.delimiter !== ',' && t.decimalComma ? ', with ' : ''}${t.decimalComma ? 'decimal commas (12,5 = 12.5)' : ''}.`);
+  }
   let times: Float64Array | null = null;
   let frequency: Frequency | null = null;
   let out: Float64Array = values;

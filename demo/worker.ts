@@ -104,6 +104,7 @@ async function parse(id: number, source: { kind: 'file'; file: File } | { kind: 
       numeric: t.numeric,
       dates: t.dates.map((d) => ({ column: d.column, format: d.format, invalid: d.invalid })),
       delimiter: t.delimiter,
+      decimalComma: t.decimalComma,
       hasHeader: t.hasHeader,
       parseMs: t.parseMs,
     };

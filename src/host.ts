@@ -10,12 +10,26 @@ import { shapeSize } from './tensor';
 
 /** A row-major float32 array with its shape (what the model APIs return). */
 export interface HostTensor {
+  /** The values, row-major. */
   readonly data: Float32Array;
+  /** The shape, e.g. `[batch, time, features]`. */
   readonly shape: readonly number[];
 }
 
-/** What the model APIs accept as data. */
-export type TensorLike = HostTensor | { data: ArrayLike<number>; shape: readonly number[] } | NestedArray;
+/**
+ * What the model APIs accept as data: `{data, shape}` (any array-like of numbers) or nested
+ * arrays, e.g. `[[[0.1], [0.2]], [[0.3], [0.4]]]` for 2 sequences of 2 steps of 1 feature.
+ */
+export type TensorLike =
+  | HostTensor
+  | {
+      /** The values, row-major. */
+      data: ArrayLike<number>;
+      /** The shape. */
+      shape: readonly number[];
+    }
+  | NestedArray;
+/** Numbers nested in arrays, one level per dimension (all rows the same length). */
 export type NestedArray = number[] | NestedArray[];
 
 /** Converts and validates; `what` names the argument in errors (e.g. 'fit: x'). */

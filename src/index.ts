@@ -117,11 +117,39 @@ export const layers = {
   flatten: (args: LayerArgs = {}) => new Flatten(args),
   /** Applies a layer to every time step. */
   timeDistributed: (args: TimeDistributedArgs) => new TimeDistributed(args),
-  /** Fully connected recurrent layer (Keras SimpleRNN). */
+  /**
+   * Fully connected recurrent layer (Keras SimpleRNN).
+   *
+   * @example
+   * ```ts
+   * // the chapter's deep RNN: SimpleRNN(20) → SimpleRNN(20) → Dense(1)
+   * rnn.sequential({ layers: [
+   *   rnn.layers.simpleRNN({ units: 20, returnSequences: true, inputShape: [null, 1] }),
+   *   rnn.layers.simpleRNN({ units: 20 }),
+   *   rnn.layers.dense({ units: 1 }),
+   * ] });
+   * ```
+   */
   simpleRNN: (args: RecurrentArgs) => new SimpleRNN(args),
-  /** Long short-term memory layer (Keras LSTM: gates i, f, c, o; unitForgetBias). */
+  /**
+   * Long short-term memory layer (Keras LSTM: gates i, f, c, o; unitForgetBias).
+   *
+   * @example
+   * ```ts
+   * rnn.layers.lstm({ units: 20, returnSequences: true, inputShape: [null, 1] });
+   * rnn.layers.lstm({ units: 64, dropout: 0.2, recurrentDropout: 0.2 });
+   * ```
+   */
   lstm: (args: LSTMArgs) => new LSTM(args),
-  /** Gated recurrent unit (Keras GRU: gates z, r, h; resetAfter true by default). */
+  /**
+   * Gated recurrent unit (Keras GRU: gates z, r, h; resetAfter true by default).
+   *
+   * @example
+   * ```ts
+   * rnn.layers.gru({ units: 20, returnSequences: true, inputShape: [null, 1] });
+   * rnn.layers.gru({ units: 32, resetAfter: false }); // the original (Cho et al.) formulation
+   * ```
+   */
   gru: (args: GRUArgs) => new GRU(args),
   /** Keras Bidirectional: runs a copy of `layer` forwards and one backwards; mergeMode concat (default) | sum | mul | ave. */
   bidirectional: (args: BidirectionalArgs) => new Bidirectional(args),
@@ -196,6 +224,15 @@ export type LayerSpec = SpecOf<typeof layers>;
 export type SequentialSpec = SequentialSpecOf<typeof layers, typeof optimizers>;
 /** A callback of `rnn.callbacks` as data, to run in a training Worker (e.g. `{type: 'earlyStopping', patience: 3}`). */
 export type CallbackSpec = SpecOf<typeof callbackFactories>;
+// the type-level helpers the specs are made with
+export type { Factory, SpecOptions, SpecLevel, SpecOf, FactoryKeys, OptimizerSpecOf, CompileSpecOf, SequentialSpecOf } from './worker/spec';
+// types the API mentions (documented with it)
+export type { InitializerName } from './layers/initializers';
+export type { CellType } from './ops/rnn-cells';
+export type { CellFusion } from './layers/cells';
+export type { CsvStreamOptions } from './data/csv';
+export type { DatasetFn, DatasetBatch } from './model/train-loop';
+export type { Mode as MonitorMode } from './callbacks/base';
 
 /**
  * Training in a dedicated Web Worker, so a page never freezes: the worker owns the GPU device and

@@ -8,19 +8,40 @@ import type { HostTensor } from '../host';
 
 /** What the callbacks need from a model (a Sequential provides it). */
 export interface CallbackModel {
+  /** Set to true to stop fit after the current batch. */
   stopTraining: boolean;
+  /** The compiled optimizer (its learningRate can be changed between epochs). */
   readonly optimizer: Optimizer | null;
+  /** The weights' names, aligned with getWeights(). */
   readonly weightNames: string[];
+  /** All weights (Keras order and layout). */
   getWeights(): Promise<HostTensor[]>;
+  /** Sets all weights (Keras order and layout). */
   setWeights(weights: HostTensor[]): Promise<void>;
 }
 
+/** Whether the monitored value should go down ('min'), up ('max'), or as its name suggests ('auto': down unless it mentions accuracy). */
 export type Mode = 'auto' | 'min' | 'max';
 
-/** Base class: keeps the model fit() hands over. */
+/**
+ * Base class of the library's callbacks: keeps the model fit() hands over. Your own callbacks
+ * can be plain objects ({@link Callback}) or subclasses of this.
+ *
+ * @example
+ * ```ts
+ * class StopAtLoss extends rnn.BaseCallback {
+ *   onEpochEnd(_epoch: number, logs: rnn.Logs) {
+ *     if ((logs.loss ?? Infinity) < 0.01) this.model!.stopTraining = true;
+ *   }
+ * }
+ * await model.fit(x, y, { epochs: 100, callbacks: [new StopAtLoss()] });
+ * ```
+ */
 export abstract class BaseCallback implements Callback {
+  /** The model being trained (set by fit before onTrainBegin). */
   protected model: CallbackModel | null = null;
 
+  /** Called by fit with the model being trained. */
   setModel(model: CallbackModel): void {
     this.model = model;
   }

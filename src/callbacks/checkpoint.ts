@@ -65,22 +65,45 @@ export interface ModelCheckpointArgs {
 
 /** The JSON written by modelCheckpoint to a file. */
 export interface CheckpointFile {
+  /** Identifies the file. */
   format: 'webgpu-rnn-weights';
+  /** Version of the layout. */
   version: 1;
+  /** Epoch (0-based) of the weights. */
   epoch: number;
+  /** The logs of that epoch. */
   logs: Logs;
-  weights: { name: string; shape: number[]; data: number[] }[];
+  /** The weights in getWeights() order: name, shape and values (row-major). */
+  weights: {
+    /** The weight's name. */
+    name: string;
+    /** Its shape. */
+    shape: number[];
+    /** Its values, row-major. */
+    data: number[];
+  }[];
 }
 
 /**
  * Saves the model's weights at the end of every epoch, or only when the monitored value improves
  * (saveBestOnly), into memory or atomically into a JSON file. Read a file back with
- * `readCheckpoint(path)` and `model.setWeights(...)`.
+ * `readCheckpoint(path)` and `model.setWeights(...)`. Made by `rnn.callbacks.modelCheckpoint`.
+ *
+ * @example
+ * ```ts
+ * const best: rnn.MemoryCheckpoint = { weights: null };
+ * await model.fit(x, y, { epochs: 20, validationData: [xv, yv], callbacks: [rnn.callbacks.modelCheckpoint({ target: best, saveBestOnly: true })] });
+ * await model.setWeights(best.weights!);
+ * ```
  */
 export class ModelCheckpoint extends BaseCallback {
+  /** Where weights go: the in-memory object or the file path. */
   readonly target: MemoryCheckpoint | string;
+  /** The log watched, e.g. 'val_loss'. */
   readonly monitor: string;
+  /** Whether only improvements are saved. */
   readonly saveBestOnly: boolean;
+  /** Direction of improvement. */
   readonly mode: Mode;
   /** Best monitored value so far. */
   best = Infinity;
@@ -101,10 +124,12 @@ export class ModelCheckpoint extends BaseCallback {
     this.mode = checkMode(w, args.mode ?? 'auto');
   }
 
+  /** Resets the best value. */
   onTrainBegin(): void {
     this.best = decreasing(this.mode, this.monitor) ? Infinity : -Infinity;
   }
 
+  /** Saves the weights (every epoch, or on improvement with saveBestOnly). */
   async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
     const model = this.requireModel('modelCheckpoint');
     if (this.saveBestOnly) {

@@ -28,14 +28,29 @@ export interface EarlyStoppingArgs {
  * Stops training when the monitored value stops improving, exactly as Keras 3: each epoch
  * `wait += 1`; an improvement (current - minDelta < best for 'min') resets wait when it also
  * beats the baseline; otherwise training stops once wait >= patience (never at epoch 0).
+ * Made by `rnn.callbacks.earlyStopping`.
+ *
+ * @example
+ * ```ts
+ * const stop = rnn.callbacks.earlyStopping({ monitor: 'val_loss', patience: 5, restoreBestWeights: true });
+ * await model.fit(x, y, { epochs: 100, validationData: [xv, yv], callbacks: [stop] });
+ * console.log(stop.stoppedEpoch, stop.bestEpoch);
+ * ```
  */
 export class EarlyStopping extends BaseCallback {
+  /** The log watched, e.g. 'val_loss'. */
   readonly monitor: string;
+  /** Smaller changes are no improvement. */
   readonly minDelta: number;
+  /** Epochs without improvement before stopping. */
   readonly patience: number;
+  /** Direction of improvement. */
   readonly mode: Mode;
+  /** The value to beat, or null. */
   readonly baseline: number | null;
+  /** Whether the best epoch's weights are restored at the end. */
   readonly restoreBestWeights: boolean;
+  /** Epochs before monitoring starts. */
   readonly startFromEpoch: number;
   /** Epoch at which training was stopped (0: not stopped). */
   stoppedEpoch = 0;
@@ -68,6 +83,7 @@ export class EarlyStopping extends BaseCallback {
     return this.down ? current + this.minDelta < reference : current - this.minDelta > reference;
   }
 
+  /** Resets the counters and the best value. */
   onTrainBegin(): void {
     this.wait = 0;
     this.stoppedEpoch = 0;
@@ -76,6 +92,7 @@ export class EarlyStopping extends BaseCallback {
     this.best = this.down ? Infinity : -Infinity;
   }
 
+  /** Compares the monitored value with the best; stops training when patience runs out. */
   async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
     const model = this.requireModel('earlyStopping');
     const current = logs[this.monitor];
@@ -102,6 +119,7 @@ export class EarlyStopping extends BaseCallback {
     }
   }
 
+  /** Restores the best epoch's weights (with restoreBestWeights). */
   async onTrainEnd(): Promise<void> {
     if (this.restoreBestWeights && this.bestWeights !== null) await this.requireModel('earlyStopping').setWeights(this.bestWeights);
   }

@@ -26,8 +26,11 @@ export interface CsvLoggerArgs {
  * Always kept in `text`; also written to `filename` if given.
  */
 export class CSVLogger extends BaseCallback {
+  /** The file written after every epoch, or null. */
   readonly filename: string | null;
+  /** The column separator. */
   readonly separator: string;
+  /** Whether an existing file is appended to. */
   readonly append: boolean;
   /** The CSV written so far. */
   text = '';
@@ -43,6 +46,7 @@ export class CSVLogger extends BaseCallback {
     this.append = Boolean(args.append ?? false);
   }
 
+  /** Starts the text (reading the existing file when appending). */
   async onTrainBegin(): Promise<void> {
     this.keys = null;
     this.prefix = '';
@@ -53,6 +57,7 @@ export class CSVLogger extends BaseCallback {
     this.text = this.prefix;
   }
 
+  /** Adds the epoch's row (and writes the file). */
   async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
     const sep = this.separator;
     if (!this.keys) {
@@ -76,11 +81,17 @@ export interface HistoryLoggerArgs {
  * Non-finite values are written as null (JSON has no NaN).
  */
 export class HistoryLogger extends BaseCallback {
+  /** The file written after every epoch, or null. */
   readonly filename: string | null;
   /** The JSON text so far. */
   text = '';
   /** The history so far. */
-  readonly history: { epoch: number[]; history: Record<string, number[]> } = { epoch: [], history: {} };
+  readonly history: {
+    /** The epochs logged. */
+    epoch: number[];
+    /** Per log name, one value per epoch. */
+    history: Record<string, number[]>;
+  } = { epoch: [], history: {} };
 
   constructor(args: HistoryLoggerArgs = {}) {
     super();
@@ -88,11 +99,13 @@ export class HistoryLogger extends BaseCallback {
     this.filename = args.filename ?? null;
   }
 
+  /** Clears the history. */
   onTrainBegin(): void {
     this.history.epoch.length = 0;
     for (const k of Object.keys(this.history.history)) delete this.history.history[k];
   }
 
+  /** Adds the epoch's logs (and writes the file). */
   async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
     this.history.epoch.push(epoch);
     for (const [k, v] of Object.entries(logs)) (this.history.history[k] ??= []).push(v);

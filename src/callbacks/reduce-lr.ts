@@ -27,15 +27,28 @@ export interface ReduceLROnPlateauArgs {
 /**
  * Multiplies the optimizer's learning rate by `factor` (not below minLr) when the monitored value
  * has not improved for `patience` epochs, exactly as Keras 3; the new rate is used from the next
- * step on. Adds `learning_rate` to each epoch's logs (and so to the history).
+ * step on. Adds `learning_rate` to each epoch's logs (and so to the history). Made by
+ * `rnn.callbacks.reduceLROnPlateau`.
+ *
+ * @example
+ * ```ts
+ * await model.fit(x, y, { epochs: 50, validationData: [xv, yv], callbacks: [rnn.callbacks.reduceLROnPlateau({ factor: 0.5, patience: 3 })] });
+ * ```
  */
 export class ReduceLROnPlateau extends BaseCallback {
+  /** The log watched, e.g. 'val_loss'. */
   readonly monitor: string;
+  /** new lr = lr · factor. */
   readonly factor: number;
+  /** Epochs without improvement before reducing. */
   readonly patience: number;
+  /** Direction of improvement. */
   readonly mode: Mode;
+  /** Smaller improvements do not count. */
   readonly minDelta: number;
+  /** Epochs to wait after a reduction. */
   readonly cooldown: number;
+  /** Lower bound of the learning rate. */
   readonly minLr: number;
   private best = Infinity;
   private wait = 0;
@@ -66,10 +79,12 @@ export class ReduceLROnPlateau extends BaseCallback {
     return decreasing(this.mode, this.monitor) ? a < b - this.minDelta : a > b + this.minDelta;
   }
 
+  /** Resets the counters. */
   onTrainBegin(): void {
     this.reset();
   }
 
+  /** Reduces the learning rate after `patience` epochs without improvement; adds `learning_rate` to the logs. */
   onEpochEnd(_epoch: number, logs: Logs): void {
     const opt = this.requireModel('reduceLROnPlateau').optimizer;
     if (!opt) throw new Error('reduceLROnPlateau: the model has no optimizer (compile it first)');
@@ -113,11 +128,13 @@ export class TerminateOnNaN extends BaseCallback {
   stoppedEpoch = -1;
   private lastGood: HostTensor[] | null = null;
 
+  /** Keeps the starting weights as the last good ones. */
   async onTrainBegin(): Promise<void> {
     this.stoppedEpoch = -1;
     this.lastGood = await this.requireModel('terminateOnNaN').getWeights();
   }
 
+  /** Stops and restores the last good weights on a non-finite loss; else keeps these weights. */
   async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
     const model = this.requireModel('terminateOnNaN');
     const loss = logs.loss;

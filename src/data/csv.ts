@@ -11,6 +11,7 @@
 
 /** A CSV syntax or content error; the message reads `source:line:column: …`. */
 export class CsvError extends Error {
+  /** 'CsvError'. */
   override readonly name = 'CsvError';
   /**
    * @param source file name (or label) of the text.
@@ -44,8 +45,11 @@ export interface CsvStreamOptions extends CsvOptions {
 
 /** A parsed CSV text: header and records, each with the physical line it starts on. */
 export interface CsvTable {
+  /** The file name (or label) given as `source`, for messages. */
   readonly source: string;
+  /** The header's field names (trimmed). */
   readonly header: readonly string[];
+  /** The records' fields, as text. */
   readonly rows: readonly (readonly string[])[];
   /** `lines[i]` = 1-based line on which `rows[i]` starts. */
   readonly lines: readonly number[];
@@ -70,7 +74,12 @@ export function forEachCsvRecord(
   text: string,
   onRecord: (fields: string[], line: number) => void,
   opts: CsvStreamOptions = {},
-): { header: string[]; records: number } {
+): {
+  /** The header's field names. */
+  header: string[];
+  /** Number of data records passed to `onRecord`. */
+  records: number;
+} {
   const source = opts.source ?? '<csv>';
   const delim = (opts.delimiter ?? ',').charCodeAt(0);
   if ((opts.delimiter ?? ',').length !== 1 || delim === QUOTE || delim === CR || delim === LF) {

@@ -23,6 +23,7 @@ import { MinMaxScaler, maeRmse, windowsAt } from './windows';
 
 /** Daily observations of one location. */
 export interface DailyWeather {
+  /** The station, e.g. 'Seattle'. */
   readonly location: string;
   /** `YYYY-MM-DD` per day. */
   readonly dates: readonly string[];
@@ -212,15 +213,21 @@ export interface SeattleSplit {
 
 /** The next-day `temp_max` task. */
 export interface SeattleTask {
+  /** Windows whose target day is before `validStart`. */
   readonly train: SeattleSplit;
+  /** Windows whose target day is in [validStart, testStart). */
   readonly valid: SeattleSplit;
+  /** Windows whose target day is from `testStart` on. */
   readonly test: SeattleSplit;
   /** Fitted on the 6 features of the training days (days before `validStart`). */
   readonly xScaler: MinMaxScaler;
   /** `temp_max` range of the training days; `inverse` gives °C. */
   readonly yScaler: MinMaxScaler;
+  /** The input features, in x's last-axis order. */
   readonly features: readonly string[];
+  /** Days of history per window. */
   readonly windowDays: number;
+  /** The daily data the windows were cut from. */
   readonly daily: DailyWeather;
 }
 
@@ -288,8 +295,11 @@ export function seattleTask(daily: DailyWeather, opts: SeattleTaskOptions = {}):
 
 /** Errors in °C. */
 export interface CelsiusErrors {
+  /** Mean absolute error, °C. */
   readonly mae: number;
+  /** Root mean squared error, °C. */
   readonly rmse: number;
+  /** Number of days compared. */
   readonly count: number;
 }
 

@@ -11,14 +11,19 @@ import { MT19937 } from './mt19937';
 
 /** Inputs and targets of one split. */
 export interface SplitData {
+  /** Inputs, `[n, 50, 1]`. */
   readonly x: HostTensor;
+  /** Targets: `[n, 1]`, `[n, 10]` or `[n, 50, 10]` by the data set's kind. */
   readonly y: HostTensor;
 }
 
 /** The chapter's train / valid / test splits. */
 export interface ChapterData {
+  /** The first 70% of the series (7000 by default). */
   readonly train: SplitData;
+  /** The next 20% (2000). */
   readonly valid: SplitData;
+  /** The last 10% (1000). */
   readonly test: SplitData;
 }
 

@@ -256,7 +256,17 @@ export function warmupMse(yTrue: HostTensor, yPred: HostTensor, warmup: number):
 }
 
 /** Mean absolute error and root-mean-square error of two equally long value lists (float64). */
-export function maeRmse(yTrue: ArrayLike<number>, yPred: ArrayLike<number>): { mae: number; rmse: number; count: number } {
+export function maeRmse(
+  yTrue: ArrayLike<number>,
+  yPred: ArrayLike<number>,
+): {
+  /** Mean absolute error. */
+  mae: number;
+  /** Root mean squared error. */
+  rmse: number;
+  /** Number of pairs. */
+  count: number;
+} {
   if (yTrue.length !== yPred.length) throw new Error(`maeRmse: lengths differ (${yTrue.length} vs ${yPred.length})`);
   if (yTrue.length === 0) throw new Error('maeRmse: no values');
   let abs = 0;

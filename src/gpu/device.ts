@@ -8,11 +8,17 @@
  * `device.lost` is turned into an Error the same way.
  */
 
+/** What the adapter says about itself (WebGPU `GPUAdapterInfo`), and which runtime found it. */
 export interface GpuInfo {
+  /** e.g. 'nvidia', 'mesa', 'google' (may be empty in browsers). */
   vendor: string;
+  /** e.g. 'ampere', 'software' (may be empty). */
   architecture: string;
+  /** The device (may be empty). */
   device: string;
+  /** A description, e.g. 'llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)' (may be empty). */
   description: string;
+  /** True for a software (CPU) adapter: SwiftShader, lavapipe. */
   isFallbackAdapter: boolean;
   /** 'browser' (navigator.gpu) or 'node' (Dawn). */
   runtime: 'browser' | 'node';
@@ -20,9 +26,21 @@ export interface GpuInfo {
   icd?: string;
 }
 
+/**
+ * The GPU every model of the page or process shares (what `rnn.getGpu()` returns).
+ *
+ * @example
+ * ```ts
+ * const gpu = await rnn.getGpu();
+ * console.log(gpu.info.runtime, gpu.info.description, gpu.info.isFallbackAdapter);
+ * ```
+ */
 export interface Gpu {
+  /** The WebGPU device (the library's buffers and pipelines live on it). */
   readonly device: GPUDevice;
+  /** The adapter the device came from. */
   readonly adapter: GPUAdapter;
+  /** What the adapter says about itself. */
   readonly info: GpuInfo;
   /** Throws (once) the first GPU error recorded since the last call, if any. */
   checkErrors(): void;
@@ -30,6 +48,7 @@ export interface Gpu {
 
 /** Raised for validation/out-of-memory/internal errors reported by the GPU, and for device loss. */
 export class GpuError extends Error {
+  /** 'GpuError'. */
   override name = 'GpuError';
 }
 

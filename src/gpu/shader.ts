@@ -33,6 +33,7 @@ interface ResourceInfo {
 
 /** Thrown for WGSL compile errors and for binding/param name mismatches. */
 export class ShaderError extends Error {
+  /** 'ShaderError'. */
   override name = 'ShaderError';
 }
 

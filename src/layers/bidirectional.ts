@@ -18,6 +18,7 @@ import { bidirectionalMerge, type MergeMode } from '../ops/sequence';
 import { RecurrentLayer, checkInitialState } from './recurrent';
 import { Layer, type LayerArgs, type Shape, type WeightSpec } from './layer';
 
+/** Options of `rnn.layers.bidirectional` (Keras `Bidirectional`). */
 export interface BidirectionalArgs extends LayerArgs {
   /** The recurrent layer to run in both directions (its options are copied; it is not used itself). */
   layer: RecurrentLayer;
@@ -27,10 +28,22 @@ export interface BidirectionalArgs extends LayerArgs {
 
 const MERGE_MODES: readonly MergeMode[] = ['concat', 'sum', 'mul', 'ave'];
 
+/**
+ * Keras `Bidirectional`: runs a copy of a recurrent layer forwards and one backwards over the
+ * sequence and merges their outputs. Made by `rnn.layers.bidirectional`.
+ *
+ * @example
+ * ```ts
+ * rnn.layers.bidirectional({ layer: rnn.layers.lstm({ units: 32, returnSequences: true }), inputShape: [null, 8] });
+ * ```
+ */
 export class Bidirectional extends Layer {
   readonly className = 'Bidirectional';
+  /** The forward copy (`forward_<name>`). */
   readonly forwardLayer: RecurrentLayer;
+  /** The backward copy (`backward_<name>`). */
   readonly backwardLayer: RecurrentLayer;
+  /** How the two outputs are combined: 'concat', 'sum', 'mul' or 'ave'. */
   readonly mergeMode: MergeMode;
 
   constructor(args: BidirectionalArgs) {
@@ -54,6 +67,7 @@ export class Bidirectional extends Layer {
     }
   }
 
+  /** Whether the output is the whole sequence (the inner layer's `returnSequences`). */
   get returnSequences(): boolean {
     return this.forwardLayer.returnSequences;
   }

@@ -41,20 +41,45 @@ import { Layer, positiveInt, type LayerArgs, type Shape, type WeightSpec } from 
  * also works on the tracer that compiles a cell (then it records a node of the cell's op graph).
  * Row values are [B, n]; weights may be matmul's right operand, a bias, gamma or beta (or a slice
  * of one along its first axis).
+ *
+ * @example
+ * ```ts
+ * // a minimal cell: h_t = tanh(x_t·K + h_{t-1}·U + b)
+ * const cell: rnn.RecurrentCell = {
+ *   className: 'MyCell', stateSize: [8], outputSize: 8,
+ *   weightSpecs: (inputSize) => [
+ *     { name: 'kernel', shape: [inputSize, 8], init: 'glorotUniform' },
+ *     { name: 'recurrent_kernel', shape: [8, 8], init: 'orthogonal' },
+ *     { name: 'bias', shape: [8], init: 'zeros' },
+ *   ],
+ *   async step(g, x, [h], [k, u, b]) {
+ *     const z = await rnn.cellOps.add(g, await rnn.cellOps.matmul(g, x, k, b), await rnn.cellOps.matmul(g, h, u));
+ *     const y = await rnn.cellOps.activation(g, z, 'tanh');
+ *     return { output: y, states: [y] };
+ *   },
+ *   getConfig: () => ({ units: 8 }),
+ * };
+ * const layer = rnn.layers.rnn({ cell, inputShape: [null, 1] });
+ * ```
  */
 export const cellOps = {
   /** a [B, K] · w [K, N] (+ bias [N]). */
   matmul: (g: Graph, a: Tensor, b: Tensor, bias: Tensor | null = null, name?: string): Promise<Tensor> =>
     isCellTracer(g) ? Promise.resolve(g.matmul(a, b, bias, name)) : matmul(g, a, b, bias, name),
+  /** Elementwise sum (same shapes). */
   add: (g: Graph, a: Tensor, b: Tensor): Promise<Tensor> => (isCellTracer(g) ? Promise.resolve(g.binary('add', a, b)) : add(g, a, b)),
+  /** Elementwise difference a − b (same shapes). */
   sub: (g: Graph, a: Tensor, b: Tensor): Promise<Tensor> => (isCellTracer(g) ? Promise.resolve(g.binary('sub', a, b)) : sub(g, a, b)),
   /** Elementwise product (same shapes). */
   mul: (g: Graph, a: Tensor, b: Tensor): Promise<Tensor> => (isCellTracer(g) ? Promise.resolve(g.binary('mul', a, b)) : mul(g, a, b)),
   /** x · factor + shift (scalars), e.g. 1 - z = scale(z, -1, 1). */
   scale: (g: Graph, x: Tensor, factor: number, shift = 0, name?: string): Promise<Tensor> =>
     isCellTracer(g) ? Promise.resolve(g.scale(x, factor, shift, name)) : scale(g, x, factor, shift, name),
+  /** x [B, n] + bias [n]. */
   biasAdd: (g: Graph, x: Tensor, bias: Tensor): Promise<Tensor> => (isCellTracer(g) ? Promise.resolve(g.biasAdd(x, bias)) : biasAdd(g, x, bias)),
+  /** An activation by name: 'tanh', 'sigmoid', 'relu', 'linear', … */
   activation: (g: Graph, x: Tensor, act: Activation): Promise<Tensor> => (isCellTracer(g) ? Promise.resolve(g.activation(x, act)) : activation(g, x, act)),
+  /** Layer normalization over the features: (x − mean)/√(var + epsilon)·gamma + beta (gamma, beta optional). */
   layerNorm: (g: Graph, x: Tensor, gamma: Tensor | null, beta: Tensor | null, epsilon: number, name?: string): Promise<Tensor> =>
     isCellTracer(g) ? Promise.resolve(g.layerNorm(x, gamma, beta, epsilon, name)) : layerNorm(g, x, gamma, beta, epsilon, name),
   /** Along the features (axis -1) in a fused cell. */
@@ -63,6 +88,7 @@ export const cellOps = {
   /** x[..., start:start+size] along `axis` (the features in a fused cell; a weight along its first axis). */
   slice: (g: Graph, x: Tensor, axis: number, start: number, size: number, name?: string): Promise<Tensor> =>
     isCellTracer(g) ? Promise.resolve(g.slice(x, axis, start, size, name)) : slice(g, x, axis, start, size, name),
+  /** Splits x along `axis` into pieces of the given sizes (e.g. an LSTM's four gate blocks). */
   split: (g: Graph, x: Tensor, sizes: readonly number[], axis = -1, name?: string): Promise<Tensor[]> =>
     isCellTracer(g) ? Promise.resolve(g.split(x, sizes, axis, name)) : split(g, x, sizes, axis, name),
 };
@@ -81,15 +107,19 @@ export interface RecurrentCell {
   readonly className: string;
   /** Feature size of each state (initial states are zeros). */
   readonly stateSize: readonly number[];
+  /** Feature size of the output. */
   readonly outputSize: number;
   /** The cell's weights for an input feature size, in Keras order. */
   weightSpecs(inputSize: number): WeightSpec[];
   /** One step: x [B, I], states [B, stateSize[i]], weights in weightSpecs' order. */
   step(g: Graph, x: Tensor, states: readonly Tensor[], weights: readonly Tensor[]): Promise<CellStep>;
+  /** Configuration (summary, serialisation). */
   getConfig(): Record<string, unknown>;
 }
 
+/** Options of `rnn.layers.rnn` (Keras `RNN`). */
 export interface RNNArgs extends LayerArgs {
+  /** The cell to run at every step, e.g. `rnn.layers.lnSimpleRNNCell({units: 20})` or your own {@link RecurrentCell}. */
   cell: RecurrentCell;
   /** Return the whole output sequence [B, T, outputSize] (default false: the last output). */
   returnSequences?: boolean;
@@ -116,6 +146,7 @@ function isCell(c: unknown): c is RecurrentCell {
 
 /** How an RNN layer runs its cell (after its first call): fused kernels, or step by step and why. */
 export interface CellFusion {
+  /** True when the cell runs as fused kernels. */
   fused: boolean;
   /** Why the cell runs step by step (null when fused). */
   reason: string | null;
@@ -123,15 +154,31 @@ export interface CellFusion {
 
 /**
  * Keras `RNN(cell)`: runs a custom cell over the sequence — compiled into fused kernels when it
- * can be (see the file comment), else one recorded step per time step.
+ * can be (see the file comment), else one recorded step per time step. Made by `rnn.layers.rnn`.
+ *
+ * @example
+ * ```ts
+ * // the chapter's layer-normalized RNN (experiment J)
+ * rnn.sequential({ layers: [
+ *   rnn.layers.rnn({ cell: rnn.layers.lnSimpleRNNCell({ units: 20 }), returnSequences: true, inputShape: [null, 1] }),
+ *   rnn.layers.rnn({ cell: rnn.layers.lnSimpleRNNCell({ units: 20 }), returnSequences: true }),
+ *   rnn.layers.timeDistributed({ layer: rnn.layers.dense({ units: 10 }) }),
+ * ] });
+ * ```
  */
 export class RNN extends Layer implements StatefulLayer {
   readonly className = 'RNN';
+  /** The cell run at every step. */
   readonly cell: RecurrentCell;
+  /** Whether the output is the whole sequence. */
   readonly returnSequences: boolean;
+  /** Input dropout rate in training. */
   readonly dropout: number;
+  /** Recurrent-state dropout rate in training. */
   readonly recurrentDropout: number;
+  /** Seed of the dropout masks. */
   readonly seed: number;
+  /** The `fused` option: true, false or 'auto'. */
   readonly fusedOption: boolean | 'auto';
   /** How the cell ran in the last call (null before the first). */
   fusion: CellFusion | null = null;
@@ -292,22 +339,27 @@ export class RNN extends Layer implements StatefulLayer {
     return (this.stateStore ??= new StateStore(this.name, this.cell.stateSize.map((_, i) => (i === 0 ? 'h' : `state${i}`)), this.cell.stateSize));
   }
 
+  /** @internal */
   beginStep(batch: number): void {
     this.states.begin(batch);
   }
 
+  /** Zeros the stored state of streaming inference. */
   resetStates(): void {
     this.stateStore?.reset();
   }
 
+  /** The stored state (one [batch, size] array per cell state), or null before any step. */
   getState(): Promise<HostTensor[] | null> {
     return this.states.get();
   }
 
+  /** Sets the stored state (one [batch, size] array per cell state). */
   setState(...states: TensorLike[]): Promise<void> {
     return this.states.set(states);
   }
 
+  /** @internal */
   disposeState(): void {
     this.stateStore?.dispose();
     this.rng?.buffer.destroy();
@@ -326,14 +378,19 @@ export class RNN extends Layer implements StatefulLayer {
   }
 }
 
+/** Options of `rnn.layers.lnSimpleRNNCell`. */
 export interface LNSimpleRNNCellArgs {
+  /** Hidden units (the state and output size). */
   units: number;
   /** Applied after the normalization (default tanh, as in the chapter). */
   activation?: Activation | 'hard_sigmoid' | null;
   /** LayerNormalization epsilon (Keras default 1e-3). */
   epsilon?: number;
+  /** Initializer of the input kernel (default 'glorotUniform'). */
   kernelInitializer?: string;
+  /** Initializer of the recurrent kernel (default 'orthogonal'). */
   recurrentInitializer?: string;
+  /** Initializer of the bias (default 'zeros'). */
   biasInitializer?: string;
 }
 
@@ -343,10 +400,14 @@ export interface LNSimpleRNNCellArgs {
  */
 export class LNSimpleRNNCell implements RecurrentCell {
   readonly className = 'LNSimpleRNNCell';
+  /** Hidden units. */
   readonly units: number;
+  /** The activation after the normalization. */
   readonly activation: Activation;
+  /** LayerNormalization epsilon. */
   readonly epsilon: number;
   readonly stateSize: readonly number[];
+  /** Equal to `units`. */
   readonly outputSize: number;
   private readonly inits: [InitializerName, InitializerName, InitializerName];
 
@@ -385,6 +446,7 @@ export class LNSimpleRNNCell implements RecurrentCell {
     return { output: h, states: [h] };
   }
 
+  /** Configuration: `{units, activation, epsilon}`. */
   getConfig(): Record<string, unknown> {
     return { units: this.units, activation: this.activation, epsilon: this.epsilon };
   }

@@ -10,21 +10,41 @@ import { parseActivation, type Activation } from '../ops/activations';
 import { parseInitializer, type InitializerName } from './initializers';
 import { Layer, positiveInt, type LayerArgs, type Shape, type WeightSpec } from './layer';
 
+/** Options of `rnn.layers.dense` (Keras `Dense`). */
 export interface DenseArgs extends LayerArgs {
+  /** Number of outputs (the last dimension of the output). */
   units: number;
   /** Default linear (null). */
   activation?: Activation | 'hard_sigmoid' | null;
+  /** Add a bias (default true). */
   useBias?: boolean;
+  /** Initializer of the kernel [inputs, units] (default 'glorotUniform'). */
   kernelInitializer?: string;
+  /** Initializer of the bias (default 'zeros'). */
   biasInitializer?: string;
 }
 
+/**
+ * Keras `Dense`: `activation(x · kernel + bias)` on the last axis; on a sequence [B, T, F] it
+ * applies to every time step (as Keras 3 does). Made by `rnn.layers.dense`.
+ *
+ * @example
+ * ```ts
+ * rnn.layers.dense({ units: 10 });                      // a linear head with 10 outputs
+ * rnn.layers.dense({ units: 32, activation: 'relu' });
+ * ```
+ */
 export class Dense extends Layer {
   readonly className = 'Dense';
+  /** Number of outputs. */
   readonly units: number;
+  /** The activation ('linear' when none was given). */
   readonly activation: Activation;
+  /** Whether the layer has a bias. */
   readonly useBias: boolean;
+  /** The kernel's initializer. */
   readonly kernelInitializer: InitializerName;
+  /** The bias's initializer. */
   readonly biasInitializer: InitializerName;
 
   constructor(args: DenseArgs) {
@@ -69,7 +89,7 @@ export class Dense extends Layer {
   }
 }
 
-/** Flattens all non-batch dimensions (which must be known). */
+/** Keras `Flatten`: flattens all non-batch dimensions (which must be known). Made by `rnn.layers.flatten`. */
 export class Flatten extends Layer {
   readonly className = 'Flatten';
 
@@ -93,13 +113,25 @@ export class Flatten extends Layer {
   }
 }
 
+/** Options of `rnn.layers.timeDistributed` (Keras `TimeDistributed`). */
 export interface TimeDistributedArgs extends LayerArgs {
+  /** The layer to apply to every time step, e.g. `rnn.layers.dense({units: 10})`. */
   layer: Layer;
 }
 
-/** Applies `layer` to every time step of a [B, T, ...] input (one call over all B·T rows). */
+/**
+ * Keras `TimeDistributed`: applies `layer` to every time step of a [B, T, ...] input (one call
+ * over all B·T rows). Made by `rnn.layers.timeDistributed`.
+ *
+ * @example
+ * ```ts
+ * // the chapter's sequence-to-sequence head: 10 values ahead at every step
+ * rnn.layers.timeDistributed({ layer: rnn.layers.dense({ units: 10 }) });
+ * ```
+ */
 export class TimeDistributed extends Layer {
   readonly className = 'TimeDistributed';
+  /** The layer applied at every step. */
   readonly layer: Layer;
 
   constructor(args: TimeDistributedArgs) {

@@ -4,6 +4,7 @@
  */
 import { MT19937 } from '../data/mt19937';
 
+/** Weight initializers by Keras name (camelCase): Glorot (Xavier) uniform/normal, He uniform, orthogonal, zeros, ones. */
 export type InitializerName = 'glorotUniform' | 'orthogonal' | 'zeros' | 'ones' | 'glorotNormal' | 'heUniform';
 
 const ALIASES: Record<string, InitializerName> = {

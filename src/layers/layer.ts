@@ -8,8 +8,13 @@ import type { Tensor } from '../tensor';
 import type { InitializerName, Rng } from './initializers';
 import { Node, SymbolicTensor, isSymbolic } from './symbolic';
 
+/**
+ * A shape without the batch dimension, e.g. `[50, 1]` for windows of 50 steps of 1 feature;
+ * `null` is a dimension of any size (e.g. the sequence length: `[null, 1]`).
+ */
 export type Shape = readonly (number | null)[];
 
+/** Options every layer takes (Keras `name`, `input_shape`). */
 export interface LayerArgs {
   /** Layer name (default: class name with a counter, as in Keras). */
   name?: string;
@@ -17,10 +22,13 @@ export interface LayerArgs {
   inputShape?: Shape;
 }
 
+/** A weight a layer or cell declares for an input shape (custom cells return these from `weightSpecs`). */
 export interface WeightSpec {
   /** Keras variable name: 'kernel', 'recurrent_kernel', 'bias'. */
   name: string;
+  /** The weight's shape, e.g. `[inputSize, units]`. */
   shape: readonly number[];
+  /** Its initializer (Keras name, e.g. 'glorotUniform', 'orthogonal', 'zeros'). */
   init: InitializerName;
   /** Custom initial values (e.g. LSTM's unit forget bias); overrides `init`. */
   initValues?: (rng: Rng) => Float32Array;
@@ -46,8 +54,22 @@ export interface ApplyArgs {
   initialState?: SymbolicTensor[];
 }
 
+/**
+ * The base of every layer (Keras `keras.layers.Layer`). Layers are made with the factories of
+ * `rnn.layers` and put in a model (`rnn.sequential({layers})`, or called on symbolic tensors with
+ * `apply` for `rnn.model`); their weights live on the GPU once the model is built.
+ *
+ * @example
+ * ```ts
+ * const lstm = rnn.layers.lstm({ units: 20, returnSequences: true, inputShape: [null, 1] });
+ * const model = rnn.sequential({ layers: [lstm, rnn.layers.dense({ units: 1 })] });
+ * console.log(lstm.name, lstm.getConfig());
+ * ```
+ */
 export abstract class Layer {
+  /** The layer's name (unique per page/process by default: `lstm`, `lstm_1`, …); prefixes its weight names. */
   readonly name: string;
+  /** The input shape given to the layer (without batch), or null. */
   readonly inputShape: Shape | null;
   /** Keras class name, shown by model.summary(). */
   abstract readonly className: string;
@@ -56,7 +78,10 @@ export abstract class Layer {
    * and no optimizer slots. Takes effect at the next fit / trainOnBatch.
    */
   trainable = true;
-  /** The layer's calls in functional graphs (one per `apply`; several for a shared layer). */
+  /**
+   * The layer's calls in functional graphs (one per `apply`; several for a shared layer).
+   * @internal
+   */
   readonly nodes: Node[] = [];
 
   constructor(args: LayerArgs, base: string) {
@@ -72,12 +97,18 @@ export abstract class Layer {
   /** Output shape (without batch) for an input shape; throws with the layer name on a mismatch. */
   abstract outputShape(input: Shape): Shape;
 
-  /** Weights for an input shape, in Keras order. */
+  /**
+   * Weights for an input shape, in Keras order.
+   * @internal
+   */
   weightSpecs(_input: Shape): WeightSpec[] {
     return [];
   }
 
-  /** Records the layer's forward computation. `weights` follow weightSpecs' order. */
+  /**
+   * Records the layer's forward computation. `weights` follow weightSpecs' order.
+   * @internal
+   */
   abstract call(g: Graph, x: Tensor, weights: readonly Tensor[]): Promise<Tensor>;
 
   /** Configuration (Keras names), for summary() and serialisation. */
@@ -86,6 +117,7 @@ export abstract class Layer {
   /**
    * Output shapes of one call with these inputs (and initial states); throws naming the layer and
    * the shapes when they do not fit. Default: one input, no state, `outputShape`.
+   * @internal
    */
   nodeOutputShapes(inputs: readonly Shape[], states: readonly Shape[]): Shape[] {
     if (inputs.length !== 1) throw new RangeError(`${this.name}: takes one input, got ${inputs.length} (${inputs.map(shapeToString).join(', ')})`);
@@ -93,7 +125,10 @@ export abstract class Layer {
     return [this.outputShape(inputs[0]!)];
   }
 
-  /** Records one call (a graph node): inputs and states in, outputs out. Default: `call` on the one input. */
+  /**
+   * Records one call (a graph node): inputs and states in, outputs out. Default: `call` on the one input.
+   * @internal
+   */
   async callNode(g: Graph, inputs: readonly Tensor[], weights: readonly Tensor[], _states: readonly Tensor[]): Promise<Tensor[]> {
     return [await this.call(g, inputs[0]!, weights)];
   }
@@ -131,7 +166,7 @@ export abstract class Layer {
   }
 }
 
-/** The input of a functional model (Keras `Input`): no weights, no computation. */
+/** The input of a functional model (Keras `Input`, made by `rnn.input`): no weights, no computation. */
 export class InputLayer extends Layer {
   readonly className = 'InputLayer';
 

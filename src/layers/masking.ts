@@ -10,13 +10,28 @@ import type { Tensor } from '../tensor';
 import { applyMask, stepMask } from '../ops/sequence';
 import { Layer, type LayerArgs, type Shape } from './layer';
 
+/** Options of `rnn.layers.masking` (Keras `Masking`). */
 export interface MaskingArgs extends LayerArgs {
   /** Steps whose features all equal this value are masked (default 0). */
   maskValue?: number;
 }
 
+/**
+ * Keras `Masking`: time steps whose features all equal `maskValue` are padding; the recurrent
+ * layers that follow skip them. Made by `rnn.layers.masking`.
+ *
+ * @example
+ * ```ts
+ * rnn.sequential({ layers: [
+ *   rnn.layers.masking({ maskValue: 0, inputShape: [null, 3] }),
+ *   rnn.layers.lstm({ units: 16 }),
+ *   rnn.layers.dense({ units: 1 }),
+ * ] });
+ * ```
+ */
 export class Masking extends Layer {
   readonly className = 'Masking';
+  /** The padding value. */
   readonly maskValue: number;
 
   constructor(args: MaskingArgs = {}) {

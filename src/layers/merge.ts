@@ -122,6 +122,7 @@ export class Average extends ElementwiseMerge {
   }
 }
 
+/** Options of `rnn.layers.concatenate` (Keras `Concatenate`). */
 export interface ConcatenateArgs extends LayerArgs {
   /** Axis to join along (Keras default -1, the features); counts the batch axis as 0. */
   axis?: number;
@@ -130,6 +131,7 @@ export interface ConcatenateArgs extends LayerArgs {
 /** Keras Concatenate: joins the inputs along `axis`; all other dimensions must match. */
 export class Concatenate extends Merge {
   readonly className = 'Concatenate';
+  /** The axis the inputs are joined along (the batch axis counts as 0). */
   readonly axis: number;
   protected readonly minInputs: number = 1;
 
@@ -158,6 +160,7 @@ export class Concatenate extends Merge {
     return xs.length === 1 ? Promise.resolve(xs[0]!) : concat(g, xs, this.axis, this.name);
   }
 
+  /** Configuration (Keras names): `{axis}`. */
   override getConfig(): Record<string, unknown> {
     return { axis: this.axis };
   }

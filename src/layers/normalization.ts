@@ -38,11 +38,17 @@ export interface BatchNormalizationArgs extends NormalizationArgs {
 
 /** Shared validation and weights (gamma, beta) of the two layers. */
 abstract class NormalizationBase extends Layer {
+  /** The normalised axis (the last). */
   readonly axis: number;
+  /** Added to the variance. */
   readonly epsilon: number;
+  /** Whether an offset beta is learnt. */
   readonly center: boolean;
+  /** Whether a scale gamma is learnt. */
   readonly scale: boolean;
+  /** beta's initializer. */
   readonly betaInitializer: InitializerName;
+  /** gamma's initializer. */
   readonly gammaInitializer: InitializerName;
 
   constructor(args: NormalizationArgs, base: string) {
@@ -95,12 +101,21 @@ abstract class NormalizationBase extends Layer {
     return { gamma, beta, rest: w.slice(i) };
   }
 
+  /** Configuration (Keras names): axis, epsilon, center, scale. */
   getConfig(): Record<string, unknown> {
     return { axis: this.axis, epsilon: this.epsilon, center: this.center, scale: this.scale };
   }
 }
 
-/** Keras 3 LayerNormalization over the last axis: y = (x - mean)/sqrt(var + ε)·gamma + beta per sample. */
+/**
+ * Keras 3 LayerNormalization over the last axis: y = (x - mean)/sqrt(var + ε)·gamma + beta per
+ * sample. Made by `rnn.layers.layerNormalization`.
+ *
+ * @example
+ * ```ts
+ * rnn.layers.layerNormalization(); // epsilon 1e-3, learns gamma and beta
+ * ```
+ */
 export class LayerNormalization extends NormalizationBase {
   readonly className = 'LayerNormalization';
 
@@ -121,10 +136,17 @@ export class LayerNormalization extends NormalizationBase {
 /**
  * Keras 3 BatchNormalization over all axes but the last. Training steps use the batch statistics
  * and update moving_mean / moving_variance (moving·momentum + batch·(1 - momentum)) on the GPU;
- * predict and evaluate use the moving statistics.
+ * predict and evaluate use the moving statistics. Made by `rnn.layers.batchNormalization`.
+ *
+ * @example
+ * ```ts
+ * // the chapter's experiment I: BatchNormalization between recurrent layers
+ * rnn.layers.batchNormalization({ momentum: 0.99 });
+ * ```
  */
 export class BatchNormalization extends NormalizationBase {
   readonly className = 'BatchNormalization';
+  /** Moving-average momentum. */
   readonly momentum: number;
 
   constructor(args: BatchNormalizationArgs = {}) {
@@ -148,6 +170,7 @@ export class BatchNormalization extends NormalizationBase {
     return batchNorm(g, x, gamma, beta, rest[0]!, rest[1]!, { epsilon: this.epsilon, momentum: this.momentum }, this.name);
   }
 
+  /** Configuration (Keras names): axis, epsilon, center, scale, momentum. */
   override getConfig(): Record<string, unknown> {
     return { ...super.getConfig(), momentum: this.momentum };
   }

@@ -27,6 +27,7 @@ import { StateStore } from './state-store';
 
 export { StateStore } from './state-store';
 
+/** Options of `rnn.layers.simpleRNN` (Keras `SimpleRNN`), shared by LSTM and GRU. */
 export interface RecurrentArgs extends LayerArgs {
   /** Hidden units H. */
   units: number;
@@ -51,9 +52,13 @@ export interface RecurrentArgs extends LayerArgs {
    * pieces (char-RNN style).
    */
   stateful?: boolean;
+  /** Add biases (default true). */
   useBias?: boolean;
+  /** Initializer of the input kernel [I, G·H] (default 'glorotUniform'). */
   kernelInitializer?: string;
+  /** Initializer of the recurrent kernel [H, G·H] (default 'orthogonal'). */
   recurrentInitializer?: string;
+  /** Initializer of the bias (default 'zeros'). */
   biasInitializer?: string;
   /** Fraction of the input units to drop in training, in [0, 1) (Keras `dropout`, default 0). */
   dropout?: number;
@@ -70,16 +75,19 @@ export interface RecurrentArgs extends LayerArgs {
   timeLoop?: 'auto' | 'persistent' | 'step';
 }
 
+/** Options of the gated layers (LSTM, GRU): a SimpleRNN's and the gates' activation. */
 export interface GatedArgs extends RecurrentArgs {
   /** Gate activation (default sigmoid; tfjs's default hardSigmoid is available). */
   recurrentActivation?: Activation | 'hard_sigmoid' | null;
 }
 
+/** Options of `rnn.layers.lstm` (Keras `LSTM`). */
 export interface LSTMArgs extends GatedArgs {
   /** Add 1 to the forget-gate bias at initialisation (Keras default true). */
   unitForgetBias?: boolean;
 }
 
+/** Options of `rnn.layers.gru` (Keras `GRU`). */
 export interface GRUArgs extends GatedArgs {
   /** Apply the reset gate after the recurrent matmul (Keras 3 / cuDNN default true). */
   resetAfter?: boolean;
@@ -90,7 +98,7 @@ export interface GRUArgs extends GatedArgs {
  * state stays on the GPU between calls).
  */
 export interface StatefulLayer {
-  /** Validates the batch size of the coming step (called before every predictStep). */
+  /** Validates the batch size of the coming step (called before every predictStep). @internal */
   beginStep(batch: number): void;
   /** Zeros the stored state (and forgets its batch size). */
   resetStates(): void;
@@ -98,7 +106,7 @@ export interface StatefulLayer {
   getState(): Promise<HostTensor[] | null>;
   /** Sets the stored state from host arrays ([h] or [h, c], each [batch, units]). */
   setState(...states: TensorLike[]): Promise<void>;
-  /** Frees the GPU buffers of the state (model.dispose()). */
+  /** Frees the GPU buffers of the state (model.dispose()). @internal */
   disposeState(): void;
 }
 
@@ -124,27 +132,46 @@ export function dropoutRate(where: string, key: string, value: unknown): number 
   return value;
 }
 
-/** Shared implementation of the three recurrent layers. */
+/**
+ * What SimpleRNN, LSTM and GRU share: their options (as read-only properties), the Keras 3 weight
+ * layouts and the stored state of streaming inference (`getState` / `setState` / `resetStates`).
+ */
 export abstract class RecurrentLayer extends Layer implements StatefulLayer {
+  /** Which cell: 'simpleRNN', 'lstm' or 'gru'. */
   abstract readonly cell: CellType;
+  /** Hidden units H. */
   readonly units: number;
+  /** Output/candidate activation. */
   readonly activation: Activation;
+  /** Gate activation (LSTM, GRU). */
   readonly recurrentActivation: Activation;
+  /** Whether the output is the whole sequence [B, T, H] (else the last step [B, H]). */
   readonly returnSequences: boolean;
+  /** Whether `apply` also returns the final state. */
   readonly returnState: boolean;
+  /** Whether the sequence is processed from its last step to its first. */
   readonly goBackwards: boolean;
+  /** Whether the final state of a batch is the initial state of the next. */
   readonly stateful: boolean;
+  /** Whether the layer has biases. */
   readonly useBias: boolean;
+  /** The input kernel's initializer. */
   readonly kernelInitializer: InitializerName;
+  /** The recurrent kernel's initializer. */
   readonly recurrentInitializer: InitializerName;
+  /** The bias's initializer. */
   readonly biasInitializer: InitializerName;
+  /** Input dropout rate in training. */
   readonly dropout: number;
+  /** Recurrent-state dropout rate in training. */
   readonly recurrentDropout: number;
+  /** Seed of the dropout masks. */
   readonly seed: number;
+  /** How the time loop runs on the GPU ('auto' chooses per layer). */
   readonly timeLoop: 'auto' | 'persistent' | 'step';
   private stateStore: StateStore | null = null;
   private rng: { ctx: Context; buffer: GPUBuffer } | null = null;
-  /** The options this layer was made with (Bidirectional re-creates it for the backward direction). */
+  /** The options this layer was made with (Bidirectional re-creates it for the backward direction). @internal */
   readonly initArgs: Readonly<GatedArgs>;
 
   constructor(args: GatedArgs, base: string) {
@@ -182,6 +209,7 @@ export abstract class RecurrentLayer extends Layer implements StatefulLayer {
     return gateCount(this.cell);
   }
 
+  /** GRU: whether the reset gate applies after the recurrent matmul (false for the other cells). */
   get resetAfter(): boolean {
     return false;
   }
@@ -222,7 +250,7 @@ export abstract class RecurrentLayer extends Layer implements StatefulLayer {
     return this.cell === 'lstm' ? 2 : 1;
   }
 
-  /** [output] or, with returnState, [output, h] / [output, h, c]; initialState must be stateCount [units] tensors. */
+  /** [output] or, with returnState, [output, h] / [output, h, c]; initialState must be stateCount [units] tensors. @internal */
   override nodeOutputShapes(inputs: readonly Shape[], states: readonly Shape[]): Shape[] {
     if (inputs.length !== 1) throw new RangeError(`${this.name}: takes one input sequence, got ${inputs.length}`);
     checkInitialState(this.name, states, this.stateCount, this.units, this.cell === 'lstm' ? '[h, c]' : '[h]');
@@ -253,6 +281,7 @@ export abstract class RecurrentLayer extends Layer implements StatefulLayer {
    * input's mask and its initial state: `init` (from `initialState`), or the stored state in
    * predictStep plans and for `stateful` layers (read at the start, written back at the end), else
    * zeros. `reverse`: walk time backwards (goBackwards, Bidirectional's backward direction).
+   * @internal
    */
   async runRecurrent(g: Graph, x: Tensor, w: readonly Tensor[], reverse: boolean, init: readonly Tensor[] = []): Promise<RnnOutputs> {
     if (x.shape.length !== 3) throw new RangeError(`${this.name}: expects [batch, timeSteps, features], got [${x.shape.join(', ')}]`);
@@ -304,6 +333,7 @@ export abstract class RecurrentLayer extends Layer implements StatefulLayer {
    * A new layer of the same class and options, named `name` and without inputShape (Keras
    * Bidirectional re-creates its layers from the config); a given dropout seed is offset so the two
    * directions draw different masks.
+   * @internal
    */
   recreate(name: string, seedOffset: number): RecurrentLayer {
     const Ctor = this.constructor as new (a: GatedArgs) => RecurrentLayer;
@@ -340,10 +370,12 @@ export abstract class RecurrentLayer extends Layer implements StatefulLayer {
     return (this.stateStore ??= new StateStore(this.name, this.cell === 'lstm' ? ['h', 'c'] : ['h'], this.cell === 'lstm' ? [this.units, this.units] : [this.units]));
   }
 
+  /** @internal */
   beginStep(batch: number): void {
     this.states.begin(batch);
   }
 
+  /** Zeros the stored state of streaming inference (Keras `layer.reset_states()`). */
   resetStates(): void {
     this.stateStore?.reset();
   }
@@ -358,12 +390,14 @@ export abstract class RecurrentLayer extends Layer implements StatefulLayer {
     return this.states.set(states);
   }
 
+  /** @internal */
   disposeState(): void {
     this.stateStore?.dispose();
     this.rng?.buffer.destroy();
     this.rng = null;
   }
 
+  /** Configuration (Keras names): units, activations, flags, dropout, seed, timeLoop. */
   getConfig(): Record<string, unknown> {
     return {
       units: this.units,
@@ -382,7 +416,7 @@ export abstract class RecurrentLayer extends Layer implements StatefulLayer {
   }
 }
 
-/** Fully connected RNN: h_t = activation(x_t·W + h_{t-1}·U + b). */
+/** Keras `SimpleRNN`, a fully connected RNN: h_t = activation(x_t·W + h_{t-1}·U + b). Made by `rnn.layers.simpleRNN`. */
 export class SimpleRNN extends RecurrentLayer {
   readonly className = 'SimpleRNN';
   readonly cell = 'simpleRNN' as const;
@@ -391,10 +425,11 @@ export class SimpleRNN extends RecurrentLayer {
   }
 }
 
-/** LSTM (Hochreiter & Schmidhuber) with Keras 3 gate order i, f, c, o. */
+/** Keras `LSTM` (Hochreiter & Schmidhuber) with Keras 3 gate order i, f, c, o and weight layout. Made by `rnn.layers.lstm`. */
 export class LSTM extends RecurrentLayer {
   readonly className = 'LSTM';
   readonly cell = 'lstm' as const;
+  /** Whether the forget gate's bias starts at 1. */
   readonly unitForgetBias: boolean;
   constructor(args: LSTMArgs) {
     super(args, 'lstm');
@@ -422,7 +457,7 @@ export class LSTM extends RecurrentLayer {
   }
 }
 
-/** GRU with Keras 3 gate order z, r, h; resetAfter true (default, cuDNN-compatible) or false. */
+/** Keras `GRU` with Keras 3 gate order z, r, h; `resetAfter` true (default, cuDNN-compatible) or false. Made by `rnn.layers.gru`. */
 export class GRU extends RecurrentLayer {
   readonly className = 'GRU';
   readonly cell = 'gru' as const;

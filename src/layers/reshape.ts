@@ -8,13 +8,16 @@ import type { Tensor } from '../tensor';
 import { repeatSteps } from '../ops/sequence';
 import { Layer, positiveInt, shapeToString, type LayerArgs, type Shape } from './layer';
 
+/** Options of `rnn.layers.reshape` (Keras `Reshape`). */
 export interface ReshapeArgs extends LayerArgs {
   /** The new shape without the batch dimension; one entry may be -1 (inferred). */
   targetShape: readonly number[];
 }
 
+/** Keras `Reshape`: the same values with another shape (the batch stays; one dimension may be -1). */
 export class Reshape extends Layer {
   readonly className = 'Reshape';
+  /** The output shape without batch (-1 inferred). */
   readonly targetShape: readonly number[];
 
   constructor(args: ReshapeArgs) {
@@ -50,6 +53,7 @@ export class Reshape extends Layer {
   }
 }
 
+/** Options of `rnn.layers.repeatVector` (Keras `RepeatVector`). */
 export interface RepeatVectorArgs extends LayerArgs {
   /** Number of steps. */
   n: number;
@@ -58,6 +62,7 @@ export interface RepeatVectorArgs extends LayerArgs {
 /** Keras RepeatVector: [B, F] → [B, n, F]. */
 export class RepeatVector extends Layer {
   readonly className = 'RepeatVector';
+  /** Number of steps of the output. */
   readonly n: number;
 
   constructor(args: RepeatVectorArgs) {

@@ -10,6 +10,7 @@ let nextId = 0;
 
 /** A placeholder for a tensor of a model's graph: its shape (without batch) and where it comes from. */
 export class SymbolicTensor {
+  /** Unique id of the tensor (order of creation). */
   readonly id = nextId++;
 
   constructor(
@@ -19,15 +20,20 @@ export class SymbolicTensor {
     readonly node: Node,
     /** Which of the node's outputs it is. */
     readonly index: number,
+    /** Its name: the layer's, with the call and output index when there are several. */
     readonly name: string,
   ) {}
 
+  /** `name (None, …shape)`, as Keras prints a symbolic tensor. */
   toString(): string {
     return `${this.name} (None, ${this.shape.map((d) => (d === null ? 'None' : String(d))).join(', ')})`;
   }
 }
 
-/** One call of a layer in a graph (a shared layer has several). */
+/**
+ * One call of a layer in a graph (a shared layer has several).
+ * @internal
+ */
 export class Node {
   readonly outputs: SymbolicTensor[];
 

@@ -201,8 +201,19 @@ export function checkFitDatasetArgs(dataset: unknown, args: FitDatasetArgs, wher
   return epochs;
 }
 
-/** What fitDataset's dataset function returns for (epoch, batch). */
-export type DatasetFn = (epoch: number, batch: number) => { x: ModelData; y: ModelData } | Promise<{ x: ModelData; y: ModelData }>;
+/**
+ * fitDataset's data: called for every (epoch, batch), returns that batch's inputs and targets
+ * (or a promise of them).
+ */
+export type DatasetFn = (epoch: number, batch: number) => DatasetBatch | Promise<DatasetBatch>;
+
+/** One batch of fitDataset's data. */
+export interface DatasetBatch {
+  /** The inputs. */
+  x: ModelData;
+  /** The targets. */
+  y: ModelData;
+}
 
 /**
  * fitDataset's batches: `dataset(epoch, b)`, converted and checked by `load` (which may also

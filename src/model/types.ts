@@ -20,7 +20,9 @@ export type LossName =
  * lesson's `loss_mse_warmup`: a recurrent model's first outputs have seen too little history).
  */
 export interface LossSpec {
+  /** Which loss: mean squared error, mean absolute error or Huber. */
   kind: 'mse' | 'mae' | 'huber';
+  /** Time steps ignored at the start of sequence outputs (0: none). */
   warmupSteps: number;
   /** Huber only. */
   delta?: number;
@@ -66,14 +68,18 @@ export type Logs = Record<string, number>;
 export interface Callback {
   /** Called by fit() before onTrainBegin with the model being trained (Keras `callback.model`). */
   setModel?(model: Model): void;
+  /** Before the first epoch. */
   onTrainBegin?(logs?: Logs): void | Promise<void>;
+  /** After the last epoch (also when training was stopped). */
   onTrainEnd?(logs?: Logs): void | Promise<void>;
+  /** Before each epoch (`epoch` from 0). */
   onEpochBegin?(epoch: number, logs?: Logs): void | Promise<void>;
   /**
    * After the epoch's loss, metrics and validation are known. The model may be used here (e.g.
    * `await model.predict(x)` or `evaluate`) while fit waits.
    */
   onEpochEnd?(epoch: number, logs: Logs): void | Promise<void>;
+  /** Before each batch (`batch` from 0 in its epoch); `logs.size` is its row count. */
   onBatchBegin?(batch: number, logs?: Logs): void | Promise<void>;
   /** `logs.size` is the batch's row count. The loss is not read back per batch (no per-step readback). */
   onBatchEnd?(batch: number, logs: Logs): void | Promise<void>;
@@ -98,6 +104,7 @@ export interface FitArgs {
   seed?: number;
   /** Per-row weights of the loss and metrics, [rows] (Keras sample_weight). */
   sampleWeight?: TensorLike;
+  /** Callbacks called during training, e.g. `rnn.callbacks.earlyStopping(...)` or `{onEpochEnd(epoch, logs) {...}}`. */
   callbacks?: Callback | Callback[];
   /** Give the event loop a turn at least every this many milliseconds (browsers stay responsive). Default 16 in browsers, 200 in Node. */
   yieldEvery?: number;
@@ -109,16 +116,21 @@ export interface FitDatasetArgs {
   epochs?: number;
   /** Batches drawn per epoch (Keras steps_per_epoch). */
   batchesPerEpoch: number;
+  /** Evaluated at the end of every epoch; adds val_loss (and val_ metrics) to the history. */
   validationData?: [ModelData, ModelData];
   /** Rows per validation forward pass (default 128; 1 for one long sequence). */
   validationBatchSize?: number;
+  /** Callbacks called during training. */
   callbacks?: Callback | Callback[];
+  /** Give the event loop a turn at least every this many milliseconds (default 16 in browsers, 200 in Node). */
   yieldEvery?: number;
 }
 
 /** What fit returns: the epochs run and, per log name, one value per epoch. */
 export interface History {
+  /** The epochs run (0, 1, …). */
   epoch: number[];
+  /** Per log name (`loss`, `val_loss`, metrics, `learning_rate`…), one value per epoch. */
   history: Record<string, number[]>;
 }
 
@@ -130,7 +142,9 @@ export interface EvaluateArgs {
 
 /** Options of `new Sequential` / `rnn.sequential`. */
 export interface SequentialArgs {
+  /** The layers in order (the first one gives the inputShape); more can be added with `model.add`. */
   layers?: Layer[];
+  /** The model's name (default 'sequential', 'sequential_1', …). */
   name?: string;
   /** Seed of the weight initializers and of fit's shuffling. Default: `setSeed`'s value, else random. */
   seed?: number;
@@ -142,6 +156,7 @@ export interface ModelArgs {
   inputs: SymbolicTensor | SymbolicTensor[];
   /** The model's outputs: tensors computed from the inputs by `layer.apply()`. */
   outputs: SymbolicTensor | SymbolicTensor[];
+  /** The model's name (default 'model', 'model_1', …). */
   name?: string;
   /** Seed of the weight initializers and of fit's shuffling. Default: `setSeed`'s value, else random. */
   seed?: number;

@@ -7,6 +7,7 @@
 import type { ShaderName } from '../gpu/kernels';
 import type { Activation } from './activations';
 
+/** The built-in recurrent cells. */
 export type CellType = 'simpleRNN' | 'lstm' | 'gru';
 
 export interface RnnOpConfig {

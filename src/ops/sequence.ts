@@ -83,6 +83,7 @@ export async function advanceRng(g: Graph, rngState: GPUBuffer): Promise<void> {
   g.forward.dispatch(k, { rngState: { buffer: rngState, offset: 0, size: 16 } }, {}, [1, 1, 1]);
 }
 
+/** How Bidirectional combines its two directions: 'concat' (default), 'sum', 'mul' or 'ave' (Keras `merge_mode`). */
 export type MergeMode = keyof typeof MERGE_CODES;
 
 /**

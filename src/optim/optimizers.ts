@@ -37,6 +37,7 @@ export interface OptimizerConfig extends ClipConfig {
   weightDecay?: number;
 }
 
+/** Options of `rnn.optimizers.adam` (Keras `Adam`). */
 export interface AdamConfig extends OptimizerConfig {
   /** Default 0.001. */
   learningRate?: LearningRateLike;
@@ -48,11 +49,13 @@ export interface AdamConfig extends OptimizerConfig {
   epsilon?: number;
 }
 
+/** Options of `rnn.optimizers.adamw` (Keras `AdamW`). */
 export interface AdamWConfig extends AdamConfig {
   /** Default 0.004 (Keras AdamW). */
   weightDecay?: number;
 }
 
+/** Options of `rnn.optimizers.sgd` (Keras `SGD`). */
 export interface SgdConfig extends OptimizerConfig {
   /** Default 0.01 (Keras). */
   learningRate?: LearningRateLike;
@@ -62,6 +65,7 @@ export interface SgdConfig extends OptimizerConfig {
   nesterov?: boolean;
 }
 
+/** Options of `rnn.optimizers.rmsprop` (Keras `RMSprop`). */
 export interface RmspropConfig extends OptimizerConfig {
   /** Default 0.001. */
   learningRate?: LearningRateLike;
@@ -75,7 +79,10 @@ export interface RmspropConfig extends OptimizerConfig {
   centered?: boolean;
 }
 
-/** The per-model state an optimizer builds: its update program and moment buffers. */
+/**
+ * The per-model state an optimizer builds: its update program and moment buffers.
+ * @internal
+ */
 export interface OptimizerState {
   /** The clip + update dispatches; encoded after each step's backward pass. */
   program: Program;
@@ -123,9 +130,17 @@ interface UpdateParams {
 
 /**
  * Base class: learning rate (number or schedule), clipping and weight decay, validated in the
- * constructor with Keras's rules, and the generic build of the fused update.
+ * constructor with Keras's rules, and the generic build of the fused update. Optimizers are made
+ * by `rnn.optimizers.*` and given to `model.compile`.
+ *
+ * @example
+ * ```ts
+ * model.compile({ optimizer: rnn.optimizers.adam({ learningRate: 0.001, clipnorm: 1 }), loss: 'mse' });
+ * model.optimizer!.learningRate = 0.0005; // between epochs, as reduceLROnPlateau does
+ * ```
  */
 export abstract class Optimizer {
+  /** The optimizer's name ('adam', 'adamw', 'sgd', 'rmsprop'). */
   abstract readonly name: string;
   /** Each variable's gradient norm is clipped to this, or null. */
   readonly clipnorm: number | null;
@@ -169,6 +184,7 @@ export abstract class Optimizer {
     return this.learningRateAt(this.iterations);
   }
 
+  /** Sets a constant learning rate (not for an optimizer made with a schedule). */
   set learningRate(v: number) {
     if (this.lr instanceof LearningRateSchedule) {
       throw new TypeError(`${this.name}: this optimizer was created with a ${this.lr.className} schedule as its learningRate, so the learning rate cannot be set`);
@@ -219,6 +235,7 @@ export abstract class Optimizer {
    * buffers, the per-step values and the variable table. `vars`: the variables to update (default:
    * the arena's trainable ones); only they get moment slots (a frozen layer costs no optimizer
    * memory). Resets `iterations` to 0.
+   * @internal
    */
   async build(ctx: Context, arena: ParamArena, vars: readonly Variable[] = arena.vars.filter((v) => v.trainable !== false)): Promise<OptimizerState> {
     const dev = ctx.device;
@@ -331,8 +348,11 @@ export abstract class Optimizer {
  */
 export class Adam extends Optimizer {
   readonly name: string = 'adam';
+  /** Decay of the first-moment average. */
   readonly beta1: number;
+  /** Decay of the second-moment average. */
   readonly beta2: number;
+  /** Added to √v in the update. */
   readonly epsilon: number;
   protected readonly entry = 'adamUpdate';
 
@@ -379,7 +399,9 @@ export class AdamW extends Adam {
  */
 export class SGD extends Optimizer {
   readonly name = 'sgd';
+  /** Momentum μ (0: plain SGD). */
   readonly momentum: number;
+  /** Whether the momentum is Nesterov's. */
   readonly nesterov: boolean;
   protected readonly entry = 'sgdUpdate';
 
@@ -409,9 +431,13 @@ export class SGD extends Optimizer {
  */
 export class RMSprop extends Optimizer {
   readonly name = 'rmsprop';
+  /** Discount of the squared-gradient average. */
   readonly rho: number;
+  /** Momentum (0: none). */
   readonly momentum: number;
+  /** Added inside the square root. */
   readonly epsilon: number;
+  /** Whether the gradient is normalised by the estimated variance. */
   readonly centered: boolean;
   protected readonly entry = 'rmspropUpdate';
 

@@ -50,9 +50,13 @@ function finite(where: string, key: string, v: unknown, min: number, inclusive: 
 /** lr(step) = initialLearningRate · decayRate^(step / decaySteps), floored ratio when staircase. */
 export class ExponentialDecay extends LearningRateSchedule {
   readonly className = 'ExponentialDecay';
+  /** The learning rate at step 0. */
   readonly initialLearningRate: number;
+  /** Steps per decay period. */
   readonly decaySteps: number;
+  /** Factor per period. */
   readonly decayRate: number;
+  /** Whether the rate drops in steps (integer periods) rather than continuously. */
   readonly staircase: boolean;
 
   constructor(cfg: ExponentialDecayConfig) {
@@ -78,7 +82,9 @@ export class ExponentialDecay extends LearningRateSchedule {
 /** values[i] on the i-th interval of the boundaries (each interval closed on its right end). */
 export class PiecewiseConstantDecay extends LearningRateSchedule {
   readonly className = 'PiecewiseConstantDecay';
+  /** Step counts where the rate changes, increasing. */
   readonly boundaries: readonly number[];
+  /** The rate on each interval (one more than the boundaries). */
   readonly values: readonly number[];
 
   constructor(cfg: PiecewiseConstantDecayConfig) {
@@ -110,7 +116,9 @@ export class PiecewiseConstantDecay extends LearningRateSchedule {
 
 /** A schedule in Keras's serialized form, e.g. `{className: 'ExponentialDecay', config: {...}}`. */
 export interface SerializedSchedule {
+  /** 'ExponentialDecay' or 'PiecewiseConstantDecay'. */
   className: string;
+  /** The schedule's options (its getConfig()). */
   config: Record<string, unknown>;
 }
 

@@ -18,7 +18,10 @@ export type SpecOptions<A, S> = { [K in keyof A]: NonNullable<A[K]> extends Laye
 
 /** `{type, ...options}` for each factory of `F`, with nested specs of type `S`. */
 export type SpecLevel<F extends Record<string, Factory>, S> = {
-  [K in keyof F & string]: { type: K } & SpecOptions<NonNullable<Parameters<F[K]>[0]>, S>;
+  [K in keyof F & string]: {
+    /** The factory's name, e.g. 'lstm'. */
+    type: K;
+  } & SpecOptions<NonNullable<Parameters<F[K]>[0]>, S>;
 }[keyof F & string];
 
 /**
@@ -33,11 +36,19 @@ export type FactoryKeys<O> = { [K in keyof O & string]: O[K] extends Factory ? K
 
 /** `{type, ...config}` for each optimizer factory of `O` (e.g. `{type: 'adam', learningRate: 0.001}`). */
 export type OptimizerSpecOf<O> = {
-  [K in FactoryKeys<O>]: O[K] extends Factory ? { type: K } & NonNullable<Parameters<O[K]>[0]> : never;
+  [K in FactoryKeys<O>]: O[K] extends Factory
+    ? {
+        /** The optimizer's name, e.g. 'adam'. */
+        type: K;
+      } & NonNullable<Parameters<O[K]>[0]>
+    : never;
 }[FactoryKeys<O>];
 
 /** `compile`'s arguments with the optimizer as a name or a spec. */
-export type CompileSpecOf<O> = Omit<CompileArgs, 'optimizer'> & { optimizer: string | OptimizerSpecOf<O> };
+export type CompileSpecOf<O> = Omit<CompileArgs, 'optimizer'> & {
+  /** A name ('adam', 'sgd', …) or `{type, ...config}`, e.g. `{type: 'adam', learningRate: 0.001}`. */
+  optimizer: string | OptimizerSpecOf<O>;
+};
 
 /** A Sequential model as data: its layers in order, and how to compile it. */
 export interface SequentialSpecOf<L extends Record<string, Factory>, O> {

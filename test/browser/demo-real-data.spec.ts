@@ -50,6 +50,36 @@ test('a shuffled CSV with duplicate rows is sorted and de-duplicated by date, an
   expect(errors).toEqual([]);
 });
 
+test('pandas-style reading: semicolons, decimal commas, day-first dates, newest first, missing days interpolated', async ({ page }) => {
+  const errors = await open(page);
+  // The same days as a European export: "31.12.2015;8,3", newest first, five days missing
+  // (in the training part, so the validation baselines stay those of the complete file).
+  const removed = new Set([100, 101, 500, 900, 901]);
+  const lines = dates.flatMap((d, i) => {
+    if (removed.has(i)) return [];
+    const [y, m, day] = d.split('-');
+    return [`${day}.${m}.${y};${String(values[i]).replace('.', ',')};x`];
+  });
+  const text = `Datum;Tmax;Station\n${lines.reverse().join('\n')}\n`;
+  await id(page, 'dataset').selectOption('csv');
+  await id(page, 'csv-input').setInputFiles({ name: 'seattle-eu.csv', mimeType: 'text/csv', buffer: Buffer.from(text) });
+  const notes = id(page, 'data-notes');
+  await expect(notes).toBeVisible();
+  await expect(id(page, 'csv-file')).toContainText('1,456 rows, 1 numeric column, dates in "Datum"');
+  await expect(notes).toContainText('1,461 daily values, 2012-01-01 → 2015-12-31 (from 1,456 rows of the file).');
+  await expect(notes).toContainText('Read as separated by semicolons, with decimal commas (12,5 = 12.5).');
+  await expect(notes).toContainText('Sorted by "Datum": the file lists the newest date first.');
+  await expect(notes).toContainText('Filled 5 missing days by linear interpolation between their neighbours.');
+  expect(JSON.parse((await notes.getAttribute('data-facts'))!)).toMatchObject({ fileRows: 1456, order: 'reversed', duplicates: 0, filled: 5 });
+  const data = await axesOf(page, 'data-chart');
+  expectUnclipped(data, 'data chart');
+  expect(xTickTexts(data).join(' ')).toMatch(/2012[\s\S]*2015/);
+  expect(Math.max(...yTicks(data))).toBeGreaterThanOrEqual(30);
+  expect(await cellNumber(page, 'naive-mae1')).toBeCloseTo(expected.naive1, 2);
+  expect(await cellNumber(page, 'seasonal-mae1')).toBeCloseTo(expected.seasonal1, 2);
+  expect(errors).toEqual([]);
+});
+
 test('a trained model is scored in data units against the baselines, on date axes, and its results export as CSV and JSON', async ({ page }) => {
   const errors = await open(page);
   await loadFixture(page);

@@ -76,6 +76,7 @@ export interface TarEntry {
   readonly name: string;
   /** Type flag: `'0'` regular file, `'5'` directory, … */
   readonly type: string;
+  /** Size in bytes. */
   readonly size: number;
   /** Byte offset of the data in the archive. */
   readonly offset: number;
@@ -214,11 +215,20 @@ export async function extractWeatherCsv(bytes: Uint8Array, source = WEATHER_DENM
 
 /** The subset of the Fetch API `Response` the downloader uses. */
 export interface FetchResponseLike {
+  /** True for a 2xx status. */
   readonly ok: boolean;
+  /** The HTTP status. */
   readonly status: number;
+  /** The HTTP status text. */
   readonly statusText: string;
-  readonly headers: { get(name: string): string | null };
+  /** The response headers (content-length is read for progress). */
+  readonly headers: {
+    /** A header's value, or null. */
+    get(name: string): string | null;
+  };
+  /** The body as a stream (read for progress), or null. */
   readonly body: ReadableStream<Uint8Array> | null;
+  /** The whole body (when there is no stream). */
   arrayBuffer(): Promise<ArrayBuffer>;
 }
 

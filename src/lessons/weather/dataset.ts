@@ -27,6 +27,7 @@ export interface CityObservations {
 
 /** Result of {@link parseWeatherDenmarkCsv}. */
 export interface WeatherObservations {
+  /** Each city's observations. */
   readonly cities: Readonly<Record<City, CityObservations>>;
   /** Data records read. */
   readonly records: number;

@@ -33,17 +33,27 @@ export interface WeatherTask {
   readonly xScaler: MinMaxScaler;
   /** Fitted on the raw training targets; `yScaler.inverse(pred)` de-normalises predictions. */
   readonly yScaler: MinMaxScaler;
+  /** The 20 input columns, in x's last-axis order (`City_Signal`). */
   readonly inputColumns: readonly string[];
+  /** The target columns, in y's last-axis order. */
   readonly targetColumns: readonly string[];
   /** Input column holding the current value of each target (for persistence forecasts). */
   readonly targetInputIndex: readonly number[];
+  /** Hours between an input row and its target. */
   readonly shiftSteps: number;
+  /** Rows of the training split. */
   readonly numTrain: number;
+  /** Rows of the test split. */
   readonly numTest: number;
   /** Time of each input row (`numTrain + numTest`); the target of row i is at `times[i] + shift` hours. */
   readonly times: Float64Array;
   /** Unscaled `x_data` `[N − shift, 20]` (a view of the table) and `y_data` `[N − shift, 3]`. */
-  readonly raw: { readonly x: HostTensor; readonly y: HostTensor };
+  readonly raw: {
+    /** Unscaled inputs. */
+    readonly x: HostTensor;
+    /** Unscaled targets. */
+    readonly y: HostTensor;
+  };
 }
 
 /**
@@ -106,7 +116,9 @@ export function weatherBatch(task: WeatherTask, opts: SubsequenceOptions): Subse
 
 /** Per-signal errors of a forecast, de-normalised. */
 export interface ForecastReport {
+  /** The target signals (Temp, WindSpeed, Pressure). */
   readonly signals: readonly string[];
+  /** Their units (°C, m/s, hPa). */
   readonly units: readonly string[];
   /** Mean absolute error per signal, in the signal's unit. */
   readonly mae: readonly number[];
