@@ -12,7 +12,7 @@
  */
 import type { CellGraph } from './cell-graph';
 import { describeNode } from './cell-graph';
-import type { CellLayout } from './cell-layout';
+import { layoutCell, postLoopReads, type CellLayout } from './cell-layout';
 import { StepGen, at, u } from './cell-wgsl';
 
 /** The Params fields of a cell module (every entry point gets all of them; unused ones 0). */
@@ -71,6 +71,7 @@ function header(g: CellGraph, l: CellLayout, o: StepGen['o']): void {
   o.line(`@group(0) @binding(7) var<storage, read> dOutSeq: array<f32>;         // [B, T, ${g.outputSize}]`);
   o.line('@group(0) @binding(8) var<storage, read_write> dsaved: array<f32>;    // [B, T, DW]');
   o.line('@group(0) @binding(9) var<storage, read_write> carry: array<f32>;     // state gradients, output gradient');
+  for (const e of l.params.kernel) o.line(`@group(0) @binding(${10 + e.weight}) var<storage, read_write> wg${e.weight}: array<f32>; // d w${e.weight} [${e.size}] +=`);
   o.line('');
   o.line('fn rowOf(b: u32, s: u32) -> u32 { return b * params.T + s; }');
   o.line('');
@@ -98,6 +99,49 @@ function header(g: CellGraph, l: CellLayout, o: StepGen['o']): void {
   }
 }
 
+/** The weight gradients summed over all rows and steps after BPTT (the plan of cell-layout.ts). */
+function paramGrads(gen: StepGen): void {
+  const { g, l, o } = gen;
+  o.line('');
+  o.line('// After BPTT: the weight gradients that are sums over every row and step (biases, gamma, beta, small');
+  o.line('// matmul weights; bigger ones are GEMMs). Invocation e owns element e of [' + l.params.kernel.map((e) => `w${e.weight}`).join(' | ') + '] and adds');
+  o.line('// its sum to the gradient (one invocation per element: no atomics, the same order every run).');
+  o.line('@compute @workgroup_size(WG)');
+  o.line('fn cellParamGrads(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {');
+  o.line('  let e = flatIndex(gid, nwg, WG);');
+  o.line('  let rows = params.B * params.T;');
+  o.depth = 1;
+  l.params.kernel.forEach((w, wi) => {
+    if (wi) o.depth--;
+    o.line(`${wi ? '} else ' : ''}if (e < ${u(w.base + w.size)}) {`);
+    o.depth++;
+    o.line(`let i = e${w.base ? ` - ${u(w.base)}` : ''}; // element of w${w.weight}`);
+    o.line('var acc = 0.0;');
+    for (const t of w.terms) {
+      const range = (off: number, size: number) => [off ? `i >= ${u(off)}` : '', off + size < w.size ? `i < ${u(off + size)}` : ''].filter(Boolean).join(' && ');
+      if (t.kind === 'sum') {
+        const col = t.col === 'grad' ? l.gradCol[t.node]! : l.contribCol.get(t.node)!;
+        const cond = range(t.offset, t.width);
+        o.line(`${cond ? `if (${cond}) ` : ''}{ for (var r = 0u; r < rows; r++) { acc += dsaved[${at('r * DW', col, t.offset ? `(i - ${u(t.offset)})` : 'i')}]; } } // n${t.node}`);
+      } else {
+        const n = g.nodes[t.node]!;
+        const A = n.kind === 'proj' ? `xin[r * ${u(g.inputSize)} + k]` : gen.V((n as { a: number }).a, 'k', false, 'r');
+        const cond = range(t.offset, t.K * t.N);
+        const idx = t.offset ? `(i - ${u(t.offset)})` : 'i';
+        o.line(`${cond ? `if (${cond}) ` : ''}{ // n${t.node}: Σ A[r, k]·dn${t.node}[r, j]`);
+        o.line(`  let k = ${idx} / ${u(t.N)};`);
+        o.line(`  let j = ${idx} % ${u(t.N)};`);
+        o.line(`  for (var r = 0u; r < rows; r++) { acc += ${A} * ${gen.G(t.node, 'j', 'r')}; }`);
+        o.line('}');
+      }
+    }
+    o.line(`wg${w.weight}[i] += acc;`);
+  });
+  o.close();
+  o.depth = 0;
+  o.line('}');
+}
+
 function entry(o: StepGen['o'], name: string): void {
   o.line('@compute @workgroup_size(WG)');
   o.line(`fn ${name}(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {`);
@@ -106,8 +150,22 @@ function entry(o: StepGen['o'], name: string): void {
   o.line('  let rowEnd = min(row0 + R, params.B); // this workgroup\'s rows: [row0, rowEnd)');
 }
 
-export function generateCellModule(g: CellGraph, l: CellLayout): CellModuleSource {
-  const gen = new StepGen(g, l);
+/**
+ * The layout and module of a traced cell, in two passes: the first with a column for every value
+ * and gradient records which ones any code reads back (from another phase, in BPTT, or after it);
+ * the second keeps only those, so values used only where they are computed are never stored.
+ */
+export function generateCell(g: CellGraph, weightSizes: readonly number[]): { layout: CellLayout; module: CellModuleSource } {
+  const first = new StepGen(g, layoutCell(g, weightSizes));
+  emit(first);
+  const post = postLoopReads(g);
+  const keep = { values: new Set([...first.valueReads, ...post.values]), grads: new Set([...first.gradReads, ...post.grads]) };
+  const layout = layoutCell(g, weightSizes, keep);
+  return { layout, module: emit(new StepGen(g, layout)) };
+}
+
+function emit(gen: StepGen): CellModuleSource {
+  const { g, l } = gen;
   const o = gen.o;
   header(g, l, o);
   // ---- forward
@@ -151,6 +209,7 @@ export function generateCellModule(g: CellGraph, l: CellLayout): CellModuleSourc
   o.depth = 0;
   o.line('  }');
   o.line('}');
+  if (l.params.kernel.length) paramGrads(gen);
   // a masked branch with nothing to do: `if (!stepMasked(b, s)) { … }`
   const lines: string[] = [];
   for (let i = 0; i < o.lines.length; i++) {

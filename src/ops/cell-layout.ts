@@ -44,6 +44,8 @@ export interface CellLayout {
   backward: Phase[];
   /** The consumers of each node: [consumer id, operand position]. */
   consumers: [number, number][][];
+  /** How the weight gradients are summed after BPTT. */
+  params: ParamGradPlan;
 }
 
 /** True for nodes whose value is computed in the kernel and stored in `saved`. */
@@ -106,8 +108,18 @@ function place(phases: Phase[], kind: 'units' | 'rows', width: number, item: Pha
   else cur.items.push(item);
 }
 
-/** The layout of a traced cell; `weightSizes[i]` = elements of the cell's weight i. */
-export function layoutCell(g: CellGraph, weightSizes: readonly number[]): CellLayout {
+/** Which values and gradients get a column (something reads them after the pair that computes them). */
+export interface Keep {
+  values: ReadonlySet<number>;
+  grads: ReadonlySet<number>;
+}
+
+/**
+ * The layout of a traced cell; `weightSizes[i]` = elements of the cell's weight i. Without `keep`
+ * every value and gradient gets a column (the first pass of cell-codegen.ts, which finds out what
+ * is read); with it only those in `keep` (and the states, their dropped copies and the statistics).
+ */
+export function layoutCell(g: CellGraph, weightSizes: readonly number[], keep?: Keep): CellLayout {
   const N = g.nodes.length;
   const consumers: [number, number][][] = g.nodes.map(() => []);
   for (const n of g.nodes) operands(n).forEach((o, pos) => consumers[o]!.push([n.id, pos]));
@@ -116,7 +128,8 @@ export function layoutCell(g: CellGraph, weightSizes: readonly number[]): CellLa
   const savedCol: (number | undefined)[] = new Array(N).fill(undefined);
   let sw = 0;
   for (const n of g.nodes) if (n.kind === 'state') { savedCol[n.id] = sw; sw += n.width; }
-  for (const n of g.nodes) if (isComputed(n)) { savedCol[n.id] = sw; sw += n.width; }
+  const kept = (n: CellNode) => !keep || keep.values.has(n.id) || n.kind === 'stateDrop' || n.kind === 'rowStats';
+  for (const n of g.nodes) if (isComputed(n) && kept(n)) { savedCol[n.id] = sw; sw += n.width; }
 
   // dsaved: every gradient but the states' (those go to the carry) and the statistics'
   const gradCol: (number | undefined)[] = new Array(N).fill(undefined);
@@ -124,7 +137,7 @@ export function layoutCell(g: CellGraph, weightSizes: readonly number[]): CellLa
   const normStatsCol = new Map<number, number>();
   let dw = 0;
   for (const n of g.nodes) {
-    if (n.kind === 'state' || n.kind === 'rowStats') continue;
+    if (n.kind === 'state' || n.kind === 'rowStats' || (keep && !keep.grads.has(n.id))) continue;
     gradCol[n.id] = dw;
     dw += n.width;
   }
@@ -141,7 +154,78 @@ export function layoutCell(g: CellGraph, weightSizes: readonly number[]): CellLa
       wf += weightSizes[w.index]!;
     }
   }
-  return { savedWidth: sw, savedCol, gradWidth: dw, gradCol, contribCol, normStatsCol, weightOffset, weightFloats: wf, forward: forwardPhases(g), backward: backwardPhases(g, consumers), consumers };
+  return {
+    savedWidth: sw, savedCol, gradWidth: dw, gradCol, contribCol, normStatsCol, weightOffset, weightFloats: wf,
+    forward: forwardPhases(g), backward: backwardPhases(g, consumers), consumers, params: paramGradPlan(g, weightSizes),
+  };
+}
+
+/** What the steps after BPTT read of every step: the matmuls' inputs, and the gradients the weight and input gradients are sums of. */
+export function postLoopReads(g: CellGraph): Keep {
+  const values = new Set<number>(), grads = new Set<number>();
+  for (const n of g.nodes) {
+    if (n.kind === 'matmul') values.add(viewBase(g, n.a)[0]);
+    if (n.kind === 'matmul' || n.kind === 'proj' || n.kind === 'biasAdd' || n.kind === 'input') grads.add(n.id);
+  }
+  return { values, grads };
+}
+
+/** One sum over all B·T rows of a step value into a weight's gradient (cellParamGrads). */
+export type ParamTerm =
+  /** Σ dsaved[·, col + j] into elements [offset, offset + width) (biases, gamma, beta). */
+  | { kind: 'sum'; weight: number; node: number; col: 'grad' | 'contrib'; offset: number; width: number }
+  /** Σ A[·, k]·dsaved[·, grad(node) + j] into the [K, N] elements at offset (a small matmul or projection weight). */
+  | { kind: 'outer'; weight: number; node: number; offset: number; K: number; N: number };
+
+export interface ParamGradPlan {
+  /** Weights summed in the cellParamGrads kernel: flat element range [base, base + size), their terms. */
+  kernel: { weight: number; base: number; size: number; terms: ParamTerm[] }[];
+  /** Elements of the kernel's flat index space (one invocation each). */
+  total: number;
+  /** Matmul / projection nodes whose weight gradient is a GEMM instead (too big for one invocation per element). */
+  gemm: number[];
+  /** Bias-like terms done as column sums by GEMM (when the kernel would bind too many buffers). */
+  gemmSums: ParamTerm[];
+}
+
+/** Largest K·N of a matmul weight summed in cellParamGrads (one invocation per element, B·T rows each); bigger ones are GEMMs. */
+export const SMALL_OUTER = 256;
+
+function paramGradPlan(g: CellGraph, weightSizes: readonly number[]): ParamGradPlan {
+  const terms = new Map<number, ParamTerm[]>();
+  const gemm: number[] = [];
+  const add = (w: number, t: ParamTerm) => terms.set(w, [...(terms.get(w) ?? []), t]);
+  for (const n of g.nodes) {
+    if (n.kind === 'matmul' || n.kind === 'proj') {
+      const K = n.kind === 'proj' ? g.inputSize : g.nodes[n.a]!.width;
+      if (K * n.width <= SMALL_OUTER) add(n.weight.index, { kind: 'outer', weight: n.weight.index, node: n.id, offset: n.weight.offset, K, N: n.width });
+      else gemm.push(n.id);
+      if (n.bias) add(n.bias.index, { kind: 'sum', weight: n.bias.index, node: n.id, col: 'grad', offset: n.bias.offset, width: n.width });
+    } else if (n.kind === 'biasAdd') add(n.weight.index, { kind: 'sum', weight: n.weight.index, node: n.id, col: 'grad', offset: n.weight.offset, width: n.width });
+    else if (n.kind === 'weightMul') add(n.weight.index, { kind: 'sum', weight: n.weight.index, node: n.id, col: 'contrib', offset: n.weight.offset, width: n.width });
+  }
+  // storage buffers of the kernel: dsaved, the sources of outer products, one per weight (≤ 8 in all)
+  const sources = new Set<string>(['dsaved']);
+  for (const ts of terms.values()) for (const t of ts) if (t.kind === 'outer') sources.add(outerSource(g, t.node));
+  if (sources.size + terms.size > 8) {
+    const all = [...terms.values()].flat();
+    return { kernel: [], total: 0, gemm: [...gemm, ...all.filter((t) => t.kind === 'outer').map((t) => t.node)], gemmSums: all.filter((t) => t.kind === 'sum') };
+  }
+  let base = 0;
+  const kernel = [...terms].sort(([a], [b]) => a - b).map(([weight, ts]) => {
+    const e = { weight, base, size: weightSizes[weight]!, terms: ts };
+    base += e.size;
+    return e;
+  });
+  return { kernel, total: base, gemm, gemmSums: [] };
+}
+
+/** The buffer an outer-product term reads its left operand from. */
+export function outerSource(g: CellGraph, node: number): 'xin' | 'xproj' | 'saved' {
+  const n = g.nodes[node]!;
+  if (n.kind === 'proj') return 'xin';
+  const a = g.nodes[viewBase(g, (n as { a: number }).a)[0]]!;
+  return a.kind === 'input' ? 'xin' : a.kind === 'proj' ? 'xproj' : 'saved';
 }
 
 function forwardPhases(g: CellGraph): Phase[] {

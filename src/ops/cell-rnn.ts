@@ -16,8 +16,8 @@ import { accumulateInto } from './reduce';
 import { maskMulInto } from './sequence';
 import { timeChunks, RNN_WORKGROUP, RNN_WORKGROUP_CPU, type PersistentLayoutOption } from './rnn-tuning';
 import { traceCell, type CellGraph, type TraceableCell } from './cell-graph';
-import { layoutCell, type CellLayout } from './cell-layout';
-import { cellParamNames, generateCellModule } from './cell-codegen';
+import type { CellLayout } from './cell-layout';
+import { cellParamNames, generateCell } from './cell-codegen';
 
 /** A cell compiled for one input width (and weight shapes). */
 export interface CompiledCell {
@@ -34,8 +34,8 @@ export interface CompiledCell {
  */
 export async function compileCell(cell: TraceableCell, B: number, I: number, weights: readonly { name: string; shape: readonly number[] }[]): Promise<CompiledCell> {
   const graph = await traceCell(cell, B, I, weights);
-  const layout = layoutCell(graph, weights.map((w) => w.shape.reduce((a, b) => a * b, 1)));
-  return { graph, layout, module: generateCellModule(graph, layout), weightShapes: weights.map((w) => [...w.shape]) };
+  const { layout, module } = generateCell(graph, weights.map((w) => w.shape.reduce((a, b) => a * b, 1)));
+  return { graph, layout, module, weightShapes: weights.map((w) => [...w.shape]) };
 }
 
 export interface CellRnnOptions {
@@ -191,7 +191,7 @@ export async function cellRnn(g: Graph, cc: CompiledCell, x: Tensor, weights: re
       // without a gradient on the outputs, a read-only placeholder (HAS_DOUT_SEQ is false)
       const bb = kb.ownBindings({ ...bindings, dOutSeq: dOutSeq ?? consts, dsaved, carry });
       for (const [tStart, tEnd] of timeChunks(T).reverse()) bp.dispatch(kb, bb, { ...bparams, tStart, tEnd }, kb.groupsFor(groups * kb.invocations));
-      await weightAndInputGrads(g, cc, { x, xIn, xproj, saved, dsaved, weights, inputMask: opts.inputMask ?? null, B, T });
+      await weightAndInputGrads(g, cc, { x, xIn, xproj, saved, dsaved, weights, inputMask: opts.inputMask ?? null, B, T, bindings, params: bparams, workgroup });
       if (init) for (const [i, t] of init.entries()) if (t.requiresGrad) await accumulateInto(g, bp, carryView(i, S[i]!), g.grad(t));
     },
   });
@@ -208,28 +208,32 @@ interface GradBuffers {
   inputMask: Tensor | null;
   B: number;
   T: number;
+  bindings: Record<string, Tensor>;
+  params: Record<string, number>;
+  workgroup: number;
 }
 
 /**
- * After BPTT: every weight's gradient as GEMMs over all B·T rows of the saved values and
- * gradients (dW += Aᵀ·dY; biases, gamma and beta as column sums, a GEMM with a ones vector), and
- * the input's gradient (dX += dProj·Wᵀ, plus what x_t received inside the kernel).
+ * After BPTT: every weight's gradient as sums over all B·T rows of the saved values and gradients
+ * — one dispatch of the generated cellParamGrads for the biases, gamma, beta and small matmul
+ * weights, a GEMM (dW += Aᵀ·dY) for each bigger matmul weight — and the input's gradient
+ * (dX += dProj·Wᵀ, plus what x_t received inside the kernel).
  */
 async function weightAndInputGrads(g: Graph, cc: CompiledCell, b: GradBuffers): Promise<void> {
   const { graph: cg, layout: l } = cc;
   const bp = g.backwardProgram;
   const rows = b.B * b.T;
   const P = cg.projWidth, I = cg.inputSize;
-  let ones: Tensor | null = null;
-  const colSums = async (src: MatView, N: number, w: { index: number; offset: number }) => {
-    const wt = b.weights[w.index]!;
-    if (!wt.requiresGrad) return;
-    if (!ones) {
-      ones = g.alloc([rows], `${cg.name}/ones`);
-      upload(g.ctx.device, ones, new Float32Array(rows).fill(1));
+  const plan = l.params;
+  if (plan.kernel.length && plan.kernel.some((e) => b.weights[e.weight]!.requiresGrad)) {
+    const k = await g.ctx.shaders.kernel(cc.module, 'cellParamGrads', { WG: b.workgroup });
+    const grads: Record<string, Tensor> = {};
+    for (const e of plan.kernel) {
+      const w = b.weights[e.weight]!;
+      grads[`wg${e.weight}`] = w.requiresGrad ? g.grad(w) : g.alloc([e.size], `${cg.name}/unused gradient`);
     }
-    await gemm(g, bp, { M: 1, N, K: rows, transA: true, accumulate: true, a: { t: ones, rowStride: 1 }, b: src, c: { t: g.grad(wt), off: w.offset, rowStride: N } });
-  };
+    bp.dispatch(k, k.ownBindings({ ...b.bindings, dsaved: b.dsaved, ...grads }), b.params, plan.total);
+  }
   const dview = (col: number): MatView => ({ t: b.dsaved, off: col, rowStride: Math.max(1, l.gradWidth) });
   /** All steps' values of a node as a [B·T, width] view. */
   const vview = (id: number): MatView => {
@@ -242,32 +246,41 @@ async function weightAndInputGrads(g: Graph, cc: CompiledCell, b: GradBuffers): 
     if (n.kind === 'input') return { t: b.xIn, rowStride: I };
     return { t: b.saved, off: l.savedCol[id]!, rowStride: l.savedWidth };
   };
-  const needX = b.x.requiresGrad;
-  const dXIn = needX ? (b.inputMask ? g.alloc([b.B, b.T, I], `${cg.name}/dx dropped`) : g.grad(b.x)) : null;
-  if (dXIn && b.inputMask) bp.clear(dXIn);
+  // what the kernel does not sum: big matmul weights as GEMMs, and column sums when the kernel would bind too many buffers
+  for (const id of plan.gemm) {
+    const n = cg.nodes[id]!;
+    if (n.kind !== 'matmul' && n.kind !== 'proj') continue;
+    const wt = b.weights[n.weight.index]!;
+    if (!wt.requiresGrad) continue;
+    const K = n.kind === 'proj' ? I : cg.nodes[n.a]!.width;
+    const a = n.kind === 'proj' ? { t: b.xIn, rowStride: I } : vview(n.a);
+    await gemm(g, bp, { M: K, N: n.width, K: rows, transA: true, accumulate: true, a, b: dview(l.gradCol[id]!), c: { t: g.grad(wt), off: n.weight.offset, rowStride: n.width } });
+  }
+  let ones: Tensor | null = null;
+  for (const t of plan.gemmSums) {
+    if (t.kind !== 'sum') continue;
+    const wt = b.weights[t.weight]!;
+    if (!wt.requiresGrad) continue;
+    if (!ones) {
+      ones = g.alloc([rows], `${cg.name}/ones`);
+      upload(g.ctx.device, ones, new Float32Array(rows).fill(1));
+    }
+    const col = t.col === 'grad' ? l.gradCol[t.node]! : l.contribCol.get(t.node)!;
+    await gemm(g, bp, { M: 1, N: t.width, K: rows, transA: true, accumulate: true, a: { t: ones, rowStride: 1 }, b: dview(col), c: { t: g.grad(wt), off: t.offset, rowStride: t.width } });
+  }
+  // the input's gradient
+  if (!b.x.requiresGrad) return;
+  const dXIn = b.inputMask ? g.alloc([b.B, b.T, I], `${cg.name}/dx dropped`) : g.grad(b.x);
+  if (b.inputMask) bp.clear(dXIn);
   for (const n of cg.nodes) {
-    const dn = l.gradCol[n.id] !== undefined ? dview(l.gradCol[n.id]!) : null;
-    if (n.kind === 'matmul' || n.kind === 'proj') {
-      const wt = b.weights[n.weight.index]!;
-      const K = n.kind === 'proj' ? I : cg.nodes[n.a]!.width;
-      if (wt.requiresGrad) {
-        const a = n.kind === 'proj' ? { t: b.xIn, rowStride: I } : vview(n.a);
-        await gemm(g, bp, { M: K, N: n.width, K: rows, transA: true, accumulate: true, a, b: dn!, c: { t: g.grad(wt), off: n.weight.offset, rowStride: n.width } });
-      }
-      if (n.bias) await colSums(dn!, n.width, n.bias);
-      if (n.kind === 'proj' && dXIn) {
-        await gemm(g, bp, { M: rows, N: I, K: n.width, transB: true, accumulate: true, a: dn!, b: { t: wt, off: n.weight.offset, rowStride: n.width }, c: { t: dXIn, rowStride: I } });
-      }
-    } else if (n.kind === 'biasAdd') {
-      await colSums(dn!, n.width, n.weight);
-    } else if (n.kind === 'weightMul') {
-      await colSums(dview(l.contribCol.get(n.id)!), n.width, n.weight);
-    } else if (n.kind === 'input' && dXIn) {
+    if (n.kind === 'proj') {
+      await gemm(g, bp, { M: rows, N: I, K: n.width, transB: true, accumulate: true, a: dview(l.gradCol[n.id]!), b: { t: b.weights[n.weight.index]!, off: n.weight.offset, rowStride: n.width }, c: { t: dXIn, rowStride: I } });
+    } else if (n.kind === 'input') {
       // dX += the gradient x_t received inside the kernel (a GEMM with the identity)
       const eye = g.alloc([I, I], `${cg.name}/identity`);
       upload(g.ctx.device, eye, Float32Array.from({ length: I * I }, (_, k) => (k % (I + 1) === 0 ? 1 : 0)));
-      await gemm(g, bp, { M: rows, N: I, K: I, accumulate: true, a: dn!, b: { t: eye, rowStride: I }, c: { t: dXIn, rowStride: I } });
+      await gemm(g, bp, { M: rows, N: I, K: I, accumulate: true, a: dview(l.gradCol[n.id]!), b: { t: eye, rowStride: I }, c: { t: dXIn, rowStride: I } });
     }
   }
-  if (dXIn && b.inputMask) await maskMulInto(g, bp, dXIn, b.inputMask, g.grad(b.x), { T: b.T, F: I, sB: I, sT: 0, sF: 1 }, true);
+  if (b.inputMask) await maskMulInto(g, bp, dXIn, b.inputMask, g.grad(b.x), { T: b.T, F: I, sB: I, sT: 0, sF: 1 }, true);
 }

@@ -84,6 +84,9 @@ export class StepGen {
   readonly o = new Out();
   /** Nodes whose value (forward) or gradient (backward) is a local of the current pair. */
   private locals = new Set<number>();
+  /** Nodes whose value / gradient some code read from saved / dsaved (what a column must be kept for). */
+  readonly valueReads = new Set<number>();
+  readonly gradReads = new Set<number>();
 
   constructor(
     readonly g: CellGraph,
@@ -105,15 +108,22 @@ export class StepGen {
         return `xproj[${at(`${row} * ${u(this.g.projWidth)}`, n.col, idx)}]`;
       case 'slice':
         return this.V(n.a, `${idx} + ${u(n.start)}`, useLocals, row);
-      default:
-        return `saved[${at(`${row} * SW`, this.l.savedCol[id]!, idx)}]`;
+      default: {
+        const col = this.l.savedCol[id];
+        if (col === undefined) throw new Error(`cell codegen: n${id} is read but has no column in saved`);
+        this.valueReads.add(id);
+        return `saved[${at(`${row} * SW`, col, idx)}]`;
+      }
     }
   }
 
   /** The gradient of node `id` at unit `idx` (backward). */
   G(id: number, idx: string, row = 'row'): string {
     if (this.locals.has(id) && idx === 'j' && row === 'row') return `g${id}`;
-    return `dsaved[${at(`${row} * DW`, this.l.gradCol[id]!, idx)}]`;
+    const col = this.l.gradCol[id];
+    if (col === undefined) throw new Error(`cell codegen: dn${id} is read but has no column in dsaved`);
+    this.gradReads.add(id);
+    return `dsaved[${at(`${row} * DW`, col, idx)}]`;
   }
 
   weight(w: { index: number; offset: number }): number {
@@ -240,7 +250,8 @@ export class StepGen {
     const o = this.o;
     if (it.kind === 'node') {
       const n = this.node(it.id);
-      const col = this.l.savedCol[it.id]!;
+      const col = this.l.savedCol[it.id];
+      if (col === undefined) return;
       if (n.kind === 'rowStats') o.line(`saved[${at('row * SW', col, '0u')}] = 0.0; saved[${at('row * SW', col + 1, '0u')}] = 0.0;`);
       else o.line(`saved[${at('row * SW', col, 'j')}] = 0.0;`);
     } else if (it.kind === 'commitState') {
@@ -341,7 +352,8 @@ export class StepGen {
       default:
         throw new Error(`cell codegen: no forward for ${n.kind}`);
     }
-    o.line(`saved[${at('row * SW', this.l.savedCol[n.id]!, 'j')}] = ${v};`);
+    const col = this.l.savedCol[n.id];
+    if (col !== undefined) o.line(`saved[${at('row * SW', col, 'j')}] = ${v};`);
   }
 
   // ---------------------------------------------------------------- backward items
@@ -402,36 +414,36 @@ export class StepGen {
     });
     for (const [c, pos] of this.l.consumers[id]!) {
       const cn = this.node(c);
-      const G = this.G(c, 'j');
+      const G = () => this.G(c, 'j');
       switch (cn.kind) {
         case 'add':
         case 'biasAdd':
-          o.line(`${d} += ${G};`);
+          o.line(`${d} += ${G()};`);
           break;
         case 'sub':
-          o.line(`${d} ${pos === 0 ? '+' : '-'}= ${G};`);
+          o.line(`${d} ${pos === 0 ? '+' : '-'}= ${G()};`);
           break;
         case 'mul':
-          o.line(`${d} += ${G} * ${this.V(pos === 0 ? cn.b : cn.a, 'j', false)};`);
+          o.line(`${d} += ${G()} * ${this.V(pos === 0 ? cn.b : cn.a, 'j', false)};`);
           break;
         case 'scale':
-          o.line(`${d} += ${G} * ${fl(cn.factor)};`);
+          o.line(`${d} += ${G()} * ${fl(cn.factor)};`);
           break;
         case 'act':
-          o.line(`${d} += ${G} * ${ACT_GRAD[cn.act]!(this.V(c, 'j', false))};`);
+          o.line(`${d} += ${G()} * ${ACT_GRAD[cn.act]!(this.V(c, 'j', false))};`);
           break;
         case 'weightMul':
-          o.line(`${d} += ${G} * consts[${at('', this.weight(cn.weight), 'j')}];`);
+          o.line(`${d} += ${G()} * consts[${at('', this.weight(cn.weight), 'j')}];`);
           break;
         case 'stateDrop':
-          o.line(`${d} += ${G} * recMask${cn.state}(b, j);`);
+          o.line(`${d} += ${G()} * recMask${cn.state}(b, j);`);
           break;
         case 'normalize': {
           if (pos !== 0) break;
           const N = fl(n.width);
           const sc = this.l.savedCol[cn.stats]!;
           const bc = this.l.normStatsCol.get(c)!;
-          o.line(`${d} += saved[${at('row * SW', sc + 1, '0u')}] * (${G} - dsaved[${at('row * DW', bc, '0u')}] / ${N} - ${this.V(c, 'j', false)} * dsaved[${at('row * DW', bc + 1, '0u')}] / ${N});`);
+          o.line(`${d} += saved[${at('row * SW', sc + 1, '0u')}] * (${G()} - dsaved[${at('row * DW', bc, '0u')}] / ${N} - ${this.V(c, 'j', false)} * dsaved[${at('row * DW', bc + 1, '0u')}] / ${N});`);
           break;
         }
         case 'matmul':

@@ -12,9 +12,9 @@
 //   n4 = n1 + n3  [20] (saved 60, dsaved 60)  add
 //   n5 = mean and 1/sqrt(var + 0.001) of n4's row  [2] (saved 80)  layer_normalization mean, 1/std
 //   n6 = (n4 - mean)·rstd (n5)  [20] (saved 82, dsaved 80)  layer_normalization (x - mean)/std
-//   n7 = n6 ⊙ w3  [20] (saved 102, dsaved 100)  layer_normalization ·gamma
-//   n8 = n7 + w4  [20] (saved 122, dsaved 120)  layer_normalization +beta
-//   n9 = tanh(n8)  [20] (saved 142, dsaved 140)  tanh
+//   n7 = n6 ⊙ w3  [20]  layer_normalization ·gamma
+//   n8 = n7 + w4  [20] (dsaved 100)  layer_normalization +beta
+//   n9 = tanh(n8)  [20] (saved 102)  tanh
 //   output = n9; new states = n9
 // Weights in consts: w1 at 0, w3 at 400, w4 at 420.
 
@@ -38,8 +38,8 @@ override HAS_INIT: bool = false;     // initial states at consts[initOff<i>] (el
 override HAS_REC_MASK: bool = false; // recurrent dropout on the states entering matmuls
 override HAS_SEQ_MASK: bool = false; // Keras masking: a masked step carries the states and the previous output
 override HAS_DOUT_SEQ: bool = false; // backward: the output sequence received a gradient
-const SW = 162u; // floats per row and step of saved
-const DW = 182u; // floats per row and step of dsaved
+const SW = 122u; // floats per row and step of saved
+const DW = 142u; // floats per row and step of dsaved
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> consts: array<f32>;          // weights, then initial states, masks
@@ -51,6 +51,10 @@ const DW = 182u; // floats per row and step of dsaved
 @group(0) @binding(7) var<storage, read> dOutSeq: array<f32>;         // [B, T, 20]
 @group(0) @binding(8) var<storage, read_write> dsaved: array<f32>;    // [B, T, DW]
 @group(0) @binding(9) var<storage, read_write> carry: array<f32>;     // state gradients, output gradient
+@group(0) @binding(10) var<storage, read_write> wg0: array<f32>; // d w0 [20] +=
+@group(0) @binding(12) var<storage, read_write> wg2: array<f32>; // d w2 [20] +=
+@group(0) @binding(13) var<storage, read_write> wg3: array<f32>; // d w3 [20] +=
+@group(0) @binding(14) var<storage, read_write> wg4: array<f32>; // d w4 [20] +=
 
 fn rowOf(b: u32, s: u32) -> u32 { return b * params.T + s; }
 
@@ -190,19 +194,15 @@ fn cellForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
         if (stepMasked(b, s)) {
           saved[row * SW + 82u + j] = 0.0;
           saved[row * SW + 102u + j] = 0.0;
-          saved[row * SW + 122u + j] = 0.0;
-          saved[row * SW + 142u + j] = 0.0;
           c0 = saved[row * SW + j]; // carried
           if (s > 0u) { out = outSeq[rowOf(b, s - 1u) * 20u + j]; } // the previous output
         } else {
           let n6 = (saved[row * SW + 60u + j] - saved[row * SW + 80u]) * saved[row * SW + 81u];
           saved[row * SW + 82u + j] = n6;
           let n7 = n6 * consts[400u + j];
-          saved[row * SW + 102u + j] = n7;
           let n8 = n7 + consts[420u + j];
-          saved[row * SW + 122u + j] = n8;
           let n9 = tanhStable(n8);
-          saved[row * SW + 142u + j] = n9;
+          saved[row * SW + 102u + j] = n9;
           c0 = n9;
           out = n9;
         }
@@ -232,24 +232,20 @@ fn cellBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
       if (b < rowEnd) {
         let row = rowOf(b, s);
         if (stepMasked(b, s)) {
-          dsaved[row * DW + 140u + j] = 0.0;
-          dsaved[row * DW + 120u + j] = 0.0;
           dsaved[row * DW + 100u + j] = 0.0;
-          dsaved[row * DW + 160u + j] = 0.0;
+          dsaved[row * DW + 120u + j] = 0.0;
           dsaved[row * DW + 80u + j] = 0.0;
         } else {
           var g9 = 0.0;
           if (HAS_DOUT_SEQ) { g9 += dOutSeq[row * 20u + j]; }
           g9 += carry[params.outCarryOff + b * 20u + j]; // the output's gradient
           g9 += carry[params.carryOff0 + b * 20u + j]; // from the next step (new state 0)
-          dsaved[row * DW + 140u + j] = g9;
           var g8 = 0.0;
-          g8 += g9 * (1.0 - saved[row * SW + 142u + j] * saved[row * SW + 142u + j]);
-          dsaved[row * DW + 120u + j] = g8;
+          g8 += g9 * (1.0 - saved[row * SW + 102u + j] * saved[row * SW + 102u + j]);
+          dsaved[row * DW + 100u + j] = g8;
           var g7 = 0.0;
           g7 += g8;
-          dsaved[row * DW + 100u + j] = g7;
-          dsaved[row * DW + 160u + j] = g7 * saved[row * SW + 82u + j]; // for the weight's gradient
+          dsaved[row * DW + 120u + j] = g7 * saved[row * SW + 82u + j]; // for the weight's gradient
           var g6 = 0.0;
           g6 += g7 * consts[400u + j];
           dsaved[row * DW + 80u + j] = g6;
@@ -267,8 +263,8 @@ fn cellBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
           var s1 = 0.0;
           var s2 = 0.0;
           for (var k = 0u; k < 20u; k++) { let gk = dsaved[row * DW + 80u + k]; s1 += gk; s2 += gk * saved[row * SW + 82u + k]; }
-          dsaved[row * DW + 180u] = s1;
-          dsaved[row * DW + 181u] = s2;
+          dsaved[row * DW + 140u] = s1;
+          dsaved[row * DW + 141u] = s2;
         }
       }
     }
@@ -285,7 +281,7 @@ fn cellBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
           dsaved[row * DW + 40u + j] = 0.0;
         } else {
           var g4 = 0.0;
-          g4 += saved[row * SW + 81u] * (dsaved[row * DW + 80u + j] - dsaved[row * DW + 180u] / (20.0) - saved[row * SW + 82u + j] * dsaved[row * DW + 181u] / (20.0));
+          g4 += saved[row * SW + 81u] * (dsaved[row * DW + 80u + j] - dsaved[row * DW + 140u] / (20.0) - saved[row * SW + 82u + j] * dsaved[row * DW + 141u] / (20.0));
           dsaved[row * DW + 60u + j] = g4;
           var g3 = 0.0;
           g3 += g4;
@@ -359,5 +355,39 @@ fn cellBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
     }
     storageBarrier();
     workgroupBarrier();
+  }
+}
+
+// After BPTT: the weight gradients that are sums over every row and step (biases, gamma, beta, small
+// matmul weights; bigger ones are GEMMs). Invocation e owns element e of [w0 | w2 | w3 | w4] and adds
+// its sum to the gradient (one invocation per element: no atomics, the same order every run).
+@compute @workgroup_size(WG)
+fn cellParamGrads(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let e = flatIndex(gid, nwg, WG);
+  let rows = params.B * params.T;
+  if (e < 20u) {
+    let i = e; // element of w0
+    var acc = 0.0;
+    { // n1: Σ A[r, k]·dn1[r, j]
+      let k = i / 20u;
+      let j = i % 20u;
+      for (var r = 0u; r < rows; r++) { acc += xin[r * 1u + k] * dsaved[r * DW + j]; }
+    }
+    wg0[i] += acc;
+  } else if (e < 40u) {
+    let i = e - 20u; // element of w2
+    var acc = 0.0;
+    { for (var r = 0u; r < rows; r++) { acc += dsaved[r * DW + i]; } } // n1
+    wg2[i] += acc;
+  } else if (e < 60u) {
+    let i = e - 40u; // element of w3
+    var acc = 0.0;
+    { for (var r = 0u; r < rows; r++) { acc += dsaved[r * DW + 120u + i]; } } // n7
+    wg3[i] += acc;
+  } else if (e < 80u) {
+    let i = e - 60u; // element of w4
+    var acc = 0.0;
+    { for (var r = 0u; r < rows; r++) { acc += dsaved[r * DW + 100u + i]; } } // n8
+    wg4[i] += acc;
   }
 }
