@@ -2,8 +2,8 @@
  * CSV files for the demo, parsed with papaparse in the training worker (nothing is uploaded; the
  * page stays responsive even for files of tens of MB). The result is column-wise: numbers as
  * Float64Arrays (NaN where a cell is not a number), date columns as times in ms (NaN where a cell
- * is not a date), and for every data row the line of the file it starts on (for messages) and a
- * hash of its fields (to tell exact duplicate rows from conflicting ones). Every problem is a
+ * is not a date), and for every data row the line of the file it starts on (for messages) and
+ * where its text is (to tell exact duplicate rows from conflicting ones). Every problem is a
  * {@link CsvError} whose message says what is wrong and where (1-based lines of the file).
  */
 import Papa from 'papaparse';
@@ -44,8 +44,10 @@ export interface ParsedTable {
   rows: number;
   /** File line (1-based) on which each data row starts. */
   lines: Int32Array;
-  /** FNV-1a hash of each row's fields. */
-  hashes: Uint32Array;
+  /** The text and each data row's [start, end) in it. */
+  text: string;
+  rowStart: Float64Array;
+  rowEnd: Float64Array;
   /** Per column: the cells as numbers (NaN where not a number). */
   numbers: Float64Array[];
   /** Per column: up to 20 cells that are not numbers (data row index and text), in file order. */
@@ -57,7 +59,7 @@ export interface ParsedTable {
   parseMs: number;
 }
 
-class Growable<T extends Float64Array | Int32Array | Uint32Array> {
+class Growable<T extends Float64Array | Int32Array> {
   length = 0;
   constructor(public a: T, private readonly make: (n: number) => T) {}
   push(v: number): void {
@@ -74,13 +76,9 @@ class Growable<T extends Float64Array | Int32Array | Uint32Array> {
 }
 const f64 = (n: number) => new Growable(new Float64Array(n), (k) => new Float64Array(k));
 
-function fnv(fields: string[]): number {
-  let h = 0x811c9dc5;
-  for (const f of fields) {
-    for (let i = 0; i < f.length; i++) h = Math.imul(h ^ f.charCodeAt(i), 0x01000193);
-    h = Math.imul(h ^ 0x1f, 0x01000193);
-  }
-  return h >>> 0;
+/** Whether two data rows have the same text (their fields, whatever blank lines precede them). */
+export function sameRow(t: ParsedTable, a: number, b: number): boolean {
+  return t.text.slice(t.rowStart[a]!, t.rowEnd[a]!).trim() === t.text.slice(t.rowStart[b]!, t.rowEnd[b]!).trim();
 }
 
 /**
@@ -124,7 +122,7 @@ export function parseCsv(text: string, fileName = 'the file', onProgress?: (frac
   // The whole file, row by row, straight into typed columns.
   const guess = Math.max(16, Math.ceil((src.length / Math.max(1, preview.meta.cursor)) * head.length * 1.1));
   const lines = new Growable(new Int32Array(guess), (k) => new Int32Array(k));
-  const hashes = new Growable(new Uint32Array(guess), (k) => new Uint32Array(k));
+  const rowStart = f64(guess), rowEnd = f64(guess);
   const numbers = columns.map(() => f64(guess));
   const numericCount = new Array<number>(width).fill(0);
   const badCells: { row: number; text: string }[][] = columns.map(() => []);
@@ -133,18 +131,22 @@ export function parseCsv(text: string, fileName = 'the file', onProgress?: (frac
   const lb = preview.meta.linebreak === '\r' ? 13 : 10;
   const lbChar = String.fromCharCode(lb);
   const hasQuotes = src.includes('"');
-  let counted = 0, newlines = 0, rowIndex = -1, nextReport = 100_000;
+  let counted = 0, newlines = 0, rowIndex = -1, nextReport = 100_000, prevCursor = 0;
   let fatal: string | null = null;
   Papa.parse<string[]>(src, {
-    skipEmptyLines: 'greedy',
+    // blank lines ('' only) are skipped by papaparse; rows of empty fields (",,,") below
+    skipEmptyLines: true,
     delimiter,
     step: (res, parser) => {
       const row = res.data;
       const cursor = res.meta.cursor;
+      const start = prevCursor;
+      prevCursor = cursor;
+      if (row[0]!.trim() === '' && row.every((f) => f.trim() === '')) return;
       for (; counted < cursor; counted++) if (src.charCodeAt(counted) === lb) newlines++;
       let line = src.charCodeAt(cursor - 1) === lb ? newlines : newlines + 1;
       if (hasQuotes) for (const f of row) if (f.includes(lbChar)) line -= f.split(lbChar).length - 1;
-      const q = res.errors.find((e) => e.type === 'Quotes');
+      const q = res.errors.length ? res.errors.find((e) => e.type === 'Quotes') : undefined;
       if (q) {
         fatal = `${fileName} could not be parsed: ${q.message} (line ${line}).`;
         parser.abort();
@@ -157,7 +159,8 @@ export function parseCsv(text: string, fileName = 'the file', onProgress?: (frac
         return;
       }
       lines.push(line);
-      hashes.push(fnv(row));
+      rowStart.push(start);
+      rowEnd.push(cursor);
       for (let c = 0; c < width; c++) {
         const cell = row[c]!;
         if (isNum(cell)) {
@@ -209,7 +212,9 @@ export function parseCsv(text: string, fileName = 'the file', onProgress?: (frac
     columns,
     rows,
     lines: lines.done(),
-    hashes: hashes.done(),
+    text: src,
+    rowStart: rowStart.done(),
+    rowEnd: rowEnd.done(),
     numbers: numbers.map((n) => n.done()),
     badCells,
     numeric,

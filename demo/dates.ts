@@ -19,14 +19,22 @@ const ISO = /^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2
 const YM = /^(\d{4})-(\d{2})$/;
 const YEAR_LAST = /^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$/;
 
-const daysIn = (y: number, m: number) => new Date(Date.UTC(y, m, 0)).getUTCDate();
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const leap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+const daysIn = (y: number, m: number) => (m === 2 && leap(y) ? 29 : MONTH_DAYS[m - 1]!);
+
+/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil): no Date objects per cell. */
+function daysFromCivil(y: number, m: number, d: number): number {
+  y -= m <= 2 ? 1 : 0;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  return era * 146097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719468;
+}
 
 function utc(y: number, mo: number, d: number, h = 0, mi = 0, s = 0, ms = 0): number {
-  if (mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) || h > 23 || mi > 59 || s > 60) return NaN;
-  const t = new Date(0);
-  t.setUTCFullYear(y, mo - 1, d); // years below 100 stay as written
-  t.setUTCHours(h, mi, s, ms);
-  return t.getTime();
+  if (mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) || h > 23 || mi > 59 || s > 59) return NaN;
+  return daysFromCivil(y, mo, d) * DAY + h * HOUR + mi * MINUTE + s * 1000 + ms;
 }
 
 function offsetMs(z: string | undefined): number {
@@ -36,8 +44,32 @@ function offsetMs(z: string | undefined): number {
   return sign * (Number(digits.slice(0, 2)) * HOUR + Number(digits.slice(2) || '0') * MINUTE);
 }
 
+const digits = (s: string, from: number, n: number): number => {
+  let v = 0;
+  for (let i = from; i < from + n; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return NaN;
+    v = v * 10 + c;
+  }
+  return v;
+};
+
+/** `2015-03-05`, `2015-03-05 14:00` and `2015-03-05T14:00:00` without a regex (the common cells of big files). */
+function isoFast(s: string): number {
+  const n = s.length;
+  if ((n !== 10 && n !== 16 && n !== 19) || s[4] !== s[7] || (s[4] !== '-' && s[4] !== '/')) return NaN;
+  const y = digits(s, 0, 4), mo = digits(s, 5, 2), d = digits(s, 8, 2);
+  if (n === 10) return utc(y, mo, d);
+  if ((s[10] !== 'T' && s[10] !== ' ') || s[13] !== ':' || (n === 19 && s[16] !== ':')) return NaN;
+  return utc(y, mo, d, digits(s, 11, 2), digits(s, 14, 2), n === 19 ? digits(s, 17, 2) : 0);
+}
+
 /** Parses one cell in a known format; NaN when it is not a valid date in that format. */
 export function parseDate(cell: string, format: DateFormat): number {
+  if (format === 'iso') {
+    const fast = isoFast(cell);
+    if (fast === fast) return fast; // not NaN
+  }
   const s = cell.trim();
   if (format === 'iso') {
     const m = ISO.exec(s);

@@ -10,7 +10,7 @@
  * earlier: a week for daily data), as MAE in data units and as MSE on the loss's scale.
  * Pure functions (no DOM, no GPU).
  */
-import { CsvError, type ParsedTable } from './csv';
+import { CsvError, sameRow, type ParsedTable } from './csv';
 import { dateOnly, inferFrequency, seasonality, shortDate, FORMAT_LABEL, type Frequency, type Seasonality } from './dates';
 import { HORIZON, type Scores } from './protocol';
 
@@ -104,7 +104,7 @@ export function buildSeries(t: ParsedTable, dateColumn: number | null, column: n
       const prev = kept.length ? kept[kept.length - 1]! : -1;
       if (prev >= 0 && times[prev] === times[i]) {
         facts.duplicates++;
-        if (t.hashes[prev] === t.hashes[i]) facts.exactDuplicates++;
+        if (sameRow(t, prev, i)) facts.exactDuplicates++;
       } else kept.push(i);
     }
     rows = Int32Array.from(kept);
