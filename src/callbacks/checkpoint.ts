@@ -5,14 +5,14 @@
  */
 import type { Logs } from '../model/types';
 import type { HostTensor } from '../host';
+import { importAtRunTime } from '../gpu/runtime-import';
 import { BaseCallback, checkMode, copyWeights, decreasing, monitorName, warnMissing, type Mode } from './base';
 
 /** Writes `text` to `path` atomically (temporary file in the same folder, then rename). Node only. */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const fsName = 'node:fs/promises';
   let fs: typeof import('node:fs/promises');
   try {
-    fs = (await import(/* @vite-ignore */ fsName)) as typeof import('node:fs/promises');
+    fs = await importAtRunTime<typeof import('node:fs/promises')>('node:fs/promises');
   } catch {
     throw new Error(`cannot write '${path}': files can only be written in Node (give an in-memory target in the browser)`);
   }
@@ -27,8 +27,7 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
 }
 
 export async function readFileText(path: string): Promise<string | null> {
-  const fsName = 'node:fs/promises';
-  const fs = (await import(/* @vite-ignore */ fsName)) as typeof import('node:fs/promises');
+  const fs = await importAtRunTime<typeof import('node:fs/promises')>('node:fs/promises');
   try {
     return await fs.readFile(path, 'utf8');
   } catch (e) {

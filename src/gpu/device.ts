@@ -8,6 +8,8 @@
  * `device.lost` is turned into an Error the same way.
  */
 
+import { importAtRunTime } from './runtime-import';
+
 /** What the adapter says about itself (WebGPU `GPUAdapterInfo`), and which runtime found it. */
 export interface GpuInfo {
   /** e.g. 'nvidia', 'mesa', 'google' (may be empty in browsers). */
@@ -170,8 +172,7 @@ async function findGpuApi(opts: { forceSoftware?: boolean }): Promise<{
   const icd = await chooseIcd(proc.env, opts.forceSoftware ?? false);
   let mod: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
   try {
-    const name = 'webgpu'; // a variable keeps bundlers from pulling Dawn into browser builds
-    mod = (await import(/* @vite-ignore */ name)) as typeof mod;
+    mod = await importAtRunTime<typeof mod>('webgpu'); // never seen by a browser app's bundler
   } catch (e) {
     throw new GpuError(`The 'webgpu' package (Dawn for Node) could not be loaded: ${(e as Error).message}. Run \`npm install webgpu\`.`);
   }
@@ -180,8 +181,7 @@ async function findGpuApi(opts: { forceSoftware?: boolean }): Promise<{
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   }
   if (!dawnInstance) dawnInstance = mod.create([]);
-  const fsName = 'node:fs';
-  const fs = (await import(/* @vite-ignore */ fsName)) as typeof import('node:fs');
+  const fs = await importAtRunTime<typeof import('node:fs')>('node:fs');
   const quiet = icd && /lvp_icd/.test(icd) && !proc.env.WEBGPU_RNN_DAWN_STDERR ? <T>(start: () => T) => withoutNativeStderr(fs, start) : undefined;
   return { gpu: dawnInstance as GPU, runtime: 'node', ...(icd ? { icd } : {}), ...(quiet ? { quiet } : {}) };
 }
@@ -236,8 +236,7 @@ function withoutNativeStderr<T>(fs: typeof import('node:fs'), start: () => T): T
  */
 async function chooseIcd(env: Record<string, string | undefined>, forceSoftware: boolean): Promise<string | undefined> {
   if (!forceSoftware && (env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES)) return env.VK_ICD_FILENAMES ?? env.VK_DRIVER_FILES;
-  const fsName = 'node:fs';
-  const fs = (await import(/* @vite-ignore */ fsName)) as typeof import('node:fs');
+  const fs = await importAtRunTime<typeof import('node:fs')>('node:fs');
   if (!env.XDG_RUNTIME_DIR) env.XDG_RUNTIME_DIR = '/tmp'; // silences Dawn's harmless XDG warning
   if (!forceSoftware) {
     const hardware = ICD_DIRS.flatMap((d) => {

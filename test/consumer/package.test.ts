@@ -213,39 +213,59 @@ describe('a Vite app in Chromium', () => {
     expect(assets.some((f) => /^worker-.*\.js$/.test(f)), assets.join(', ')).toBe(true);
   });
 
-  it('trains a small LSTM on the page and in the training Worker', async () => {
+  /** Serves the app with `vite <args>`, opens it in Chromium and returns what the page reports. */
+  async function runPage(viteArgs: string[], label: string): Promise<Record<string, unknown>> {
     const port = await freePort();
-    server = spawn(process.execPath, [vite, 'preview', '--port', String(port), '--strictPort', '--host', '127.0.0.1'], { cwd: dir, stdio: 'ignore' });
-    const url = `http://127.0.0.1:${port}/`;
-    for (let i = 0; ; i++) {
-      try {
-        if ((await fetch(url)).ok) break;
-      } catch {
-        if (i > 100) throw new Error(`vite preview did not start on ${url}`);
-        await new Promise((r) => setTimeout(r, 100));
+    server = spawn(process.execPath, [vite, ...viteArgs, '--port', String(port), '--strictPort', '--host', '127.0.0.1'], { cwd: dir, stdio: 'ignore' });
+    try {
+      const url = `http://127.0.0.1:${port}/`;
+      for (let i = 0; ; i++) {
+        try {
+          if ((await fetch(url)).ok) break;
+        } catch {
+          if (i > 100) throw new Error(`vite ${viteArgs.join(' ')} did not start on ${url}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
       }
+      browser ??= await chromium.launch({
+        executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+        args: ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      });
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      const t0 = Date.now();
+      await page.goto(url);
+      await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, null, { timeout: 240_000 });
+      timings[`chromium ${label}`] = Date.now() - t0;
+      const result = (await page.evaluate(() => (window as unknown as { result: unknown }).result)) as Record<string, unknown>;
+      await page.close();
+      expect(errors).toEqual([]);
+      return result;
+    } finally {
+      server.kill();
+      server = null;
     }
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(m.text());
-    });
-    const t0 = Date.now();
-    await page.goto(url);
-    await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, null, { timeout: 240_000 });
-    timings['chromium page'] = Date.now() - t0;
-    const result = (await page.evaluate(() => (window as unknown as { result: unknown }).result)) as Record<string, unknown>;
+  }
+
+  const expectTrained = (result: Record<string, unknown>) => {
     expect(result.error).toBeUndefined();
     expect(result.runtime).toBe('browser');
     expect((result.pageLoss as number[]).every(Number.isFinite)).toBe(true);
     expect((result.workerLoss as number[]).every(Number.isFinite)).toBe(true);
+    expect(result.workerLoss).toEqual(result.pageLoss); // same seed, same adapter
     expect(result.progress as number).toBeGreaterThan(0);
     expect(result.forecastShape).toEqual([40, 3]);
-    expect(errors).toEqual([]);
+  };
+
+  it('the built app trains a small LSTM on the page and in the training Worker', async () => {
+    expectTrained(await runPage(['preview'], 'built app'));
+  }, 300_000);
+
+  it('the same under the dev server (the library pre-bundled by Vite, no configuration)', async () => {
+    expectTrained(await runPage([], 'dev server'));
   }, 300_000);
 });
