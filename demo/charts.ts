@@ -250,7 +250,8 @@ export class LossChart {
         { label: 'naive (validation)', stroke: COLORS.naive, width: 1.5, dash: [6, 4], points: { show: false }, value: (_u, v) => fmtValue(v) },
         ...(this.seasonal ? [{ label: `${this.seasonal.label} seasonal (validation)`, stroke: COLORS.seasonal, width: 1.5, dash: [2, 3], points: { show: false }, value: (_u: uPlot, v: number | null) => fmtValue(v) }] : []),
       ],
-      legend: { live: false },
+      // hovering shows each epoch's values in the legend
+      legend: { live: true },
       cursor: { drag: { x: false, y: false } },
       hooks: { draw: [(u) => recordAxes(this.el, u, this.rec, this.sizes)] },
     };
@@ -342,7 +343,7 @@ export class LineChart {
           value: (_u: uPlot, v: number | null) => (v === null ? '—' : numberTicks([v], Math.abs(v) / 1000 || 0.001)[0]!),
         })),
       ],
-      legend: { show: d.legend ?? false, live: false },
+      legend: { show: d.legend ?? false, live: true },
       cursor: { drag: { x: true, y: false } },
       hooks: {
         draw: [

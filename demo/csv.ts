@@ -7,7 +7,7 @@
  * {@link CsvError} whose message says what is wrong and where (1-based lines of the file).
  */
 import Papa from 'papaparse';
-import { detectDateFormat, parseDate, type DateFormat } from './dates';
+import { YEAR_COLUMN, detectDateFormat, parseDate, type DateFormat } from './dates';
 
 export class CsvError extends Error {
   override name = 'CsvError';
@@ -118,6 +118,13 @@ export function parseCsv(text: string, fileName = 'the file', onProgress?: (frac
   const hasHeader = first.every((c, i) => !isNum(c) && !(sampleFormats[i] && Number.isFinite(parseDate(c, sampleFormats[i]!))));
   const columns = hasHeader ? uniqueNames(first.map((c, i) => c.trim() || `column ${i + 1}`)) : first.map((_, i) => `column ${i + 1}`);
   const formats: (DateFormat | null)[] = first.map((_, c) => detectDateFormat(head.slice(hasHeader ? 1 : 0, 400).map((r) => r[c] ?? '')));
+  // A numeric column named "year" whose cells are years is the time axis (global-temp.csv: year,temp).
+  if (hasHeader) {
+    columns.forEach((name, c) => {
+      const cells = head.slice(1, 400).map((r) => (r[c] ?? '').trim());
+      if (!formats[c] && YEAR_COLUMN.test(name) && cells.length && cells.every((v) => /^\d{4}$/.test(v))) formats[c] = 'year';
+    });
+  }
 
   // The whole file, row by row, straight into typed columns.
   const guess = Math.max(16, Math.ceil((src.length / Math.max(1, preview.meta.cursor)) * head.length * 1.1));

@@ -105,6 +105,7 @@ export function prepareData(ref: DataRef, series: CleanSeries | null, W: number,
         validFrom: null,
         validTo: null,
         withTime: false,
+        frequency: null,
       },
     };
   }
@@ -158,6 +159,7 @@ export function prepareData(ref: DataRef, series: CleanSeries | null, W: number,
       validFrom: t ? t[s.cut]! : null,
       validTo: t ? t[L - 1]! : null,
       withTime: series.withTime,
+      frequency: series.frequency,
     },
   };
 }

@@ -12,12 +12,21 @@ export const MINUTE = 60_000;
 export const HOUR = 3_600_000;
 export const DAY = 86_400_000;
 
-/** A column's date format; `mdy`/`dmy` are the numeric formats with the year last. */
-export type DateFormat = 'iso' | 'ym' | 'mdy' | 'dmy';
+/**
+ * A column's date format: `mdy`/`dmy` are the numeric formats with the year last, `named` has an
+ * English month name (`Jan 1 2000`, `1 January 2000`, `01-Jan-2000`), `year` is a column of years
+ * (`1880`, only for a column named like one).
+ */
+export type DateFormat = 'iso' | 'ym' | 'mdy' | 'dmy' | 'named' | 'year';
 
 const ISO = /^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 const YM = /^(\d{4})-(\d{2})$/;
 const YEAR_LAST = /^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$/;
+const NAMED = /^(?:(\d{1,2})[ -])?([A-Za-z]{3,9})\.?[ -](?:(\d{1,2}),?[ -])?(\d{4})$/;
+const MONTH_INDEX: Record<string, number> = { jan: 1, feb: 2, mar: 3, apr: 4, may: 5, jun: 6, jul: 7, aug: 8, sep: 9, oct: 10, nov: 11, dec: 12 };
+const YEAR = /^\d{4}$/;
+/** Names of a column of years (a numeric column that is the time axis). */
+export const YEAR_COLUMN = /^(year|yr|jahr|année|annee|anno|año|ano)$/i;
 
 const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const leap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
@@ -82,6 +91,16 @@ export function parseDate(cell: string, format: DateFormat): number {
     const m = YM.exec(s);
     return m ? utc(+m[1]!, +m[2]!, 1) : NaN;
   }
+  if (format === 'year') return YEAR.test(s) ? utc(+s, 1, 1) : NaN;
+  if (format === 'named') {
+    const m = NAMED.exec(s);
+    if (!m || (m[1] !== undefined) === (m[3] !== undefined)) return NaN; // exactly one day field
+    const name = m[2]!.toLowerCase();
+    const mo = MONTH_INDEX[name.slice(0, 3)];
+    const full = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'][(mo ?? 0) - 1];
+    if (!mo || (name.length > 3 && name !== full && name !== 'sept')) return NaN;
+    return utc(+m[4]!, mo, +(m[1] ?? m[3])!);
+  }
   const m = YEAR_LAST.exec(s);
   if (!m) return NaN;
   const a = +m[1]!, b = +m[3]!;
@@ -101,6 +120,7 @@ export function detectDateFormat(samples: readonly string[]): DateFormat | null 
   const ok = (f: DateFormat) => cells.filter((c) => Number.isFinite(parseDate(c, f))).length >= 0.95 * cells.length;
   if (ok('iso')) return 'iso';
   if (ok('ym')) return 'ym';
+  if (ok('named')) return 'named';
   const yl = cells.map((c) => YEAR_LAST.exec(c)).filter((m): m is RegExpExecArray => m !== null);
   if (yl.length < 0.95 * cells.length) return null;
   const firstOver12 = yl.some((m) => +m[1]! > 12), secondOver12 = yl.some((m) => +m[3]! > 12);
@@ -114,6 +134,8 @@ export const FORMAT_LABEL: Record<DateFormat, string> = {
   ym: 'year-month',
   mdy: 'month/day/year',
   dmy: 'day/month/year',
+  named: 'month names',
+  year: 'years',
 };
 
 // ------------------------------------------------------------------ frequency
@@ -260,6 +282,13 @@ export function isoDate(t: number, withTime: boolean): string {
   if (!withTime) return date;
   const s = d.getUTCSeconds(), ms = d.getUTCMilliseconds();
   return `${date}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(s)}${ms ? `.${pad(ms, 3)}` : ''}`;
+}
+
+/** A date as precise as the series' frequency: `1880` (yearly), `2015-03` (monthly, quarterly), else {@link shortDate}. */
+export function dateFor(t: number, f: Frequency | null, withTime: boolean): string {
+  if (f?.kind === 'year') return isoDate(t, false).slice(0, 4);
+  if (f?.kind === 'month' || f?.kind === 'quarter') return isoDate(t, false).slice(0, 7);
+  return shortDate(t, withTime);
 }
 
 /** A short human date for notes: `2015-03-05` or `2015-03-05 14:00`. */

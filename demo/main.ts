@@ -4,7 +4,7 @@
  * a file is parsed or a model trains.
  */
 import { COLORS, LineChart, LossChart, type LineSpec } from './charts';
-import { shortDate } from './dates';
+import { dateFor, shortDate, type Frequency } from './dates';
 import { $, fmtData, fmtNum, fmtTime, h, int, plural, show } from './dom';
 import { download, forecastCsv, historyCsv, historyJson, settingsJson, slug, type RunRecord } from './exports';
 import { buildModel, capabilities, configProblems, expectedWeights } from './model';
@@ -398,8 +398,9 @@ function showSource(): void {
   refresh();
 }
 
-function stepWords(): { next: string; ten: string; nextNoun: string; tenNoun: string } {
-  const f = (source() && sources[source()!].series?.frequency) || null;
+/** Words for the forecast horizons of a frequency (the chosen data's when none is given). */
+function stepWords(freq?: Frequency | null): { next: string; ten: string; nextNoun: string; tenNoun: string } {
+  const f = freq !== undefined ? freq : (source() && sources[source()!].series?.frequency) || null;
   const unit = f && f.multiple === 1 ? ({ day: 'day', 'business-day': 'business day', hour: 'hour', week: 'week', month: 'month', minute: 'minute' } as Record<string, string>)[f.kind] : undefined;
   return unit
     ? { next: `next-${unit.replace(' ', '-')}`, ten: `${HORIZON}-${unit.replace(' ', '-')}`, nextNoun: `Next ${unit}`, tenNoun: `Over ${HORIZON} ${unit}s` }
@@ -464,7 +465,7 @@ function drawData(): void {
       { label: 'validation part', color: COLORS.validPart, y: valid, width: 1 },
     ],
     marker: cutX === null ? null : { x: cutX, label: 'validation →' },
-    description: `Line chart of ${s.column} in ${s.name}: ${int(s.length)} values${dates ? ` from ${shortDate(s.first!, s.withTime)} to ${shortDate(s.last!, s.withTime)}` : ''}; the last ${int(s.split.validRows)} validate.`,
+    description: `Line chart of ${s.column} in ${s.name}: ${int(s.length)} values${dates ? ` from ${dateFor(s.first!, s.frequency, s.withTime)} to ${dateFor(s.last!, s.frequency, s.withTime)}` : ''}; the last ${int(s.split.validRows)} validate.`,
   });
 }
 
@@ -623,7 +624,7 @@ function onData(info: DataInfo): void {
 }
 
 function showScores(model: Scores | null, naive: Scores, seasonal: Scores | null, seasonalLabel: string | null): void {
-  const w = stepWords();
+  const w = stepWords(run?.data?.frequency);
   ui.h1.textContent = `${w.next} MAE`;
   ui.h1.nextElementSibling!.textContent = `${w.ten} MAE`;
   const fill = (cells: HTMLElement[], s: Scores | null) => {
@@ -640,7 +641,7 @@ function showScores(model: Scores | null, naive: Scores, seasonal: Scores | null
 
 /** Says whether the model beats the best baseline, in the data's units. */
 function showVerdict(r: RunResults, unit: string): void {
-  const w = stepWords();
+  const w = stepWords(run?.data?.frequency);
   const cands = [
     { name: 'naive (last value)', advice: 'Copying the last value', s: r.naive },
     ...(r.seasonal ? [{ name: `${r.seasonalLabel} seasonal naive`, advice: `Repeating the last ${r.seasonalLabel} season`, s: r.seasonal }] : []),
@@ -726,7 +727,7 @@ function drawResults(r: RunResults, data: DataInfo): void {
   if (r.validation) {
     const v = r.validation;
     ui.validationPanel.hidden = false;
-    ui.validationTitle.textContent = `Next-${stepWords().next.slice(5)} forecasts over the validation period`;
+    ui.validationTitle.textContent = `Next-${stepWords(data.frequency).next.slice(5)} forecasts over the validation period`;
     jobs.push(() =>
       validationChart.draw({
         x: v.x,
@@ -750,12 +751,15 @@ function drawResults(r: RunResults, data: DataInfo): void {
   r.windows.forEach((w, i) => {
     const c = forecastCharts[i];
     if (!c) return;
-    jobs.push(() => c.draw(windowChart(w.historyX, w.history, w.x, { truth: w.truth, forecast: w.forecast, naive: w.naive, seasonal: w.seasonal }, r, unit, `validation window ${int(w.index + 1)}`)));
+    const title = dates ? `from ${shortDate(w.x[0]!, r.withTime)} (validation)` : `validation series ${int(w.index + 1)}`;
+    jobs.push(() => c.draw(windowChart(w.historyX, w.history, w.x, { truth: w.truth, forecast: w.forecast, naive: w.naive, seasonal: w.seasonal }, r, unit, title)));
   });
   if (r.future) {
     const f = r.future;
     ui.future.hidden = false;
-    jobs.push(() => futureChart.draw(windowChart(f.historyX, f.history, f.x, { forecast: f.forecast }, r, unit, `after the data: the next ${HORIZON} ${dates ? 'dates' : 'steps'}`)));
+    const f0 = data.frequency;
+    const steps = dates && f0 && f0.kind !== 'irregular' ? f0.unitPlural : 'steps';
+    jobs.push(() => futureChart.draw(windowChart(f.historyX, f.history, f.x, { forecast: f.forecast }, r, unit, `after the data: the next ${HORIZON} ${steps}`)));
   } else {
     ui.future.hidden = true;
     futureChart.clear();
@@ -907,8 +911,9 @@ const LABELS: Record<keyof ModelConfig, string> = {
 };
 const CELL_NAMES: Record<Cell, string> = { simpleRNN: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU' };
 const archText = (c: ModelConfig) => `${CELL_NAMES[c.cell] ?? c.cell}(${c.units})${c.depth > 1 ? ` ×${c.depth}` : ''} → Dense(${c.head === 'next' ? 1 : HORIZON})`;
+const when = (iso: string | null) => (iso ?? '').replace('T', ' ').replace(/(\d\d:\d\d):00(\.\d+)?$/, '$1');
 const dataText = (d: { name: string; column: string | null; rows: number; first: string | null; last: string | null; frequency: string | null; kind: string }) =>
-  d.kind === 'synthetic' ? 'the synthetic series' : `${d.name} · ${d.column ?? '?'} (${int(d.rows)} ${d.frequency ?? ''} values${d.first ? `, ${d.first} → ${d.last}` : ''})`.replace('  ', ' ');
+  d.kind === 'synthetic' ? 'the synthetic series' : `${d.name} · ${d.column ?? '?'} (${int(d.rows)} ${d.frequency ?? ''} values${d.first ? `, ${when(d.first)} → ${when(d.last)}` : ''})`.replace('  ', ' ');
 
 const OPTIMIZER_NAMES: Record<string, string> = { adam: 'Adam', sgd: 'SGD', rmsprop: 'RMSprop', adamw: 'AdamW' };
 function settingText(k: keyof ModelConfig, v: unknown): string {
@@ -927,7 +932,7 @@ function currentDataDescriptor(): { kind: 'synthetic' | 'series'; name: string; 
   if (!src) return { kind: 'synthetic', name: 'Synthetic series (chapter, seeded)', column: null, rows: 0, first: null, last: null, frequency: null };
   const s = sources[src].series;
   if (!s) return null;
-  return { kind: 'series', name: s.name, column: s.column, rows: s.length, first: s.first === null ? null : shortDate(s.first, s.withTime), last: s.last === null ? null : shortDate(s.last, s.withTime), frequency: s.frequency?.label ?? null };
+  return { kind: 'series', name: s.name, column: s.column, rows: s.length, first: s.first === null ? null : dateFor(s.first, s.frequency, s.withTime), last: s.last === null ? null : dateFor(s.last, s.frequency, s.withTime), frequency: s.frequency?.label ?? null };
 }
 
 ui.loadInput.addEventListener('change', async () => {

@@ -146,6 +146,8 @@ export interface DataInfo {
   validFrom: number | null;
   validTo: number | null;
   withTime: boolean;
+  /** The series' frequency (null for synthetic data). */
+  frequency: Frequency | null;
 }
 
 /** A 10-step validation window: history, truth and the forecasts (data units). */

@@ -11,7 +11,7 @@
  * Pure functions (no DOM, no GPU).
  */
 import { CsvError, sameRow, type ParsedTable } from './csv';
-import { dateOnly, inferFrequency, seasonality, shortDate, FORMAT_LABEL, type Frequency, type Seasonality } from './dates';
+import { dateFor, dateOnly, inferFrequency, seasonality, FORMAT_LABEL, type Frequency, type Seasonality } from './dates';
 import { HORIZON, type Scores } from './protocol';
 
 /** Share of the rows kept for validation (the most recent ones)… */
@@ -141,18 +141,27 @@ export function buildSeries(t: ParsedTable, dateColumn: number | null, column: n
       const conflicting = facts.duplicates - facts.exactDuplicates;
       const kinds = conflicting === 0 ? (facts.duplicates === 1 ? 'an exact copy' : 'all exact copies') : facts.exactDuplicates === 0 ? `with different values` : `${int(facts.exactDuplicates)} exact, ${int(conflicting)} with different values`;
       notes.push(`De-duplicated: dropped ${plural(facts.duplicates, 'row')} whose date was already present (${kinds}); the first row of each date is kept.`);
+      // Many dates with different rows: probably several series in one file (one per city, per symbol…).
+      if (conflicting >= 0.1 * t.rows) {
+        const text = t.columns.filter((_, c) => !t.numeric.includes(c) && c !== dc.column);
+        notes.push(`Many dates appear more than once with different values: the file may hold several series${text.length ? ` (one per "${text[0]}"?)` : ''}. The demo forecasts one series: keep the rows of one of them in the file.`);
+      }
     }
     frequency = inferFrequency(times);
     const filled = fillGaps(times, out, frequency);
     if (filled) {
       facts.filled = filled.filled;
       facts.gaps = filled.gaps;
+      const missing = (n: number) => plural(n, frequency!.unitSingular, frequency!.unitPlural);
       if (filled.filled) {
         times = filled.times;
         out = filled.values;
         notes.push(`Filled ${plural(filled.filled, `missing ${frequency.unitSingular}`, `missing ${frequency.unitPlural}`)} by linear interpolation between their neighbours.`);
+      } else if (filled.gaps && filled.calendar) {
+        notes.push(`${missing(filled.gaps)} ${filled.gaps === 1 ? 'has' : 'have'} no row${frequency.kind === 'business-day' ? ' (holidays?)' : ''}; the rows are used as consecutive steps.`);
       } else if (filled.gaps) {
-        notes.push(`${plural(filled.gaps, `${frequency.unitSingular} is`, `${frequency.unitPlural} are`)} missing — too many to fill; the rows are used as consecutive steps.`);
+        const share = Math.round((100 * filled.gaps) / (filled.gaps + out.length));
+        notes.push(`${missing(filled.gaps)} ${filled.gaps === 1 ? 'is' : 'are'} missing (${share}% of the span) — too many to interpolate; the rows are used as consecutive steps.`);
       }
     }
     if (frequency.kind === 'irregular') notes.push('The dates are irregular: the rows are used as consecutive steps.');
@@ -169,7 +178,7 @@ export function buildSeries(t: ParsedTable, dateColumn: number | null, column: n
   const withTime = times ? !dateOnly(times) : false;
   const seasonal = frequency ? seasonality(frequency) : null;
   if (times && times.length) {
-    notes.unshift(`${int(out.length)} ${frequency && frequency.kind !== 'irregular' ? `${frequency.label} values` : 'values'}, ${shortDate(times[0]!, withTime)} → ${shortDate(times[times.length - 1]!, withTime)}${t.rows !== out.length ? ` (from ${plural(t.rows, 'row')} of the file)` : ''}.`);
+    notes.unshift(`${int(out.length)} ${frequency && frequency.kind !== 'irregular' ? `${frequency.label} values` : 'values'}, ${dateFor(times[0]!, frequency, withTime)} → ${dateFor(times[times.length - 1]!, frequency, withTime)}${t.rows !== out.length ? ` (from ${plural(t.rows, 'row')} of the file)` : ''}.`);
   } else {
     notes.unshift(`${int(out.length)} values.`);
   }
@@ -184,7 +193,7 @@ function stableByTime(rows: Int32Array, times: Float64Array): void {
 }
 
 /** Missing steps of a regular series: interpolated when few (returns the filled arrays), else only counted. */
-function fillGaps(times: Float64Array, values: Float64Array, f: Frequency): { filled: number; gaps: number; times: Float64Array; values: Float64Array } | null {
+function fillGaps(times: Float64Array, values: Float64Array, f: Frequency): { filled: number; gaps: number; calendar?: boolean; times: Float64Array; values: Float64Array } | null {
   const n = times.length;
   if (n < 3) return null;
   if (f.kind === 'month' || f.kind === 'quarter' || f.kind === 'year' || f.kind === 'business-day') {
@@ -202,7 +211,7 @@ function fillGaps(times: Float64Array, values: Float64Array, f: Frequency): { fi
       const m = (t: number) => new Date(t).getUTCFullYear() * 12 + new Date(t).getUTCMonth();
       for (let i = 1; i < n; i++) gaps += Math.max(0, Math.round((m(times[i]!) - m(times[i - 1]!)) / months) - 1);
     }
-    return { filled: 0, gaps, times, values };
+    return { filled: 0, gaps, calendar: true, times, values };
   }
   const step = f.stepMs;
   if (!step) return null;

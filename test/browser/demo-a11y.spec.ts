@@ -52,7 +52,7 @@ test.describe('wide screen', () => {
     await expect(state(page)).toHaveAttribute('data-state', 'done', { timeout: 120_000 });
     await expect(page.getByRole('img', { name: /^Loss chart: 1 epoch; last training loss/ })).toBeVisible();
     await expect(page.getByRole('img', { name: /^Line chart of the validation period, 292 dates/ })).toBeVisible();
-    await expect(page.getByRole('img', { name: /^Line chart, after the data: the next 10 dates/ })).toBeVisible();
+    await expect(page.getByRole('img', { name: /^Line chart, after the data: the next 10 days/ })).toBeVisible();
     // The load confirmation is a modal dialog with a name, its buttons named.
     const file = await Promise.all([page.waitForEvent('download'), id(page, 'save').click()]).then(([d]) => d.path());
     await id(page, 'load-input').setInputFiles(file!);
