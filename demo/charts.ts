@@ -237,7 +237,10 @@ export class LossChart {
       padding: [12, 16, 0, 0],
       scales: {
         x: { time: false, range: () => [1, Math.max(2, this.maxEpochs)] },
-        y: this.log ? { distr: 3 } : { range: (_u, _lo, hi) => [0, hi === null ? 1 : hi * 1.05] },
+        // before the first epoch the axes still show (a placeholder range) so the empty chart looks like one
+        y: this.log
+          ? { distr: 3, range: (_u, lo, hi) => (lo === null || hi === null || !(lo > 0) ? [0.01, 1] : (uPlot.rangeLog(lo, hi, 10, true) as [number, number])) }
+          : { range: (_u, _lo, hi) => [0, hi === null ? 1 : hi * 1.05] },
       },
       axes: [
         axis(this.rec, this.sizes, 0, { label: 'epoch', vertical: false, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500], format: (s) => s.map((x) => String(x)) }),

@@ -50,6 +50,19 @@ test('a shuffled CSV with duplicate rows is sorted and de-duplicated by date, an
   expect(errors).toEqual([]);
 });
 
+test('the bundled Seattle data goes through the same reading: in date order, temp_max, the same baselines', async ({ page }) => {
+  const errors = await open(page);
+  await id(page, 'dataset').selectOption('seattle');
+  const notes = id(page, 'data-notes');
+  await expect(notes).toContainText('1,461 daily values, 2012-01-01 → 2015-12-31.');
+  await expect(notes).toContainText('Rows are in date order ("date", year-month-day).');
+  await expect(id(page, 'csv-column')).toHaveValue('2'); // temp_max
+  await expect(id(page, 'data-title')).toHaveText('Data: seattle-weather.csv · temp_max');
+  expect(await cellNumber(page, 'naive-mae1')).toBeCloseTo(expected.naive1, 2);
+  expect(await cellNumber(page, 'seasonal-mae10')).toBeCloseTo(expected.seasonal10, 2);
+  expect(errors).toEqual([]);
+});
+
 test('pandas-style reading: semicolons, decimal commas, day-first dates, newest first, missing days interpolated', async ({ page }) => {
   const errors = await open(page);
   // The same days as a European export: "31.12.2015;8,3", newest first, five days missing
