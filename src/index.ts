@@ -232,6 +232,7 @@ export type { CellType } from './ops/rnn-cells';
 export type { CellFusion } from './layers/cells';
 export type { CsvStreamOptions } from './data/csv';
 export type { DatasetFn, DatasetBatch } from './model/train-loop';
+export type { TrainingStepInfo } from './model/types';
 export type { Mode as MonitorMode } from './callbacks/base';
 
 /**

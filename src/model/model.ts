@@ -22,10 +22,13 @@ import { checkBatchSize, evaluateBatches, predictBatches } from './inference';
 import { nextModelSeed, layerWeights, createArena, readWeights, writeWeights, countParams, existingArena, registerWeights, layerVars } from './weights';
 import { modelSummary } from './summary';
 import { stepInput, runStep, statefulLayers } from './streaming';
-import type { CompileArgs, EvaluateArgs, FitArgs, FitDatasetArgs, History, ModelArgs, ModelData } from './types';
+import type { CompileArgs, EvaluateArgs, FitArgs, FitDatasetArgs, History, ModelArgs, ModelData, TrainingStepInfo } from './types';
 
+/** A model (Keras `Model`): layers from inputs to outputs; made by `rnn.model` (a functional graph) or `rnn.sequential`. */
 export class Model {
+  /** The model's name. */
   readonly name: string;
+  /** Seed of the weight initializers and of fit's shuffling. */
   readonly seed: number;
   /** Set to true (e.g. from a callback or a Stop button) to stop fit() after the current batch. */
   stopTraining = false;
@@ -83,6 +86,7 @@ export class Model {
     return this.graphFor(null).inputs;
   }
 
+  /** The model's output symbolic tensors. */
   get outputs(): readonly SymbolicTensor[] {
     return this.graphFor(null).outputs;
   }
@@ -428,7 +432,7 @@ export class Model {
    * backward + optimizer), the bytes of activations saved for backward, and the submits (always
    * 1). Builds (and caches) the step's plan; runs nothing.
    */
-  async trainingStepInfo(xShapes: readonly number[] | readonly (readonly number[])[], yShapes: readonly number[] | readonly (readonly number[])[]): Promise<{ dispatches: number; savedBytes: number; submits: number }> {
+  async trainingStepInfo(xShapes: readonly number[] | readonly (readonly number[])[], yShapes: readonly number[] | readonly (readonly number[])[]): Promise<TrainingStepInfo> {
     this.requireCompiled('trainingStepInfo');
     const list = (s: readonly number[] | readonly (readonly number[])[]) => (Array.isArray(s[0]) ? (s as number[][]) : [s as number[]]);
     await this.build(list(xShapes)[0]!.slice(1));

@@ -15,6 +15,24 @@ import type { EvaluateArgs, ModelData, SequentialArgs } from './types';
 export { setSeed } from './weights';
 export type { LossName, LossSpec, MetricName, CompileArgs, Logs, Callback, FitArgs, FitDatasetArgs, History, EvaluateArgs, SequentialArgs, ModelArgs, ModelData } from './types';
 
+/**
+ * Keras `Sequential`: layers in a row, one input and one output. Made by `rnn.sequential`; it is
+ * a {@link Model}, so everything a model does (compile, fit, evaluate, predict, predictStep,
+ * weights, summary) works on it.
+ *
+ * @example
+ * ```ts
+ * const model = rnn.sequential({ layers: [
+ *   rnn.layers.lstm({ units: 20, returnSequences: true, inputShape: [null, 1] }),
+ *   rnn.layers.lstm({ units: 20 }),
+ *   rnn.layers.dense({ units: 1 }),
+ * ] });
+ * model.compile({ optimizer: rnn.optimizers.adam({ learningRate: 0.001 }), loss: 'mse' });
+ * model.summary();
+ * const history = await model.fit(train.x, train.y, { epochs: 20, validationData: [valid.x, valid.y] });
+ * const yPred = await model.predict(valid.x);
+ * ```
+ */
 export class Sequential extends Model {
   private readonly stack: Layer[] = [];
   private builtInput: Shape | null = null;

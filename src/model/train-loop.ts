@@ -15,7 +15,7 @@ import type { OptimizerState } from '../optim/optimizers';
 import type { Plan, PlanFor, Totals } from './plans';
 import { logsFromSums, type CompiledConfig } from './compile';
 import { batchRows, cutRows, rowGatherer, type HostBatch } from './data';
-import type { Callback, FitArgs, FitDatasetArgs, History, Logs, ModelData } from './types';
+import type { Callback, FitArgs, FitDatasetArgs, History, Logs, ModelData, TrainingStepInfo } from './types';
 
 /** Where the training loop gets its batches. */
 export interface BatchSource {
@@ -169,7 +169,7 @@ export async function gradientsOf(target: StepTarget, batch: HostBatch, vars: re
 }
 
 /** What one training step costs: compute dispatches (forward, backward, optimizer), saved activation bytes, submits (1). */
-export function trainStepInfo(plan: Plan, opt: OptimizerState): { dispatches: number; savedBytes: number; submits: number } {
+export function trainStepInfo(plan: Plan, opt: OptimizerState): TrainingStepInfo {
   const g = plan.graph;
   return {
     dispatches: g.clears.dispatchCount + g.forward.dispatchCount + g.backwardProgram.dispatchCount + opt.program.dispatchCount,

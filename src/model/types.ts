@@ -134,6 +134,16 @@ export interface History {
   history: Record<string, number[]>;
 }
 
+/** What one training step costs (`model.trainingStepInfo`). */
+export interface TrainingStepInfo {
+  /** Compute dispatches: forward, backward and optimizer. */
+  dispatches: number;
+  /** Bytes of activations saved for the backward pass. */
+  savedBytes: number;
+  /** Queue submits per step (always 1). */
+  submits: number;
+}
+
 /** Options of `evaluate` and `predict`. */
 export interface EvaluateArgs {
   /** Rows per forward pass (default 128; results do not depend on it). */
