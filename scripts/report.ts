@@ -9,6 +9,8 @@ export interface ReportExperiment {
   book: number;
   history: Record<string, number[]>;
   forecast: { history: number[]; truth: number[]; pred: number[] } | null;
+  /** What the experiment shows (the lecture's network shapes). */
+  note?: string;
 }
 
 export interface ReportRow {
@@ -21,6 +23,9 @@ export interface ReportRow {
   seconds: number;
   pass: boolean | null;
 }
+
+/** A number for the table; the book has no value for some rows (NaN). */
+const num = (v: number, digits: number) => (Number.isNaN(v) ? '—' : v.toPrecision(digits));
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
@@ -62,7 +67,7 @@ ${legend.join('\n')}
 
 export function writeReport(r: { title: string; adapter: string; budget: string; experiments: ReportExperiment[]; table: ReportRow[] }): string {
   const rows = r.table
-    .map((t) => `<tr><td>${esc(t.name)}</td><td>${esc(t.metric)}</td><td>${t.ours.toPrecision(5)}</td><td>${t.book.toPrecision(5)}</td><td>${esc(t.band)}</td><td>${esc(t.budget)}</td><td>${t.seconds ? t.seconds.toFixed(1) + ' s' : ''}</td></tr>`)
+    .map((t) => `<tr><td>${esc(t.name)}</td><td>${esc(t.metric)}</td><td>${num(t.ours, 5)}</td><td>${num(t.book, 5)}</td><td>${esc(t.band)}</td><td>${esc(t.budget)}</td><td>${t.seconds ? t.seconds.toFixed(1) + ' s' : ''}</td></tr>`)
     .join('\n');
   const sections = r.experiments.map((e) => {
     const hist = e.history;
@@ -80,7 +85,7 @@ export function writeReport(r: { title: string; adapter: string; budget: string;
           { title: 'time step (seed-43 series)' },
         )
       : '';
-    return `<section><h2>${esc(e.name)}</h2><p>${esc(e.metric)}: <b>${e.ours.toPrecision(4)}</b> (book ${e.book.toPrecision(4)})</p>
+    return `<section><h2>${esc(e.name)}</h2><p>${esc(e.metric)}: <b>${num(e.ours, 4)}</b> (book ${num(e.book, 4)})</p>${e.note ? `<p>${esc(e.note)}</p>` : ''}
 <div class="charts">${lineChart(curves, { logY: true, title: 'epoch' })}${fc}</div></section>`;
   });
   return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(r.title)}</title>

@@ -72,7 +72,12 @@ export { MT19937 } from './data/mt19937';
 export * as weather from './lessons/weather/index';
 /** Seattle / New York daily weather (vega-datasets): parse, next-day temp_max task, baseline. */
 export * as seattle from './data/seattle';
-export { MinMaxScaler, randomSubsequences, warmupMse } from './data/windows';
+export { MinMaxScaler, randomSubsequences, warmupMse, windowsAt, maeRmse } from './data/windows';
+export { timeseriesDatasetFromArray } from './data/timeseries';
+export type { TimeseriesOptions, TimeseriesDataset } from './data/timeseries';
+import { timeseriesDatasetFromArray } from './data/timeseries';
+/** Keras `keras.utils` helpers: `timeseriesDatasetFromArray` (sliding windows and their targets). */
+export const utils = { timeseriesDatasetFromArray };
 export type { SubsequenceOptions, SubsequenceBatch } from './data/windows';
 export { parseCsv, forEachCsvRecord, CsvError } from './data/csv';
 export type { CsvOptions, CsvTable } from './data/csv';

@@ -19,8 +19,9 @@ import { Topology } from './topology';
 import { prepareBatch, batchRows, firstShape, type HostBatch } from './data';
 import { trainLoop, trainStep, trainStepInfo, checkFitArgs, checkFitDatasetArgs, fitValidation, arrayBatchSource, datasetBatchSource, gradientsOf, type BatchSource, type DatasetFn, type LoopArgs } from './train-loop';
 import { checkBatchSize, evaluateBatches, predictBatches } from './inference';
-import { nextModelSeed, layerWeights, createArena, readWeights, writeWeights, countParams, existingArena, registerWeights, layerVars } from './weights';
+import { nextModelSeed, layerWeights, createArena, readWeights, writeWeights, countParams, existingArena, registerWeights, layerVars, retainArena, releaseArena } from './weights';
 import { modelSummary } from './summary';
+import { CallGate } from './calls';
 import { stepInput, runStep, statefulLayers } from './streaming';
 import type { CompileArgs, EvaluateArgs, FitArgs, FitDatasetArgs, History, ModelArgs, ModelData, TrainingStepInfo } from './types';
 
@@ -33,6 +34,8 @@ export class Model {
   /** Set to true (e.g. from a callback or a Stop button) to stop fit() after the current batch. */
   stopTraining = false;
 
+  /** How summary() prints the graph (Sequential: its layers in a row). */
+  protected readonly summaryStyle: 'functional' | 'sequential' = 'functional';
   /** The graph; a Sequential's is made when its input shape is known. */
   protected topology: Topology | null = null;
   protected ctx: Context | null = null;
@@ -47,15 +50,14 @@ export class Model {
   private totals: Totals | null = null;
   /** Evaluation's own sums, so a callback's evaluate() does not disturb the epoch's. */
   private evalTotals: Totals | null = null;
-  /** A call in progress, and whether it is paused for callbacks (other calls may then run). */
-  private busy: string | null = null;
-  private paused = false;
-  private disposed = false;
+  /** Which call is in progress (calls.ts). */
+  private readonly calls: CallGate;
 
   /** A functional model from `args.inputs` to `args.outputs` (Sequential passes none and makes its graph later). */
   constructor(args: Partial<ModelArgs> = {}, defaultName = 'model') {
     if (!args || typeof args !== 'object') throw new TypeError(`${defaultName}: expected an options object like {inputs, outputs}`);
     this.name = args.name ?? defaultName;
+    this.calls = new CallGate(this.name);
     this.seed = nextModelSeed(args.seed);
     if (args.inputs !== undefined || args.outputs !== undefined) {
       const list = (v: SymbolicTensor | SymbolicTensor[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
@@ -142,6 +144,7 @@ export class Model {
       this.ownsArena = true;
       registerWeights(this.arena, weights);
     }
+    retainArena(this.arena);
     this.makeTotals(ctx);
   }
 
@@ -170,7 +173,7 @@ export class Model {
 
   /** The cached plan for these shapes, built on first use from the graph. */
   protected readonly plan: PlanFor = (shape: PlanShape) =>
-    this.plans.get(planKey(shape), () => {
+    this.plans.get(this.planCacheKey(shape), () => {
       const topo = this.graphFor(null);
       const weights = (l: Layer): Tensor[] => layerVars(l).map((v) => (l.trainable ? v.value : noGrad(v.value)));
       return buildPlan({
@@ -183,32 +186,15 @@ export class Model {
   // ---------------------------------------------------------------- calls and their order
 
   private checkAlive(where: string): void {
-    if (this.disposed) throw new Error(`${this.name}.${where}: the model was disposed; create a new model`);
+    if (this.calls.disposed) this.calls.check(where, false);
   }
 
-  /**
-   * Runs `body` as the model's call: calls must not overlap, except that while fit is paused for
-   * its callbacks (between steps) other calls may run. `exclusive` calls (compile, dispose) may
-   * never run during another call.
-   */
-  protected async enter<T>(where: string, body: () => Promise<T>): Promise<T> {
-    this.checkAlive(where);
-    if (this.busy && !this.paused) throw new Error(`${this.name}.${where}: the model is busy with ${this.busy} (await it first)`);
-    const outer = this.busy;
-    const wasPaused = this.paused;
-    this.busy = where;
-    this.paused = false;
-    try {
-      return await body();
-    } finally {
-      this.busy = outer;
-      this.paused = wasPaused;
-    }
+  protected enter<T>(where: string, body: () => Promise<T>, exclusive = false): Promise<T> {
+    return this.calls.run(where, body, exclusive);
   }
 
   private enterSync(where: string, exclusive: boolean): void {
-    this.checkAlive(where);
-    if (this.busy && (exclusive || !this.paused)) throw new Error(`${this.name}.${where}: the model is busy with ${this.busy}${exclusive ? ' (wait for it to finish)' : ' (await it first)'}`);
+    this.calls.check(where, exclusive);
   }
 
   private requireCompiled(where: string): CompiledConfig {
@@ -233,7 +219,7 @@ export class Model {
     return this.optState;
   }
 
-  /** Before every batch: `stateful` layers check the batch size (it must not change). */
+  /** Before every batch, `stateful` layers check the batch size (it must not change). */
   private beginBatch = (rows: number): void => {
     for (const l of statefulLayers(this.layers, true)) l.beginStep(rows);
   };
@@ -265,7 +251,7 @@ export class Model {
       await this.build();
       const src = arrayBatchSource(train, batchSize, args.shuffle ?? !stateful, args.seed ?? this.seed);
       return this.train(src, epochs, val, args);
-    });
+    }, true);
   }
 
   /**
@@ -289,7 +275,7 @@ export class Model {
         return batch;
       });
       return this.train(src, epochs, val, { ...args, validationBatchSize: args.validationBatchSize });
-    });
+    }, true);
   }
 
   /** fit and fitDataset's loop over this model (train-loop.ts), after building the optimizer. */
@@ -301,7 +287,7 @@ export class Model {
       totals: this.totals!,
       compiled: this.compiled!,
       evaluate: (v) => evaluateBatches(this.readyCtx, this.plan, this.evalTotals!, this.compiled!, v, args.validationBatchSize ?? 128, this.beginBatch),
-      setPaused: (p) => (this.paused = p),
+      setPaused: (p) => (this.calls.paused = p),
     }, src, epochs, val, args);
   }
 
@@ -322,7 +308,7 @@ export class Model {
       await trainStep(this.stepTarget(), batch);
       const t = await this.totals!.read();
       return t[0]! / batchRows(batch);
-    });
+    }, true);
   }
 
   /**
@@ -360,7 +346,7 @@ export class Model {
     return this.enter('gradients', async () => {
       await this.build();
       return gradientsOf(this.stepTarget(), batch, this.vars);
-    });
+    }, true);
   }
 
   /** Model outputs for x, computed in batches and read back once: one array, or a list for several outputs. */
@@ -422,7 +408,7 @@ export class Model {
 
   /** Keras-style summary table (with the connections of a functional graph); printed with `print` and returned. */
   summary(print: ((line: string) => void) | null = console.log): string {
-    const out = modelSummary(this.name, this.graphFor(null));
+    const out = modelSummary(this.name, this.graphFor(null), this.summaryStyle);
     print?.(out);
     return out;
   }
@@ -440,9 +426,14 @@ export class Model {
     return trainStepInfo(await this.plan({ mode: 'train', xShapes: list(xShapes), yShapes: list(yShapes), sampleWeight: false }), opt);
   }
 
+  /** A plan's cache key: a train plan is for the trained variables it was built with (trainable flags can change). */
+  private planCacheKey(shape: PlanShape): string {
+    return planKey(shape) + (shape.mode === 'train' ? `|${this.trainedVars.map((v) => v.offset).join(',')}` : '');
+  }
+
   /** The cached train plan for these shapes, if built (benchmark profiling). @internal */
   trainPlanFor(xShapes: readonly (readonly number[])[], yShapes: readonly (readonly number[])[]): { plan: Plan; optimizer: OptimizerState; grads: GPUBuffer; device: GPUDevice } | null {
-    const plan = this.plans.peek(planKey({ mode: 'train', xShapes, yShapes, sampleWeight: false }));
+    const plan = this.plans.peek(this.planCacheKey({ mode: 'train', xShapes, yShapes, sampleWeight: false }));
     return plan && this.optState && this.arena && this.ctx ? { plan, optimizer: this.optState, grads: this.arena.grads, device: this.ctx.device } : null;
   }
 
@@ -486,17 +477,19 @@ export class Model {
 
   /** Frees the model's GPU memory. The model cannot be used afterwards (every call throws). */
   dispose(): void {
-    if (this.disposed) return;
+    if (this.calls.disposed) return;
     this.enterSync('dispose', true);
-    for (const l of this.layers) (l as { disposeState?: () => void }).disposeState?.(); // stored recurrent state, dropout RNG
+    // Stored recurrent state and dropout RNG buffers (not those of layers this model borrowed).
+    if (this.ownsArena || !this.arena) for (const l of this.layers) (l as { disposeState?: () => void }).disposeState?.();
     this.plans.dispose();
     this.optState?.destroy();
-    if (this.ownsArena) this.arena?.destroy();
+    // The weights live on while another model made from these layers still uses them.
+    if (this.arena) releaseArena(this.arena);
     this.totals?.destroy();
     this.evalTotals?.destroy();
     this.optState = null;
     this.arena = null;
-    this.disposed = true;
+    this.calls.disposed = true;
     // The plans' activation buffers went back to the shared pool; free the idle ones.
     this.ctx?.pool.trim();
   }

@@ -35,6 +35,7 @@ export type { LossName, LossSpec, MetricName, CompileArgs, Logs, Callback, FitAr
  */
 export class Sequential extends Model {
   private readonly stack: Layer[] = [];
+  protected override readonly summaryStyle = 'sequential' as const;
   private builtInput: Shape | null = null;
 
   constructor(args: SequentialArgs = {}) {
@@ -59,6 +60,16 @@ export class Sequential extends Model {
   /** Input shape without batch, from the first layer's inputShape (null if not given yet). */
   get inputShape(): Shape | null {
     return this.builtInput ?? this.stack[0]?.inputShape ?? null;
+  }
+
+  /** The input's name (known before the graph is made). */
+  override get inputNames(): string[] {
+    return this.topology ? super.inputNames : [`${this.name}_input`];
+  }
+
+  /** The output's name: the last layer's (known before the graph is made, e.g. at compile). */
+  override get outputNames(): string[] {
+    return this.topology ? super.outputNames : [this.stack.at(-1)?.name ?? 'output'];
   }
 
   protected override firstInputShape(): Shape | null {

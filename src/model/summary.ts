@@ -50,10 +50,10 @@ export function summaryTable(name: string, rows: readonly SummaryRow[], kind: 's
   ].join('\n');
 }
 
-/** The summary of a model's graph: its layers in a row for a chain, else every call with its connections. */
-export function modelSummary(name: string, topo: Topology): string {
+/** The summary of a model's graph: a Sequential's layers in a row, else every call (inputs too) with its connections. */
+export function modelSummary(name: string, topo: Topology, style: 'functional' | 'sequential'): string {
   const shapes = topo.inferShapes(topo.inputs.map((t) => t.shape));
-  const chain = topo.nodes.every((n) => n.reads.length <= 1) && topo.inputs.length === 1 && topo.outputs.length === 1;
+  const chain = style === 'sequential';
   const rows = topo.nodes.filter((n) => !chain || n.layer.className !== 'InputLayer').map((n) => ({
     layer: n.layer,
     input: n.inputs[0]?.shape ?? n.outputs[0]!.shape,

@@ -63,7 +63,10 @@ export function registerWeights(arena: ParamArena, weights: readonly LayerWeight
  */
 export function existingArena(layers: readonly Layer[], hasWeights: (l: Layer) => boolean, where: string): ParamArena | null {
   const weighted = layers.filter(hasWeights);
-  const found = weighted.map((l) => homes.get(l)?.arena ?? null);
+  const found = weighted.map((l) => {
+    const a = homes.get(l)?.arena ?? null;
+    return a && !destroyed.has(a) ? a : null;
+  });
   if (found.every((a) => a === null)) return null;
   const arena = found.find((a) => a !== null)!;
   const stray = weighted.filter((_, i) => found[i] !== arena);
@@ -72,6 +75,25 @@ export function existingArena(layers: readonly Layer[], hasWeights: (l: Layer) =
   }
   return arena;
 }
+
+/** How many built models use each arena (a model made from another's layers shares its arena). */
+const users = new WeakMap<ParamArena, number>();
+
+/** A model starts using `arena`. */
+export function retainArena(arena: ParamArena): void {
+  users.set(arena, (users.get(arena) ?? 0) + 1);
+}
+
+/** A model stops using `arena` (dispose); the last one frees it, and its layers may be built anew. */
+export function releaseArena(arena: ParamArena): void {
+  const n = (users.get(arena) ?? 1) - 1;
+  users.set(arena, n);
+  if (n > 0) return;
+  arena.destroy();
+  destroyed.add(arena);
+}
+
+const destroyed = new WeakSet<ParamArena>();
 
 /** The variables of a layer in its arena (empty for a layer without weights). */
 export function layerVars(layer: Layer): Variable[] {

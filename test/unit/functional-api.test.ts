@@ -533,16 +533,11 @@ describe('4. the model during fit', () => {
     model.dispose();
   });
 
-  // BUG (src/model/model.ts, Model.trainOnBatch / Model.gradients while fit is paused): fit's
-  // epoch loss is summed on the GPU in Model.totals; trainOnBatch clears those sums and adds its
-  // own batch, and gradients() runs the train plan, whose loss accumulation adds into them too.
-  // Both are allowed from a callback (the model is "paused"), so the epoch's logged loss is
-  // replaced (trainOnBatch: it becomes the last trainOnBatch's loss) or inflated (gradients).
-  // Expected: refused with a busy error like compile, or the epoch's logs left as fit's own
-  // (as evaluate does with its separate evalTotals). Weights are held still (lr 1e-30) so fit's own
-  // epoch loss must equal evaluate's.
+  // Regression: fit's epoch loss is summed on the GPU; trainOnBatch / gradients from a callback
+  // used to clear or add to those sums. Training calls are now refused inside fit (busy error).
+  // Weights are held still (lr 1e-30) so fit's own epoch loss must equal evaluate's.
   for (const call of ['trainOnBatch', 'gradients'] as const) {
-    it.fails(`${call} inside onBatchEnd is refused or leaves the epoch's logged loss alone`, async () => {
+    it(`${call} inside onBatchEnd is refused or leaves the epoch's logged loss alone`, async () => {
       const x = rnn.input({ shape: [3] });
       const model = rnn.model({ inputs: x, outputs: one(rnn.layers.dense({ units: 1 }).apply(x)), seed: 27 });
       model.compile({ optimizer: rnn.optimizers.sgd({ learningRate: 1e-30 }), loss: 'mse' });
@@ -777,11 +772,9 @@ describe('6. frozen layers (layer.trainable = false)', () => {
     model.dispose();
   });
 
-  // BUG (src/model/model.ts, Model.gradients / ensureOptimizer): train plans are cached by batch
-  // shapes only, and only ensureOptimizer (fit, trainOnBatch, trainingStepInfo) drops them when the
-  // trainable set changed — and only once an optimizer state exists. gradients() reuses a train
-  // plan built before `trainable` changed, so a newly frozen layer still gets gradients.
-  it.fails('gradients() sees trainable changed after the train plan was built (zeros for the newly frozen layer)', async () => {
+  // Regression: train plans were cached by batch shape only, so gradients() reused a plan built
+  // before `trainable` changed. A train plan's cache key now includes the trained variables.
+  it('gradients() sees trainable changed after the train plan was built (zeros for the newly frozen layer)', async () => {
     const x = rnn.input({ shape: [3] });
     const l0 = rnn.layers.dense({ units: 2, name: 'fz2_l0' });
     const model = rnn.model({ inputs: x, outputs: one(rnn.layers.dense({ units: 1, name: 'fz2_head' }).apply(one(l0.apply(x)))), seed: 37 });
@@ -797,11 +790,9 @@ describe('6. frozen layers (layer.trainable = false)', () => {
     model.dispose();
   });
 
-  // BUG (same cause): after gradients() built the train plan with a layer frozen, unfreezing it
-  // does not take effect at the next fit (Layer.trainable's doc says it does): the first fit builds
-  // the optimizer for every weight but reuses the stale plan, which computes no gradient for the
-  // layer, so it never moves.
-  it.fails('unfreezing a layer after gradients() was called while it was frozen: the next fit trains it', async () => {
+  // Regression (same cause): unfreezing after gradients() ran with the layer frozen takes effect at
+  // the next fit.
+  it('unfreezing a layer after gradients() was called while it was frozen: the next fit trains it', async () => {
     const x = rnn.input({ shape: [3] });
     const l0 = rnn.layers.dense({ units: 2, name: 'fz3_l0' });
     const model = rnn.model({ inputs: x, outputs: one(rnn.layers.dense({ units: 1, name: 'fz3_head' }).apply(one(l0.apply(x)))), seed: 39 });
@@ -968,11 +959,9 @@ describe('8b. sharing built layers: limits and lifetime', () => {
     trained.dispose();
   });
 
-  // BUG (src/model/model.ts, Model.dispose): the model that built the weights destroys its arena
-  // even while other models (made from its layers) still use it; their next call then fails inside
-  // the GPU queue ("GPUValidationError: [Buffer "params"] used in submit while destroyed") instead of
-  // either keeping the shared weights alive until the last user is disposed or refusing clearly.
-  it.fails('disposing the model that owns shared weights: a model sharing them keeps working or fails with a clear error', async () => {
+  // Regression: disposing the model that built shared weights used to destroy them under the
+  // models made from its layers; the weights now live until the last model using them is disposed.
+  it('disposing the model that owns shared weights: a model sharing them keeps working or fails with a clear error', async () => {
     const x = rnn.input({ shape: [null, 2] });
     const lstm = rnn.layers.lstm({ units: 3, name: 'own_lstm' });
     const feat = one(lstm.apply(x));
