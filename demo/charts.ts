@@ -50,19 +50,20 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
  * changes (`Mar 5` / `2015`), as charting tools do.
  */
 export function dateTicks(splits: number[], incrSec: number): string[] {
-  let prev = '';
-  return splits.map((s, i) => {
+  if (incrSec >= 365 * 86400 - 1) return splits.map((s) => String(new Date(s * 1000).getUTCFullYear()));
+  const parts = splits.map((s) => {
     const d = new Date(s * 1000);
     const y = String(d.getUTCFullYear()), mon = MONTHS[d.getUTCMonth()]!, day = `${mon} ${d.getUTCDate()}`;
-    let main: string, context: string;
-    if (incrSec >= 365 * 86400 - 1) return y;
-    if (incrSec >= 28 * 86400) [main, context] = [mon, y];
-    else if (incrSec >= 86400) [main, context] = [day, y];
-    else [main, context] = [`${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}`, `${day} ${y}`];
-    const out = i === 0 || context !== prev ? `${main}\n${context}` : main;
-    prev = context;
-    return out;
+    if (incrSec >= 28 * 86400) return { main: mon, context: y, first: y };
+    if (incrSec >= 86400) return { main: day, context: y, first: y };
+    const time = `${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
+    return { main: time, context: `${day}${d.getUTCMonth() === 0 && d.getUTCDate() === 1 ? ` ${y}` : ''}`, first: `${day} ${y}` };
   });
+  // The context goes where it changes, and on the first tick unless the second tick changes it
+  // (two long second lines side by side would collide).
+  const changes = parts.map((p, i) => i > 0 && p.context !== parts[i - 1]!.context);
+  const early = changes[1] === true;
+  return parts.map((p, i) => (changes[i] ? `${p.main}\n${p.context}` : i === 0 && !early ? `${p.main}\n${p.first}` : p.main));
 }
 
 interface AxisRecord {

@@ -115,6 +115,14 @@ export function expectUnclipped(a: AxesRecord, what: string): void {
         expect(t.pos + t.width / 2, `${what}: x tick "${t.text}" ends inside the canvas (${a.width} px)`).toBeLessThanOrEqual(a.width + 0.5);
       }
     }
+    if (ax.side === 2) {
+      // neighbouring x labels do not overlap
+      const ticks = [...ax.ticks].sort((p, q) => p.pos - q.pos);
+      for (let i = 1; i < ticks.length; i++) {
+        const p = ticks[i - 1]!, q = ticks[i]!;
+        expect(p.pos + p.width / 2, `${what}: x ticks "${p.text}" and "${q.text}" do not overlap`).toBeLessThanOrEqual(q.pos - q.width / 2 + 0.5);
+      }
+    }
   }
 }
 
@@ -128,8 +136,8 @@ export function xTickTexts(a: AxesRecord): string[] {
   return a.axes.find((ax) => ax.side === 2)!.ticks.map((t) => t.text);
 }
 
-/** A date tick: `2015`, `Mar`, `Mar 5`, `14:00`, optionally with the year/date on a second line. */
-export const DATE_TICK = /^(\d{4}|(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)( \d{1,2})?|\d{2}:\d{2})(\n((Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{1,2} )?\d{4})?$/;
+/** A date tick: `2015`, `Mar`, `Mar 5`, `14:00`, optionally with the year or date on a second line. */
+export const DATE_TICK = /^(\d{4}|(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)( \d{1,2})?|\d{2}:\d{2})(\n(\d{4}|(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{1,2}( \d{4})?))?$/;
 
 /** temp_max of the original (sorted, unique) Seattle file. */
 export function seattleTempMax(): { dates: string[]; values: number[] } {

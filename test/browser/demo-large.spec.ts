@@ -6,7 +6,7 @@
  */
 import { test, expect } from '@playwright/test';
 import { writeFileSync } from 'node:fs';
-import { configure, id, open, state } from './demo-helpers';
+import { DATE_TICK, axesOf, configure, expectUnclipped, id, open, state, xTickTexts } from './demo-helpers';
 
 test.use({ viewport: { width: 1400, height: 1000 } });
 
@@ -110,8 +110,14 @@ test('Stop on a 20 MB CSV ends training within 5 s; the status answers within 1 
   for (let i = 1; i < secs.length; i++) expect(secs[i]!, `elapsed #${i}: ${secs[i - 1]} → ${secs[i]}`).toBeGreaterThanOrEqual(secs[i - 1]!);
   console.log(`demo large: elapsed showed ${secs.length} values, ${secs[0]} → ${secs.at(-1)} s, never decreasing`);
 
-  // Results of the weights so far, against the baselines.
+  // Results of the weights so far, against the baselines, on hourly date axes that fit.
   await expect(id(page, 'm-mae1')).not.toHaveText('—');
+  for (const c of ['data-chart', 'validation-chart', 'future-chart']) {
+    const a = await axesOf(page, c);
+    expectUnclipped(a, c);
+    for (const t of xTickTexts(a)) expect(t, `${c}: a date tick`).toMatch(DATE_TICK);
+  }
+  console.log(`demo large: future chart x ticks ${JSON.stringify(xTickTexts(await axesOf(page, 'future-chart')))}`);
   await expect(id(page, 'verdict')).toBeVisible();
   await expect(id(page, 'save')).toBeEnabled();
   expect(errors).toEqual([]);
