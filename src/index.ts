@@ -270,8 +270,10 @@ export const worker = {
    * {@link SequentialSpec}s). With `url`, your module, which calls `rnn.worker.serve()` — e.g.
    * `rnn.worker.create(new URL('./train.worker.ts', import.meta.url))` — to build models with
    * any code (`serve({models: {name: (args) => model}})`, then `trainer.model(name, args)`).
+   * With a `Worker` you made, that one: its module calls `serve()` and may exchange your own
+   * messages on it too (the library's carry a tag and ignore the others).
    */
-  create: (url?: string | URL, options?: TrainingWorkerOptions): TrainingWorker<SequentialSpec, CallbackSpec> => createTrainingWorker<SequentialSpec, CallbackSpec>(url, options),
+  create: (url?: string | URL | Worker, options?: TrainingWorkerOptions): TrainingWorker<SequentialSpec, CallbackSpec> => createTrainingWorker<SequentialSpec, CallbackSpec>(url, options),
   /** Answers a page's `rnn.worker.create(url)` from inside the Worker module at `url` (call once, at its top level). */
   serve: (options?: ServeOptions): void => serveTraining({ layers, optimizers, sequential }, options),
 };

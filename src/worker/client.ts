@@ -6,7 +6,7 @@
 import type { GpuInfo } from '../gpu/device';
 import { toHostTensor, type HostTensor, type TensorLike } from '../host';
 import type { Callback, FitArgs, History, Logs } from '../model/types';
-import type { CallbackHook, FitProgress, FromWorker, ModelInfo, Results, ToWorker, WireData, WireError, WireFitArgs } from './protocol';
+import { CHANNEL, type CallbackHook, type FitProgress, type FromWorker, type ModelInfo, type Results, type ToWorker, type WireData, type WireError, type WireFitArgs } from './protocol';
 
 export type { FitProgress } from './protocol';
 
@@ -149,8 +149,9 @@ class TrainingWorkerClient<Spec, CallbackSpec> implements TrainingWorker<Spec, C
       gpuReject = rej;
     });
     this.gpu.catch(() => undefined); // reported through the promise; not an unhandled rejection
-    worker.addEventListener('message', (ev: MessageEvent<FromWorker>) => {
+    worker.addEventListener('message', (ev: MessageEvent<FromWorker & { channel?: unknown }>) => {
       const m = ev.data;
+      if (m?.channel !== CHANNEL) return; // the worker module's own messages
       if (m.type === 'gpu') return gpuResolve(m.info);
       if (m.type === 'gpu-error') return gpuReject(toError(m.error));
       const p = this.pending.get(m.id);
@@ -183,7 +184,7 @@ class TrainingWorkerClient<Spec, CallbackSpec> implements TrainingWorker<Spec, C
     return new Promise<Results[K]>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, ...(onEvent ? { onEvent } : {}) });
       try {
-        this.worker.postMessage({ ...msg, id }, transfer);
+        this.worker.postMessage({ ...msg, id, channel: CHANNEL }, transfer);
       } catch (e) {
         this.pending.delete(id);
         reject(e instanceof Error ? e : new Error(String(e)));
@@ -252,7 +253,7 @@ class WorkerModelClient<CallbackSpec> implements WorkerModel<CallbackSpec> {
   }
 
   stop(): void {
-    this.trainer.worker.postMessage({ op: 'stop', model: this.handle } satisfies ToWorker);
+    this.trainer.worker.postMessage({ ...({ op: 'stop', model: this.handle } satisfies ToWorker), channel: CHANNEL });
   }
 
   evaluate(x: TensorLike | TensorLike[], y: TensorLike | TensorLike[], args: { batchSize?: number; transfer?: boolean } = {}): Promise<number | number[]> {
@@ -296,12 +297,14 @@ function report(e: unknown): void {
 
 /**
  * Starts a training Worker. Without `url` it runs the library's own worker script (which builds
- * models from specs); with one, your module, which calls `rnn.worker.serve({models})`.
+ * models from specs); with one, your module, which calls `rnn.worker.serve({models})`; given a
+ * Worker you made, it uses that one (which may carry your own messages too).
  */
-export function createTrainingWorker<Spec, CallbackSpec>(url?: string | URL, options: TrainingWorkerOptions = {}): TrainingWorker<Spec, CallbackSpec> {
+export function createTrainingWorker<Spec, CallbackSpec>(url?: string | URL | Worker, options: TrainingWorkerOptions = {}): TrainingWorker<Spec, CallbackSpec> {
+  if (url && typeof url === 'object' && typeof (url as Worker).postMessage === 'function') return new TrainingWorkerClient<Spec, CallbackSpec>(url as Worker);
   if (typeof Worker === 'undefined') throw new Error('rnn.worker.create needs Web Workers (a browser); in Node train in the main thread or in worker_threads');
   // The default URL is written out in full so that bundlers (Vite, webpack 5, Parcel) find the
   // worker script and bundle it; the library's build turns it into dist/worker.js.
-  const w = url === undefined ? new Worker(new URL('./entry.ts', import.meta.url), { type: 'module' }) : new Worker(url, { type: 'module', ...(options.name !== undefined ? { name: options.name } : {}) });
+  const w = url === undefined ? new Worker(new URL('./entry.ts', import.meta.url), { type: 'module' }) : new Worker(url as string | URL, { type: 'module', ...(options.name !== undefined ? { name: options.name } : {}) });
   return new TrainingWorkerClient<Spec, CallbackSpec>(w);
 }

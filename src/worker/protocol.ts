@@ -8,6 +8,12 @@ import type { GpuInfo } from '../gpu/device';
 import type { HostTensor } from '../host';
 import type { History, Logs } from '../model/types';
 
+/**
+ * Every message of the protocol carries this tag, in both directions, so a worker module (and a
+ * page) can exchange its own messages on the same Worker: each side ignores what is not tagged.
+ */
+export const CHANNEL = 'webgpu-rnn';
+
 /** A model's input or target data on the wire: one array, or one per input/output. */
 export type WireData = HostTensor | HostTensor[];
 

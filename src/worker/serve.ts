@@ -10,7 +10,7 @@ import type { Sequential } from '../model/sequential';
 import { callbacks as callbackFactories } from '../callbacks';
 import { iterativeForecast } from '../forecast';
 import { buildFromSpec } from './spec';
-import type { CallbackHook, FitProgress, FromWorker, ModelInfo, ToWorker, WireData, WireError } from './protocol';
+import { CHANNEL, type CallbackHook, type FitProgress, type FromWorker, type ModelInfo, type ToWorker, type WireData, type WireError } from './protocol';
 
 /** What a Worker trains: a compiled model (Sequential, or any model with the same methods). */
 export type WorkerTrainable = Pick<Sequential, 'name' | 'stopTraining' | 'weightNames' | 'build' | 'fit' | 'evaluate' | 'predict' | 'getWeights' | 'setWeights' | 'summary' | 'countParams' | 'dispose'>;
@@ -65,7 +65,7 @@ function buffersOf(v: HostTensor | HostTensor[]): ArrayBuffer[] {
 
 /** Starts answering the page's requests in this Worker (call once, at the top of the worker module). */
 export function serveTraining(lib: ServeLibrary, options: ServeOptions = {}, scope: WorkerScope = self as unknown as WorkerScope): void {
-  const post = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage(m, transfer);
+  const post = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage({ ...m, channel: CHANNEL }, transfer);
   const models = new Map<number, WorkerTrainable>();
   const stopRequested = new Set<number>();
   /** The running fit of a model: reports where a stop found it. */
@@ -202,7 +202,8 @@ export function serveTraining(lib: ServeLibrary, options: ServeOptions = {}, sco
   };
 
   scope.addEventListener('message', (ev) => {
-    const msg = ev.data;
+    const msg = ev.data as ToWorker & { channel?: unknown };
+    if (msg?.channel !== CHANNEL) return; // the module's own messages
     if (msg.op === 'stop') {
       stopRequested.add(msg.model);
       const m = models.get(msg.model);

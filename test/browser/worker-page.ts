@@ -119,5 +119,24 @@ async function errors() {
   return out;
 }
 
-Object.assign(window, { workerHarness: { trainChapterLstm, stopAfterBatch, sameAsPage, errors } });
+/** The app's own worker module: a model built with code (a custom cell), and the app's messages beside the library's. */
+async function customWorker() {
+  const w = new Worker(new URL('./custom-worker.ts', import.meta.url), { type: 'module' });
+  const pongs: unknown[] = [];
+  w.addEventListener('message', (ev) => {
+    if ((ev.data as { type?: string }).type === 'pong') pongs.push(ev.data);
+  });
+  const t = rnn.worker.create(w);
+  w.postMessage({ type: 'ping', n: 1 });
+  const model = await t.model('lnRnn', { units: 4 });
+  const { train } = rnn.data.chapterData('1-step', { nSeries: 200 });
+  const history = await model.fit(train.x, train.y, { epochs: 1 });
+  w.postMessage({ type: 'ping', n: 2 });
+  const missing = await t.model('nope').catch((e: Error) => e.message);
+  await new Promise((r) => setTimeout(r, 50));
+  t.terminate();
+  return { summary: model.summary, weightNames: model.weightNames, loss: history.history.loss, pongs, missing };
+}
+
+Object.assign(window, { workerHarness: { trainChapterLstm, stopAfterBatch, sameAsPage, errors, customWorker } });
 document.getElementById('status')!.textContent = 'ready';
