@@ -6,6 +6,8 @@
 import { COLORS, LineChart, LossChart, type LineSpec } from './charts';
 import { dateFor, shortDate, type Frequency } from './dates';
 import { $, fmtData, fmtNum, fmtTime, h, int, plural, show } from './dom';
+import { describeLoad, type DataSummary } from './load-dialog';
+import { verdict } from './verdict';
 import { download, forecastCsv, historyCsv, historyJson, settingsJson, slug, type RunRecord } from './exports';
 import { buildModel, capabilities, configProblems, expectedWeights } from './model';
 import { DEFAULT_CONFIG, HORIZON, type Cell, type Clipping, type DataInfo, type DataRef, type FromWorker, type Head, type ModelConfig, type OptimizerName, type RunResults, type Scores, type SeriesInfo, type TableInfo, type ToWorker, type WeightArray } from './protocol';
@@ -641,30 +643,9 @@ function showScores(model: Scores | null, naive: Scores, seasonal: Scores | null
 
 /** Says whether the model beats the best baseline, in the data's units. */
 function showVerdict(r: RunResults, unit: string): void {
-  const w = stepWords(run?.data?.frequency);
-  const cands = [
-    { name: 'naive (last value)', advice: 'Copying the last value', s: r.naive },
-    ...(r.seasonal ? [{ name: `${r.seasonalLabel} seasonal naive`, advice: `Repeating the last ${r.seasonalLabel} season`, s: r.seasonal }] : []),
-  ];
-  const best1 = cands.reduce((a, b) => (b.s.mae1 < a.s.mae1 ? b : a));
-  const best10 = cands.reduce((a, b) => (b.s.mae10 < a.s.mae10 ? b : a));
-  const u = unit ? ` ${unit}` : '';
-  const pct = (m: number, b: number) => `${Math.abs(Math.round(((m - b) / b) * 100))}% ${m < b ? 'lower' : 'higher'}`;
-  const wins1 = r.model.mae1 < best1.s.mae1, wins10 = r.model.mae10 < best10.s.mae10;
-  const details = `${w.nextNoun}: MAE ${fmtData(r.model.mae1)} vs ${fmtData(best1.s.mae1)}${u} for the ${best1.name} forecast (${pct(r.model.mae1, best1.s.mae1)}). ${w.tenNoun}: ${fmtData(r.model.mae10)} vs ${fmtData(best10.s.mae10)} for the ${best10.name} forecast (${pct(r.model.mae10, best10.s.mae10)}).`;
-  let text: string, verdict: 'beats' | 'loses' | 'mixed';
-  if (wins1 && wins10) {
-    verdict = 'beats';
-    text = `✓ The model beats the baselines. ${details}`;
-  } else if (!wins1 && !wins10) {
-    verdict = 'loses';
-    text = `✗ The model does not beat the baseline. ${details} ${best1.advice} is still the better forecast — train longer, or try another window, learning rate or model.`;
-  } else {
-    verdict = 'mixed';
-    text = `◐ The model beats the baselines ${wins1 ? `on the ${w.nextNoun.toLowerCase()} but not ${w.tenNoun.toLowerCase()}` : `${w.tenNoun.toLowerCase()} but not on the ${w.nextNoun.toLowerCase()}`}. ${details}`;
-  }
-  show(ui.verdict, text);
-  ui.verdict.dataset.verdict = verdict;
+  const v = verdict(r, stepWords(run?.data?.frequency), unit);
+  show(ui.verdict, v.text);
+  ui.verdict.dataset.verdict = v.kind;
 }
 
 function onDone(m: Extract<FromWorker, { type: 'done' }>): void {
@@ -893,41 +874,9 @@ ui.exportSettings.addEventListener('click', () => lastRun && download(`webgpu-rn
 
 // ------------------------------------------------------------------ loading weights (with confirmation)
 
-const ARCH_KEYS: (keyof ModelConfig)[] = ['cell', 'resetAfter', 'units', 'depth', 'head'];
-const LABELS: Record<keyof ModelConfig, string> = {
-  cell: 'Layer type',
-  resetAfter: 'resetAfter (GRU)',
-  units: 'Units',
-  depth: 'Depth',
-  head: 'Head',
-  optimizer: 'Optimizer',
-  learningRate: 'Learning rate',
-  clipping: 'Gradient clipping',
-  clipValue: 'Clip at',
-  epochs: 'Epochs',
-  batchSize: 'Batch size',
-  window: 'Window',
-  seed: 'Seed',
-};
-const CELL_NAMES: Record<Cell, string> = { simpleRNN: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU' };
-const archText = (c: ModelConfig) => `${CELL_NAMES[c.cell] ?? c.cell}(${c.units})${c.depth > 1 ? ` ×${c.depth}` : ''} → Dense(${c.head === 'next' ? 1 : HORIZON})`;
-const when = (iso: string | null) => (iso ?? '').replace('T', ' ').replace(/(\d\d:\d\d):00(\.\d+)?$/, '$1');
-const dataText = (d: { name: string; column: string | null; rows: number; first: string | null; last: string | null; frequency: string | null; kind: string }) =>
-  d.kind === 'synthetic' ? 'the synthetic series' : `${d.name} · ${d.column ?? '?'} (${int(d.rows)} ${d.frequency ?? ''} values${d.first ? `, ${when(d.first)} → ${when(d.last)}` : ''})`.replace('  ', ' ');
-
-const OPTIMIZER_NAMES: Record<string, string> = { adam: 'Adam', sgd: 'SGD', rmsprop: 'RMSprop', adamw: 'AdamW' };
-function settingText(k: keyof ModelConfig, v: unknown): string {
-  if (typeof v === 'number' && !Number.isFinite(v)) return '(empty)';
-  if (k === 'cell') return CELL_NAMES[v as Cell] ?? String(v);
-  if (k === 'head') return v === 'next' ? 'Dense(1): next step' : `Dense(${HORIZON}): next ${HORIZON} steps`;
-  if (k === 'optimizer') return OPTIMIZER_NAMES[v as string] ?? String(v);
-  if (k === 'resetAfter') return v ? 'yes' : 'no';
-  return String(v);
-}
-
 let pendingLoad: { config: ModelConfig; weights: WeightArray[]; meta: WeightsFileMeta; fileName: string; ref: DataRef } | null = null;
 
-function currentDataDescriptor(): { kind: 'synthetic' | 'series'; name: string; column: string | null; rows: number; first: string | null; last: string | null; frequency: string | null } | null {
+function currentDataDescriptor(): DataSummary | null {
   const src = source();
   if (!src) return { kind: 'synthetic', name: 'Synthetic series (chapter, seeded)', column: null, rows: 0, first: null, last: null, frequency: null };
   const s = sources[src].series;
@@ -957,35 +906,16 @@ ui.loadInput.addEventListener('change', async () => {
 });
 
 function openLoadDialog(p: NonNullable<typeof pendingLoad>): void {
-  const now = readConfig();
-  const file = p.config;
   let params = 0;
   try {
-    params = buildModel(file).countParams();
+    params = buildModel(p.config).countParams();
   } catch {
     /* the config was validated; a count is only informational */
   }
-  const trained = p.meta.epochs !== null ? `, trained for ${plural(p.meta.epochs, 'epoch')}` : '';
-  const on = p.meta.data ? ` on ${dataText(p.meta.data)}` : '';
-  const saved = p.meta.savedAt ? `; saved ${p.meta.savedAt.replace('T', ' ').slice(0, 16)} UTC` : '';
-  ui.loadLead.textContent = `${p.fileName} holds ${file.cell === 'lstm' ? 'an' : 'a'} ${archText(file)} model with ${int(params)} parameters${trained}${on}${saved}.`;
-  const archChanged = ARCH_KEYS.some((k) => (k === 'resetAfter' ? file.cell === 'gru' || now.cell === 'gru' : true) && now[k] !== file[k]);
-  const rows = (Object.keys(LABELS) as (keyof ModelConfig)[])
-    .filter((k) => k !== 'resetAfter' || file.cell === 'gru' || now.cell === 'gru')
-    .map((k) => {
-      const changed = String(now[k]) !== String(file[k]);
-      return h('tr', { 'data-key': k, ...(changed ? { 'data-changed': 'true', class: 'changed' } : {}) }, h('th', { scope: 'row' }, LABELS[k]), h('td', {}, settingText(k, now[k])), h('td', {}, settingText(k, file[k]), changed ? h('span', { class: 'visually-hidden' }, ' (changes)') : null));
-    });
-  ui.loadDiffBody.replaceChildren(...rows);
-  const cur = currentDataDescriptor();
-  ui.loadData.textContent = `It will be evaluated on the current data: ${cur ? dataText(cur) : 'none'}.`;
-  const fd = p.meta.data;
-  const warnings: string[] = [];
-  if (archChanged) warnings.push(`The architecture changes: now ${archText(now)}, in the file ${archText(file)}.`);
-  if (!fd) warnings.push('The file does not say which data it was trained on.');
-  else if (cur && (fd.kind !== cur.kind || (fd.kind === 'series' && (fd.name !== cur.name || fd.column !== cur.column)))) warnings.push(`The file was trained on ${dataText(fd)}, not on the current data; the current data is standardized with its own training mean and std.`);
-  show(ui.loadWarning, warnings.length ? warnings.join(' ') : null);
-  ui.loadDialog.dataset.archChanged = String(archChanged);
+  describeLoad(
+    { lead: ui.loadLead, diffBody: ui.loadDiffBody, data: ui.loadData, warning: ui.loadWarning, dialog: ui.loadDialog },
+    { fileName: p.fileName, file: p.config, now: readConfig(), meta: p.meta, current: currentDataDescriptor(), params },
+  );
   ui.loadDialog.returnValue = '';
   ui.loadDialog.showModal();
 }
