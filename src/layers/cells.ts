@@ -227,13 +227,13 @@ export class RNN extends Layer implements StatefulLayer {
     return this.cell.weightSpecs(this.features(input));
   }
 
-  /** The cell compiled for batch B and input width I, or why it cannot be (cached). */
-  private compile(B: number, I: number): Promise<CompiledCell | CellCompileError> {
-    const key = `${B}x${I}`;
+  /** The cell compiled for batch B and input width I (and the adapter kind), or why it cannot be (cached). */
+  private compile(B: number, I: number, software: boolean): Promise<CompiledCell | CellCompileError> {
+    const key = `${B}x${I}:${software}`;
     let c = this.compiled.get(key);
     if (!c) {
       const specs = this.cell.weightSpecs(I).map((w) => ({ name: w.name, shape: w.shape }));
-      c = compileCell(this.cell as never, B, I, specs).catch((e: unknown) => {
+      c = compileCell(this.cell as never, B, I, specs, { software }).catch((e: unknown) => {
         if (e instanceof CellCompileError) return e;
         this.compiled.delete(key);
         throw e instanceof RangeError ? new RangeError(`${this.name}: ${e.message}`) : e;
@@ -248,7 +248,7 @@ export class RNN extends Layer implements StatefulLayer {
     const [B, , I] = x.shape as [number, number, number];
     let reason = 'fused: false';
     if (this.fusedOption !== false) {
-      const c = await this.compile(B, I);
+      const c = await this.compile(B, I, g.ctx.gpu.info.isFallbackAdapter);
       if (!(c instanceof CellCompileError)) {
         this.fusion = { fused: true, reason: null };
         return this.callFused(g, x, w, c);

@@ -18,7 +18,7 @@ import { StepGen, at, u } from './cell-wgsl';
 /** The Params fields of a cell module (every entry point gets all of them; unused ones 0). */
 export function cellParamNames(g: CellGraph): string[] {
   const perState = g.stateSizes.flatMap((_, i) => [`initOff${i}`, `recMaskOff${i}`, `lastOff${i}`, `carryOff${i}`]);
-  return ['B', 'T', 'rowsPerGroup', 'tStart', 'tEnd', 'seqMaskOff', 'outLastOff', 'outCarryOff', ...perState];
+  return ['B', 'T', 'rowsPerGroup', 'tStart', 'tEnd', 'seqMaskOff', 'inMaskOff', 'outLastOff', 'outCarryOff', ...perState];
 }
 
 /** The generated module of a cell: its WGSL, and the file name it is compiled under (unique per code). */
@@ -58,6 +58,8 @@ function header(g: CellGraph, l: CellLayout, o: StepGen['o']): void {
   o.line('override HAS_REC_MASK: bool = false; // recurrent dropout on the states entering matmuls');
   o.line('override HAS_SEQ_MASK: bool = false; // Keras masking: a masked step carries the states and the previous output');
   o.line('override HAS_DOUT_SEQ: bool = false; // backward: the output sequence received a gradient');
+  o.line('override HAS_DX: bool = false;       // backward: x needs its gradient (added into dxin)');
+  o.line('override HAS_IN_MASK: bool = false;  // backward: input dropout (dx = dx_dropped ⊙ mask at consts[inMaskOff])');
   o.line(`const SW = ${u(l.savedWidth)}; // floats per row and step of saved`);
   o.line(`const DW = ${u(Math.max(1, l.gradWidth))}; // floats per row and step of dsaved`);
   o.line('');
@@ -71,9 +73,16 @@ function header(g: CellGraph, l: CellLayout, o: StepGen['o']): void {
   o.line(`@group(0) @binding(7) var<storage, read> dOutSeq: array<f32>;         // [B, T, ${g.outputSize}]`);
   o.line('@group(0) @binding(8) var<storage, read_write> dsaved: array<f32>;    // [B, T, DW]');
   o.line('@group(0) @binding(9) var<storage, read_write> carry: array<f32>;     // state gradients, output gradient');
-  for (const e of l.params.kernel) o.line(`@group(0) @binding(${10 + e.weight}) var<storage, read_write> wg${e.weight}: array<f32>; // d w${e.weight} [${e.size}] +=`);
+  o.line(`@group(0) @binding(18) var<storage, read_write> dxin: array<f32>;    // [B, T, ${g.inputSize}] dx +=`);
+  for (const e of l.params.kernel) o.line(`@group(0) @binding(${20 + e.weight}) var<storage, read_write> wg${e.weight}: array<f32>; // d w${e.weight} [${e.size}] +=`);
   o.line('');
   o.line('fn rowOf(b: u32, s: u32) -> u32 { return b * params.T + s; }');
+  o.line('');
+  o.line('// Input-dropout factor of feature i of row b (1 without input dropout).');
+  o.line('fn inMask(b: u32, i: u32) -> f32 {');
+  o.line('  if (!HAS_IN_MASK) { return 1.0; }');
+  o.line(`  return consts[params.inMaskOff + b * ${u(g.inputSize)} + i];`);
+  o.line('}');
   o.line('');
   o.line('fn stepMasked(b: u32, s: u32) -> bool {');
   o.line('  if (!HAS_SEQ_MASK) { return false; }');
@@ -155,12 +164,12 @@ function entry(o: StepGen['o'], name: string): void {
  * and gradient records which ones any code reads back (from another phase, in BPTT, or after it);
  * the second keeps only those, so values used only where they are computed are never stored.
  */
-export function generateCell(g: CellGraph, weightSizes: readonly number[]): { layout: CellLayout; module: CellModuleSource } {
-  const first = new StepGen(g, layoutCell(g, weightSizes));
+export function generateCell(g: CellGraph, weightSizes: readonly number[], outerLimit: number): { layout: CellLayout; module: CellModuleSource } {
+  const first = new StepGen(g, layoutCell(g, weightSizes, outerLimit));
   emit(first);
   const post = postLoopReads(g);
   const keep = { values: new Set([...first.valueReads, ...post.values]), grads: new Set([...first.gradReads, ...post.grads]) };
-  const layout = layoutCell(g, weightSizes, keep);
+  const layout = layoutCell(g, weightSizes, outerLimit, keep);
   return { layout, module: emit(new StepGen(g, layout)) };
 }
 

@@ -302,10 +302,13 @@ export interface TraceableCell {
 
 /**
  * Traces one step of `cell` for batch B and input width I with weights of the given shapes and
- * lowers it (see the file comment). Throws CellCompileError when the step cannot be compiled;
- * other errors (a shape mismatch in the cell) propagate as they are.
+ * lowers it (see the file comment). `hoistInput`: matmuls of x_t become projections computed for
+ * all steps by a GEMM before the time loop (GPUs: parallel over T); otherwise they stay in the
+ * kernel (CPU adapters: a GEMM of many small workgroups costs more than the in-loop dot). Throws
+ * CellCompileError when the step cannot be compiled; other errors (a shape mismatch in the cell)
+ * propagate as they are.
  */
-export async function traceCell(cell: TraceableCell, B: number, I: number, weightShapes: readonly { name: string; shape: readonly number[] }[]): Promise<CellGraph> {
+export async function traceCell(cell: TraceableCell, B: number, I: number, weightShapes: readonly { name: string; shape: readonly number[] }[], hoistInput = true): Promise<CellGraph> {
   const tr = new CellTracer(B, cell.className);
   const x = tr.add_({ kind: 'input', width: I, label: 'x_t' });
   const states = cell.stateSize.map((n, i) => tr.add_({ kind: 'state', state: i, width: n, label: `state ${i} (t-1)` }));
@@ -318,14 +321,14 @@ export async function traceCell(cell: TraceableCell, B: number, I: number, weigh
   if (outStates.length !== cell.stateSize.length || outStates.some((s, i) => tr.width(s) !== cell.stateSize[i])) {
     throw new RangeError(`${cell.className}.step returned states ${outStates.map((s) => `[${B}, ${tr.width(s)}]`).join(', ')}, expected ${cell.stateSize.map((n) => `[${B}, ${n}]`).join(', ')}`);
   }
-  return lower(tr.nodes, { output, states: outStates }, I, [...cell.stateSize], cell.outputSize, cell.className);
+  return lower(tr.nodes, { output, states: outStates }, I, [...cell.stateSize], cell.outputSize, cell.className, hoistInput);
 }
 
 /**
  * Dead nodes removed, matmuls of x_t turned into projections, states entering matmuls routed
  * through stateDrop; ids renumbered so that leaves come first and operands precede their users.
  */
-function lower(nodes: CellNode[], roots: { output: number; states: number[] }, I: number, stateSizes: number[], outputSize: number, name: string): CellGraph {
+function lower(nodes: CellNode[], roots: { output: number; states: number[] }, I: number, stateSizes: number[], outputSize: number, name: string, hoistInput: boolean): CellGraph {
   // live nodes (reachable from the output and the states)
   const live = new Set<number>();
   const visit = (id: number): void => {
@@ -343,7 +346,7 @@ function lower(nodes: CellNode[], roots: { output: number; states: number[] }, I
   const drops = new Map<number, number>();
   for (const n of all) {
     if (!live.has(n.id) || n.kind !== 'matmul') continue;
-    if (n.a === inputId) {
+    if (n.a === inputId && hoistInput) {
       const p: CellNode = { id: n.id, kind: 'proj', weight: n.weight, bias: n.bias, col: projWidth, width: n.width, label: n.label };
       projWidth += n.width;
       all[n.id] = p;

@@ -115,11 +115,12 @@ export interface Keep {
 }
 
 /**
- * The layout of a traced cell; `weightSizes[i]` = elements of the cell's weight i. Without `keep`
+ * The layout of a traced cell; `weightSizes[i]` = elements of the cell's weight i; matmul weights
+ * of up to `outerLimit` elements get their gradient in cellParamGrads (bigger: GEMMs). Without `keep`
  * every value and gradient gets a column (the first pass of cell-codegen.ts, which finds out what
  * is read); with it only those in `keep` (and the states, their dropped copies and the statistics).
  */
-export function layoutCell(g: CellGraph, weightSizes: readonly number[], keep?: Keep): CellLayout {
+export function layoutCell(g: CellGraph, weightSizes: readonly number[], outerLimit: number, keep?: Keep): CellLayout {
   const N = g.nodes.length;
   const consumers: [number, number][][] = g.nodes.map(() => []);
   for (const n of g.nodes) operands(n).forEach((o, pos) => consumers[o]!.push([n.id, pos]));
@@ -156,7 +157,7 @@ export function layoutCell(g: CellGraph, weightSizes: readonly number[], keep?: 
   }
   return {
     savedWidth: sw, savedCol, gradWidth: dw, gradCol, contribCol, normStatsCol, weightOffset, weightFloats: wf,
-    forward: forwardPhases(g), backward: backwardPhases(g, consumers), consumers, params: paramGradPlan(g, weightSizes),
+    forward: forwardPhases(g), backward: backwardPhases(g, consumers), consumers, params: paramGradPlan(g, weightSizes, outerLimit),
   };
 }
 
@@ -165,7 +166,7 @@ export function postLoopReads(g: CellGraph): Keep {
   const values = new Set<number>(), grads = new Set<number>();
   for (const n of g.nodes) {
     if (n.kind === 'matmul') values.add(viewBase(g, n.a)[0]);
-    if (n.kind === 'matmul' || n.kind === 'proj' || n.kind === 'biasAdd' || n.kind === 'input') grads.add(n.id);
+    if (n.kind === 'matmul' || n.kind === 'proj' || n.kind === 'biasAdd') grads.add(n.id);
   }
   return { values, grads };
 }
@@ -188,17 +189,21 @@ export interface ParamGradPlan {
   gemmSums: ParamTerm[];
 }
 
-/** Largest K·N of a matmul weight summed in cellParamGrads (one invocation per element, B·T rows each); bigger ones are GEMMs. */
-export const SMALL_OUTER = 256;
+/**
+ * GPUs: the largest K·N of a matmul weight summed in cellParamGrads (one invocation per element,
+ * B·T rows each); bigger ones are GEMMs (tiled, parallel over the rows too). CPU adapters sum every
+ * weight there: a GEMM's many small workgroups cost more than its better loads save.
+ */
+export const SMALL_OUTER = 4096;
 
-function paramGradPlan(g: CellGraph, weightSizes: readonly number[]): ParamGradPlan {
+function paramGradPlan(g: CellGraph, weightSizes: readonly number[], outerLimit: number): ParamGradPlan {
   const terms = new Map<number, ParamTerm[]>();
   const gemm: number[] = [];
   const add = (w: number, t: ParamTerm) => terms.set(w, [...(terms.get(w) ?? []), t]);
   for (const n of g.nodes) {
     if (n.kind === 'matmul' || n.kind === 'proj') {
       const K = n.kind === 'proj' ? g.inputSize : g.nodes[n.a]!.width;
-      if (K * n.width <= SMALL_OUTER) add(n.weight.index, { kind: 'outer', weight: n.weight.index, node: n.id, offset: n.weight.offset, K, N: n.width });
+      if (K * n.width <= outerLimit) add(n.weight.index, { kind: 'outer', weight: n.weight.index, node: n.id, offset: n.weight.offset, K, N: n.width });
       else gemm.push(n.id);
       if (n.bias) add(n.bias.index, { kind: 'sum', weight: n.bias.index, node: n.id, col: 'grad', offset: n.bias.offset, width: n.width });
     } else if (n.kind === 'biasAdd') add(n.weight.index, { kind: 'sum', weight: n.weight.index, node: n.id, col: 'grad', offset: n.weight.offset, width: n.width });
@@ -266,11 +271,12 @@ function backwardPhases(g: CellGraph, consumers: [number, number][][]): Phase[] 
     }
     place(phases, 'units', n.width, { kind: 'node', id }, producedIn, reads);
     producedIn.set(key(id), phases.length - 1);
+    // the output gradient carried by masked steps is reset by the pair that read it
+    if (id === g.output) phases.at(-1)!.items.push({ kind: 'outCarry' });
     if (n.kind === 'normalize') {
       place(phases, 'rows', 2, { kind: 'normStats', id }, producedIn, [[key(id), false]]);
       producedIn.set(`s${id}`, phases.length - 1);
     }
   }
-  place(phases, 'units', g.outputSize, { kind: 'outCarry' }, producedIn, []);
   return phases;
 }

@@ -16,7 +16,7 @@ import { accumulateInto } from './reduce';
 import { maskMulInto } from './sequence';
 import { timeChunks, RNN_WORKGROUP, RNN_WORKGROUP_CPU, type PersistentLayoutOption } from './rnn-tuning';
 import { traceCell, type CellGraph, type TraceableCell } from './cell-graph';
-import type { CellLayout } from './cell-layout';
+import { SMALL_OUTER, type CellLayout } from './cell-layout';
 import { cellParamNames, generateCell } from './cell-codegen';
 
 /** A cell compiled for one input width (and weight shapes). */
@@ -28,13 +28,25 @@ export interface CompiledCell {
   weightShapes: readonly (readonly number[])[];
 }
 
+/** Where the kernels will run: CPU (software) adapters and GPUs get different work splits. */
+export interface CompileOptions {
+  software: boolean;
+  /**
+   * Compute x_t's matmuls for all steps by GEMMs before the time loop (default: on GPUs, and on CPU
+   * adapters for inputs wider than 64; otherwise inside the kernel, and x's gradient with them).
+   */
+  hoistInput?: boolean;
+  /** Tuning / testing knob: the largest K·N of a matmul weight whose gradient cellParamGrads sums (default: all on CPU adapters, SMALL_OUTER on GPUs; bigger ones are GEMMs). */
+  outerLimit?: number;
+}
+
 /**
  * Traces `cell` (batch B, input width I, weights of these shapes) and generates its kernels.
  * Throws CellCompileError (with the reason) when the cell cannot be fused.
  */
-export async function compileCell(cell: TraceableCell, B: number, I: number, weights: readonly { name: string; shape: readonly number[] }[]): Promise<CompiledCell> {
-  const graph = await traceCell(cell, B, I, weights);
-  const { layout, module } = generateCell(graph, weights.map((w) => w.shape.reduce((a, b) => a * b, 1)));
+export async function compileCell(cell: TraceableCell, B: number, I: number, weights: readonly { name: string; shape: readonly number[] }[], opts: CompileOptions): Promise<CompiledCell> {
+  const graph = await traceCell(cell, B, I, weights, opts.hoistInput ?? (!opts.software || I > 64));
+  const { layout, module } = generateCell(graph, weights.map((w) => w.shape.reduce((a, b) => a * b, 1)), opts.outerLimit ?? (opts.software ? Infinity : SMALL_OUTER));
   return { graph, layout, module, weightShapes: weights.map((w) => [...w.shape]) };
 }
 
@@ -109,6 +121,7 @@ export async function cellRnn(g: Graph, cc: CompiledCell, x: Tensor, weights: re
   S.forEach((_, i) => place(init?.[i] ?? null, `initOff${i}`));
   S.forEach((_, i) => place(recMasks[i]!, `recMaskOff${i}`));
   place(seqMask, 'seqMaskOff');
+  place(opts.inputMask ?? null, 'inMaskOff');
   const consts = g.alloc([Math.max(1, n)], `${cg.name}/consts`);
   for (const [t, off] of parts) g.forward.copy(t, new Tensor(consts.buffer, [t.size], consts.byteOffset + 4 * off, false, 'consts part'));
 
@@ -187,9 +200,11 @@ export async function cellRnn(g: Graph, cc: CompiledCell, x: Tensor, weights: re
       const bparams: Record<string, number> = { ...params, outCarryOff: carryOffs[S.length]! };
       S.forEach((_, i) => (bparams[`carryOff${i}`] = carryOffs[i]!));
       const dsaved = g.alloc([B, T, Math.max(1, l.gradWidth)], `${cg.name}/gradients`);
-      const kb = await g.ctx.shaders.kernel(cc.module, 'cellBackward', { ...constants, HAS_DOUT_SEQ: dOutSeq ? 1 : 0 });
+      const kb = await g.ctx.shaders.kernel(cc.module, 'cellBackward', { ...constants, HAS_DOUT_SEQ: dOutSeq ? 1 : 0, HAS_DX: x.requiresGrad ? 1 : 0, HAS_IN_MASK: opts.inputMask ? 1 : 0 });
       // without a gradient on the outputs, a read-only placeholder (HAS_DOUT_SEQ is false)
-      const bb = kb.ownBindings({ ...bindings, dOutSeq: dOutSeq ?? consts, dsaved, carry });
+      // x's gradient, added in the kernel (a one-float placeholder when x needs none)
+      const dx = x.requiresGrad ? g.grad(x) : g.alloc([1], `${cg.name}/no dx`);
+      const bb = kb.ownBindings({ ...bindings, dOutSeq: dOutSeq ?? consts, dsaved, carry, dxin: dx });
       for (const [tStart, tEnd] of timeChunks(T).reverse()) bp.dispatch(kb, bb, { ...bparams, tStart, tEnd }, kb.groupsFor(groups * kb.invocations));
       await weightAndInputGrads(g, cc, { x, xIn, xproj, saved, dsaved, weights, inputMask: opts.inputMask ?? null, B, T, bindings, params: bparams, workgroup });
       if (init) for (const [i, t] of init.entries()) if (t.requiresGrad) await accumulateInto(g, bp, carryView(i, S[i]!), g.grad(t));
@@ -268,18 +283,13 @@ async function weightAndInputGrads(g: Graph, cc: CompiledCell, b: GradBuffers): 
     const col = t.col === 'grad' ? l.gradCol[t.node]! : l.contribCol.get(t.node)!;
     await gemm(g, bp, { M: 1, N: t.width, K: rows, transA: true, accumulate: true, a: { t: ones, rowStride: 1 }, b: dview(col), c: { t: g.grad(wt), off: t.offset, rowStride: t.width } });
   }
-  // the input's gradient
-  if (!b.x.requiresGrad) return;
+  // the input's gradient through the projections (what x_t received inside the kernel is already in)
+  if (!b.x.requiresGrad || !cg.nodes.some((n) => n.kind === 'proj')) return;
   const dXIn = b.inputMask ? g.alloc([b.B, b.T, I], `${cg.name}/dx dropped`) : g.grad(b.x);
   if (b.inputMask) bp.clear(dXIn);
   for (const n of cg.nodes) {
     if (n.kind === 'proj') {
       await gemm(g, bp, { M: rows, N: I, K: n.width, transB: true, accumulate: true, a: dview(l.gradCol[n.id]!), b: { t: b.weights[n.weight.index]!, off: n.weight.offset, rowStride: n.width }, c: { t: dXIn, rowStride: I } });
-    } else if (n.kind === 'input') {
-      // dX += the gradient x_t received inside the kernel (a GEMM with the identity)
-      const eye = g.alloc([I, I], `${cg.name}/identity`);
-      upload(g.ctx.device, eye, Float32Array.from({ length: I * I }, (_, k) => (k % (I + 1) === 0 ? 1 : 0)));
-      await gemm(g, bp, { M: rows, N: I, K: I, accumulate: true, a: dview(l.gradCol[n.id]!), b: { t: eye, rowStride: I }, c: { t: dXIn, rowStride: I } });
     }
   }
   if (b.inputMask) await maskMulInto(g, bp, dXIn, b.inputMask, g.grad(b.x), { T: b.T, F: I, sB: I, sT: 0, sF: 1 }, true);

@@ -67,6 +67,8 @@ export class Out {
 
 /** The dot products a blocked phase starts with: Σ_k A(row, k) · W(k, unit) for 8 rows × 4 units. */
 interface BlockDot {
+  /** The node whose value (forward) or gradient (backward) the block computes. */
+  node: number;
   /** Length of the sum. */
   K: number;
   /** A at the row whose index variable is `row` and unit `k`. */
@@ -151,50 +153,65 @@ export class StepGen {
 
   // ---------------------------------------------------------------- phases
 
-  /** The dot block a phase starts with, if any. */
-  private blockOf(ph: Phase, backward: boolean): BlockDot | null {
-    const first = ph.items[0];
-    if (ph.kind !== 'units' || first?.kind !== 'node') return null;
-    const n = this.node(first.id);
+  /**
+   * The dot blocks a phase starts with: forward, one per matmul at the head of the phase; backward,
+   * the first item's gradient through its first matmul consumer.
+   */
+  private blocksOf(ph: Phase, backward: boolean): BlockDot[] {
+    if (ph.kind !== 'units') return [];
+    const out: BlockDot[] = [];
     if (!backward) {
-      if (n.kind !== 'matmul') return null;
-      const W = this.weight(n.weight), N = n.width;
-      return {
-        K: this.node(n.a).width,
-        a: (row) => this.V(n.a, 'k', false, row),
-        w: (j) => `consts[${at(`k * ${u(N)}`, W, j)}]`,
-        init: n.bias ? `vec4f(${[0, 1, 2, 3].map((i) => `consts[${at('', this.weight(n.bias!), `ju.${'xyzw'[i]}`)}]`).join(', ')})` : 'vec4f(0.0)',
-        buffer: 'saved',
-        col: this.l.savedCol[n.id]!,
-      };
+      for (const it of ph.items) {
+        const n = it.kind === 'node' ? this.node(it.id) : null;
+        if (n?.kind !== 'matmul') break;
+        const W = this.weight(n.weight), N = n.width;
+        out.push({
+          node: n.id,
+          K: this.node(n.a).width,
+          a: (row) => this.V(n.a, 'k', false, row),
+          w: (j) => `consts[${at(`k * ${u(N)}`, W, j)}]`,
+          init: n.bias ? `vec4f(${[0, 1, 2, 3].map((i) => `consts[${at('', this.weight(n.bias!), `ju.${'xyzw'[i]}`)}]`).join(', ')})` : 'vec4f(0.0)',
+          buffer: 'saved',
+          col: this.l.savedCol[n.id]!,
+        });
+      }
+      return out;
     }
+    const first = ph.items[0];
+    if (first?.kind !== 'node') return [];
+    const n = this.node(first.id);
     const mm = this.l.consumers[n.id]!.map(([c]) => this.node(c)).find((c) => c.kind === 'matmul');
-    if (!mm || mm.kind !== 'matmul' || this.l.gradCol[n.id] === undefined) return null;
+    if (!mm || mm.kind !== 'matmul' || this.l.gradCol[n.id] === undefined) return [];
     const W = this.weight(mm.weight), Nc = mm.width;
-    return { K: Nc, a: (row) => this.G(mm.id, 'k', row), w: (j) => `consts[${at(`${j} * ${u(Nc)}`, W, 'k')}]`, init: 'vec4f(0.0)', buffer: 'dsaved', col: this.l.gradCol[n.id]! };
+    return [{ node: n.id, K: Nc, a: (row) => this.G(mm.id, 'k', row), w: (j) => `consts[${at(`${j} * ${u(Nc)}`, W, 'k')}]`, init: 'vec4f(0.0)', buffer: 'dsaved', col: this.l.gradCol[n.id]! }];
   }
 
   phase(ph: Phase, index: number, backward: boolean): void {
     const o = this.o;
     this.locals.clear();
-    const block = this.blockOf(ph, backward);
-    o.line(`// phase ${index + 1}: ${ph.items.map((it) => this.itemName(it, backward)).join(', ')}${block ? ` (${BLOCK_ROWS} rows × 4 units per invocation)` : ''}`);
+    const blocks = this.blocksOf(ph, backward);
+    o.line(`// phase ${index + 1}: ${ph.items.map((it) => this.itemName(it, backward)).join(', ')}${blocks.length ? ` (${BLOCK_ROWS} rows × 4 units per invocation)` : ''}`);
+    // x's gradient alone: the whole phase only when x needs it
+    const onlyDx = backward && ph.items.every((it) => it.kind === 'node' && this.node(it.id).kind === 'input');
+    if (onlyDx) o.open('if (HAS_DX)');
     if (ph.kind === 'rows') {
       o.open('for (var r = lid; r < R; r += WG)');
       o.line('let b = row0 + r;');
       o.open('if (b < rowEnd)');
-      this.pair(ph, backward, null);
+      this.pair(ph, backward, new Set());
       o.close();
       o.close();
-    } else if (block) {
+    } else if (blocks.length) {
       const N = ph.width;
       o.open(`for (var rb = row0; rb < rowEnd; rb += ${u(BLOCK_ROWS)})`);
       o.open(`for (var p = lid; p < ${u(Math.ceil(N / 4))}; p += WG)`);
       o.line('let j0 = 4u * p;');
-      this.dotBlock(block, N);
+      o.line(`let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(${u(N - 1)}));`);
+      for (let q = 0; q < BLOCK_ROWS; q++) o.line(`let r${q} = rowOf(min(rb + ${u(q)}, rowEnd - 1u), s);`);
+      for (const d of blocks) this.dotBlock(d, N);
       o.open(`for (var b = rb; b < min(rb + ${u(BLOCK_ROWS)}, rowEnd); b++)`);
       o.open(`for (var j = j0; j < min(j0 + 4u, ${u(N)}); j++)`);
-      this.pair(ph, backward, block);
+      this.pair(ph, backward, new Set(blocks.map((d) => d.node)));
       o.close();
       o.close();
       o.close();
@@ -205,31 +222,33 @@ export class StepGen {
       o.line(`let b = row0 + p / ${N};`);
       o.line(`let j = p % ${N};`);
       o.open('if (b < rowEnd)');
-      this.pair(ph, backward, null);
+      this.pair(ph, backward, new Set());
       o.close();
       o.close();
     }
     o.line('storageBarrier();');
     o.line('workgroupBarrier();');
+    if (onlyDx) o.close();
   }
 
   /** Σ_k A·W for rows rb..rb+7 (clamped to the last row) × units j0..j0+3 (clamped), stored for the rows and units that exist. */
   private dotBlock(d: BlockDot, N: number): void {
     const o = this.o;
     const rows = Array.from({ length: BLOCK_ROWS }, (_, q) => q);
-    o.line(`let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(${u(N - 1)}));`);
-    for (const q of rows) o.line(`let r${q} = rowOf(min(rb + ${u(q)}, rowEnd - 1u), s);`);
-    for (const q of rows) o.line(`var d${q} = ${d.init};`);
+    const acc = (q: number) => `d${d.node}_${q}`;
+    o.line(`// n${d.node}${d.buffer === 'dsaved' ? "'s gradient through a matmul" : ''}: ${BLOCK_ROWS} rows × 4 units`);
+    if (d.init !== 'vec4f(0.0)') o.line(`let init${d.node} = ${d.init}; // the bias`);
+    for (const q of rows) o.line(`var ${acc(q)} = ${d.init === 'vec4f(0.0)' ? d.init : `init${d.node}`};`);
     o.open(`for (var k = 0u; k < ${u(d.K)}; k++)`);
     o.line(`let w = vec4f(${[0, 1, 2, 3].map((i) => d.w(`ju.${'xyzw'[i]}`)).join(', ')});`);
-    for (const q of rows) o.line(`d${q} += ${d.a(`r${q}`)} * w;`);
+    for (const q of rows) o.line(`${acc(q)} += ${d.a(`r${q}`)} * w;`);
     o.close();
     const stride = d.buffer === 'saved' ? 'SW' : 'DW';
-    for (const q of rows) o.line(`if (rb + ${u(q)} < rowEnd) { put4${d.buffer === 'saved' ? 'Saved' : 'Grad'}(${at(`r${q} * ${stride}`, d.col, 'j0')}, ${u(N)} - j0, d${q}); }`);
+    for (const q of rows) o.line(`if (rb + ${u(q)} < rowEnd) { put4${d.buffer === 'saved' ? 'Saved' : 'Grad'}(${at(`r${q} * ${stride}`, d.col, 'j0')}, ${u(N)} - j0, ${acc(q)}); }`);
   }
 
   /** The items of a phase for one pair (row b; unit j for 'units' phases): the masked and the normal branch. */
-  private pair(ph: Phase, backward: boolean, block: BlockDot | null): void {
+  private pair(ph: Phase, backward: boolean, blocked: ReadonlySet<number>): void {
     const o = this.o;
     o.line('let row = rowOf(b, s);');
     if (!backward) {
@@ -239,7 +258,11 @@ export class StepGen {
     o.open('if (stepMasked(b, s))');
     for (const it of ph.items) (backward ? this.maskedBackward(it) : this.maskedForward(it));
     o.orElse();
-    ph.items.forEach((it, i) => (backward ? this.backwardItem(it, i === 0 ? block : null) : this.forwardItem(it, i === 0 ? block : null)));
+    for (const it of ph.items) {
+      const isBlocked = it.kind === 'node' && blocked.has(it.id);
+      if (backward) this.backwardItem(it, isBlocked);
+      else this.forwardItem(it, isBlocked);
+    }
     o.close();
     if (!backward) for (const it of ph.items) this.commitWrite(it);
   }
@@ -261,9 +284,9 @@ export class StepGen {
     }
   }
 
-  private forwardItem(it: PhaseItem, block: BlockDot | null): void {
+  private forwardItem(it: PhaseItem, blocked: boolean): void {
     if (it.kind === 'node') {
-      this.forwardValue(this.node(it.id), block !== null);
+      this.forwardValue(this.node(it.id), blocked);
       this.locals.add(it.id);
     } else if (it.kind === 'commitState') {
       this.o.line(`c${it.state} = ${this.V(this.g.states[it.state]!, 'j')};`);
@@ -371,17 +394,18 @@ export class StepGen {
     }
   }
 
-  private backwardItem(it: PhaseItem, block: BlockDot | null): void {
+  private backwardItem(it: PhaseItem, blocked: boolean): void {
     const o = this.o;
     if (it.kind === 'node') {
       const n = this.node(it.id);
-      this.gradient(it.id, block !== null);
+      this.gradient(it.id, blocked);
       this.locals.add(it.id);
       const gc = this.l.gradCol[it.id];
       if (gc !== undefined) o.line(`dsaved[${at('row * DW', gc, 'j')}] = g${it.id};`);
       const cc = this.l.contribCol.get(it.id);
       if (cc !== undefined && n.kind === 'weightMul') o.line(`dsaved[${at('row * DW', cc, 'j')}] = g${it.id} * ${this.V(n.a, 'j', false)}; // for the weight's gradient`);
       if (n.kind === 'state') o.line(`carry[params.carryOff${n.state} + b * ${u(n.width)} + j] = g${it.id}; // to the previous step`);
+      if (n.kind === 'input') o.line(`if (HAS_DX) { dxin[row * ${u(n.width)} + j] += g${it.id} * inMask(b, j); } // x's gradient`);
     } else if (it.kind === 'normStats') {
       const n = this.node(it.id);
       const bc = this.l.normStatsCol.get(it.id)!;

@@ -9,7 +9,7 @@
  */
 import { describe, it, expect } from 'vitest';
 import * as rnn from '../../src/index';
-import { compileCell, cellRnn, type CellRnnOptions } from '../../src/ops/cell-rnn';
+import { compileCell, cellRnn, type CellRnnOptions, type CompileOptions } from '../../src/ops/cell-rnn';
 import { rnn as rnnOp } from '../../src/ops/rnn';
 import { CellCompileError } from '../../src/ops/cell-graph';
 import type { Tensor } from '../../src/tensor';
@@ -39,11 +39,11 @@ function masks(g: Graph, B: number, T: number, I: number, S: number, seed: numbe
 
 describe('cell compiler: the layer-normalized cell (chapter J) against its float64 reference', () => {
   const I = 3, H = 5;
-  const cases: [string, { B: number; T: number; dropout?: boolean; seq?: (B: number, T: number) => Float64Array; layout?: Layout; last?: boolean }][] = [
+  const cases: [string, { B: number; T: number; dropout?: boolean; seq?: (B: number, T: number) => Float64Array; layout?: Layout; last?: boolean; compile?: Partial<CompileOptions> }][] = [
     ['plain, gradients on every output', { B: 3, T: 5 }],
     ['gradient on the last output only', { B: 3, T: 5, last: true }],
     ['input and recurrent dropout, sequence mask (masked first steps and gaps)', { B: 4, T: 6, dropout: true, seq: (B, T) => Float64Array.from({ length: B * T }, (_, i) => ([0, 2, 3, 9, 13, 18, 19].includes(i) ? 0 : 1)) }],
-    ['GPU-style layout: 3 rows per workgroup, 64 invocations (partial row blocks)', { B: 7, T: 4, dropout: true, layout: { rowsPerGroup: 3, workgroup: 64 } }],
+    ['GPU-style kernels and layout: x projected by a GEMM before the loop, weight gradients by GEMMs, 3 rows per workgroup, 64 invocations', { B: 7, T: 4, dropout: true, layout: { rowsPerGroup: 3, workgroup: 64 }, compile: { software: false, outerLimit: 0 } }],
     ['one row per workgroup, 4 invocations', { B: 3, T: 4, layout: { rowsPerGroup: 1, workgroup: 4 } }],
     ['T = 70: two chunks of steps, masks across the boundary', { B: 2, T: 70, dropout: true, seq: (B, T) => Float64Array.from({ length: B * T }, (_, i) => (i % 7 === 3 ? 0 : 1)) }],
   ];
@@ -59,7 +59,8 @@ describe('cell compiler: the layer-normalized cell (chapter J) against its float
       const m = masks(g, B, T, I, H, 303, { dropout: c.dropout, ...(seq ? { seq } : {}) });
       const xt = input(g, [B, T, I], x, true, 'x');
       const ws = [input(g, [I, H], w.kernel, true), input(g, [H, H], w.recurrentKernel, true), input(g, [H], w.bias, true), input(g, [H], w.gamma, true), input(g, [H], w.beta, true)];
-      const cc = await compileCell(cell, B, I, cell.weightSpecs(I));
+      const cc = await compileCell(cell, B, I, cell.weightSpecs(I), { software: true, ...c.compile });
+      expect(cc.graph.nodes.some((n) => n.kind === 'proj')).toBe(c.compile?.software === false); // x·K + b: a GEMM before the loop, or in the kernel
       const out = await cellRnn(g, cc, xt, ws, { ...m.gpu, persistentLayout: c.layout });
       const y = c.last ? out.lastOut : out.outSeq;
       const r = f32(randomArray(y.size, 304));
@@ -98,7 +99,7 @@ describe('cell compiler: a GRU and an LSTM written from cellOps equal the built-
       const xt = input(g, [B, T, I], x, true, 'x');
       const ws = [input(g, [I, G * H], K, true), input(g, [H, G * H], U, true), input(g, kind === 'gru' ? [2, G * H] : [G * H], bias, true)];
       const init = [input(g, [B, H], h0, true, 'h0'), ...(kind === 'lstm' ? [input(g, [B, H], c0, true, 'c0')] : [])];
-      const cc = await compileCell(cell, B, I, cell.weightSpecs(I));
+      const cc = await compileCell(cell, B, I, cell.weightSpecs(I), { software: true });
       // the built-in op on the same inputs (its own graph tensors)
       const out = await cellRnn(g, cc, xt, ws, { ...m.gpu, recurrentMasks: [m.gpu.recurrentMasks[0]!, null], initialStates: init });
       const r = f32(randomArray(B * T * H, 318)), rLast = f32(randomArray(B * H, 319));
@@ -142,28 +143,36 @@ describe('cell compiler: a GRU and an LSTM written from cellOps equal the built-
 });
 
 describe('cell compiler: what it makes of a cell', () => {
-  it('the LN cell: one generated module (forward above BPTT) with its header, 3 barriers per step forward and 4 backward, compiled through the shader loader', async () => {
+  it('the LN cell: one generated module (forward above BPTT, then the weight gradients) with its header, compiled through the shader loader; per step 3 barriers forward and 4 backward (5 when x needs its gradient)', async () => {
     const cell = rnn.layers.lnSimpleRNNCell({ units: 20 });
-    const cc = await compileCell(cell, 32, 1, cell.weightSpecs(1));
+    const cc = await compileCell(cell, 32, 1, cell.weightSpecs(1), { software: true });
     const { code, name } = cc.module;
     await expect(code).toMatchFileSnapshot('__snapshots__/cell-rnn.ln-cell.wgsl');
     expect(name).toMatch(/^cell-LNSimpleRNNCell-[0-9a-f]{8}\.wgsl$/);
     for (const k of ['op: src/ops/cell-rnn.ts', 'reference: test/reference/cells.ts', 'test: test/unit/cell-rnn.test.ts']) expect(code).toContain(`//! ${k}`);
-    expect(cc.layout.forward.map((p) => p.kind)).toEqual(['units', 'rows', 'units']);
-    expect(cc.layout.backward.map((p) => p.kind)).toEqual(['units', 'rows', 'units', 'units']);
-    expect(cc.graph.nodes.filter((n) => n.kind === 'proj')).toHaveLength(1); // x·K + b: one GEMM for all steps
+    // forward: x·K + b and h·U (both in register blocks) and their sum | the row's mean and variance | the rest, the state, the output
+    expect(cc.layout.forward.map((p) => `${p.kind}:${p.items.length}`)).toEqual(['units:3', 'rows:1', 'units:6']);
+    expect(cc.layout.backward.map((p) => p.kind)).toEqual(['units', 'rows', 'units', 'units', 'units']);
+    expect(code.match(/if \(HAS_DX\) \{\n\s*for/g)).toHaveLength(1); // the last backward phase (x's gradient) runs only when x needs it
+    // every weight's gradient is summed in the kernel on CPU adapters; a GPU build makes the recurrent one a GEMM
+    expect(cc.layout.params).toMatchObject({ gemm: [], total: 20 + 400 + 20 + 20 + 20 });
+    const gpu = await compileCell(cell, 32, 1, cell.weightSpecs(1), { software: false, outerLimit: 256 });
+    expect(gpu.graph.nodes.filter((n) => n.kind === 'proj')).toHaveLength(1);
+    expect(gpu.layout.params.gemm).toHaveLength(1);
     const ctx = await gpuContext();
     const kf = await ctx.shaders.kernel(cc.module, 'cellForward', { WG: 16 });
-    const kb = await ctx.shaders.kernel(cc.module, 'cellBackward', { WG: 16, HAS_DOUT_SEQ: 1 });
+    const kb = await ctx.shaders.kernel(cc.module, 'cellBackward', { WG: 16, HAS_DOUT_SEQ: 1, HAS_DX: 1 });
+    const kp = await ctx.shaders.kernel(cc.module, 'cellParamGrads', { WG: 16 });
     expect(kf.id).toBe(`${name}:cellForward`);
-    expect(kf.resources.map((r) => r.name).sort()).toEqual(['consts', 'last', 'outSeq', 'params', 'saved', 'xproj']);
-    expect(kb.resources.map((r) => r.name).sort()).toEqual(['carry', 'consts', 'dOutSeq', 'dsaved', 'params', 'saved']);
+    expect(kf.resources.map((r) => r.name).sort()).toEqual(['consts', 'last', 'outSeq', 'params', 'saved', 'xin']);
+    expect(kb.resources.map((r) => r.name).sort()).toEqual(['carry', 'consts', 'dOutSeq', 'dsaved', 'dxin', 'params', 'saved']);
+    expect(kp.resources.map((r) => r.name).sort()).toEqual(['dsaved', 'params', 'saved', 'wg0', 'wg1', 'wg2', 'wg3', 'wg4', 'xin']);
   });
 
   it('cells the compiler cannot handle fail with the reason (the layer then runs them step by step)', async () => {
     const untraceable = new UntraceableCell(3);
-    await expect(compileCell(untraceable, 2, 2, untraceable.weightSpecs(2))).rejects.toThrow(CellCompileError);
-    await expect(compileCell(untraceable, 2, 2, untraceable.weightSpecs(2))).rejects.toThrow(/UntraceableCell\.step calls an op outside rnn\.cellOps/);
+    await expect(compileCell(untraceable, 2, 2, untraceable.weightSpecs(2), { software: true })).rejects.toThrow(CellCompileError);
+    await expect(compileCell(untraceable, 2, 2, untraceable.weightSpecs(2), { software: true })).rejects.toThrow(/UntraceableCell\.step calls an op outside rnn\.cellOps/);
     const onWeights: rnn.RecurrentCell = {
       className: 'WeightMath', stateSize: [2], outputSize: 2,
       weightSpecs: () => [{ name: 'u', shape: [2, 2], init: 'zeros' }],
@@ -173,13 +182,13 @@ describe('cell compiler: what it makes of a cell', () => {
       },
       getConfig: () => ({}),
     };
-    await expect(compileCell(onWeights, 2, 1, onWeights.weightSpecs(1))).rejects.toThrow(/WeightMath\.step uses a weight \(u\) as scale's data input/);
+    await expect(compileCell(onWeights, 2, 1, onWeights.weightSpecs(1), { software: true })).rejects.toThrow(/WeightMath\.step uses a weight \(u\) as scale's data input/);
     const batchSlice: rnn.RecurrentCell = {
       className: 'BatchSlice', stateSize: [2], outputSize: 2,
       weightSpecs: () => [],
       step: async (g, _x, [h]) => ({ output: h!, states: [await rnn.cellOps.slice(g, h!, 0, 0, 1) as Tensor] }),
       getConfig: () => ({}),
     };
-    await expect(compileCell(batchSlice, 2, 1, [])).rejects.toThrow(/BatchSlice\.step slices along axis 0; a fused cell can only slice along the features/);
+    await expect(compileCell(batchSlice, 2, 1, [], { software: true })).rejects.toThrow(/BatchSlice\.step slices along axis 0; a fused cell can only slice along the features/);
   });
 });

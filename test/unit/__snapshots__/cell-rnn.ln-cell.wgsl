@@ -5,18 +5,19 @@
 //! test: test/unit/cell-rnn.test.ts
 //
 // The step, per batch row (n<id>: a value; saved / dsaved: its columns in the [B, T, ·] rows):
-//   n0 = state 0 entering the step [20]  [20] (saved 0)  state 0 (t-1)
-//   n1 = x_t·w0 + w2 (all steps by one GEMM, columns 0..19)  [20] (dsaved 0)  simple_rnn_cell
-//   n2 = n0 ⊙ recurrent-dropout mask 0  [20] (saved 20, dsaved 20)  state 0 ⊙ recurrent dropout
-//   n3 = n2·w1  [20] (saved 40, dsaved 40)  simple_rnn_cell/recurrent
-//   n4 = n1 + n3  [20] (saved 60, dsaved 60)  add
-//   n5 = mean and 1/sqrt(var + 0.001) of n4's row  [2] (saved 80)  layer_normalization mean, 1/std
-//   n6 = (n4 - mean)·rstd (n5)  [20] (saved 82, dsaved 80)  layer_normalization (x - mean)/std
-//   n7 = n6 ⊙ w3  [20]  layer_normalization ·gamma
-//   n8 = n7 + w4  [20] (dsaved 100)  layer_normalization +beta
-//   n9 = tanh(n8)  [20] (saved 102)  tanh
-//   output = n9; new states = n9
-// Weights in consts: w1 at 0, w3 at 400, w4 at 420.
+//   n0 = x_t [1]  [1] (dsaved 0)  x_t
+//   n1 = state 0 entering the step [20]  [20] (saved 0)  state 0 (t-1)
+//   n2 = n1 ⊙ recurrent-dropout mask 0  [20] (saved 20, dsaved 1)  state 0 ⊙ recurrent dropout
+//   n3 = n0·w0 + w2  [20] (saved 40, dsaved 21)  simple_rnn_cell
+//   n4 = n2·w1  [20] (saved 60, dsaved 41)  simple_rnn_cell/recurrent
+//   n5 = n3 + n4  [20] (saved 80)  add
+//   n6 = mean and 1/sqrt(var + 0.001) of n5's row  [2] (saved 100)  layer_normalization mean, 1/std
+//   n7 = (n5 - mean)·rstd (n6)  [20] (saved 102, dsaved 61)  layer_normalization (x - mean)/std
+//   n8 = n7 ⊙ w3  [20]  layer_normalization ·gamma
+//   n9 = n8 + w4  [20] (dsaved 81)  layer_normalization +beta
+//   n10 = tanh(n9)  [20] (saved 122)  tanh
+//   output = n10; new states = n10
+// Weights in consts: w0 at 0, w1 at 40, w2 at 20, w3 at 440, w4 at 460.
 
 struct Params {
   B: u32,
@@ -25,6 +26,7 @@ struct Params {
   tStart: u32,
   tEnd: u32,
   seqMaskOff: u32,
+  inMaskOff: u32,
   outLastOff: u32,
   outCarryOff: u32,
   initOff0: u32,
@@ -38,12 +40,14 @@ override HAS_INIT: bool = false;     // initial states at consts[initOff<i>] (el
 override HAS_REC_MASK: bool = false; // recurrent dropout on the states entering matmuls
 override HAS_SEQ_MASK: bool = false; // Keras masking: a masked step carries the states and the previous output
 override HAS_DOUT_SEQ: bool = false; // backward: the output sequence received a gradient
-const SW = 122u; // floats per row and step of saved
-const DW = 142u; // floats per row and step of dsaved
+override HAS_DX: bool = false;       // backward: x needs its gradient (added into dxin)
+override HAS_IN_MASK: bool = false;  // backward: input dropout (dx = dx_dropped ⊙ mask at consts[inMaskOff])
+const SW = 142u; // floats per row and step of saved
+const DW = 123u; // floats per row and step of dsaved
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> consts: array<f32>;          // weights, then initial states, masks
-@group(0) @binding(2) var<storage, read> xproj: array<f32>;           // [B, T, 20] x_t's projections
+@group(0) @binding(2) var<storage, read> xproj: array<f32>;           // [B, T, 0] x_t's projections
 @group(0) @binding(3) var<storage, read> xin: array<f32>;             // [B, T, 1] x
 @group(0) @binding(4) var<storage, read_write> saved: array<f32>;     // [B, T, SW]
 @group(0) @binding(5) var<storage, read_write> outSeq: array<f32>;    // [B, T, 20]
@@ -51,12 +55,20 @@ const DW = 142u; // floats per row and step of dsaved
 @group(0) @binding(7) var<storage, read> dOutSeq: array<f32>;         // [B, T, 20]
 @group(0) @binding(8) var<storage, read_write> dsaved: array<f32>;    // [B, T, DW]
 @group(0) @binding(9) var<storage, read_write> carry: array<f32>;     // state gradients, output gradient
-@group(0) @binding(10) var<storage, read_write> wg0: array<f32>; // d w0 [20] +=
-@group(0) @binding(12) var<storage, read_write> wg2: array<f32>; // d w2 [20] +=
-@group(0) @binding(13) var<storage, read_write> wg3: array<f32>; // d w3 [20] +=
-@group(0) @binding(14) var<storage, read_write> wg4: array<f32>; // d w4 [20] +=
+@group(0) @binding(18) var<storage, read_write> dxin: array<f32>;    // [B, T, 1] dx +=
+@group(0) @binding(20) var<storage, read_write> wg0: array<f32>; // d w0 [20] +=
+@group(0) @binding(21) var<storage, read_write> wg1: array<f32>; // d w1 [400] +=
+@group(0) @binding(22) var<storage, read_write> wg2: array<f32>; // d w2 [20] +=
+@group(0) @binding(23) var<storage, read_write> wg3: array<f32>; // d w3 [20] +=
+@group(0) @binding(24) var<storage, read_write> wg4: array<f32>; // d w4 [20] +=
 
 fn rowOf(b: u32, s: u32) -> u32 { return b * params.T + s; }
+
+// Input-dropout factor of feature i of row b (1 without input dropout).
+fn inMask(b: u32, i: u32) -> f32 {
+  if (!HAS_IN_MASK) { return 1.0; }
+  return consts[params.inMaskOff + b * 1u + i];
+}
 
 fn stepMasked(b: u32, s: u32) -> bool {
   if (!HAS_SEQ_MASK) { return false; }
@@ -106,7 +118,7 @@ fn cellForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
     workgroupBarrier();
   }
   for (var s = params.tStart; s < params.tEnd; s++) {
-    // phase 1: n3, n4 (8 rows × 4 units per invocation)
+    // phase 1: n3, n4, n5 (8 rows × 4 units per invocation)
     for (var rb = row0; rb < rowEnd; rb += 8u) {
       for (var p = lid; p < 5u; p += WG) {
         let j0 = 4u * p;
@@ -119,43 +131,75 @@ fn cellForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
         let r5 = rowOf(min(rb + 5u, rowEnd - 1u), s);
         let r6 = rowOf(min(rb + 6u, rowEnd - 1u), s);
         let r7 = rowOf(min(rb + 7u, rowEnd - 1u), s);
-        var d0 = vec4f(0.0);
-        var d1 = vec4f(0.0);
-        var d2 = vec4f(0.0);
-        var d3 = vec4f(0.0);
-        var d4 = vec4f(0.0);
-        var d5 = vec4f(0.0);
-        var d6 = vec4f(0.0);
-        var d7 = vec4f(0.0);
-        for (var k = 0u; k < 20u; k++) {
+        // n3: 8 rows × 4 units
+        let init3 = vec4f(consts[20u + ju.x], consts[20u + ju.y], consts[20u + ju.z], consts[20u + ju.w]); // the bias
+        var d3_0 = init3;
+        var d3_1 = init3;
+        var d3_2 = init3;
+        var d3_3 = init3;
+        var d3_4 = init3;
+        var d3_5 = init3;
+        var d3_6 = init3;
+        var d3_7 = init3;
+        for (var k = 0u; k < 1u; k++) {
           let w = vec4f(consts[k * 20u + ju.x], consts[k * 20u + ju.y], consts[k * 20u + ju.z], consts[k * 20u + ju.w]);
-          d0 += saved[r0 * SW + 20u + k] * w;
-          d1 += saved[r1 * SW + 20u + k] * w;
-          d2 += saved[r2 * SW + 20u + k] * w;
-          d3 += saved[r3 * SW + 20u + k] * w;
-          d4 += saved[r4 * SW + 20u + k] * w;
-          d5 += saved[r5 * SW + 20u + k] * w;
-          d6 += saved[r6 * SW + 20u + k] * w;
-          d7 += saved[r7 * SW + 20u + k] * w;
+          d3_0 += xin[r0 * 1u + k] * w;
+          d3_1 += xin[r1 * 1u + k] * w;
+          d3_2 += xin[r2 * 1u + k] * w;
+          d3_3 += xin[r3 * 1u + k] * w;
+          d3_4 += xin[r4 * 1u + k] * w;
+          d3_5 += xin[r5 * 1u + k] * w;
+          d3_6 += xin[r6 * 1u + k] * w;
+          d3_7 += xin[r7 * 1u + k] * w;
         }
-        if (rb + 0u < rowEnd) { put4Saved(r0 * SW + 40u + j0, 20u - j0, d0); }
-        if (rb + 1u < rowEnd) { put4Saved(r1 * SW + 40u + j0, 20u - j0, d1); }
-        if (rb + 2u < rowEnd) { put4Saved(r2 * SW + 40u + j0, 20u - j0, d2); }
-        if (rb + 3u < rowEnd) { put4Saved(r3 * SW + 40u + j0, 20u - j0, d3); }
-        if (rb + 4u < rowEnd) { put4Saved(r4 * SW + 40u + j0, 20u - j0, d4); }
-        if (rb + 5u < rowEnd) { put4Saved(r5 * SW + 40u + j0, 20u - j0, d5); }
-        if (rb + 6u < rowEnd) { put4Saved(r6 * SW + 40u + j0, 20u - j0, d6); }
-        if (rb + 7u < rowEnd) { put4Saved(r7 * SW + 40u + j0, 20u - j0, d7); }
+        if (rb + 0u < rowEnd) { put4Saved(r0 * SW + 40u + j0, 20u - j0, d3_0); }
+        if (rb + 1u < rowEnd) { put4Saved(r1 * SW + 40u + j0, 20u - j0, d3_1); }
+        if (rb + 2u < rowEnd) { put4Saved(r2 * SW + 40u + j0, 20u - j0, d3_2); }
+        if (rb + 3u < rowEnd) { put4Saved(r3 * SW + 40u + j0, 20u - j0, d3_3); }
+        if (rb + 4u < rowEnd) { put4Saved(r4 * SW + 40u + j0, 20u - j0, d3_4); }
+        if (rb + 5u < rowEnd) { put4Saved(r5 * SW + 40u + j0, 20u - j0, d3_5); }
+        if (rb + 6u < rowEnd) { put4Saved(r6 * SW + 40u + j0, 20u - j0, d3_6); }
+        if (rb + 7u < rowEnd) { put4Saved(r7 * SW + 40u + j0, 20u - j0, d3_7); }
+        // n4: 8 rows × 4 units
+        var d4_0 = vec4f(0.0);
+        var d4_1 = vec4f(0.0);
+        var d4_2 = vec4f(0.0);
+        var d4_3 = vec4f(0.0);
+        var d4_4 = vec4f(0.0);
+        var d4_5 = vec4f(0.0);
+        var d4_6 = vec4f(0.0);
+        var d4_7 = vec4f(0.0);
+        for (var k = 0u; k < 20u; k++) {
+          let w = vec4f(consts[k * 20u + 40u + ju.x], consts[k * 20u + 40u + ju.y], consts[k * 20u + 40u + ju.z], consts[k * 20u + 40u + ju.w]);
+          d4_0 += saved[r0 * SW + 20u + k] * w;
+          d4_1 += saved[r1 * SW + 20u + k] * w;
+          d4_2 += saved[r2 * SW + 20u + k] * w;
+          d4_3 += saved[r3 * SW + 20u + k] * w;
+          d4_4 += saved[r4 * SW + 20u + k] * w;
+          d4_5 += saved[r5 * SW + 20u + k] * w;
+          d4_6 += saved[r6 * SW + 20u + k] * w;
+          d4_7 += saved[r7 * SW + 20u + k] * w;
+        }
+        if (rb + 0u < rowEnd) { put4Saved(r0 * SW + 60u + j0, 20u - j0, d4_0); }
+        if (rb + 1u < rowEnd) { put4Saved(r1 * SW + 60u + j0, 20u - j0, d4_1); }
+        if (rb + 2u < rowEnd) { put4Saved(r2 * SW + 60u + j0, 20u - j0, d4_2); }
+        if (rb + 3u < rowEnd) { put4Saved(r3 * SW + 60u + j0, 20u - j0, d4_3); }
+        if (rb + 4u < rowEnd) { put4Saved(r4 * SW + 60u + j0, 20u - j0, d4_4); }
+        if (rb + 5u < rowEnd) { put4Saved(r5 * SW + 60u + j0, 20u - j0, d4_5); }
+        if (rb + 6u < rowEnd) { put4Saved(r6 * SW + 60u + j0, 20u - j0, d4_6); }
+        if (rb + 7u < rowEnd) { put4Saved(r7 * SW + 60u + j0, 20u - j0, d4_7); }
         for (var b = rb; b < min(rb + 8u, rowEnd); b++) {
           for (var j = j0; j < min(j0 + 4u, 20u); j++) {
             let row = rowOf(b, s);
             if (stepMasked(b, s)) {
               saved[row * SW + 40u + j] = 0.0;
               saved[row * SW + 60u + j] = 0.0;
+              saved[row * SW + 80u + j] = 0.0;
             } else {
               let n3 = saved[row * SW + 40u + j]; // from the dot block
-              let n4 = xproj[row * 20u + j] + n3;
-              saved[row * SW + 60u + j] = n4;
+              let n4 = saved[row * SW + 60u + j]; // from the dot block
+              let n5 = n3 + n4;
+              saved[row * SW + 80u + j] = n5;
             }
           }
         }
@@ -163,27 +207,27 @@ fn cellForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
     }
     storageBarrier();
     workgroupBarrier();
-    // phase 2: n5
+    // phase 2: n6
     for (var r = lid; r < R; r += WG) {
       let b = row0 + r;
       if (b < rowEnd) {
         let row = rowOf(b, s);
         if (stepMasked(b, s)) {
-          saved[row * SW + 80u] = 0.0; saved[row * SW + 81u] = 0.0;
+          saved[row * SW + 100u] = 0.0; saved[row * SW + 101u] = 0.0;
         } else {
           var sum = 0.0;
-          for (var k = 0u; k < 20u; k++) { sum += saved[row * SW + 60u + k]; }
+          for (var k = 0u; k < 20u; k++) { sum += saved[row * SW + 80u + k]; }
           let mean = sum / (20.0);
           var q = 0.0;
-          for (var k = 0u; k < 20u; k++) { let d = saved[row * SW + 60u + k] - mean; q += d * d; }
-          saved[row * SW + 80u] = mean;
-          saved[row * SW + 81u] = 1.0 / sqrt(q / (20.0) + (0.0010000000474974513));
+          for (var k = 0u; k < 20u; k++) { let d = saved[row * SW + 80u + k] - mean; q += d * d; }
+          saved[row * SW + 100u] = mean;
+          saved[row * SW + 101u] = 1.0 / sqrt(q / (20.0) + (0.0010000000474974513));
         }
       }
     }
     storageBarrier();
     workgroupBarrier();
-    // phase 3: n6, n7, n8, n9, state 0 → next step, output
+    // phase 3: n7, n8, n9, n10, state 0 → next step, output
     for (var p = lid; p < R * 20u; p += WG) {
       let b = row0 + p / 20u;
       let j = p % 20u;
@@ -192,19 +236,19 @@ fn cellForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
         var c0: f32;
         var out = 0.0;
         if (stepMasked(b, s)) {
-          saved[row * SW + 82u + j] = 0.0;
           saved[row * SW + 102u + j] = 0.0;
+          saved[row * SW + 122u + j] = 0.0;
           c0 = saved[row * SW + j]; // carried
           if (s > 0u) { out = outSeq[rowOf(b, s - 1u) * 20u + j]; } // the previous output
         } else {
-          let n6 = (saved[row * SW + 60u + j] - saved[row * SW + 80u]) * saved[row * SW + 81u];
-          saved[row * SW + 82u + j] = n6;
-          let n7 = n6 * consts[400u + j];
-          let n8 = n7 + consts[420u + j];
-          let n9 = tanhStable(n8);
-          saved[row * SW + 102u + j] = n9;
-          c0 = n9;
-          out = n9;
+          let n7 = (saved[row * SW + 80u + j] - saved[row * SW + 100u]) * saved[row * SW + 101u];
+          saved[row * SW + 102u + j] = n7;
+          let n8 = n7 * consts[440u + j];
+          let n9 = n8 + consts[460u + j];
+          let n10 = tanhStable(n9);
+          saved[row * SW + 122u + j] = n10;
+          c0 = n10;
+          out = n10;
         }
         if (s + 1u < params.T) { saved[rowOf(b, s + 1u) * SW + j] = c0; saved[rowOf(b, s + 1u) * SW + 20u + j] = c0 * recMask0(b, j); } else { last[params.lastOff0 + b * 20u + j] = c0; }
         outSeq[row * 20u + j] = out;
@@ -225,36 +269,38 @@ fn cellBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   let rowEnd = min(row0 + R, params.B); // this workgroup's rows: [row0, rowEnd)
   for (var i = params.tStart; i < params.tEnd; i++) {
     let s = params.tEnd - 1u - (i - params.tStart);
-    // phase 1: dn9, dn8, dn7, dn6
+    // phase 1: dn10, output gradient carry, dn9, dn8, dn7
     for (var p = lid; p < R * 20u; p += WG) {
       let b = row0 + p / 20u;
       let j = p % 20u;
       if (b < rowEnd) {
         let row = rowOf(b, s);
         if (stepMasked(b, s)) {
-          dsaved[row * DW + 100u + j] = 0.0;
-          dsaved[row * DW + 120u + j] = 0.0;
-          dsaved[row * DW + 80u + j] = 0.0;
+          if (HAS_DOUT_SEQ) { carry[params.outCarryOff + b * 20u + j] += dOutSeq[row * 20u + j]; } // passed to the previous output
+          dsaved[row * DW + 81u + j] = 0.0;
+          dsaved[row * DW + 101u + j] = 0.0;
+          dsaved[row * DW + 61u + j] = 0.0;
         } else {
+          var g10 = 0.0;
+          if (HAS_DOUT_SEQ) { g10 += dOutSeq[row * 20u + j]; }
+          g10 += carry[params.outCarryOff + b * 20u + j]; // the output's gradient
+          g10 += carry[params.carryOff0 + b * 20u + j]; // from the next step (new state 0)
+          carry[params.outCarryOff + b * 20u + j] = 0.0;
           var g9 = 0.0;
-          if (HAS_DOUT_SEQ) { g9 += dOutSeq[row * 20u + j]; }
-          g9 += carry[params.outCarryOff + b * 20u + j]; // the output's gradient
-          g9 += carry[params.carryOff0 + b * 20u + j]; // from the next step (new state 0)
+          g9 += g10 * (1.0 - saved[row * SW + 122u + j] * saved[row * SW + 122u + j]);
+          dsaved[row * DW + 81u + j] = g9;
           var g8 = 0.0;
-          g8 += g9 * (1.0 - saved[row * SW + 102u + j] * saved[row * SW + 102u + j]);
-          dsaved[row * DW + 100u + j] = g8;
+          g8 += g9;
+          dsaved[row * DW + 101u + j] = g8 * saved[row * SW + 102u + j]; // for the weight's gradient
           var g7 = 0.0;
-          g7 += g8;
-          dsaved[row * DW + 120u + j] = g7 * saved[row * SW + 82u + j]; // for the weight's gradient
-          var g6 = 0.0;
-          g6 += g7 * consts[400u + j];
-          dsaved[row * DW + 80u + j] = g6;
+          g7 += g8 * consts[440u + j];
+          dsaved[row * DW + 61u + j] = g7;
         }
       }
     }
     storageBarrier();
     workgroupBarrier();
-    // phase 2: Σ dn6, Σ dn6·n6
+    // phase 2: Σ dn7, Σ dn7·n7
     for (var r = lid; r < R; r += WG) {
       let b = row0 + r;
       if (b < rowEnd) {
@@ -262,36 +308,38 @@ fn cellBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
         if (!stepMasked(b, s)) {
           var s1 = 0.0;
           var s2 = 0.0;
-          for (var k = 0u; k < 20u; k++) { let gk = dsaved[row * DW + 80u + k]; s1 += gk; s2 += gk * saved[row * SW + 82u + k]; }
-          dsaved[row * DW + 140u] = s1;
-          dsaved[row * DW + 141u] = s2;
+          for (var k = 0u; k < 20u; k++) { let gk = dsaved[row * DW + 61u + k]; s1 += gk; s2 += gk * saved[row * SW + 102u + k]; }
+          dsaved[row * DW + 121u] = s1;
+          dsaved[row * DW + 122u] = s2;
         }
       }
     }
     storageBarrier();
     workgroupBarrier();
-    // phase 3: dn4, dn3
+    // phase 3: dn5, dn4, dn3
     for (var p = lid; p < R * 20u; p += WG) {
       let b = row0 + p / 20u;
       let j = p % 20u;
       if (b < rowEnd) {
         let row = rowOf(b, s);
         if (stepMasked(b, s)) {
-          dsaved[row * DW + 60u + j] = 0.0;
-          dsaved[row * DW + 40u + j] = 0.0;
+          dsaved[row * DW + 41u + j] = 0.0;
+          dsaved[row * DW + 21u + j] = 0.0;
         } else {
+          var g5 = 0.0;
+          g5 += saved[row * SW + 101u] * (dsaved[row * DW + 61u + j] - dsaved[row * DW + 121u] / (20.0) - saved[row * SW + 102u + j] * dsaved[row * DW + 122u] / (20.0));
           var g4 = 0.0;
-          g4 += saved[row * SW + 81u] * (dsaved[row * DW + 80u + j] - dsaved[row * DW + 140u] / (20.0) - saved[row * SW + 82u + j] * dsaved[row * DW + 141u] / (20.0));
-          dsaved[row * DW + 60u + j] = g4;
+          g4 += g5;
+          dsaved[row * DW + 41u + j] = g4;
           var g3 = 0.0;
-          g3 += g4;
-          dsaved[row * DW + 40u + j] = g3;
+          g3 += g5;
+          dsaved[row * DW + 21u + j] = g3;
         }
       }
     }
     storageBarrier();
     workgroupBarrier();
-    // phase 4: dn2, dn1, dn0, output gradient carry (8 rows × 4 units per invocation)
+    // phase 4: dn2, dn1 (8 rows × 4 units per invocation)
     for (var rb = row0; rb < rowEnd; rb += 8u) {
       for (var p = lid; p < 5u; p += WG) {
         let j0 = 4u * p;
@@ -304,50 +352,45 @@ fn cellBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
         let r5 = rowOf(min(rb + 5u, rowEnd - 1u), s);
         let r6 = rowOf(min(rb + 6u, rowEnd - 1u), s);
         let r7 = rowOf(min(rb + 7u, rowEnd - 1u), s);
-        var d0 = vec4f(0.0);
-        var d1 = vec4f(0.0);
-        var d2 = vec4f(0.0);
-        var d3 = vec4f(0.0);
-        var d4 = vec4f(0.0);
-        var d5 = vec4f(0.0);
-        var d6 = vec4f(0.0);
-        var d7 = vec4f(0.0);
+        // n2's gradient through a matmul: 8 rows × 4 units
+        var d2_0 = vec4f(0.0);
+        var d2_1 = vec4f(0.0);
+        var d2_2 = vec4f(0.0);
+        var d2_3 = vec4f(0.0);
+        var d2_4 = vec4f(0.0);
+        var d2_5 = vec4f(0.0);
+        var d2_6 = vec4f(0.0);
+        var d2_7 = vec4f(0.0);
         for (var k = 0u; k < 20u; k++) {
-          let w = vec4f(consts[ju.x * 20u + k], consts[ju.y * 20u + k], consts[ju.z * 20u + k], consts[ju.w * 20u + k]);
-          d0 += dsaved[r0 * DW + 40u + k] * w;
-          d1 += dsaved[r1 * DW + 40u + k] * w;
-          d2 += dsaved[r2 * DW + 40u + k] * w;
-          d3 += dsaved[r3 * DW + 40u + k] * w;
-          d4 += dsaved[r4 * DW + 40u + k] * w;
-          d5 += dsaved[r5 * DW + 40u + k] * w;
-          d6 += dsaved[r6 * DW + 40u + k] * w;
-          d7 += dsaved[r7 * DW + 40u + k] * w;
+          let w = vec4f(consts[ju.x * 20u + 40u + k], consts[ju.y * 20u + 40u + k], consts[ju.z * 20u + 40u + k], consts[ju.w * 20u + 40u + k]);
+          d2_0 += dsaved[r0 * DW + 41u + k] * w;
+          d2_1 += dsaved[r1 * DW + 41u + k] * w;
+          d2_2 += dsaved[r2 * DW + 41u + k] * w;
+          d2_3 += dsaved[r3 * DW + 41u + k] * w;
+          d2_4 += dsaved[r4 * DW + 41u + k] * w;
+          d2_5 += dsaved[r5 * DW + 41u + k] * w;
+          d2_6 += dsaved[r6 * DW + 41u + k] * w;
+          d2_7 += dsaved[r7 * DW + 41u + k] * w;
         }
-        if (rb + 0u < rowEnd) { put4Grad(r0 * DW + 20u + j0, 20u - j0, d0); }
-        if (rb + 1u < rowEnd) { put4Grad(r1 * DW + 20u + j0, 20u - j0, d1); }
-        if (rb + 2u < rowEnd) { put4Grad(r2 * DW + 20u + j0, 20u - j0, d2); }
-        if (rb + 3u < rowEnd) { put4Grad(r3 * DW + 20u + j0, 20u - j0, d3); }
-        if (rb + 4u < rowEnd) { put4Grad(r4 * DW + 20u + j0, 20u - j0, d4); }
-        if (rb + 5u < rowEnd) { put4Grad(r5 * DW + 20u + j0, 20u - j0, d5); }
-        if (rb + 6u < rowEnd) { put4Grad(r6 * DW + 20u + j0, 20u - j0, d6); }
-        if (rb + 7u < rowEnd) { put4Grad(r7 * DW + 20u + j0, 20u - j0, d7); }
+        if (rb + 0u < rowEnd) { put4Grad(r0 * DW + 1u + j0, 20u - j0, d2_0); }
+        if (rb + 1u < rowEnd) { put4Grad(r1 * DW + 1u + j0, 20u - j0, d2_1); }
+        if (rb + 2u < rowEnd) { put4Grad(r2 * DW + 1u + j0, 20u - j0, d2_2); }
+        if (rb + 3u < rowEnd) { put4Grad(r3 * DW + 1u + j0, 20u - j0, d2_3); }
+        if (rb + 4u < rowEnd) { put4Grad(r4 * DW + 1u + j0, 20u - j0, d2_4); }
+        if (rb + 5u < rowEnd) { put4Grad(r5 * DW + 1u + j0, 20u - j0, d2_5); }
+        if (rb + 6u < rowEnd) { put4Grad(r6 * DW + 1u + j0, 20u - j0, d2_6); }
+        if (rb + 7u < rowEnd) { put4Grad(r7 * DW + 1u + j0, 20u - j0, d2_7); }
         for (var b = rb; b < min(rb + 8u, rowEnd); b++) {
           for (var j = j0; j < min(j0 + 4u, 20u); j++) {
             let row = rowOf(b, s);
             if (stepMasked(b, s)) {
-              dsaved[row * DW + 20u + j] = 0.0;
-              dsaved[row * DW + j] = 0.0;
-              if (HAS_DOUT_SEQ) { carry[params.outCarryOff + b * 20u + j] += dOutSeq[row * 20u + j]; } // passed to the previous output
+              dsaved[row * DW + 1u + j] = 0.0;
             } else {
-              var g2 = dsaved[row * DW + 20u + j]; // Σ over a matmul, from the dot block
-              dsaved[row * DW + 20u + j] = g2;
+              var g2 = dsaved[row * DW + 1u + j]; // Σ over a matmul, from the dot block
+              dsaved[row * DW + 1u + j] = g2;
               var g1 = 0.0;
-              g1 += dsaved[row * DW + 60u + j];
-              dsaved[row * DW + j] = g1;
-              var g0 = 0.0;
-              g0 += g2 * recMask0(b, j);
-              carry[params.carryOff0 + b * 20u + j] = g0; // to the previous step
-              carry[params.outCarryOff + b * 20u + j] = 0.0;
+              g1 += g2 * recMask0(b, j);
+              carry[params.carryOff0 + b * 20u + j] = g1; // to the previous step
             }
           }
         }
@@ -355,11 +398,70 @@ fn cellBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
     }
     storageBarrier();
     workgroupBarrier();
+    // phase 5: dn0 (8 rows × 4 units per invocation)
+    if (HAS_DX) {
+      for (var rb = row0; rb < rowEnd; rb += 8u) {
+        for (var p = lid; p < 1u; p += WG) {
+          let j0 = 4u * p;
+          let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(0u));
+          let r0 = rowOf(min(rb + 0u, rowEnd - 1u), s);
+          let r1 = rowOf(min(rb + 1u, rowEnd - 1u), s);
+          let r2 = rowOf(min(rb + 2u, rowEnd - 1u), s);
+          let r3 = rowOf(min(rb + 3u, rowEnd - 1u), s);
+          let r4 = rowOf(min(rb + 4u, rowEnd - 1u), s);
+          let r5 = rowOf(min(rb + 5u, rowEnd - 1u), s);
+          let r6 = rowOf(min(rb + 6u, rowEnd - 1u), s);
+          let r7 = rowOf(min(rb + 7u, rowEnd - 1u), s);
+          // n0's gradient through a matmul: 8 rows × 4 units
+          var d0_0 = vec4f(0.0);
+          var d0_1 = vec4f(0.0);
+          var d0_2 = vec4f(0.0);
+          var d0_3 = vec4f(0.0);
+          var d0_4 = vec4f(0.0);
+          var d0_5 = vec4f(0.0);
+          var d0_6 = vec4f(0.0);
+          var d0_7 = vec4f(0.0);
+          for (var k = 0u; k < 20u; k++) {
+            let w = vec4f(consts[ju.x * 20u + k], consts[ju.y * 20u + k], consts[ju.z * 20u + k], consts[ju.w * 20u + k]);
+            d0_0 += dsaved[r0 * DW + 21u + k] * w;
+            d0_1 += dsaved[r1 * DW + 21u + k] * w;
+            d0_2 += dsaved[r2 * DW + 21u + k] * w;
+            d0_3 += dsaved[r3 * DW + 21u + k] * w;
+            d0_4 += dsaved[r4 * DW + 21u + k] * w;
+            d0_5 += dsaved[r5 * DW + 21u + k] * w;
+            d0_6 += dsaved[r6 * DW + 21u + k] * w;
+            d0_7 += dsaved[r7 * DW + 21u + k] * w;
+          }
+          if (rb + 0u < rowEnd) { put4Grad(r0 * DW + j0, 1u - j0, d0_0); }
+          if (rb + 1u < rowEnd) { put4Grad(r1 * DW + j0, 1u - j0, d0_1); }
+          if (rb + 2u < rowEnd) { put4Grad(r2 * DW + j0, 1u - j0, d0_2); }
+          if (rb + 3u < rowEnd) { put4Grad(r3 * DW + j0, 1u - j0, d0_3); }
+          if (rb + 4u < rowEnd) { put4Grad(r4 * DW + j0, 1u - j0, d0_4); }
+          if (rb + 5u < rowEnd) { put4Grad(r5 * DW + j0, 1u - j0, d0_5); }
+          if (rb + 6u < rowEnd) { put4Grad(r6 * DW + j0, 1u - j0, d0_6); }
+          if (rb + 7u < rowEnd) { put4Grad(r7 * DW + j0, 1u - j0, d0_7); }
+          for (var b = rb; b < min(rb + 8u, rowEnd); b++) {
+            for (var j = j0; j < min(j0 + 4u, 1u); j++) {
+              let row = rowOf(b, s);
+              if (stepMasked(b, s)) {
+                dsaved[row * DW + j] = 0.0;
+              } else {
+                var g0 = dsaved[row * DW + j]; // Σ over a matmul, from the dot block
+                dsaved[row * DW + j] = g0;
+                if (HAS_DX) { dxin[row * 1u + j] += g0 * inMask(b, j); } // x's gradient
+              }
+            }
+          }
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+    }
   }
 }
 
 // After BPTT: the weight gradients that are sums over every row and step (biases, gamma, beta, small
-// matmul weights; bigger ones are GEMMs). Invocation e owns element e of [w0 | w2 | w3 | w4] and adds
+// matmul weights; bigger ones are GEMMs). Invocation e owns element e of [w0 | w1 | w2 | w3 | w4] and adds
 // its sum to the gradient (one invocation per element: no atomics, the same order every run).
 @compute @workgroup_size(WG)
 fn cellParamGrads(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -368,26 +470,35 @@ fn cellParamGrads(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgr
   if (e < 20u) {
     let i = e; // element of w0
     var acc = 0.0;
-    { // n1: Σ A[r, k]·dn1[r, j]
+    { // n3: Σ A[r, k]·dn3[r, j]
       let k = i / 20u;
       let j = i % 20u;
-      for (var r = 0u; r < rows; r++) { acc += xin[r * 1u + k] * dsaved[r * DW + j]; }
+      for (var r = 0u; r < rows; r++) { acc += xin[r * 1u + k] * dsaved[r * DW + 21u + j]; }
     }
     wg0[i] += acc;
-  } else if (e < 40u) {
-    let i = e - 20u; // element of w2
+  } else if (e < 420u) {
+    let i = e - 20u; // element of w1
     var acc = 0.0;
-    { for (var r = 0u; r < rows; r++) { acc += dsaved[r * DW + i]; } } // n1
+    { // n4: Σ A[r, k]·dn4[r, j]
+      let k = i / 20u;
+      let j = i % 20u;
+      for (var r = 0u; r < rows; r++) { acc += saved[r * SW + 20u + k] * dsaved[r * DW + 41u + j]; }
+    }
+    wg1[i] += acc;
+  } else if (e < 440u) {
+    let i = e - 420u; // element of w2
+    var acc = 0.0;
+    { for (var r = 0u; r < rows; r++) { acc += dsaved[r * DW + 21u + i]; } } // n3
     wg2[i] += acc;
-  } else if (e < 60u) {
-    let i = e - 40u; // element of w3
+  } else if (e < 460u) {
+    let i = e - 440u; // element of w3
     var acc = 0.0;
-    { for (var r = 0u; r < rows; r++) { acc += dsaved[r * DW + 120u + i]; } } // n7
+    { for (var r = 0u; r < rows; r++) { acc += dsaved[r * DW + 101u + i]; } } // n8
     wg3[i] += acc;
-  } else if (e < 80u) {
-    let i = e - 60u; // element of w4
+  } else if (e < 480u) {
+    let i = e - 460u; // element of w4
     var acc = 0.0;
-    { for (var r = 0u; r < rows; r++) { acc += dsaved[r * DW + 100u + i]; } } // n8
+    { for (var r = 0u; r < rows; r++) { acc += dsaved[r * DW + 81u + i]; } } // n9
     wg4[i] += acc;
   }
 }
