@@ -77,7 +77,10 @@ export { timeseriesDatasetFromArray } from './data/timeseries';
 export type { TimeseriesOptions, TimeseriesDataset } from './data/timeseries';
 import { timeseriesDatasetFromArray } from './data/timeseries';
 /** Keras `keras.utils` helpers: `timeseriesDatasetFromArray` (sliding windows and their targets). */
-export const utils = { timeseriesDatasetFromArray };
+export const utils = {
+  /** Keras `timeseries_dataset_from_array`: sliding windows over a series and their targets (see {@link timeseriesDatasetFromArray}). */
+  timeseriesDatasetFromArray,
+};
 export type { SubsequenceOptions, SubsequenceBatch } from './data/windows';
 export { parseCsv, forEachCsvRecord, CsvError } from './data/csv';
 export type { CsvOptions, CsvTable } from './data/csv';

@@ -7,6 +7,7 @@
 import { toHostTensor, type HostTensor, type TensorLike } from '../host';
 import { MT19937 } from './mt19937';
 
+/** Options of `timeseriesDatasetFromArray` (Keras `timeseries_dataset_from_array`). */
 export interface TimeseriesOptions {
   /** Steps per window. */
   sequenceLength: number;
@@ -18,9 +19,11 @@ export interface TimeseriesOptions {
   batchSize?: number;
   /** Shuffle the windows (default false), seeded by `seed`. */
   shuffle?: boolean;
+  /** Seed of the shuffling. */
   seed?: number;
   /** Only rows [startIndex, endIndex) of the data are used (default all). */
   startIndex?: number;
+  /** See startIndex. */
   endIndex?: number;
 }
 
@@ -32,9 +35,15 @@ export interface TimeseriesDataset {
   y: HostTensor | null;
   /** Windows per batch and number of batches (the last may be partial). */
   batchSize: number;
+  /** Number of batches. */
   batches: number;
   /** Batch i as views of x and y. */
-  batch(i: number): { x: HostTensor; y: HostTensor | null };
+  batch(i: number): {
+    /** The batch's windows. */
+    x: HostTensor;
+    /** Their targets, or null. */
+    y: HostTensor | null;
+  };
 }
 
 function positiveInt(where: string, key: string, v: unknown, min = 1): number {
