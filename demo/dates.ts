@@ -168,7 +168,8 @@ function mode(values: number[]): { value: number; share: number } {
   for (const v of values) {
     const c = (counts.get(v) ?? 0) + 1;
     counts.set(v, c);
-    if (c > bestCount) [best, bestCount] = [v, c];
+    // ties go to the finer spacing
+    if (c > bestCount || (c === bestCount && v < best)) [best, bestCount] = [v, c];
   }
   return { value: best, share: values.length ? bestCount / values.length : 0 };
 }

@@ -159,6 +159,8 @@ export function buildSeries(t: ParsedTable, dateColumn: number | null, column: n
         notes.push(`Filled ${plural(filled.filled, `missing ${frequency.unitSingular}`, `missing ${frequency.unitPlural}`)} by linear interpolation between their neighbours.`);
       } else if (filled.gaps && filled.calendar) {
         notes.push(`${missing(filled.gaps)} ${filled.gaps === 1 ? 'has' : 'have'} no row${frequency.kind === 'business-day' ? ' (holidays?)' : ''}; the rows are used as consecutive steps.`);
+      } else if (filled.offGrid) {
+        notes.push(`Most dates are ${frequency.unitSingular === 'day' ? 'a day' : `one ${frequency.unitSingular}`} apart, but not all fall on that grid: the rows are used as consecutive steps.`);
       } else if (filled.gaps) {
         const share = Math.round((100 * filled.gaps) / (filled.gaps + out.length));
         notes.push(`${missing(filled.gaps)} ${filled.gaps === 1 ? 'is' : 'are'} missing (${share}% of the span) — too many to interpolate; the rows are used as consecutive steps.`);
@@ -178,7 +180,7 @@ export function buildSeries(t: ParsedTable, dateColumn: number | null, column: n
   const withTime = times ? !dateOnly(times) : false;
   const seasonal = frequency ? seasonality(frequency) : null;
   if (times && times.length) {
-    notes.unshift(`${int(out.length)} ${frequency && frequency.kind !== 'irregular' ? `${frequency.label} values` : 'values'}, ${dateFor(times[0]!, frequency, withTime)} → ${dateFor(times[times.length - 1]!, frequency, withTime)}${t.rows !== out.length ? ` (from ${plural(t.rows, 'row')} of the file)` : ''}.`);
+    notes.unshift(`${int(out.length)} ${frequency && frequency.kind !== 'irregular' ? `${frequency.label} values` : 'values'}, ${dateFor(times[0]!, frequency, withTime)} → ${dateFor(times[times.length - 1]!, frequency, withTime)}${t.rows !== out.length || facts.duplicates || facts.invalidDates || facts.filled ? ` (from ${plural(t.rows, 'row')} of the file)` : ''}.`);
   } else {
     notes.unshift(`${int(out.length)} values.`);
   }
@@ -193,7 +195,7 @@ function stableByTime(rows: Int32Array, times: Float64Array): void {
 }
 
 /** Missing steps of a regular series: interpolated when few (returns the filled arrays), else only counted. */
-function fillGaps(times: Float64Array, values: Float64Array, f: Frequency): { filled: number; gaps: number; calendar?: boolean; times: Float64Array; values: Float64Array } | null {
+function fillGaps(times: Float64Array, values: Float64Array, f: Frequency): { filled: number; gaps: number; calendar?: boolean; offGrid?: boolean; times: Float64Array; values: Float64Array } | null {
   const n = times.length;
   if (n < 3) return null;
   if (f.kind === 'month' || f.kind === 'quarter' || f.kind === 'year' || f.kind === 'business-day') {
@@ -216,7 +218,7 @@ function fillGaps(times: Float64Array, values: Float64Array, f: Frequency): { fi
   const step = f.stepMs;
   if (!step) return null;
   const t0 = times[0]!;
-  for (let i = 0; i < n; i++) if ((times[i]! - t0) % step !== 0) return { filled: 0, gaps: 0, times, values }; // off the grid: irregular
+  for (let i = 0; i < n; i++) if ((times[i]! - t0) % step !== 0) return { filled: 0, gaps: 0, offGrid: true, times, values };
   const expected = Math.round((times[n - 1]! - t0) / step) + 1;
   const gaps = expected - n;
   if (gaps <= 0) return { filled: 0, gaps: 0, times, values };
