@@ -224,8 +224,8 @@ import { serveTraining, type ServeOptions } from './worker/serve';
 import type { SequentialSpecOf, SpecOf } from './worker/spec';
 import { callbacks as callbackFactories } from './callbacks';
 
-export type { TrainingWorker, WorkerModel, TrainingWorkerOptions, WorkerFitArgs, FitProgress } from './worker/client';
-export type { ServeOptions, WorkerTrainable } from './worker/serve';
+export type { TrainingWorker, WorkerModel, TrainingWorkerOptions, WorkerFitArgs, WorkerFitDatasetArgs, FitProgress } from './worker/client';
+export type { ServeOptions, WorkerTrainable, WorkerDataset } from './worker/serve';
 /** A layer as data for a training Worker: `{type, ...options}` with `type` a name of `rnn.layers` (e.g. `{type: 'lstm', units: 20}`). */
 export type LayerSpec = SpecOf<typeof layers>;
 /** A Sequential model as data for a training Worker: its layers as {@link LayerSpec}s, name, seed and compile arguments. */

@@ -6,7 +6,7 @@
 import type { GpuInfo } from '../gpu/device';
 import { toHostTensor, type HostTensor, type TensorLike } from '../host';
 import type { Callback, FitArgs, History, Logs } from '../model/types';
-import { CHANNEL, type CallbackHook, type FitProgress, type FromWorker, type ModelInfo, type Results, type ToWorker, type WireData, type WireError, type WireFitArgs } from './protocol';
+import { CHANNEL, type CallbackHook, type FitProgress, type FromWorker, type ModelInfo, type Results, type ToWorker, type WireData, type WireError, type WireFitArgs, type WireTrainArgs } from './protocol';
 
 export type { FitProgress } from './protocol';
 
@@ -30,6 +30,12 @@ export interface WorkerFitArgs<CallbackSpec = unknown> extends Omit<FitArgs, 'ca
    * for large data, but the page's arrays become empty (detached).
    */
   transfer?: boolean;
+}
+
+/** Options of `fitDataset` in a Worker: the epochs, the validation batch size, progress and callbacks (the data comes from the worker's dataset). */
+export interface WorkerFitDatasetArgs<CallbackSpec = unknown> extends Pick<WorkerFitArgs<CallbackSpec>, 'epochs' | 'callbacks' | 'workerCallbacks' | 'onProgress' | 'progressEvery'> {
+  /** Rows per validation forward pass (default 128). */
+  validationBatchSize?: number;
 }
 
 /** Options of `rnn.worker.create`. */
@@ -119,6 +125,17 @@ export interface WorkerModel<CallbackSpec = unknown> {
    * ```
    */
   fit(x: TensorLike | TensorLike[], y: TensorLike | TensorLike[], args?: WorkerFitArgs<CallbackSpec>): Promise<History>;
+  /**
+   * Trains on batches a dataset of the worker makes (registered with `rnn.worker.serve({datasets})`,
+   * Keras `fit` with a generator): the data never crosses to the page.
+   *
+   * @example
+   * ```ts
+   * // in the worker module: rnn.worker.serve({ models: {...}, datasets: { windows: (args) => ({ dataset, batchesPerEpoch }) } })
+   * const history = await model.fitDataset('windows', { window: 50 }, { epochs: 10, onProgress: show });
+   * ```
+   */
+  fitDataset(name: string, datasetArgs: unknown, args?: WorkerFitDatasetArgs<CallbackSpec>): Promise<History>;
   /** Ends the running fit after its current batch (Keras `model.stop_training = True`); fit then resolves. */
   stop(): void;
   /** Loss (and compiled metrics) on (x, y), as `model.evaluate`. */
@@ -227,29 +244,21 @@ class WorkerModelClient<CallbackSpec> implements WorkerModel<CallbackSpec> {
 
   fit(x: TensorLike | TensorLike[], y: TensorLike | TensorLike[], args: WorkerFitArgs<CallbackSpec> = {}): Promise<History> {
     const { callbacks, onProgress, progressEvery, transfer, validationData, workerCallbacks, ...rest } = args;
-    const list = callbacks === undefined ? [] : Array.isArray(callbacks) ? callbacks : [callbacks];
     const moved: Transferable[] | null = transfer ? [] : null;
-    const wire: WireFitArgs = {
+    const { wire, onEvent } = trainingArgs({ callbacks, onProgress, progressEvery, workerCallbacks });
+    const fitArgs: WireFitArgs = {
       ...rest,
-      hooks: HOOKS.filter((h) => list.some((cb) => typeof cb[h] === 'function')),
-      progressEvery: progressEvery ?? 100,
-      ...(workerCallbacks ? { workerCallbacks } : {}),
+      ...wire,
       ...(validationData ? { validationData: [toWire(validationData[0], 'fit: validationData x', moved), toWire(validationData[1], 'fit: validationData y', moved)] as [WireData, WireData] } : {}),
     };
     const wx = toWire(x, 'fit: x', moved), wy = toWire(y, 'fit: y', moved);
-    return this.trainer.request<'fit'>({ op: 'fit', model: this.handle, x: wx, y: wy, args: wire }, moved ?? [], (m) => {
-      if (m.type === 'progress') return onProgress?.(m.progress);
-      for (const cb of list) {
-        const f = cb[m.hook] as ((a?: number | Logs, b?: Logs) => unknown) | undefined;
-        if (!f) continue;
-        try {
-          const r = m.index === null ? f.call(cb, m.logs ?? undefined) : f.call(cb, m.index, m.logs ?? {});
-          if (r instanceof Promise) r.catch(report);
-        } catch (e) {
-          report(e);
-        }
-      }
-    });
+    return this.trainer.request<'fit'>({ op: 'fit', model: this.handle, x: wx, y: wy, args: fitArgs }, moved ?? [], onEvent);
+  }
+
+  fitDataset(name: string, datasetArgs: unknown, args: WorkerFitDatasetArgs<CallbackSpec> = {}): Promise<History> {
+    const { callbacks, onProgress, progressEvery, workerCallbacks, ...rest } = args;
+    const { wire, onEvent } = trainingArgs({ callbacks, onProgress, progressEvery, workerCallbacks });
+    return this.trainer.request<'fitDataset'>({ op: 'fitDataset', model: this.handle, name, datasetArgs, args: { ...rest, ...wire } }, [], onEvent);
   }
 
   stop(): void {
@@ -285,6 +294,30 @@ class WorkerModelClient<CallbackSpec> implements WorkerModel<CallbackSpec> {
   async dispose(): Promise<void> {
     await this.trainer.request<'dispose'>({ op: 'dispose', model: this.handle });
   }
+}
+
+/** The page's half of a training request: what to send, and how to dispatch the events back. */
+function trainingArgs<C>(a: Pick<WorkerFitArgs<C>, 'callbacks' | 'onProgress' | 'progressEvery' | 'workerCallbacks'>): { wire: WireTrainArgs; onEvent: Pending['onEvent'] } {
+  const list = a.callbacks === undefined ? [] : Array.isArray(a.callbacks) ? a.callbacks : [a.callbacks];
+  const wire: WireTrainArgs = {
+    hooks: HOOKS.filter((h) => list.some((cb) => typeof cb[h] === 'function')),
+    progressEvery: a.progressEvery ?? 100,
+    ...(a.workerCallbacks ? { workerCallbacks: a.workerCallbacks } : {}),
+  };
+  const onEvent: Pending['onEvent'] = (m) => {
+    if (m.type === 'progress') return a.onProgress?.(m.progress);
+    for (const cb of list) {
+      const f = cb[m.hook] as ((x?: number | Logs, y?: Logs) => unknown) | undefined;
+      if (!f) continue;
+      try {
+        const r = m.index === null ? f.call(cb, m.logs ?? undefined) : f.call(cb, m.index, m.logs ?? {});
+        if (r instanceof Promise) r.catch(report);
+      } catch (e) {
+        report(e);
+      }
+    }
+  };
+  return { wire, onEvent };
 }
 
 function report(e: unknown): void {

@@ -44,18 +44,27 @@ export interface FitProgress {
 /** The Keras callback hooks a Worker fit forwards to the page. */
 export type CallbackHook = 'onTrainBegin' | 'onTrainEnd' | 'onEpochBegin' | 'onEpochEnd' | 'onBatchBegin' | 'onBatchEnd';
 
-/** fit's options as sent to the worker (callbacks stay on the page; the hooks they use are named). */
-export interface WireFitArgs {
+/** What every training request sends (callbacks stay on the page; the hooks they use are named). */
+export interface WireTrainArgs {
   epochs?: number;
+  /** Specs of `rnn.callbacks` to run in the worker, next to the model (`{type: 'earlyStopping', ...}`). */
+  workerCallbacks?: unknown[];
+  hooks: CallbackHook[];
+  progressEvery: number;
+}
+
+/** fit's options as sent to the worker. */
+export interface WireFitArgs extends WireTrainArgs {
   batchSize?: number;
   validationSplit?: number;
   shuffle?: boolean;
   seed?: number;
   validationData?: [WireData, WireData];
-  /** Specs of `rnn.callbacks` to run in the worker, next to the model (`{type: 'earlyStopping', ...}`). */
-  workerCallbacks?: unknown[];
-  hooks: CallbackHook[];
-  progressEvery: number;
+}
+
+/** fitDataset's options as sent to the worker (the batches come from the worker's dataset). */
+export interface WireFitDatasetArgs extends WireTrainArgs {
+  validationBatchSize?: number;
 }
 
 /** Requests from the page. */
@@ -63,6 +72,7 @@ export type ToWorker =
   | { id: number; op: 'sequential'; spec: unknown }
   | { id: number; op: 'model'; name: string; args: unknown }
   | { id: number; op: 'fit'; model: number; x: WireData; y: WireData; args: WireFitArgs }
+  | { id: number; op: 'fitDataset'; model: number; name: string; datasetArgs: unknown; args: WireFitDatasetArgs }
   | { id: number; op: 'evaluate'; model: number; x: WireData; y: WireData; batchSize?: number }
   | { id: number; op: 'predict'; model: number; x: WireData; batchSize?: number }
   | { id: number; op: 'iterativeForecast'; model: number; x: HostTensor; steps: number; batchSize?: number }
@@ -85,6 +95,7 @@ export interface Results {
   sequential: ModelInfo;
   model: ModelInfo;
   fit: History;
+  fitDataset: History;
   evaluate: number | number[];
   predict: HostTensor | HostTensor[];
   iterativeForecast: HostTensor;

@@ -10,10 +10,11 @@ import type { Sequential } from '../model/sequential';
 import { callbacks as callbackFactories } from '../callbacks';
 import { iterativeForecast } from '../forecast';
 import { buildFromSpec } from './spec';
-import { CHANNEL, type CallbackHook, type FitProgress, type FromWorker, type ModelInfo, type ToWorker, type WireData, type WireError } from './protocol';
+import { CHANNEL, type CallbackHook, type FitProgress, type FromWorker, type ModelInfo, type ToWorker, type WireData, type WireError, type WireFitArgs, type WireFitDatasetArgs, type WireTrainArgs } from './protocol';
+import type { DatasetFn } from '../model/train-loop';
 
 /** What a Worker trains: a compiled model (Sequential, or any model with the same methods). */
-export type WorkerTrainable = Pick<Sequential, 'name' | 'stopTraining' | 'weightNames' | 'build' | 'fit' | 'evaluate' | 'predict' | 'getWeights' | 'setWeights' | 'summary' | 'countParams' | 'dispose'>;
+export type WorkerTrainable = Pick<Sequential, 'name' | 'stopTraining' | 'weightNames' | 'build' | 'fit' | 'fitDataset' | 'evaluate' | 'predict' | 'getWeights' | 'setWeights' | 'summary' | 'countParams' | 'dispose'>;
 
 /** Options of `rnn.worker.serve`. */
 export interface ServeOptions {
@@ -22,6 +23,22 @@ export interface ServeOptions {
    * model, built with any code (custom cells, functional models). The page's `args` are passed on.
    */
   models?: Record<string, (args: unknown) => WorkerTrainable | Promise<WorkerTrainable>>;
+  /**
+   * Training data made in the worker, for `model.fitDataset(name, args)` on the page (Keras `fit`
+   * with a generator): each returns the batch function, the batches per epoch and, optionally,
+   * the validation data — e.g. windows cut on the fly from a series the worker holds.
+   */
+  datasets?: Record<string, (args: unknown) => WorkerDataset | Promise<WorkerDataset>>;
+}
+
+/** A worker-side data source for `fitDataset` (see {@link ServeOptions.datasets}). */
+export interface WorkerDataset {
+  /** Batch `batch` of epoch `epoch`: its inputs and targets. */
+  dataset: DatasetFn;
+  /** Batches per epoch (Keras steps_per_epoch). */
+  batchesPerEpoch: number;
+  /** Evaluated at the end of every epoch. */
+  validationData?: [TensorLike, TensorLike];
 }
 
 /** The library parts serve() builds models from (index.ts passes `rnn.layers`, `rnn.optimizers`, `rnn.sequential`). */
@@ -98,14 +115,13 @@ export function serveTraining(lib: ServeLibrary, options: ServeOptions = {}, sco
     return m;
   };
 
-  const fit = async (id: number, handle: number, x: WireData, y: WireData, args: Extract<ToWorker, { op: 'fit' }>['args']): Promise<History> => {
+  /**
+   * Runs `train` (a fit or fitDataset of model `handle`) with the page's callbacks forwarded, progress
+   * and stop handling; `epochs` and `batches` (per epoch) for the progress events.
+   */
+  const training = async (id: number, handle: number, args: WireTrainArgs, epochs: number, batches: number, train: (m: WorkerTrainable, callbacks: Callback[]) => Promise<History>): Promise<History> => {
     const m = model(handle);
     stopRequested.delete(handle);
-    const epochs = args.epochs ?? 1;
-    const batchSize = args.batchSize ?? 32;
-    const n = rowsOf(x);
-    const nTrain = args.validationData ? n : args.validationSplit ? n - Math.floor(n * args.validationSplit) : n;
-    const batches = Math.ceil(nTrain / batchSize);
     const t0 = now();
     let epoch = 0, samples = 0, lastProgress = -Infinity, done = 0;
     const progress = (kind: FitProgress['kind'], batch: number, logs?: Logs) => {
@@ -143,14 +159,38 @@ export function serveTraining(lib: ServeLibrary, options: ServeOptions = {}, sco
       },
     };
     const workerCallbacks = (args.workerCallbacks ?? []).map((s, i) => buildFromSpec(s, callbackFactories, `fit: workerCallbacks[${i}]`) as Callback);
-    const { hooks: _h, progressEvery: _p, workerCallbacks: _w, ...fitArgs } = args;
     fitting.set(handle, () => progress('stop', done));
     try {
-      return await m.fit(x as TensorLike, y as TensorLike, { ...fitArgs, callbacks: [...workerCallbacks, forward, tracker], yieldEvery: 60_000 });
+      return await train(m, [...workerCallbacks, forward, tracker]);
     } finally {
       fitting.delete(handle);
       stopRequested.delete(handle);
     }
+  };
+
+  const fit = (id: number, handle: number, x: WireData, y: WireData, args: WireFitArgs): Promise<History> => {
+    const n = rowsOf(x);
+    const nTrain = args.validationData ? n : args.validationSplit ? n - Math.floor(n * args.validationSplit) : n;
+    const { hooks: _h, progressEvery: _p, workerCallbacks: _w, ...fitArgs } = args;
+    return training(id, handle, args, args.epochs ?? 1, Math.ceil(nTrain / (args.batchSize ?? 32)), (m, callbacks) =>
+      m.fit(x as TensorLike, y as TensorLike, { ...fitArgs, callbacks, yieldEvery: 60_000 }),
+    );
+  };
+
+  const fitDataset = async (id: number, handle: number, name: string, dsArgs: unknown, args: WireFitDatasetArgs): Promise<History> => {
+    const make = options.datasets?.[name];
+    if (!make) throw new Error(`no dataset named '${name}' in this worker (serve({datasets}) has: ${Object.keys(options.datasets ?? {}).join(', ') || 'none'})`);
+    const ds = await make(dsArgs);
+    const { hooks: _h, progressEvery: _p, workerCallbacks: _w, ...rest } = args;
+    return training(id, handle, args, args.epochs ?? 1, ds.batchesPerEpoch, (m, callbacks) =>
+      m.fitDataset(ds.dataset, {
+        ...rest,
+        batchesPerEpoch: ds.batchesPerEpoch,
+        ...(ds.validationData ? { validationData: ds.validationData } : {}),
+        callbacks,
+        yieldEvery: 60_000,
+      }),
+    );
   };
 
   const handle = async (msg: Exclude<ToWorker, { op: 'stop' }>): Promise<{ result: unknown; transfer?: Transferable[] }> => {
@@ -174,6 +214,8 @@ export function serveTraining(lib: ServeLibrary, options: ServeOptions = {}, sco
       }
       case 'fit':
         return { result: await fit(msg.id, msg.model, msg.x, msg.y, msg.args) };
+      case 'fitDataset':
+        return { result: await fitDataset(msg.id, msg.model, msg.name, msg.datasetArgs, msg.args) };
       case 'evaluate':
         return { result: await model(msg.model).evaluate(msg.x as TensorLike, msg.y as TensorLike, msg.batchSize !== undefined ? { batchSize: msg.batchSize } : {}) };
       case 'predict': {

@@ -1,7 +1,7 @@
 /**
  * A worker module of the app's own (test/browser/worker.spec.ts): it serves models built with
- * code — a custom cell, which a spec cannot describe — and answers its own messages on the same
- * Worker.
+ * code — a custom cell, which a spec cannot describe — and a dataset made in the worker, and
+ * answers its own messages on the same Worker.
  */
 import * as rnn from '../../src/index';
 
@@ -15,6 +15,23 @@ rnn.worker.serve({
       });
       model.compile({ optimizer: 'adam', loss: 'mse' });
       return model;
+    },
+  },
+  datasets: {
+    // batches made here from data the worker holds: they never cross to the page
+    chapter: (args) => {
+      const { nSeries, batchSize } = args as { nSeries: number; batchSize: number };
+      const { train, valid } = rnn.data.chapterData('1-step', { nSeries });
+      const n = train.x.shape[0]!, T = train.x.shape[1]!;
+      const batchesPerEpoch = Math.ceil(n / batchSize);
+      return {
+        batchesPerEpoch,
+        validationData: [valid.x, valid.y],
+        dataset: (_epoch, b) => {
+          const lo = b * batchSize, hi = Math.min(n, lo + batchSize);
+          return { x: { data: train.x.data.subarray(lo * T, hi * T), shape: [hi - lo, T, 1] }, y: { data: train.y.data.subarray(lo, hi), shape: [hi - lo, 1] } };
+        },
+      };
     },
   },
 });

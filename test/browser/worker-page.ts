@@ -131,11 +131,13 @@ async function customWorker() {
   const model = await t.model('lnRnn', { units: 4 });
   const { train } = rnn.data.chapterData('1-step', { nSeries: 200 });
   const history = await model.fit(train.x, train.y, { epochs: 1 });
+  const progress: rnn.FitProgress[] = [];
+  const fromWorkerData = await model.fitDataset('chapter', { nSeries: 200, batchSize: 32 }, { epochs: 2, onProgress: (p) => progress.push(p) });
   w.postMessage({ type: 'ping', n: 2 });
   const missing = await t.model('nope').catch((e: Error) => e.message);
   await new Promise((r) => setTimeout(r, 50));
   t.terminate();
-  return { summary: model.summary, weightNames: model.weightNames, loss: history.history.loss, pongs, missing };
+  return { summary: model.summary, weightNames: model.weightNames, loss: history.history.loss, datasetHistory: fromWorkerData.history, lastProgress: progress.at(-1), pongs, missing };
 }
 
 Object.assign(window, { workerHarness: { trainChapterLstm, stopAfterBatch, sameAsPage, errors, customWorker } });

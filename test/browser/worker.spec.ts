@@ -89,13 +89,17 @@ test('the Worker gives the same logs and weights as training on the page; errors
   expect(errors).toEqual([]);
 });
 
-test("the app's own worker module: a model built with code (custom cell) and the app's messages on the same Worker", async ({ page }) => {
+test("the app's own worker module: a model built with code (custom cell), a dataset made in the worker, and the app's messages on the same Worker", async ({ page }) => {
   const errors = await open(page);
   const r = await page.evaluate(() => (window as any).workerHarness.customWorker());
   expect(r.summary).toContain('rnn (RNN)');
   expect(r.weightNames).toHaveLength(7); // the cell's 5 + Dense's 2
   expect(r.loss).toHaveLength(1);
   expect(Number.isFinite(r.loss[0])).toBe(true);
+  // fitDataset: batches from the worker's own data (140 training windows, batches of 32)
+  expect(r.datasetHistory.loss).toHaveLength(2);
+  expect(r.datasetHistory.val_loss).toHaveLength(2);
+  expect(r.lastProgress).toMatchObject({ kind: 'epoch', epoch: 1, epochs: 2, batch: 5, batches: 5 });
   expect(r.pongs).toEqual([{ type: 'pong', echo: 1 }, { type: 'pong', echo: 2 }]);
   expect(r.missing).toMatch(/no model named 'nope' in this worker \(serve\(\{models\}\) has: lnRnn\)/);
   expect(errors).toEqual([]);
