@@ -278,3 +278,32 @@ fn sumSteps(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) 
   for (var t = 0u; t < pparams.T; t++) { s += repeatIn[(b * pparams.T + t) * pparams.F + f]; }
   repeatOut[i] += s;
 }
+
+// ---------------------------------------------------------------- Gaussian noise (Keras GaussianNoise)
+// out[i] = x[i] + stddev · z_i, z_i ~ N(0, 1) by Box–Muller from two hashes of (seed, counter, i)
+// (the dropout RNG's counter in rngState[0], advanced once per training step by rngAdvance).
+// Training only; its backward is dx += dy.
+
+struct NoiseParams {
+  n: u32,
+  stddev: f32,
+  seed: u32,
+}
+
+@group(0) @binding(27) var<uniform> nparams: NoiseParams;
+@group(0) @binding(28) var<storage, read> noiseIn: array<f32>;          // [n]
+@group(0) @binding(29) var<storage, read_write> noiseOut: array<f32>;   // [n]
+@group(0) @binding(30) var<storage, read> noiseRng: array<u32>;         // [4]: [0] = step counter
+
+@compute @workgroup_size(64)
+fn gaussianNoise(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flatIndex(gid, nwg, 64u);
+  if (i >= nparams.n) { return; }
+  let key = pcgHash(pcgHash(nparams.seed ^ 0x6d2b79f5u) + noiseRng[0]);
+  let h1 = pcgHash(key ^ pcgHash(2u * i));
+  let h2 = pcgHash(key ^ pcgHash(2u * i + 1u));
+  let u1 = (f32(h1 >> 8u) + 1.0) * (1.0 / 16777216.0); // (0, 1]: log(u1) is finite
+  let u2 = f32(h2 >> 8u) * (1.0 / 16777216.0);         // [0, 1)
+  let z = sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+  noiseOut[i] = noiseIn[i] + nparams.stddev * z;
+}

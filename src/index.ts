@@ -29,6 +29,7 @@ import { InputLayer } from './layers/layer';
 import type { SymbolicTensor } from './layers/symbolic';
 import { Add, Average, Concatenate, Multiply, Subtract, type ConcatenateArgs } from './layers/merge';
 import { RepeatVector, Reshape, type RepeatVectorArgs, type ReshapeArgs } from './layers/reshape';
+import { GaussianNoise, type GaussianNoiseArgs } from './layers/noise';
 
 export { Sequential, setSeed } from './model/sequential';
 export { Model } from './model/model';
@@ -39,6 +40,8 @@ export type { ApplyArgs } from './layers/layer';
 export { Add, Subtract, Multiply, Average, Concatenate } from './layers/merge';
 export type { ConcatenateArgs } from './layers/merge';
 export { RepeatVector, Reshape } from './layers/reshape';
+export { GaussianNoise } from './layers/noise';
+export type { GaussianNoiseArgs } from './layers/noise';
 export type { RepeatVectorArgs, ReshapeArgs } from './layers/reshape';
 export type { TensorLike, NestedArray } from './host';
 export type { HostTensor } from './host';
@@ -185,6 +188,8 @@ export const layers = {
   multiply: (args: LayerArgs = {}) => new Multiply(args),
   /** Keras Average: the elementwise mean of a list of inputs. */
   average: (args: LayerArgs = {}) => new Average(args),
+  /** Keras GaussianNoise: adds N(0, stddev²) noise in training only (a regularizer; e.g. on teacher-forced decoder inputs). */
+  gaussianNoise: (args: GaussianNoiseArgs) => new GaussianNoise(args),
 };
 
 /** Losses with options, for compile's `loss` (the names 'mse', 'mae', 'huber' need none). Keras 3 formulas. */

@@ -8,6 +8,7 @@ import type { Graph } from '../autograd/tape';
 import type { Program } from '../gpu/program';
 import type { Tensor } from '../tensor';
 import { MERGE_CODES } from '../gpu/wgsl-constants';
+import { accumulateInto } from './reduce';
 
 function dims(t: Tensor): string {
   return `[${t.shape.join(', ')}]`;
@@ -208,6 +209,31 @@ export async function repeatSteps(g: Graph, x: Tensor, n: number, name = 'repeat
       backward: async () => {
         const dy = g.gradIfAny(y);
         if (dy) g.backwardProgram.dispatch(await g.kernel('sequence', 'sumSteps'), { repeatIn: dy, repeatOut: g.grad(x) }, params, B * F);
+      },
+    });
+  }
+  return y;
+}
+
+/**
+ * y = x + stddev · N(0, 1) noise drawn on the GPU from (seed, the step counter in rngState[0], i)
+ * (Keras GaussianNoise in training; the counter is advanced by `advanceRng`). Differentiable
+ * (dx += dy).
+ */
+export async function gaussianNoise(g: Graph, x: Tensor, stddev: number, seed: number, rngState: GPUBuffer, name = 'gaussianNoise'): Promise<Tensor> {
+  if (!(stddev >= 0 && Number.isFinite(stddev))) throw new RangeError(`${name}: stddev must be a finite number >= 0, got ${stddev}`);
+  const y = g.alloc(x.shape, name, g.needsGrad(x));
+  const k = await g.kernel('sequence', 'gaussianNoise');
+  g.forward.dispatch(k, { noiseIn: x, noiseOut: y, noiseRng: { buffer: rngState, offset: 0, size: 16 } }, { n: x.size, stddev, seed: seed >>> 0 }, x.size);
+  if (g.needsGrad(x)) {
+    g.record({
+      name,
+      inputs: [x],
+      outputs: [y],
+      saved: [],
+      backward: async () => {
+        const dy = g.gradIfAny(y);
+        if (dy) await accumulateInto(g, g.backwardProgram, dy, g.grad(x));
       },
     });
   }

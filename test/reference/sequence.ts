@@ -160,3 +160,18 @@ export function repeatStepsBackwardRef(dy: Float64Array, B: number, n: number, F
   }
   return dx;
 }
+
+/**
+ * The noise shaders/sequence.wgsl:gaussianNoise adds: x_i + stddev·z_i, z_i by Box–Muller from
+ * two 24-bit uniforms hashed from (seed, counter, 2i) and (…, 2i + 1); u1 in (0, 1], u2 in [0, 1).
+ */
+export function gaussianNoiseRef(x: Float64Array, stddev: number, seed: number, counter: number): Float64Array {
+  const key = pcgHash((pcgHash((seed ^ 0x6d2b79f5) >>> 0) + counter) >>> 0);
+  return x.map((v, i) => {
+    const h1 = pcgHash((key ^ pcgHash(2 * i)) >>> 0);
+    const h2 = pcgHash((key ^ pcgHash(2 * i + 1)) >>> 0);
+    const u1 = ((h1 >>> 8) + 1) / 16777216;
+    const u2 = (h2 >>> 8) / 16777216;
+    return v + stddev * Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+  });
+}

@@ -17,6 +17,7 @@ import {
   bidiMergeRef,
   bidiMergeBackwardRef,
   dropoutMaskRef,
+  gaussianNoiseRef,
   maskMulRef,
   maskMulBackwardRef,
   stepMaskRef,
@@ -27,7 +28,8 @@ import {
   repeatStepsBackwardRef,
   type MergeMode,
 } from '../reference/sequence';
-import { dropoutMask, advanceRng, maskMulInto, applyMask, stepMask, bidirectionalMerge, takeStep, putStep, reverseTime, repeatSteps } from '../../src/ops/sequence';
+import * as rnn from '../../src/index';
+import { gaussianNoise, dropoutMask, advanceRng, maskMulInto, applyMask, stepMask, bidirectionalMerge, takeStep, putStep, reverseTime, repeatSteps } from '../../src/ops/sequence';
 import { add } from '../../src/ops/elementwise';
 import type { Tensor } from '../../src/tensor';
 
@@ -298,5 +300,48 @@ describe('repeated steps (RepeatVector)', () => {
     await expect(repeatSteps(g, x, 0)).rejects.toThrow(/repeatSteps: n must be a positive integer, got 0/);
     await expect(repeatSteps(g, x, 2.5, 'repeat')).rejects.toThrow(/repeat: n must be a positive integer, got 2.5/);
     g.dispose();
+  });
+});
+
+describe('Gaussian noise (GaussianNoise layer)', () => {
+  it('the documented hash and Box–Muller, new noise every step, N(0, stddev²) statistics, dx = dy', async () => {
+    const ctx = await gpuContext();
+    const n = 6000, stddev = 0.3, seed = 1234;
+    const rng = ctx.device.createBuffer({ size: 16, usage: 0x80 | 0x04 | 0x08 });
+    const g = new Graph(ctx, true);
+    const xData = randomArray(n, 21);
+    const x = input(g, [n], xData, true, 'x');
+    const y = await gaussianNoise(g, x, stddev, seed, rng);
+    await advanceRng(g, rng);
+    const r = randomArray(n, 22);
+    await g.backward(await weightedSum(g, y, r));
+    const [y0, dx] = await run(g, y, g.grad(x));
+    const [y1] = await run(g, y);
+    g.dispose();
+    rng.destroy();
+    // f32 log/cos on the GPU vs float64: a few ulps of z, times stddev
+    expectClose(y0!, gaussianNoiseRef(f32(xData), stddev, seed, 0), { atol: 2e-6, rtol: 1e-5 }, 'noise, step 0');
+    expectClose(y1!, gaussianNoiseRef(f32(xData), stddev, seed, 1), { atol: 2e-6, rtol: 1e-5 }, 'noise, step 1');
+    const z = y0!.map((v, i) => (v - f32(xData)[i]!) / stddev);
+    const mean = z.reduce((a, b) => a + b, 0) / n;
+    const sd = Math.sqrt(z.reduce((a, b) => a + (b - mean) ** 2, 0) / n);
+    expect(Math.abs(mean)).toBeLessThan(0.05);
+    expect(Math.abs(sd - 1)).toBeLessThan(0.05);
+    expectClose(dx!, f32(r), EXACT, 'dx = dy');
+  });
+
+  it('the layer adds noise in training only; errors name the option', async () => {
+    expect(() => rnn.layers.gaussianNoise({ stddev: -1 })).toThrow(/stddev must be a finite number >= 0/);
+    const inp = rnn.input({ shape: [4, 2] });
+    const model = rnn.model({ inputs: inp, outputs: rnn.layers.gaussianNoise({ stddev: 0.5, seed: 3 }).apply(inp) as rnn.SymbolicTensor });
+    model.compile({ optimizer: 'sgd', loss: 'mse' });
+    const xs = { data: Float32Array.from(randomArray(3 * 8, 5)), shape: [3, 4, 2] };
+    const p = (await model.predictAll(xs))[0]!;
+    expect(Array.from(p.data)).toEqual(Array.from(xs.data)); // inference: identity
+    const l0 = await model.evaluate(xs, xs);
+    expect(l0).toBe(0);
+    const loss = await model.trainOnBatch(xs, xs); // training: noise of variance 0.25 → mse ≈ 0.25
+    expect(loss).toBeGreaterThan(0.05);
+    model.dispose();
   });
 });
