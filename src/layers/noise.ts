@@ -19,7 +19,9 @@ export interface GaussianNoiseArgs extends LayerArgs {
 
 export class GaussianNoise extends Layer {
   readonly className = 'GaussianNoise';
+  /** Standard deviation of the noise added in training. */
   readonly stddev: number;
+  /** Seed of the noise. */
   readonly seed: number;
   private rng: { ctx: Context; buffer: GPUBuffer } | null = null;
 
