@@ -281,14 +281,13 @@ async function evaluateRun(m: Sequential, d: Prepared, config: ModelConfig): Pro
   const unscale = (v: number) => mean + std * v;
   const n1 = d.valid1Starts.length, n10 = d.valid10Starts.length;
   status(`Forecasting ${int(n1)} validation ${d.series ? 'rows' : 'series'} (next step and 10 steps ahead)…`);
-  // Next step on every validation row.
+  // Ten steps from every validation window at once: the first step of each is its next-step
+  // forecast, and the 10-step windows are the first n10 of them (the same starts, fewer at the end).
   const x1 = windowsX(z, d.valid1Starts, W);
-  const out1 = (await m.predict(x1)).data;
-  const stride1 = out1.length / n1;
-  const p1 = Float32Array.from({ length: n1 }, (_, r) => out1[r * stride1]!);
-  // Ten steps from every origin with ten future rows.
-  const x10 = n10 === n1 && d.valid10Starts === d.valid1Starts ? x1 : windowsX(z, d.valid10Starts, W);
-  const p10 = await tenSteps(m, x10, config);
+  for (let r = 0; r < n10; r++) if (d.valid10Starts[r] !== d.valid1Starts[r]) throw new Error('demo: the 10-step validation windows must lead the next-step ones');
+  const all = await tenSteps(m, x1, config);
+  const p1 = Float32Array.from({ length: n1 }, (_, r) => all[r * HORIZON]!);
+  const p10 = all.subarray(0, n10 * HORIZON);
 
   const truthAt = (s: number, k: number) => z[s + W + k]!; // k-th future step (0-based) of the window at s
   let a1 = 0, a10 = 0, se = 0, nse = 0;
