@@ -30,13 +30,14 @@ const LAYERS: Record<string, readonly string[]> = {
   leaf: ['leaf'], // src/tensor.ts, src/host.ts: shapes and host arrays
   gpu: ['leaf', 'gpu'], // device, shaders, buffers, programs, the parameter arena
   data: ['leaf', 'data'], // host-side data: generators, windows, CSV
+  io: ['leaf', 'io'], // saved models: artifacts, formats, handlers (files, IndexedDB, downloads, http)
   autograd: ['leaf', 'gpu', 'autograd'],
   ops: ['leaf', 'gpu', 'autograd', 'ops'],
   optim: ['leaf', 'gpu', 'autograd', 'optim'],
   layers: ['leaf', 'gpu', 'autograd', 'ops', 'data', 'layers'],
-  model: ['leaf', 'gpu', 'autograd', 'ops', 'optim', 'data', 'layers', 'model'],
-  top: ['leaf', 'gpu', 'autograd', 'ops', 'optim', 'data', 'layers', 'model', 'top'], // callbacks/, forecast, lessons/, worker/
-  index: ['leaf', 'gpu', 'autograd', 'ops', 'optim', 'data', 'layers', 'model', 'top', 'index'],
+  model: ['leaf', 'gpu', 'autograd', 'ops', 'optim', 'data', 'io', 'layers', 'model'],
+  top: ['leaf', 'gpu', 'autograd', 'ops', 'optim', 'data', 'io', 'layers', 'model', 'top'], // callbacks/, forecast, lessons/, worker/
+  index: ['leaf', 'gpu', 'autograd', 'ops', 'optim', 'data', 'io', 'layers', 'model', 'top', 'index'],
 };
 
 function layerOf(file: string): string {
