@@ -4,7 +4,7 @@
  */
 import type { Logs } from '../model/types';
 import { BaseCallback } from './base';
-import { readFileText, writeFileAtomic } from './checkpoint';
+import { checkWritablePath, readFileText, writeFileAtomic } from './checkpoint';
 
 /** Formats a log value: the shortest text that reads back as the same number. */
 function fmt(v: number | undefined): string {
@@ -48,6 +48,7 @@ export class CSVLogger extends BaseCallback {
 
   /** Starts the text (reading the existing file when appending). */
   async onTrainBegin(): Promise<void> {
+    if (this.filename) await checkWritablePath(this.filename, 'csvLogger');
     this.keys = null;
     this.prefix = '';
     if (this.append) {
@@ -99,8 +100,9 @@ export class HistoryLogger extends BaseCallback {
     this.filename = args.filename ?? null;
   }
 
-  /** Clears the history. */
-  onTrainBegin(): void {
+  /** Clears the history; checks that the file's folder exists and is writable. */
+  async onTrainBegin(): Promise<void> {
+    if (this.filename) await checkWritablePath(this.filename, 'historyLogger');
     this.history.epoch.length = 0;
     for (const k of Object.keys(this.history.history)) delete this.history.history[k];
   }
