@@ -1,4 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { defineConfig, type Plugin } from 'vite';
+
+// The package's runtime dependencies are imported, not bundled (the app's bundler or Node
+// resolves them, once, in the versions package.json allows): everything in dependencies,
+// optionalDependencies and peerDependencies, with their subpaths, and Node's built-ins.
+const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as Record<string, Record<string, string> | undefined>;
+const runtimeDeps = Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies, ...pkg.peerDependencies });
+const external = (id: string) => id.startsWith('node:') || runtimeDeps.some((d) => id === d || id.startsWith(`${d}/`));
 
 /**
  * `rnn.worker.create()` starts `new Worker(new URL('./entry.ts', import.meta.url), {type:
@@ -46,6 +54,6 @@ export default defineConfig({
     emptyOutDir: true,
     sourcemap: true,
     lib: { entry: 'src/index.ts', formats: ['es'], fileName: () => 'webgpu-rnn.js' },
-    rollupOptions: { external: ['webgpu', /^node:/] },
+    rollupOptions: { external },
   },
 });

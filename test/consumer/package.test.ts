@@ -80,10 +80,15 @@ describe('the tarball', () => {
   it('holds the built library, its declarations and the README: no sources, tests or benchmark results', () => {
     const files = run('tar', ['-tzf', tarball], root).trim().split('\n').map((f) => f.replace(/^package\//, '')).sort();
     expect(files).toEqual(['README.md', 'dist/webgpu-rnn.d.ts', 'dist/webgpu-rnn.js', 'dist/webgpu-rnn.js.map', 'dist/worker.d.ts', 'dist/worker.js', 'package.json']);
-    const pkg = JSON.parse(run('tar', ['-xzOf', tarball, 'package/package.json'], root)) as Record<string, unknown>;
-    // what the library needs at run time: Dawn for Node (optional); nothing else
-    expect(pkg.dependencies).toBeUndefined();
+    const pkg = JSON.parse(run('tar', ['-xzOf', tarball, 'package/package.json'], root)) as Record<string, Record<string, string> | undefined>;
+    // runtime dependencies are exactly the packages the built library imports (statically); Dawn
+    // for Node is optional (imported at run time, in Node only)
+    const js = run('tar', ['-xzOf', tarball, 'package/dist/webgpu-rnn.js'], root);
+    const packageOf = (spec: string) => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
+    const imported = new Set([...js.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'";]*?from\s*['"]([^'"]+)['"]|(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g)].map((m) => m[1] ?? m[2]!).filter((s) => !s.startsWith('.') && !s.startsWith('node:')).map(packageOf));
+    expect(Object.keys(pkg.dependencies ?? {}).sort()).toEqual([...imported].sort());
     expect(pkg.optionalDependencies).toEqual({ webgpu: expect.any(String) });
+    expect(imported.has('webgpu')).toBe(false);
     const dts = run('tar', ['-xzOf', tarball, 'package/dist/webgpu-rnn.d.ts'], root);
     expect(dts).not.toMatch(/from ['"]\./); // one file: no relative imports to resolve
   });
@@ -98,7 +103,7 @@ describe('a Node project (NodeNext, skipLibCheck: false)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('installs the library and Dawn only (no demo, build or data packages)', () => {
+  it('installs the library, its dependencies and Dawn only (no demo, build or data packages)', () => {
     // every package on disk, nested ones included
     const installed = new Set<string>();
     const scan = (nm: string) => {
