@@ -37,15 +37,21 @@ const isWebGpu = (name) => /^GPU[A-Z]\w*$/.test(name);
 rmSync(emitted, { recursive: true, force: true });
 execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', emitted], { stdio: 'inherit', cwd: root });
 
+// the package's runtime dependencies stay imports in the declarations too (as in the JS bundle)
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const runtimeDeps = Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies, ...pkg.peerDependencies });
+const external = (id) => id.startsWith('node:') || runtimeDeps.some((d) => id === d || id.startsWith(`${d}/`));
+
 const warnings = [];
 const bundle = await rollup({
   input: join(emitted, 'index.d.ts'),
   plugins: [dts()],
+  external,
   onwarn: (w) => warnings.push(w),
 });
 const { output } = await bundle.generate({ format: 'es' });
 await bundle.close();
-const unexpected = warnings.filter((w) => !(w.code === 'UNRESOLVED_IMPORT' && /^node:/.test(w.exporter ?? w.source ?? '')));
+const unexpected = warnings.filter((w) => !(w.code === 'UNRESOLVED_IMPORT' && external(w.exporter ?? w.source ?? '')));
 if (unexpected.length) throw new Error(`build-types: rollup-plugin-dts warnings:\n${unexpected.map((w) => w.message).join('\n')}`);
 const body = output[0].code;
 if (/from '\.|from "\./.test(body)) throw new Error('build-types: a relative import is left in the bundled declarations');
