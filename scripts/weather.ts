@@ -85,6 +85,7 @@ async function denmark(argv: string[], full: boolean, adapter: string): Promise<
       throw new Error(`${e.message}\nThe Danish archive is needed once (it is cached in ${cacheDir}). Without network, run \`npm run weather -- --dataset seattle\` (offline data), or pass --archive FILE.`);
     });
     process.stderr.write('\n');
+    if (res.discarded) console.warn(res.discarded);
     archive = res.path;
   }
   const table = await loadWeatherDenmark(archive);

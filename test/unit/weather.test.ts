@@ -563,7 +563,7 @@ describe('downloadWeatherDenmark', () => {
     const r = await downloadWeatherDenmark({ cacheDir, fetch, onProgress: (p) => progress.push(p), expectedSha256: sha });
     expect(calls).toEqual([WEATHER_DENMARK_URL]);
     expect(r).toEqual({ path: join(cacheDir, 'weather-denmark.tar.gz'), bytes: targz.length, sha256: sha, cached: false });
-    expect(await readdir(cacheDir)).toEqual(['weather-denmark.tar.gz']);
+    expect(await readdir(cacheDir)).toEqual(['weather-denmark.tar.gz', 'weather-denmark.tar.gz.sha256']);
     expect(progress.length).toBe(Math.ceil(targz.length / 1000));
     expect(progress.every((p, i) => p.total === targz.length && (i === 0 || p.bytes > progress[i - 1]!.bytes))).toBe(true);
     expect(progress[progress.length - 1]!.bytes).toBe(targz.length);
@@ -582,7 +582,7 @@ describe('downloadWeatherDenmark', () => {
     const r = await downloadWeatherDenmark({ cacheDir, fetch, expectedSha256: sha.toUpperCase() });
     expect(r.cached).toBe(false);
     expect(calls.length).toBe(1);
-    expect(await readdir(cacheDir)).toEqual(['weather-denmark.tar.gz']);
+    expect(await readdir(cacheDir)).toEqual(['weather-denmark.tar.gz', 'weather-denmark.tar.gz.sha256']);
   });
 
   const failures: [string, () => { fetch: FetchLike }, string | RegExp, { expectedSha256?: string }?][] = [

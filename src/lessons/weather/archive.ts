@@ -1,6 +1,7 @@
 /**
  * The Danish weather lesson's archive: download + cache of `weather-denmark.tar.gz` (streamed to a
- * `.part` file, size / optional SHA-256 / structure checked, then renamed), gzip and tar reading,
+ * `.part` file, size / optional SHA-256 / structure checked, then renamed; its SHA-256 recorded
+ * beside it and checked before every reuse), gzip (with an output limit) and tar reading,
  * and the extraction of `weather-denmark.csv`.
  *
  * Browser-safe except {@link downloadWeatherDenmark}: Node modules (`node:fs`, `node:zlib`,
@@ -41,33 +42,58 @@ export function errMsg(e: unknown): string {
 // ---------------------------------------------------------------------------------------------
 // gzip + tar
 
+/** The most {@link gunzip} decompresses by default: 1 GiB (the lesson's CSV is about 10× smaller). */
+export const GUNZIP_LIMIT = 2 ** 30;
+
 /**
  * Decompresses gzip data (all members). Node: `zlib.gunzipSync`; browser: `DecompressionStream`.
+ * Output beyond `limit` bytes is refused as it arrives (a 35 MB "gzip bomb" could otherwise
+ * expand to tens of GB). (The trailer's declared size is not trusted: a truncated file ends in
+ * arbitrary bytes.)
  * @param source name used in error messages.
  * @param impl force one implementation (`'stream'` = `DecompressionStream`, also in Node 18+).
- * @throws a clear error for a non-gzip input and for a truncated or corrupt stream.
+ * @param limit the most bytes the output may have; default {@link GUNZIP_LIMIT}.
+ * @throws a clear error for a non-gzip input, a truncated or corrupt stream, and an output over `limit`.
  */
-export async function gunzip(bytes: Uint8Array, source = '<gzip>', impl: 'auto' | 'zlib' | 'stream' = 'auto'): Promise<Uint8Array> {
+export async function gunzip(bytes: Uint8Array, source = '<gzip>', impl: 'auto' | 'zlib' | 'stream' = 'auto', limit = GUNZIP_LIMIT): Promise<Uint8Array> {
   if (bytes.length < 18 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) {
     throw new Error(`${source}: not a gzip file (${bytes.length < 2 ? 'too short' : 'bad magic bytes'})`);
   }
+  const tooBig = () => new Error(`${source}: the gzip stream expands to more than ${limit} bytes (the limit); not the expected archive?`);
   if (impl === 'zlib' || (impl === 'auto' && isNode())) {
     const zlib = await nodeImport<NodeZlib>('node:zlib', 'gunzip');
     try {
-      const out = zlib.gunzipSync(bytes);
+      const out = zlib.gunzipSync(bytes, { maxOutputLength: Math.max(1, limit) });
       return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
     } catch (e) {
+      if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw tooBig();
       const m = errMsg(e);
       throw new Error(`${source}: ${/unexpected end/i.test(m) ? 'truncated gzip stream' : 'corrupt gzip stream'} (${m})`);
     }
   }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
   try {
     const ds = new DecompressionStream('gzip');
-    const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(ds);
-    return new Uint8Array(await new Response(stream).arrayBuffer());
+    const reader = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(ds).getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > limit) {
+        await reader.cancel().catch(() => undefined);
+        break;
+      }
+      chunks.push(value);
+    }
   } catch (e) {
     throw new Error(`${source}: truncated or corrupt gzip stream (${errMsg(e)})`);
   }
+  if (total > limit) throw tooBig();
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) out.set(c, (off += c.length) - c.length);
+  return out;
 }
 
 /** One entry of a tar archive. */
@@ -271,6 +297,23 @@ export interface DownloadResult {
   readonly sha256: string;
   /** True when the cached file was used and nothing was downloaded. */
   readonly cached: boolean;
+  /** Set when a cached archive failed its checksum or structure check and was replaced: why. */
+  readonly discarded?: string;
+}
+
+/** Structure of the archive: gzip → tar → `weather-denmark.csv` with the expected header. */
+async function verifyArchive(bytes: Uint8Array, source: string): Promise<void> {
+  const tar = await gunzip(bytes, source);
+  const csv = extractTarFile(tar, WEATHER_DENMARK_CSV, source);
+  const firstLine = new TextDecoder().decode(csv.subarray(0, 512)).split(/\r?\n/)[0] ?? '';
+  requireColumns(firstLine.replace(/^\uFEFF/, '').split(',').map((s) => s.trim()), CSV_COLUMNS, `${source}/${WEATHER_DENMARK_CSV}`);
+}
+
+/** Writes `<archive>.sha256` (`sha256sum` format) through a temporary file and a rename. */
+async function writeChecksum(fs: NodeFs, sidecar: string, sha: string): Promise<void> {
+  const tmp = `${sidecar}.part`;
+  await fs.writeFile(tmp, `${sha}  ${WEATHER_DENMARK_ARCHIVE}\n`);
+  await fs.rename(tmp, sidecar);
 }
 
 /**
@@ -279,8 +322,11 @@ export interface DownloadResult {
  * when `expectedSha256` is given, and the gzip/tar structure (the archive must hold
  * `weather-denmark.csv` with the expected header), then renames it atomically to
  * `weather-denmark.tar.gz`. On any failure the partial file is deleted and a clear error is
- * thrown (`offline: could not reach <url> …` when the network is unreachable). A cached archive
- * is reused (and re-downloaded if it fails `expectedSha256`).
+ * thrown (`offline: could not reach <url> …` when the network is unreachable). The archive's
+ * SHA-256 is recorded beside it (`weather-denmark.tar.gz.sha256`, `sha256sum` format); a cached
+ * archive is reused only when it matches `expectedSha256` or, without one, the recorded checksum
+ * (a cache without a record is checked for structure once and then recorded). A cached archive
+ * that fails is deleted and downloaded again (`discarded` in the result says why).
  */
 export async function downloadWeatherDenmark(opts: DownloadOptions): Promise<DownloadResult> {
   const what = 'downloadWeatherDenmark';
@@ -296,11 +342,29 @@ export async function downloadWeatherDenmark(opts: DownloadOptions): Promise<Dow
   const part = `${final}.part`;
   await fs.mkdir(opts.cacheDir, { recursive: true });
 
+  const sidecar = `${final}.sha256`;
+  let discarded: string | undefined;
   if (!opts.force) {
     const data = await fs.readFile(final).catch(() => null);
     if (data) {
       const sha = crypto.createHash('sha256').update(data).digest('hex');
-      if (expected === undefined || sha === expected) return { path: final, bytes: data.length, sha256: sha, cached: true };
+      const recorded = /^[0-9a-f]{64}\b/.exec((await fs.readFile(sidecar, 'utf8').catch(() => '')).trim())?.[0];
+      const want = expected ?? recorded;
+      let problem: string | null = null;
+      if (want !== undefined) {
+        if (sha !== want) problem = `its sha256 ${sha} is not the ${expected !== undefined ? 'expected' : 'recorded'} ${want}`;
+      } else {
+        // No checksum recorded (a cache from an older version): check the structure once, then record it.
+        problem = await verifyArchive(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), `${final} (cached)`).then(
+          () => null,
+          (e: unknown) => errMsg(e),
+        );
+        if (problem === null) await writeChecksum(fs, sidecar, sha);
+      }
+      if (problem === null) return { path: final, bytes: data.length, sha256: sha, cached: true };
+      discarded = `the cached ${final} was corrupt (${problem}); deleted it and downloaded it again`;
+      await fs.rm(final, { force: true });
+      await fs.rm(sidecar, { force: true });
     }
   }
 
@@ -348,13 +412,11 @@ export async function downloadWeatherDenmark(opts: DownloadOptions): Promise<Dow
     if (total !== undefined && bytes !== total) throw new Error(`${what}: incomplete download of ${url}: got ${bytes} of ${total} bytes`);
     const sha = hash.digest('hex');
     if (expected !== undefined && sha !== expected) throw new Error(`${what}: checksum mismatch for ${url}: expected sha256 ${expected}, got ${sha}`);
-    // Structure: gzip → tar → weather-denmark.csv with the expected header.
-    const tar = await gunzip(new Uint8Array(await fs.readFile(part)), `${url} (downloaded)`);
-    const csv = extractTarFile(tar, WEATHER_DENMARK_CSV, `${url} (downloaded)`);
-    const firstLine = new TextDecoder().decode(csv.subarray(0, 512)).split(/\r?\n/)[0] ?? '';
-    requireColumns(firstLine.replace(/^\uFEFF/, '').split(',').map((s) => s.trim()), CSV_COLUMNS, `${url} (downloaded)/${WEATHER_DENMARK_CSV}`);
+    await verifyArchive(new Uint8Array(await fs.readFile(part)), `${url} (downloaded)`);
+    // The checksum first: a crash between the two leaves a sidecar that fails the old archive (re-downloaded).
+    await writeChecksum(fs, sidecar, sha);
     await fs.rename(part, final);
-    return { path: final, bytes, sha256: sha, cached: false };
+    return { path: final, bytes, sha256: sha, cached: false, ...(discarded ? { discarded } : {}) };
   } catch (e) {
     await file?.close().catch(() => undefined);
     await fs.rm(part, { force: true }).catch(() => undefined);

@@ -21,7 +21,7 @@ export {
   WARMUP_STEPS,
 } from './constants';
 export type { City } from './constants';
-export { gunzip, listTar, extractTarFile, extractWeatherCsv, downloadWeatherDenmark } from './archive';
+export { gunzip, GUNZIP_LIMIT, listTar, extractTarFile, extractWeatherCsv, downloadWeatherDenmark } from './archive';
 export type { TarEntry, FetchResponseLike, FetchLike, DownloadProgress, DownloadOptions, DownloadResult } from './archive';
 export { parseDateTime, parseWeatherDenmarkCsv, resampleHourly, dayOfYear, buildWeatherTable, weatherTensor, loadWeatherDenmark } from './dataset';
 export type { CityObservations, WeatherObservations, HourlySeries, WeatherStats, WeatherTable } from './dataset';
