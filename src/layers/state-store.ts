@@ -18,6 +18,8 @@ export class StateStore {
   private ctx: Context | null = null;
   /** Batch size of the state in use; null after a reset (the next step may use any batch size). */
   active: number | null = null;
+  /** Set by dispose (the layer's model was disposed): every use throws. */
+  private disposed = false;
 
   constructor(
     readonly owner: string,
@@ -28,6 +30,7 @@ export class StateStore {
 
   /** The state tensors for `batch` (created zero-filled on first use). */
   tensors(ctx: Context, batch: number): Tensor[] {
+    this.checkAlive('step');
     if (this.ctx && this.ctx !== ctx) throw new Error(`${this.owner}: the state belongs to another GPU device`);
     this.ctx = ctx;
     let t = this.byBatch.get(batch);
@@ -42,6 +45,7 @@ export class StateStore {
   }
 
   begin(batch: number): void {
+    this.checkAlive('step');
     if (this.active !== null && this.active !== batch) {
       throw new RangeError(`${this.owner}: the stored state has batch size ${this.active} but this step has ${batch} rows; call model.resetStates() (or setState with ${batch} rows) first`);
     }
@@ -56,6 +60,7 @@ export class StateStore {
   }
 
   async get(): Promise<HostTensor[] | null> {
+    this.checkAlive('getState');
     if (this.active === null || !this.ctx) return null;
     const ts = this.byBatch.get(this.active)!;
     const data = await readback(this.ctx.device, ...ts);
@@ -63,6 +68,7 @@ export class StateStore {
   }
 
   async set(states: TensorLike[]): Promise<void> {
+    this.checkAlive('setState');
     const want = this.names.map((n, i) => `${n} [batch, ${this.sizes[i]}]`).join(', ');
     if (states.length !== this.names.length) {
       throw new RangeError(`${this.owner}.setState: expected ${this.names.length} state array${this.names.length > 1 ? 's' : ''} (${want}), got ${states.length}`);
@@ -84,5 +90,10 @@ export class StateStore {
     for (const ts of this.byBatch.values()) for (const t of ts) t.buffer.destroy();
     this.byBatch.clear();
     this.active = null;
+    this.disposed = true;
+  }
+
+  private checkAlive(where: string): void {
+    if (this.disposed) throw new Error(`${this.owner}.${where}: the layer was disposed with its model (its weights and state were freed); create new layers`);
   }
 }

@@ -419,6 +419,7 @@ export class Model {
    * 1). Builds (and caches) the step's plan; runs nothing.
    */
   async trainingStepInfo(xShapes: readonly number[] | readonly (readonly number[])[], yShapes: readonly number[] | readonly (readonly number[])[]): Promise<TrainingStepInfo> {
+    this.checkAlive('trainingStepInfo');
     this.requireCompiled('trainingStepInfo');
     const list = (s: readonly number[] | readonly (readonly number[])[]) => (Array.isArray(s[0]) ? (s as number[][]) : [s as number[]]);
     await this.build(list(xShapes)[0]!.slice(1));
@@ -479,12 +480,11 @@ export class Model {
   dispose(): void {
     if (this.calls.disposed) return;
     this.enterSync('dispose', true);
-    // Stored recurrent state and dropout RNG buffers (not those of layers this model borrowed).
-    if (this.ownsArena || !this.arena) for (const l of this.layers) (l as { disposeState?: () => void }).disposeState?.();
     this.plans.dispose();
     this.optState?.destroy();
-    // The weights live on while another model made from these layers still uses them.
-    if (this.arena) releaseArena(this.arena);
+    // The weights live on while another model made from these layers still uses them; with the
+    // last one the layers are disposed too (stored recurrent state, dropout RNG buffers).
+    if (this.arena && releaseArena(this.arena, this.name)) for (const l of this.layers) (l as { disposeState?: () => void }).disposeState?.();
     this.totals?.destroy();
     this.evalTotals?.destroy();
     this.optState = null;

@@ -63,10 +63,12 @@ export function registerWeights(arena: ParamArena, weights: readonly LayerWeight
  */
 export function existingArena(layers: readonly Layer[], hasWeights: (l: Layer) => boolean, where: string): ParamArena | null {
   const weighted = layers.filter(hasWeights);
-  const found = weighted.map((l) => {
-    const a = homes.get(l)?.arena ?? null;
-    return a && !destroyed.has(a) ? a : null;
-  });
+  const gone = weighted.filter((l) => destroyed.has(homes.get(l)?.arena as ParamArena));
+  if (gone.length) {
+    const by = destroyed.get(homes.get(gone[0]!)!.arena)!;
+    throw new Error(`${where}: ${gone.map((l) => l.name).join(', ')} ${gone.length > 1 ? 'were' : 'was'} disposed with model '${by}' (its weights were freed); create new layers`);
+  }
+  const found = weighted.map((l) => homes.get(l)?.arena ?? null);
   if (found.every((a) => a === null)) return null;
   const arena = found.find((a) => a !== null)!;
   const stray = weighted.filter((_, i) => found[i] !== arena);
@@ -84,16 +86,21 @@ export function retainArena(arena: ParamArena): void {
   users.set(arena, (users.get(arena) ?? 0) + 1);
 }
 
-/** A model stops using `arena` (dispose); the last one frees it, and its layers may be built anew. */
-export function releaseArena(arena: ParamArena): void {
+/**
+ * Model `by` stops using `arena` (dispose); the last one frees it and returns true. Its layers are
+ * then disposed too: building them into another model throws (they would silently get fresh weights).
+ */
+export function releaseArena(arena: ParamArena, by: string): boolean {
   const n = (users.get(arena) ?? 1) - 1;
   users.set(arena, n);
-  if (n > 0) return;
+  if (n > 0) return false;
   arena.destroy();
-  destroyed.add(arena);
+  destroyed.set(arena, by);
+  return true;
 }
 
-const destroyed = new WeakSet<ParamArena>();
+/** Freed arenas, with the name of the model whose dispose freed them. */
+const destroyed = new WeakMap<ParamArena, string>();
 
 /** The variables of a layer in its arena (empty for a layer without weights). */
 export function layerVars(layer: Layer): Variable[] {
