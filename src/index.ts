@@ -198,14 +198,23 @@ export const losses = {
    * Mean squared error; `warmupSteps` ignores the first steps of sequence outputs (the weather
    * lesson's loss_mse_warmup with 50).
    */
-  meanSquaredError: (opts: { warmupSteps?: number } = {}): LossSpec => ({ kind: 'mse', warmupSteps: opts.warmupSteps ?? 0 }),
+  meanSquaredError: (opts: { warmupSteps?: number } = {}): LossSpec => {
+    checkOptions('losses.meanSquaredError', opts, { warmupSteps: is.nonNegativeInt }, '{warmupSteps: 50}');
+    return { kind: 'mse', warmupSteps: opts.warmupSteps ?? 0 };
+  },
   /** Mean absolute error (Keras `mean_absolute_error`); `warmupSteps` as for meanSquaredError. */
-  meanAbsoluteError: (opts: { warmupSteps?: number } = {}): LossSpec => ({ kind: 'mae', warmupSteps: opts.warmupSteps ?? 0 }),
+  meanAbsoluteError: (opts: { warmupSteps?: number } = {}): LossSpec => {
+    checkOptions('losses.meanAbsoluteError', opts, { warmupSteps: is.nonNegativeInt }, '{warmupSteps: 50}');
+    return { kind: 'mae', warmupSteps: opts.warmupSteps ?? 0 };
+  },
   /**
    * Huber loss (Keras `Huber`): 0.5·d² where |d| ≤ delta, else delta·(|d| − 0.5·delta), averaged
    * over the last axis; delta defaults to 1.0 as in Keras. Robust to outliers (e.g. ridership spikes).
    */
-  huber: (opts: { delta?: number; warmupSteps?: number } = {}): LossSpec => ({ kind: 'huber', delta: opts.delta ?? 1, warmupSteps: opts.warmupSteps ?? 0 }),
+  huber: (opts: { delta?: number; warmupSteps?: number } = {}): LossSpec => {
+    checkOptions('losses.huber', opts, { delta: is.positive, warmupSteps: is.nonNegativeInt }, '{delta: 1}');
+    return { kind: 'huber', delta: opts.delta ?? 1, warmupSteps: opts.warmupSteps ?? 0 };
+  },
 };
 
 /** Optimizer factories with tfjs/Keras names and Keras 3 defaults. */
@@ -228,6 +237,7 @@ import { createTrainingWorker, type TrainingWorker, type TrainingWorkerOptions }
 import { serveTraining, type ServeOptions } from './worker/serve';
 import type { SequentialSpecOf, SpecOf } from './worker/spec';
 import { callbacks as callbackFactories } from './callbacks';
+import { checkOptions, is } from './options';
 
 export type { TrainingWorker, WorkerModel, TrainingWorkerOptions, WorkerFitArgs, WorkerFitDatasetArgs, FitProgress } from './worker/client';
 export type { ServeOptions, WorkerTrainable, WorkerDataset } from './worker/serve';

@@ -5,6 +5,7 @@
 import type { Logs } from '../model/types';
 import type { HostTensor } from '../host';
 import { BaseCallback, checkMode, decreasing, monitorName, nonNegative, warnMissing, type Mode } from './base';
+import { checkOptions, is } from '../options';
 
 /** Options of {@link EarlyStopping} (Keras `EarlyStopping`). */
 export interface EarlyStoppingArgs {
@@ -63,6 +64,9 @@ export class EarlyStopping extends BaseCallback {
 
   constructor(args: EarlyStoppingArgs = {}) {
     super();
+    checkOptions('earlyStopping', args, {
+      monitor: is.string, minDelta: is.number, patience: is.number, mode: is.string, baseline: is.number, restoreBestWeights: is.boolean, startFromEpoch: is.number,
+    }, "{monitor: 'val_loss', patience: 3}");
     const w = 'earlyStopping';
     this.monitor = monitorName(w, args.monitor ?? 'val_loss');
     this.minDelta = nonNegative(w, 'minDelta', Math.abs(args.minDelta ?? 0)); // Keras takes abs(min_delta)

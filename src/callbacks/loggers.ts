@@ -5,6 +5,7 @@
 import type { Logs } from '../model/types';
 import { BaseCallback } from './base';
 import { checkWritablePath, readFileText, writeFileAtomic } from './checkpoint';
+import { checkOptions, is } from '../options';
 
 /** Formats a log value: the shortest text that reads back as the same number. */
 function fmt(v: number | undefined): string {
@@ -39,6 +40,7 @@ export class CSVLogger extends BaseCallback {
 
   constructor(args: CsvLoggerArgs = {}) {
     super();
+    checkOptions('csvLogger', args, { filename: is.string, separator: is.string, append: is.boolean }, "{filename: 'log.csv'}");
     if (args.filename !== undefined && (typeof args.filename !== 'string' || !args.filename)) throw new TypeError(`csvLogger: filename must be a non-empty string, got ${JSON.stringify(args.filename)}`);
     this.filename = args.filename ?? null;
     this.separator = args.separator ?? ',';
@@ -96,6 +98,7 @@ export class HistoryLogger extends BaseCallback {
 
   constructor(args: HistoryLoggerArgs = {}) {
     super();
+    checkOptions('historyLogger', args, { filename: is.string }, "{filename: 'history.json'}");
     if (args.filename !== undefined && (typeof args.filename !== 'string' || !args.filename)) throw new TypeError(`historyLogger: filename must be a non-empty string, got ${JSON.stringify(args.filename)}`);
     this.filename = args.filename ?? null;
   }

@@ -5,6 +5,7 @@
 import type { Logs } from '../model/types';
 import type { HostTensor } from '../host';
 import { BaseCallback, checkMode, decreasing, monitorName, nonNegative, warnMissing, type Mode } from './base';
+import { checkOptions, is } from '../options';
 
 /** Options of {@link ReduceLROnPlateau} (Keras `ReduceLROnPlateau`). */
 export interface ReduceLROnPlateauArgs {
@@ -56,6 +57,9 @@ export class ReduceLROnPlateau extends BaseCallback {
 
   constructor(args: ReduceLROnPlateauArgs = {}) {
     super();
+    checkOptions('reduceLROnPlateau', args, {
+      monitor: is.string, factor: is.number, patience: is.number, mode: is.string, minDelta: is.number, cooldown: is.number, minLr: is.number,
+    }, "{monitor: 'val_loss', factor: 0.5}");
     const w = 'reduceLROnPlateau';
     this.monitor = monitorName(w, args.monitor ?? 'val_loss');
     const factor = args.factor ?? 0.1;

@@ -6,6 +6,7 @@
  */
 import { toHostTensor, type HostTensor, type TensorLike } from '../host';
 import { MT19937 } from './mt19937';
+import { checkOptions, is } from '../options';
 
 /** Options of `timeseriesDatasetFromArray` (Keras `timeseries_dataset_from_array`). */
 export interface TimeseriesOptions {
@@ -67,7 +68,9 @@ function positiveInt(where: string, key: string, v: unknown, min = 1): number {
  */
 export function timeseriesDatasetFromArray(data: TensorLike, targets: TensorLike | null, opts: TimeseriesOptions): TimeseriesDataset {
   const where = 'timeseriesDatasetFromArray';
-  if (!opts || typeof opts !== 'object') throw new TypeError(`${where}: options with sequenceLength are required`);
+  checkOptions(where, opts ?? null, {
+    sequenceLength: is.number, sequenceStride: is.number, samplingRate: is.number, batchSize: is.number, shuffle: is.boolean, seed: is.number, startIndex: is.number, endIndex: is.number,
+  }, '{sequenceLength: 30}');
   const d = toHostTensor(d1(data), `${where}: data`);
   const t = targets === null || targets === undefined ? null : toHostTensor(d1(targets), `${where}: targets`);
   const n = d.shape[0]!;

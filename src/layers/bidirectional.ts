@@ -16,7 +16,8 @@ import type { Graph } from '../autograd/tape';
 import type { Tensor } from '../tensor';
 import { bidirectionalMerge, type MergeMode } from '../ops/sequence';
 import { RecurrentLayer, checkInitialState } from './recurrent';
-import { Layer, type LayerArgs, type Shape, type WeightSpec } from './layer';
+import { Layer, serializeLayer, type LayerArgs, type Shape, type WeightSpec } from './layer';
+import { is } from '../options';
 
 /** Options of `rnn.layers.bidirectional` (Keras `Bidirectional`). */
 export interface BidirectionalArgs extends LayerArgs {
@@ -43,12 +44,14 @@ export class Bidirectional extends Layer {
   readonly forwardLayer: RecurrentLayer;
   /** The backward copy (`backward_<name>`). */
   readonly backwardLayer: RecurrentLayer;
+  /** The layer it was made from (its options; it is not used itself). */
+  readonly layer: RecurrentLayer;
   /** How the two outputs are combined: 'concat', 'sum', 'mul' or 'ave'. */
   readonly mergeMode: MergeMode;
 
   constructor(args: BidirectionalArgs) {
     if (!args || typeof args !== 'object') throw new TypeError('bidirectional: expected an options object like {layer: rnn.layers.lstm({units: 10})}');
-    super(args, 'bidirectional');
+    super(args, 'bidirectional', { layer: is.object, mergeMode: is.oneOf('concat', 'sum', 'mul', 'ave') });
     if (!(args.layer instanceof RecurrentLayer)) {
       throw new TypeError(`${this.name}: 'layer' must be a recurrent layer (rnn.layers.simpleRNN / lstm / gru), got ${(args.layer as { className?: string } | undefined)?.className ?? typeof args.layer}`);
     }
@@ -58,6 +61,7 @@ export class Bidirectional extends Layer {
     }
     this.mergeMode = mode;
     const inner = args.layer;
+    this.layer = inner;
     this.forwardLayer = inner.recreate(`forward_${inner.name}`, 0);
     this.backwardLayer = inner.recreate(`backward_${inner.name}`, 1);
     if (inner.stateful) throw new RangeError(`${this.name}: a stateful layer cannot run inside Bidirectional (its backward direction restarts at every sequence's end)`);
@@ -122,6 +126,6 @@ export class Bidirectional extends Layer {
   }
 
   getConfig(): Record<string, unknown> {
-    return { mergeMode: this.mergeMode, layer: { className: this.forwardLayer.className, config: this.forwardLayer.getConfig() } };
+    return { mergeMode: this.mergeMode, layer: serializeLayer(this.layer) };
   }
 }

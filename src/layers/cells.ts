@@ -34,7 +34,8 @@ import { CellCompileError, isCellTracer } from '../ops/cell-graph';
 import { cellRnn, compileCell, type CompiledCell } from '../ops/cell-rnn';
 import { parseInitializer, type InitializerName } from './initializers';
 import { StateStore, dropoutRate, type StatefulLayer } from './recurrent';
-import { Layer, positiveInt, type LayerArgs, type Shape, type WeightSpec } from './layer';
+import { Layer, activationOption, initializerOption, positiveInt, type LayerArgs, type Shape, type WeightSpec } from './layer';
+import { checkOptions, is } from '../options';
 
 /**
  * The differentiable ops a custom cell may compose (all record their backward on the tape). Each
@@ -189,13 +190,15 @@ export class RNN extends Layer implements StatefulLayer {
 
   constructor(args: RNNArgs) {
     if (!args || typeof args !== 'object') throw new TypeError('rnn: expected an options object like {cell: rnn.layers.lnSimpleRNNCell({units: 20})}');
-    super(args, 'rnn');
+    super(args, 'rnn', {
+      cell: is.object, returnSequences: is.boolean, dropout: is.number, recurrentDropout: is.number, seed: is.seed, fused: is.oneOf(true, false, 'auto'),
+    });
     if (!isCell(args.cell)) {
       throw new TypeError(`${this.name}: 'cell' must be a recurrent cell ({stateSize, outputSize, weightSpecs(), step()}), e.g. rnn.layers.lnSimpleRNNCell({units: 20})`);
     }
     this.cell = args.cell;
     for (const n of [...this.cell.stateSize, this.cell.outputSize]) positiveInt(`${this.name} (${this.cell.className})`, 'state and output sizes', n);
-    this.returnSequences = Boolean(args.returnSequences ?? false);
+    this.returnSequences = args.returnSequences ?? false;
     this.dropout = dropoutRate(this.name, 'dropout', args.dropout);
     this.recurrentDropout = dropoutRate(this.name, 'recurrentDropout', args.recurrentDropout);
     if (args.seed !== undefined && !(Number.isInteger(args.seed) && args.seed >= 0 && args.seed <= 0xffffffff)) {
@@ -412,7 +415,9 @@ export class LNSimpleRNNCell implements RecurrentCell {
   private readonly inits: [InitializerName, InitializerName, InitializerName];
 
   constructor(args: LNSimpleRNNCellArgs) {
-    if (!args || typeof args !== 'object') throw new TypeError('lnSimpleRNNCell: expected an options object like {units: 20}');
+    checkOptions('lnSimpleRNNCell', args ?? null, {
+      units: is.positiveInt, activation: activationOption, epsilon: is.number, kernelInitializer: initializerOption, recurrentInitializer: initializerOption, biasInitializer: initializerOption,
+    }, '{units: 20}');
     this.units = positiveInt('lnSimpleRNNCell', 'units', args.units);
     this.activation = parseActivation(args.activation, 'lnSimpleRNNCell', 'tanh');
     const eps = args.epsilon ?? 1e-3;
@@ -446,8 +451,9 @@ export class LNSimpleRNNCell implements RecurrentCell {
     return { output: h, states: [h] };
   }
 
-  /** Configuration: `{units, activation, epsilon}`. */
+  /** Configuration: every option, as `lnSimpleRNNCell` takes them. */
   getConfig(): Record<string, unknown> {
-    return { units: this.units, activation: this.activation, epsilon: this.epsilon };
+    const [kernelInitializer, recurrentInitializer, biasInitializer] = this.inits;
+    return { units: this.units, activation: this.activation, epsilon: this.epsilon, kernelInitializer, recurrentInitializer, biasInitializer };
   }
 }

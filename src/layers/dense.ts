@@ -8,7 +8,8 @@ import { matmul } from '../ops/matmul';
 import { activation } from '../ops/elementwise';
 import { parseActivation, type Activation } from '../ops/activations';
 import { parseInitializer, type InitializerName } from './initializers';
-import { Layer, positiveInt, type LayerArgs, type Shape, type WeightSpec } from './layer';
+import { Layer, serializeLayer, activationOption, initializerOption, positiveInt, type LayerArgs, type Shape, type WeightSpec } from './layer';
+import { is } from '../options';
 
 /** Options of `rnn.layers.dense` (Keras `Dense`). */
 export interface DenseArgs extends LayerArgs {
@@ -48,8 +49,8 @@ export class Dense extends Layer {
   readonly biasInitializer: InitializerName;
 
   constructor(args: DenseArgs) {
-    super(args, 'dense');
     if (!args || typeof args !== 'object') throw new TypeError('dense: expected an options object like {units: 1}');
+    super(args, 'dense', { units: is.positiveInt, activation: activationOption, useBias: is.boolean, kernelInitializer: initializerOption, biasInitializer: initializerOption });
     this.units = positiveInt(this.name, 'units', args.units);
     this.activation = parseActivation(args.activation, this.name);
     this.useBias = args.useBias ?? true;
@@ -85,7 +86,7 @@ export class Dense extends Layer {
   }
 
   getConfig(): Record<string, unknown> {
-    return { units: this.units, activation: this.activation, useBias: this.useBias };
+    return { units: this.units, activation: this.activation, useBias: this.useBias, kernelInitializer: this.kernelInitializer, biasInitializer: this.biasInitializer };
   }
 }
 
@@ -135,7 +136,7 @@ export class TimeDistributed extends Layer {
   readonly layer: Layer;
 
   constructor(args: TimeDistributedArgs) {
-    super(args, 'time_distributed');
+    super(args, 'time_distributed', { layer: is.object });
     if (!(args?.layer instanceof Layer)) throw new TypeError(`${this.name}: 'layer' must be a layer, e.g. rnn.layers.dense({units: 10})`);
     this.layer = args.layer;
   }
@@ -160,6 +161,6 @@ export class TimeDistributed extends Layer {
   }
 
   getConfig(): Record<string, unknown> {
-    return { layer: { className: this.layer.className, config: this.layer.getConfig() } };
+    return { layer: serializeLayer(this.layer) };
   }
 }

@@ -3,6 +3,7 @@
  * stream (seeded by the model's seed), in layer order, so a seed fixes every initial weight.
  */
 import { MT19937 } from '../data/mt19937';
+import { ownLookup, unknownName } from '../options';
 
 /** Weight initializers by Keras name (camelCase): Glorot (Xavier) uniform/normal, He uniform, orthogonal, zeros, ones. */
 export type InitializerName = 'glorotUniform' | 'orthogonal' | 'zeros' | 'ones' | 'glorotNormal' | 'heUniform';
@@ -16,8 +17,9 @@ const ALIASES: Record<string, InitializerName> = {
 
 export function parseInitializer(name: string | undefined, where: string, fallback: InitializerName): InitializerName {
   if (name === undefined) return fallback;
-  const n = ALIASES[name];
-  if (!n) throw new Error(`${where}: unknown initializer '${name}' (expected one of: ${Object.keys(ALIASES).join(', ')})`);
+  if (typeof name !== 'string') throw new TypeError(`${where}: an initializer must be a name like 'glorotUniform', got ${JSON.stringify(name)}`);
+  const n = ownLookup(ALIASES, name);
+  if (!n) throw new RangeError(`${where}: ${unknownName('initializer', name, Object.keys(ALIASES))}`);
   return n;
 }
 

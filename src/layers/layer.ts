@@ -7,6 +7,7 @@ import type { Graph } from '../autograd/tape';
 import type { Tensor } from '../tensor';
 import type { InitializerName, Rng } from './initializers';
 import { Node, SymbolicTensor, isSymbolic } from './symbolic';
+import { checkOptions, is, type Check, type OptionSpec } from '../options';
 
 /**
  * A shape without the batch dimension, e.g. `[50, 1]` for windows of 50 steps of 1 feature;
@@ -38,6 +39,13 @@ export interface WeightSpec {
    */
   trainable?: boolean;
 }
+
+/** Option checks shared by the layers: an activation name or null, an initializer name. */
+export const activationOption: Check = (v) => (v === null || typeof v === 'string' ? null : `must be an activation name (e.g. 'tanh') or null, got ${JSON.stringify(v)}`);
+export const initializerOption: Check = (v) => (typeof v === 'string' ? null : `must be an initializer name (e.g. 'glorotUniform'), got ${JSON.stringify(v)}`);
+
+/** The options every layer takes. */
+export const LAYER_OPTIONS: OptionSpec = { name: is.string, inputShape: is.shape };
 
 const counters = new Map<string, number>();
 
@@ -84,7 +92,12 @@ export abstract class Layer {
    */
   readonly nodes: Node[] = [];
 
-  constructor(args: LayerArgs, base: string) {
+  /**
+   * `spec`: the layer's own options beside name and inputShape; unknown keys and values of the
+   * wrong type are refused here, before anything is built ("did you mean …").
+   */
+  constructor(args: LayerArgs, base: string, spec: OptionSpec = {}) {
+    checkOptions(typeof args?.name === 'string' ? args.name : base, args, { ...LAYER_OPTIONS, ...spec });
     this.name = args.name ?? uniqueName(base);
     if (args.inputShape !== undefined) {
       if (!Array.isArray(args.inputShape) || args.inputShape.some((d) => d !== null && (!Number.isInteger(d) || d <= 0))) {
@@ -171,6 +184,7 @@ export class InputLayer extends Layer {
   readonly className = 'InputLayer';
 
   constructor(args: LayerArgs & { shape: Shape }) {
+    checkOptions('input', args, { name: is.string, shape: is.shape }, '{shape: [null, 1]}');
     super({ ...(args.name !== undefined ? { name: args.name } : {}), inputShape: args.shape }, 'input');
     if (!this.inputShape) throw new RangeError(`${this.name}: shape is required`);
   }
@@ -192,6 +206,14 @@ export class InputLayer extends Layer {
     if (!this.nodes.length) this.nodes.push(new Node(this, [], [], [this.inputShape!]));
     return this.nodes[0]!.outputs[0]!;
   }
+}
+
+/**
+ * A layer as `{className, config}`: its options (getConfig) with its name and inputShape — what
+ * its constructor takes to rebuild it (model files, wrappers' configs).
+ */
+export function serializeLayer(layer: Layer): { className: string; config: Record<string, unknown> } {
+  return { className: layer.className, config: { name: layer.name, ...(layer.inputShape ? { inputShape: [...layer.inputShape] } : {}), ...layer.getConfig() } };
 }
 
 /** Throws a clear error when `value` is not a positive integer. */

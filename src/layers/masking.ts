@@ -9,6 +9,7 @@ import type { Graph } from '../autograd/tape';
 import type { Tensor } from '../tensor';
 import { applyMask, stepMask } from '../ops/sequence';
 import { Layer, type LayerArgs, type Shape } from './layer';
+import { is } from '../options';
 
 /** Options of `rnn.layers.masking` (Keras `Masking`). */
 export interface MaskingArgs extends LayerArgs {
@@ -36,7 +37,7 @@ export class Masking extends Layer {
 
   constructor(args: MaskingArgs = {}) {
     if (args === null || typeof args !== 'object') throw new TypeError(`masking: expected an options object like {maskValue: 0}`);
-    super(args, 'masking');
+    super(args, 'masking', { maskValue: is.number });
     const v = args.maskValue ?? 0;
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new RangeError(`${this.name}: maskValue must be a finite number, got ${JSON.stringify(args.maskValue)}`);
     this.maskValue = v;

@@ -9,6 +9,7 @@ import type { Tensor } from '../tensor';
 import { add, mul, scale, sub } from '../ops/elementwise';
 import { concat, normalizeAxis } from '../ops/concat';
 import { Layer, shapeToString, type LayerArgs, type Shape } from './layer';
+import { is } from '../options';
 
 /** The combined [B, T] mask of the inputs (null when none has one). */
 async function mergeMasks(g: Graph, inputs: readonly Tensor[]): Promise<Tensor | null> {
@@ -136,7 +137,7 @@ export class Concatenate extends Merge {
   protected readonly minInputs: number = 1;
 
   constructor(args: ConcatenateArgs = {}) {
-    super(args, 'concatenate');
+    super(args, 'concatenate', { axis: is.int });
     const axis = args.axis ?? -1;
     if (!Number.isInteger(axis)) throw new RangeError(`${this.name}: axis must be an integer, got ${JSON.stringify(args.axis)}`);
     if (axis === 0) throw new RangeError(`${this.name}: axis 0 is the batch axis; use -1 (features) or 1 (time)`);

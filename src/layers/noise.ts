@@ -9,6 +9,7 @@ import type { Tensor } from '../tensor';
 import { createStorageBuffer } from '../gpu/pool';
 import { advanceRng, gaussianNoise } from '../ops/sequence';
 import { Layer, type LayerArgs, type Shape } from './layer';
+import { is } from '../options';
 
 export interface GaussianNoiseArgs extends LayerArgs {
   /** Standard deviation of the noise (Keras `stddev`). */
@@ -27,7 +28,7 @@ export class GaussianNoise extends Layer {
 
   constructor(args: GaussianNoiseArgs) {
     if (!args || typeof args !== 'object') throw new TypeError('gaussianNoise: expected an options object like {stddev: 0.1}');
-    super(args, 'gaussian_noise');
+    super(args, 'gaussian_noise', { stddev: is.number, seed: is.seed });
     if (typeof args.stddev !== 'number' || !Number.isFinite(args.stddev) || args.stddev < 0) {
       throw new RangeError(`${this.name}: stddev must be a finite number >= 0, got ${JSON.stringify(args.stddev)}`);
     }

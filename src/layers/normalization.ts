@@ -12,7 +12,10 @@ import type { Graph } from '../autograd/tape';
 import type { Tensor } from '../tensor';
 import { layerNorm, batchNorm } from '../ops/normalization';
 import { parseInitializer, type InitializerName } from './initializers';
-import { Layer, type LayerArgs, type Shape, type WeightSpec } from './layer';
+import { Layer, initializerOption, type LayerArgs, type Shape, type WeightSpec } from './layer';
+import { is, type OptionSpec } from '../options';
+
+const NORMALIZATION_OPTIONS: OptionSpec = { axis: is.int, epsilon: is.number, center: is.boolean, scale: is.boolean, betaInitializer: initializerOption, gammaInitializer: initializerOption };
 
 /** Options shared by both normalization layers. */
 export interface NormalizationArgs extends LayerArgs {
@@ -51,9 +54,9 @@ abstract class NormalizationBase extends Layer {
   /** gamma's initializer. */
   readonly gammaInitializer: InitializerName;
 
-  constructor(args: NormalizationArgs, base: string) {
+  constructor(args: NormalizationArgs, base: string, spec: OptionSpec = NORMALIZATION_OPTIONS) {
     if (args === null || typeof args !== 'object') throw new TypeError(`${base}: expected an options object, got ${args === null ? 'null' : typeof args}`);
-    super(args, base);
+    super(args, base, spec);
     const axis = args.axis ?? -1;
     if (!Number.isInteger(axis)) throw new RangeError(`${this.name}: axis must be an integer (only the last axis, -1, is supported), got ${JSON.stringify(args.axis)}`);
     this.axis = axis;
@@ -103,7 +106,7 @@ abstract class NormalizationBase extends Layer {
 
   /** Configuration (Keras names): axis, epsilon, center, scale. */
   getConfig(): Record<string, unknown> {
-    return { axis: this.axis, epsilon: this.epsilon, center: this.center, scale: this.scale };
+    return { axis: this.axis, epsilon: this.epsilon, center: this.center, scale: this.scale, betaInitializer: this.betaInitializer, gammaInitializer: this.gammaInitializer };
   }
 }
 
@@ -150,7 +153,7 @@ export class BatchNormalization extends NormalizationBase {
   readonly momentum: number;
 
   constructor(args: BatchNormalizationArgs = {}) {
-    super(args, 'batch_normalization');
+    super(args, 'batch_normalization', { ...NORMALIZATION_OPTIONS, momentum: is.number });
     const m = args.momentum ?? 0.99;
     if (typeof m !== 'number' || !Number.isFinite(m) || m < 0 || m >= 1) throw new RangeError(`${this.name}: momentum must be a finite number in [0, 1), got ${m}`);
     this.momentum = m;

@@ -22,7 +22,8 @@ import { rnn, gateCount, type CellType, type RnnOutputs, type RnnWeights } from 
 import { dropoutMask, advanceRng, reverseTime } from '../ops/sequence';
 import { parseActivation, type Activation } from '../ops/activations';
 import { initialize, parseInitializer, type InitializerName } from './initializers';
-import { Layer, positiveInt, type LayerArgs, type Shape, type WeightSpec } from './layer';
+import { Layer, activationOption, initializerOption, positiveInt, type LayerArgs, type Shape, type WeightSpec } from './layer';
+import { is, type OptionSpec } from '../options';
 import { StateStore } from './state-store';
 
 export { StateStore } from './state-store';
@@ -123,6 +124,17 @@ export function isStatefulLayer(l: unknown): l is StatefulLayer {
   return typeof (l as Partial<StatefulLayer> | null)?.beginStep === 'function';
 }
 
+/** The options of SimpleRNN (LSTM and GRU add theirs). */
+export const SIMPLE_RNN_OPTIONS: OptionSpec = {
+  units: is.positiveInt, activation: activationOption, returnSequences: is.boolean, returnState: is.boolean,
+  goBackwards: is.boolean, stateful: is.boolean, useBias: is.boolean, kernelInitializer: initializerOption,
+  recurrentInitializer: initializerOption, biasInitializer: initializerOption, dropout: is.number,
+  recurrentDropout: is.number, seed: is.number, timeLoop: is.string,
+};
+const GATED_OPTIONS: OptionSpec = { ...SIMPLE_RNN_OPTIONS, recurrentActivation: activationOption };
+const LSTM_OPTIONS: OptionSpec = { ...GATED_OPTIONS, unitForgetBias: is.boolean };
+const GRU_OPTIONS: OptionSpec = { ...GATED_OPTIONS, resetAfter: is.boolean };
+
 /** Checks a dropout rate option: a number in [0, 1). */
 export function dropoutRate(where: string, key: string, value: unknown): number {
   if (value === undefined) return 0;
@@ -174,17 +186,17 @@ export abstract class RecurrentLayer extends Layer implements StatefulLayer {
   /** The options this layer was made with (Bidirectional re-creates it for the backward direction). @internal */
   readonly initArgs: Readonly<GatedArgs>;
 
-  constructor(args: GatedArgs, base: string) {
+  constructor(args: GatedArgs, base: string, spec: OptionSpec) {
     if (!args || typeof args !== 'object') throw new TypeError(`${base}: expected an options object like {units: 20}`);
-    super(args, base);
+    super(args, base, spec);
     this.initArgs = { ...args };
     this.units = positiveInt(this.name, 'units', args.units);
     this.activation = parseActivation(args.activation, this.name, 'tanh');
     this.recurrentActivation = parseActivation(args.recurrentActivation, this.name, 'sigmoid');
-    this.returnSequences = Boolean(args.returnSequences ?? false);
-    this.returnState = Boolean(args.returnState ?? false);
-    this.goBackwards = Boolean(args.goBackwards ?? false);
-    this.stateful = Boolean(args.stateful ?? false);
+    this.returnSequences = args.returnSequences ?? false;
+    this.returnState = args.returnState ?? false;
+    this.goBackwards = args.goBackwards ?? false;
+    this.stateful = args.stateful ?? false;
     this.useBias = args.useBias ?? true;
     this.kernelInitializer = parseInitializer(args.kernelInitializer, this.name, 'glorotUniform');
     this.recurrentInitializer = parseInitializer(args.recurrentInitializer, this.name, 'orthogonal');
@@ -397,17 +409,20 @@ export abstract class RecurrentLayer extends Layer implements StatefulLayer {
     this.rng = null;
   }
 
-  /** Configuration (Keras names): units, activations, flags, dropout, seed, timeLoop. */
+  /** Configuration: every option the layer was made with (defaults filled in), as its factory takes them. */
   getConfig(): Record<string, unknown> {
     return {
       units: this.units,
       activation: this.activation,
-      recurrentActivation: this.recurrentActivation,
+      ...(this.cell === 'simpleRNN' ? {} : { recurrentActivation: this.recurrentActivation }),
       returnSequences: this.returnSequences,
       returnState: this.returnState,
       goBackwards: this.goBackwards,
       stateful: this.stateful,
       useBias: this.useBias,
+      kernelInitializer: this.kernelInitializer,
+      recurrentInitializer: this.recurrentInitializer,
+      biasInitializer: this.biasInitializer,
       dropout: this.dropout,
       recurrentDropout: this.recurrentDropout,
       seed: this.seed,
@@ -421,7 +436,7 @@ export class SimpleRNN extends RecurrentLayer {
   readonly className = 'SimpleRNN';
   readonly cell = 'simpleRNN' as const;
   constructor(args: RecurrentArgs) {
-    super(args, 'simple_rnn');
+    super(args, 'simple_rnn', SIMPLE_RNN_OPTIONS);
   }
 }
 
@@ -432,7 +447,7 @@ export class LSTM extends RecurrentLayer {
   /** Whether the forget gate's bias starts at 1. */
   readonly unitForgetBias: boolean;
   constructor(args: LSTMArgs) {
-    super(args, 'lstm');
+    super(args, 'lstm', LSTM_OPTIONS);
     this.unitForgetBias = args.unitForgetBias ?? true;
   }
 
@@ -463,7 +478,7 @@ export class GRU extends RecurrentLayer {
   readonly cell = 'gru' as const;
   private readonly _resetAfter: boolean;
   constructor(args: GRUArgs) {
-    super(args, 'gru');
+    super(args, 'gru', GRU_OPTIONS);
     this._resetAfter = args.resetAfter ?? true;
     if (!this._resetAfter && this.timeLoop === 'step') {
       throw new RangeError(`${this.name}: timeLoop 'step' has no kernels for resetAfter=false (use 'auto' or 'persistent')`);

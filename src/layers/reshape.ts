@@ -7,6 +7,7 @@ import type { Graph } from '../autograd/tape';
 import type { Tensor } from '../tensor';
 import { repeatSteps } from '../ops/sequence';
 import { Layer, positiveInt, shapeToString, type LayerArgs, type Shape } from './layer';
+import { is } from '../options';
 
 /** Options of `rnn.layers.reshape` (Keras `Reshape`). */
 export interface ReshapeArgs extends LayerArgs {
@@ -22,7 +23,7 @@ export class Reshape extends Layer {
 
   constructor(args: ReshapeArgs) {
     if (!args || typeof args !== 'object') throw new TypeError('reshape: expected an options object like {targetShape: [5, 2]}');
-    super(args, 'reshape');
+    super(args, 'reshape', { targetShape: is.array });
     const t = args.targetShape;
     if (!Array.isArray(t) || !t.length || t.some((d) => !Number.isInteger(d) || (d < 1 && d !== -1)) || t.filter((d) => d === -1).length > 1) {
       throw new RangeError(`${this.name}: targetShape must be positive integers with at most one -1, got ${JSON.stringify(t)}`);
@@ -67,7 +68,7 @@ export class RepeatVector extends Layer {
 
   constructor(args: RepeatVectorArgs) {
     if (!args || typeof args !== 'object') throw new TypeError('repeatVector: expected an options object like {n: 10}');
-    super(args, 'repeat_vector');
+    super(args, 'repeat_vector', { n: is.positiveInt });
     this.n = positiveInt(this.name, 'n', args.n);
   }
 

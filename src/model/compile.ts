@@ -4,7 +4,9 @@
  * training loop reads once per epoch, and the log names (Keras: `loss`, `mae`; with several
  * outputs `<output>_loss`, `<output>_mae`). Pure: no GPU.
  */
-import { resolveOptimizer, type Optimizer } from '../optim/optimizers';
+import type { Optimizer } from '../optim/optimizers';
+import { resolveOptimizer } from '../optim/registry';
+import { checkOptions, is } from '../options';
 import type { CompileArgs, LossSpec, MetricName, PerOutput } from './types';
 
 /** Canonical metric names. */
@@ -111,7 +113,7 @@ function perOutput<T>(v: PerOutput<T> | undefined, names: readonly string[], fal
  * output layers' names); `where` prefixes the errors (e.g. 'model.compile').
  */
 export function parseCompileArgs(args: CompileArgs, outputs: readonly string[], where: string): CompiledConfig {
-  if (!args || typeof args !== 'object') throw new TypeError(`${where}: expected {optimizer, loss}`);
+  checkOptions(where, args ?? null, { optimizer: is.any, loss: is.any, lossWeights: is.any, metrics: is.any }, "{optimizer: 'adam', loss: 'mse'}");
   if (args.loss === undefined) throw new TypeError(`${where}: a loss is required, e.g. loss: 'mse'`);
   const optimizer = resolveOptimizer(args.optimizer);
   const multi = outputs.length > 1;

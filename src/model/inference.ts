@@ -13,9 +13,11 @@ import { logsFromSums, type CompiledConfig } from './compile';
 import { batchRows, cutRows, type HostBatch } from './data';
 import { batchShape, uploadBatch } from './train-loop';
 import type { EvaluateArgs } from './types';
+import { checkOptions, is } from '../options';
 
 /** evaluate's and predict's batchSize (default 128), checked; `where` prefixes the error. */
 export function checkBatchSize(args: EvaluateArgs, where: string): number {
+  checkOptions(where, args ?? null, { batchSize: is.positiveInt, sampleWeight: is.any }, '{batchSize: 128}');
   const batchSize = args.batchSize ?? 128;
   if (!Number.isInteger(batchSize) || batchSize <= 0) throw new RangeError(`${where}: batchSize must be a positive integer, got ${batchSize}`);
   return batchSize;

@@ -24,6 +24,7 @@ import { modelSummary } from './summary';
 import { CallGate } from './calls';
 import { stepInput, runStep, statefulLayers } from './streaming';
 import type { CompileArgs, EvaluateArgs, FitArgs, FitDatasetArgs, History, ModelArgs, ModelData, TrainingStepInfo } from './types';
+import { checkOptions, is } from '../options';
 
 /** A model (Keras `Model`): layers from inputs to outputs; made by `rnn.model` (a functional graph) or `rnn.sequential`. */
 export class Model {
@@ -55,7 +56,7 @@ export class Model {
 
   /** A functional model from `args.inputs` to `args.outputs` (Sequential passes none and makes its graph later). */
   constructor(args: Partial<ModelArgs> = {}, defaultName = 'model') {
-    if (!args || typeof args !== 'object') throw new TypeError(`${defaultName}: expected an options object like {inputs, outputs}`);
+    checkOptions(defaultName, args ?? null, { inputs: is.any, outputs: is.any, name: is.string, seed: is.seed }, '{inputs, outputs}');
     this.name = args.name ?? defaultName;
     this.calls = new CallGate(this.name);
     this.seed = nextModelSeed(args.seed);

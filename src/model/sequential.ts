@@ -11,6 +11,7 @@ import { Model } from './model';
 import { Topology } from './topology';
 import { canStreamForecast, feedbackForecast } from './feedback';
 import type { EvaluateArgs, ModelData, SequentialArgs } from './types';
+import { checkOptions, is } from '../options';
 
 export { setSeed } from './weights';
 export type { LossName, LossSpec, MetricName, CompileArgs, Logs, Callback, FitArgs, FitDatasetArgs, History, EvaluateArgs, SequentialArgs, ModelArgs, ModelData } from './types';
@@ -39,6 +40,7 @@ export class Sequential extends Model {
   private builtInput: Shape | null = null;
 
   constructor(args: SequentialArgs = {}) {
+    checkOptions('sequential', args, { layers: is.array, name: is.string, seed: is.seed }, '{layers: [...]}');
     super({ ...(args?.name !== undefined ? { name: args.name } : {}), ...(args?.seed !== undefined ? { seed: args.seed } : {}) }, 'sequential');
     if (args.layers !== undefined && !Array.isArray(args.layers)) throw new TypeError(`${this.name}: layers must be a list of layers`);
     for (const l of args.layers ?? []) this.add(l);

@@ -16,6 +16,7 @@ import type { Plan, PlanFor, Totals } from './plans';
 import { logsFromSums, type CompiledConfig } from './compile';
 import { batchRows, cutRows, rowGatherer, type HostBatch } from './data';
 import type { Callback, FitArgs, FitDatasetArgs, History, Logs, ModelData, TrainingStepInfo } from './types';
+import { checkOptions, is } from '../options';
 
 /** Where the training loop gets its batches. */
 export interface BatchSource {
@@ -180,6 +181,10 @@ export function trainStepInfo(plan: Plan, opt: OptimizerState): TrainingStepInfo
 
 /** Checks fit's numeric options; `where` prefixes the errors (e.g. 'sequential.fit'). */
 export function checkFitArgs(args: FitArgs, where: string): { epochs: number; batchSize: number } {
+  checkOptions(where, args ?? null, {
+    epochs: is.nonNegativeInt, batchSize: is.positiveInt, validationData: is.array, validationSplit: is.number, shuffle: is.boolean,
+    seed: is.seed, sampleWeight: is.any, callbacks: is.any, yieldEvery: is.nonNegative,
+  }, '{epochs: 10, batchSize: 32}');
   const epochs = args.epochs ?? 1;
   const batchSize = args.batchSize ?? 32;
   if (!Number.isInteger(epochs) || epochs < 0) throw new RangeError(`${where}: epochs must be a non-negative integer, got ${epochs}`);
@@ -193,6 +198,9 @@ export function checkFitArgs(args: FitArgs, where: string): { epochs: number; ba
 /** Checks fitDataset's dataset and options; returns the epochs. `where` prefixes the errors. */
 export function checkFitDatasetArgs(dataset: unknown, args: FitDatasetArgs, where: string): number {
   if (typeof dataset !== 'function') throw new TypeError(`${where}: dataset must be a function (epoch, batch) => {x, y}`);
+  checkOptions(where, args ?? null, {
+    epochs: is.nonNegativeInt, batchesPerEpoch: is.positiveInt, validationData: is.array, validationBatchSize: is.positiveInt, callbacks: is.any, yieldEvery: is.nonNegative,
+  }, '{epochs: 10, batchesPerEpoch: 100}');
   const epochs = args.epochs ?? 1;
   if (!Number.isInteger(epochs) || epochs < 0) throw new RangeError(`${where}: epochs must be a non-negative integer, got ${epochs}`);
   if (!Number.isInteger(args.batchesPerEpoch) || args.batchesPerEpoch <= 0) {

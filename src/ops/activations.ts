@@ -3,6 +3,7 @@
  * from src/gpu/wgsl-constants.ts).
  */
 import { ACTIVATION_CODES } from '../gpu/wgsl-constants';
+import { unknownName } from '../options';
 
 export { ACTIVATION_CODES };
 
@@ -21,7 +22,8 @@ const ALIASES: Record<string, Activation> = {
 export function parseActivation(name: string | null | undefined, where: string, fallback: Activation = 'linear'): Activation {
   if (name === undefined) return fallback;
   if (name === null) return 'linear';
+  if (typeof name !== 'string') throw new TypeError(`${where}: an activation must be a name like 'tanh' (or null), got ${JSON.stringify(name)}`);
   const a = Object.hasOwn(ALIASES, name) ? ALIASES[name] : undefined;
-  if (!a) throw new Error(`${where}: unknown activation '${name}' (expected one of: ${Object.keys(ACTIVATION_CODES).join(', ')})`);
+  if (!a) throw new RangeError(`${where}: ${unknownName('activation', name, Object.keys(ALIASES))}`);
   return a;
 }

@@ -18,6 +18,14 @@ import { Tensor } from '../tensor';
 import { createStorageBuffer } from '../gpu/pool';
 import { CLIP_CODES, OPTIM_LAYOUT } from '../gpu/wgsl-constants';
 import { LearningRateSchedule, resolveLearningRate, type LearningRateLike } from './schedules';
+import { checkOptions, is, type OptionSpec } from '../options';
+
+const nullableNumber = is.either(is.number, (v) => (v === null ? null : 'must be null'));
+/** Options every optimizer takes. */
+const BASE_OPTIONS: OptionSpec = { learningRate: is.any, weightDecay: nullableNumber, clipnorm: nullableNumber, globalClipnorm: nullableNumber, clipvalue: nullableNumber };
+const ADAM_OPTIONS: OptionSpec = { ...BASE_OPTIONS, beta1: is.number, beta2: is.number, epsilon: is.number };
+const SGD_OPTIONS: OptionSpec = { ...BASE_OPTIONS, momentum: is.number, nesterov: is.boolean };
+const RMSPROP_OPTIONS: OptionSpec = { ...BASE_OPTIONS, rho: is.number, momentum: is.number, epsilon: is.number, centered: is.boolean };
 
 /** Keras 3 gradient clipping; at most one of the three may be set. */
 export interface ClipConfig {
@@ -357,6 +365,7 @@ export class Adam extends Optimizer {
   protected readonly entry = 'adamUpdate';
 
   constructor(cfg: AdamConfig = {}, where = 'adam') {
+    checkOptions(where, cfg, ADAM_OPTIONS, '{learningRate: 0.001}');
     super(where, cfg, 0.001);
     this.beta1 = positive(where, 'beta1', cfg.beta1 ?? 0.9, 1);
     this.beta2 = positive(where, 'beta2', cfg.beta2 ?? 0.999, 1);
@@ -406,9 +415,10 @@ export class SGD extends Optimizer {
   protected readonly entry = 'sgdUpdate';
 
   constructor(cfg: SgdConfig = {}) {
+    checkOptions('sgd', cfg, SGD_OPTIONS, '{learningRate: 0.01}');
     super('sgd', cfg, 0.01);
     this.momentum = unitInterval('sgd', 'momentum', cfg.momentum ?? 0);
-    this.nesterov = Boolean(cfg.nesterov ?? false);
+    this.nesterov = cfg.nesterov ?? false;
   }
 
   protected ownConfig(): Record<string, unknown> {
@@ -442,11 +452,12 @@ export class RMSprop extends Optimizer {
   protected readonly entry = 'rmspropUpdate';
 
   constructor(cfg: RmspropConfig = {}) {
+    checkOptions('rmsprop', cfg, RMSPROP_OPTIONS, '{learningRate: 0.001}');
     super('rmsprop', cfg, 0.001);
     this.rho = positive('rmsprop', 'rho', cfg.rho ?? 0.9, 1);
     this.momentum = unitInterval('rmsprop', 'momentum', cfg.momentum ?? 0);
     this.epsilon = positive('rmsprop', 'epsilon', cfg.epsilon ?? 1e-7);
-    this.centered = Boolean(cfg.centered ?? false);
+    this.centered = cfg.centered ?? false;
   }
 
   protected ownConfig(): Record<string, unknown> {
@@ -460,23 +471,4 @@ export class RMSprop extends Optimizer {
   protected updateParams(): UpdateParams {
     return { rho: this.rho, momentum: this.momentum, epsilon: this.epsilon, centered: this.centered };
   }
-}
-
-const BY_NAME: Record<string, () => Optimizer> = {
-  adam: () => new Adam(),
-  Adam: () => new Adam(),
-  adamw: () => new AdamW(),
-  AdamW: () => new AdamW(),
-  sgd: () => new SGD(),
-  SGD: () => new SGD(),
-  rmsprop: () => new RMSprop(),
-  RMSprop: () => new RMSprop(),
-};
-
-/** Resolves an optimizer given by instance or by name ('adam', 'adamw', 'sgd', 'rmsprop'). */
-export function resolveOptimizer(o: Optimizer | string): Optimizer {
-  if (o instanceof Optimizer) return o;
-  const make = typeof o === 'string' && Object.hasOwn(BY_NAME, o) ? BY_NAME[o] : undefined;
-  if (!make) throw new Error(`compile: unknown optimizer '${String(o)}' (expected an optimizer object or one of: adam, adamw, sgd, rmsprop)`);
-  return make();
 }

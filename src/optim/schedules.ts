@@ -10,6 +10,7 @@
  *                           values[i] if boundaries[i-1] < step <= boundaries[i],
  *                           values[last] if step > boundaries[last]
  */
+import { checkOptions, is, ownLookup, unknownName } from '../options';
 
 /** Base class of learning-rate schedules (Keras `LearningRateSchedule`). */
 export abstract class LearningRateSchedule {
@@ -61,11 +62,11 @@ export class ExponentialDecay extends LearningRateSchedule {
 
   constructor(cfg: ExponentialDecayConfig) {
     super();
-    if (!cfg || typeof cfg !== 'object') throw new TypeError('exponentialDecay: expected {initialLearningRate, decaySteps, decayRate}');
+    checkOptions('exponentialDecay', cfg ?? null, { initialLearningRate: is.number, decaySteps: is.number, decayRate: is.number, staircase: is.boolean }, '{initialLearningRate, decaySteps, decayRate}');
     this.initialLearningRate = finite('exponentialDecay', 'initialLearningRate', cfg.initialLearningRate, 0, false);
     this.decaySteps = finite('exponentialDecay', 'decaySteps', cfg.decaySteps, 0, false);
     this.decayRate = finite('exponentialDecay', 'decayRate', cfg.decayRate, 0, false);
-    this.staircase = Boolean(cfg.staircase ?? false);
+    this.staircase = cfg.staircase ?? false;
   }
 
   call(step: number): number {
@@ -89,7 +90,7 @@ export class PiecewiseConstantDecay extends LearningRateSchedule {
 
   constructor(cfg: PiecewiseConstantDecayConfig) {
     super();
-    if (!cfg || typeof cfg !== 'object') throw new TypeError('piecewiseConstantDecay: expected {boundaries, values}');
+    checkOptions('piecewiseConstantDecay', cfg ?? null, { boundaries: is.array, values: is.array }, '{boundaries, values}');
     const { boundaries, values } = cfg;
     if (!Array.isArray(boundaries) || !Array.isArray(values)) throw new TypeError('piecewiseConstantDecay: boundaries and values must be arrays');
     if (boundaries.length !== values.length - 1) {
@@ -144,10 +145,9 @@ export function resolveLearningRate(where: string, lr: unknown): number | Learni
   }
   if (lr && typeof lr === 'object' && 'className' in lr) {
     const s = lr as SerializedSchedule;
-    const make = SCHEDULES[s.className];
-    if (!make) {
-      throw new Error(`${where}: unknown learning-rate schedule '${String(s.className)}' (known: ExponentialDecay, PiecewiseConstantDecay)`);
-    }
+    const make = ownLookup(SCHEDULES, s.className);
+    if (!make) throw new RangeError(`${where}: ${unknownName('learning-rate schedule', String(s.className), ['ExponentialDecay', 'PiecewiseConstantDecay'])}`);
+    if (s.config === null || typeof s.config !== 'object') throw new TypeError(`${where}: the ${s.className} schedule's config must be an object`);
     return make(s.config as never);
   }
   throw new TypeError(

@@ -187,8 +187,9 @@ describe('1. bad input: clear errors naming the layer and the shapes, before any
       [{ loss: 'mse', lossWeights: [1, 2, 3] }, /lossWeights has 3 entries for 2 outputs/],
       [{ loss: 'mse', lossWeights: { c_out_q: 2 } }, /lossWeights names unknown outputs c_out_q/],
       [{ loss: 'mse', lossWeights: [1, -1] }, /lossWeights for c_out_b must be a finite number >= 0/],
-      [{ loss: rnn.losses.huber({ delta: 0 }) }, /delta must be a positive number/],
+      [{ loss: { kind: 'huber', delta: 0, warmupSteps: 0 } }, /delta must be a positive number/],
     ];
+    expect(() => rnn.losses.huber({ delta: 0 })).toThrow(/losses.huber: delta must be a positive number, got 0/);
     for (const [args, re] of bad) {
       expect(() => model.compile({ optimizer: opt(), ...(args as object) } as unknown as rnn.CompileArgs), JSON.stringify(args)).toThrow(re);
     }

@@ -319,7 +319,8 @@ describe('bad options give clear errors naming the option', () => {
     expect(() => (plain.learningRate = -1)).toThrow(/sgd: learningRate must be/);
 
     const model = rnn.sequential({ layers: [rnn.layers.dense({ units: 1, inputShape: [2] })] });
-    expect(() => model.compile({ optimizer: 'nadam', loss: 'mse' })).toThrow(/unknown optimizer 'nadam' .*adamw, sgd, rmsprop/);
+    expect(() => model.compile({ optimizer: 'nadam', loss: 'mse' })).toThrow(/unknown optimizer 'nadam' \(did you mean 'adam'\?\)/);
+    expect(() => model.compile({ optimizer: 'lion', loss: 'mse' })).toThrow(/unknown optimizer 'lion' \(known: adam, adamw, sgd, rmsprop\)/);
     expect(() => model.compile({ optimizer: 'toString', loss: 'mse' })).toThrow(/unknown optimizer 'toString'/);
     model.compile({ optimizer: 'rmsprop', loss: 'mse' });
     expect(model.optimizer).toBeInstanceOf(rnn.RMSprop);

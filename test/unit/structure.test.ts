@@ -27,7 +27,7 @@ function walk(dir: string, ext: string): string[] {
  * under src/ (or its name for the files at the top of src/).
  */
 const LAYERS: Record<string, readonly string[]> = {
-  leaf: ['leaf'], // src/tensor.ts, src/host.ts: shapes and host arrays
+  leaf: ['leaf'], // src/tensor.ts, src/host.ts, src/options.ts: shapes, host arrays, option checks
   gpu: ['leaf', 'gpu'], // device, shaders, buffers, programs, the parameter arena
   data: ['leaf', 'data'], // host-side data: generators, windows, CSV
   io: ['leaf', 'io'], // saved models: artifacts, formats, handlers (files, IndexedDB, downloads, http)
@@ -45,7 +45,7 @@ function layerOf(file: string): string {
   const m = /^src\/([^/]+)\//.exec(r);
   if (r === 'src/index.ts' || r === 'src/worker/entry.ts') return 'index'; // the package's entry points
   if (m) return m[1] === 'lessons' || m[1] === 'callbacks' || m[1] === 'worker' ? 'top' : m[1]!;
-  if (r === 'src/tensor.ts' || r === 'src/host.ts') return 'leaf';
+  if (r === 'src/tensor.ts' || r === 'src/host.ts' || r === 'src/options.ts') return 'leaf';
   return 'top'; // src/forecast.ts
 }
 
