@@ -4,8 +4,7 @@
  * graph), built like the hand-written recurrent kernels (docs/design.md §6): workgroup w owns the
  * batch rows [w·R, (w+1)·R) and loops over the steps of one chunk; a batch row depends only on
  * itself, so workgroups never wait for each other. Within a step the phases of cell-layout.ts run
- * one after another, separated by `storageBarrier(); workgroupBarrier();` (their code:
- * cell-wgsl.ts). Every value of a step is stored in `saved` (what BPTT reads), every gradient in
+ * one after another, separated by barriers (their code: cell-wgsl.ts). Every value of a step is stored in `saved` (what BPTT reads), every gradient in
  * `dsaved` (what the weight-gradient GEMMs after the loop read). The options are pipeline
  * constants, as in the built-in cells. The module is compiled through the same shader loader as
  * shaders/*.wgsl (the generated constants and the prelude in front, reflection for the bindings).
@@ -54,6 +53,7 @@ function header(g: CellGraph, l: CellLayout, o: StepGen['o']): void {
   o.line('}');
   o.line('');
   o.line('override WG: u32 = 64u;             // invocations per workgroup');
+  o.line('override STORAGE_BARRIER: bool = true; // false on CPU adapters (see barrier())');
   o.line('override HAS_INIT: bool = false;     // initial states at consts[initOff<i>] (else zeros)');
   o.line('override HAS_REC_MASK: bool = false; // recurrent dropout on the states entering matmuls');
   o.line('override HAS_SEQ_MASK: bool = false; // Keras masking: a masked step carries the states and the previous output');
@@ -74,7 +74,7 @@ function header(g: CellGraph, l: CellLayout, o: StepGen['o']): void {
   o.line('@group(0) @binding(8) var<storage, read_write> dsaved: array<f32>;    // [B, T, DW]');
   o.line('@group(0) @binding(9) var<storage, read_write> carry: array<f32>;     // state gradients, output gradient');
   o.line(`@group(0) @binding(18) var<storage, read_write> dxin: array<f32>;    // [B, T, ${g.inputSize}] dx +=`);
-  for (const e of l.params.kernel) o.line(`@group(0) @binding(${20 + e.weight}) var<storage, read_write> wg${e.weight}: array<f32>; // d w${e.weight} [${e.size}] +=`);
+  for (const w of l.params.weights) o.line(`@group(0) @binding(${20 + w}) var<storage, read_write> wg${w}: array<f32>; // d w${w} +=`);
   o.line('');
   o.line('fn rowOf(b: u32, s: u32) -> u32 { return b * params.T + s; }');
   o.line('');
@@ -96,7 +96,22 @@ function header(g: CellGraph, l: CellLayout, o: StepGen['o']): void {
     o.line(`  return consts[params.recMaskOff${i} + b * ${u(S)} + j];`);
     o.line('}');
   });
+  o.line('');
+  o.line('// Between phases: what other invocations of the workgroup wrote is visible after it. CPU adapters');
+  o.line('// (STORAGE_BARRIER false) run a workgroup\'s invocations on one thread, one after another between');
+  o.line('// barriers, so their storage writes are already visible; there storageBarrier() only costs time.');
+  o.line('fn barrier() {');
+  o.line('  if (STORAGE_BARRIER) { storageBarrier(); }');
+  o.line('  workgroupBarrier();');
+  o.line('}');
   for (const [fn, buf] of [['put4Saved', 'saved'], ['put4Grad', 'dsaved']]) {
+    o.line('');
+    o.line(`fn ${fn}Full(at: u32, v: vec4f) {`);
+    o.line(`  ${buf}[at] = v.x;`);
+    o.line(`  ${buf}[at + 1u] = v.y;`);
+    o.line(`  ${buf}[at + 2u] = v.z;`);
+    o.line(`  ${buf}[at + 3u] = v.w;`);
+    o.line('}');
     o.line('');
     o.line(`// ${buf}[at..at+min(n, 4)) = v (a register block's row)`);
     o.line(`fn ${fn}(at: u32, n: u32, v: vec4f) {`);
@@ -112,39 +127,47 @@ function header(g: CellGraph, l: CellLayout, o: StepGen['o']): void {
 function paramGrads(gen: StepGen): void {
   const { g, l, o } = gen;
   o.line('');
-  o.line('// After BPTT: the weight gradients that are sums over every row and step (biases, gamma, beta, small');
-  o.line('// matmul weights; bigger ones are GEMMs). Invocation e owns element e of [' + l.params.kernel.map((e) => `w${e.weight}`).join(' | ') + '] and adds');
-  o.line('// its sum to the gradient (one invocation per element: no atomics, the same order every run).');
+  o.line('// After BPTT: the weight gradients that are sums over every row and step (biases, gamma, beta and, on CPU');
+  o.line('// adapters, the matmul weights). Invocation e does one task: Σ over the rows of 4×4 elements of an outer');
+  o.line('// product (8 loads per 16 multiply-adds) or of 4 elements of a column sum, added to the gradient. No two');
+  o.line('// tasks add to the same element: no atomics, the same order every run.');
   o.line('@compute @workgroup_size(WG)');
   o.line('fn cellParamGrads(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {');
   o.line('  let e = flatIndex(gid, nwg, WG);');
   o.line('  let rows = params.B * params.T;');
   o.depth = 1;
-  l.params.kernel.forEach((w, wi) => {
-    if (wi) o.depth--;
-    o.line(`${wi ? '} else ' : ''}if (e < ${u(w.base + w.size)}) {`);
+  const lanes = ['x', 'y', 'z', 'w'];
+  l.params.kernel.forEach(({ term: t, base, tasks }, ti) => {
+    if (ti) o.depth--;
+    o.line(`${ti ? '} else ' : ''}if (e < ${u(base + tasks)}) {`);
     o.depth++;
-    o.line(`let i = e${w.base ? ` - ${u(w.base)}` : ''}; // element of w${w.weight}`);
-    o.line('var acc = 0.0;');
-    for (const t of w.terms) {
-      const range = (off: number, size: number) => [off ? `i >= ${u(off)}` : '', off + size < w.size ? `i < ${u(off + size)}` : ''].filter(Boolean).join(' && ');
-      if (t.kind === 'sum') {
-        const col = t.col === 'grad' ? l.gradCol[t.node]! : l.contribCol.get(t.node)!;
-        const cond = range(t.offset, t.width);
-        o.line(`${cond ? `if (${cond}) ` : ''}{ for (var r = 0u; r < rows; r++) { acc += dsaved[${at('r * DW', col, t.offset ? `(i - ${u(t.offset)})` : 'i')}]; } } // n${t.node}`);
-      } else {
-        const n = g.nodes[t.node]!;
-        const A = n.kind === 'proj' ? `xin[r * ${u(g.inputSize)} + k]` : gen.V((n as { a: number }).a, 'k', false, 'r');
-        const cond = range(t.offset, t.K * t.N);
-        const idx = t.offset ? `(i - ${u(t.offset)})` : 'i';
-        o.line(`${cond ? `if (${cond}) ` : ''}{ // n${t.node}: Σ A[r, k]·dn${t.node}[r, j]`);
-        o.line(`  let k = ${idx} / ${u(t.N)};`);
-        o.line(`  let j = ${idx} % ${u(t.N)};`);
-        o.line(`  for (var r = 0u; r < rows; r++) { acc += ${A} * ${gen.G(t.node, 'j', 'r')}; }`);
-        o.line('}');
-      }
+    const task = base ? `e - ${u(base)}` : 'e';
+    if (t.kind === 'sum') {
+      const col = t.col === 'grad' ? l.gradCol[t.node]! : l.contribCol.get(t.node)!;
+      o.line(`// w${t.weight}[${t.offset}..${t.offset + t.width}) += Σ_r ${t.col === 'grad' ? `dn${t.node}` : `dn${t.node} ⊙ its input`}[r, ·]`);
+      o.line(`let j0 = 4u * (${task});`);
+      o.line(`let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(${u(t.width - 1)}));`);
+      o.line('var acc = vec4f(0.0);');
+      o.line(`for (var r = 0u; r < rows; r++) { acc += vec4f(${lanes.map((c) => `dsaved[${at('r * DW', col, `ju.${c}`)}]`).join(', ')}); }`);
+      lanes.forEach((c, i) => o.line(`if (j0 + ${u(i)} < ${u(t.width)}) { wg${t.weight}[${at('', t.offset, `j0 + ${u(i)}`)}] += acc.${c}; }`));
+    } else {
+      const p = t.product;
+      const A = (k: string) => (p.a === null ? `xin[r * ${u(g.inputSize)} + ${k}]` : gen.V(p.a, k, false, 'r'));
+      const nj = Math.ceil(t.N / 4);
+      o.line(`// w${t.weight}[${t.K}, ${t.N}] (at ${t.offset}) += Σ_r ${p.a === null ? 'x' : `n${p.a}`}[r, k]·dn${p.node}[r, j] for k in k0..k0+3, j in j0..j0+3`);
+      o.line(`let k0 = 4u * ((${task}) / ${u(nj)});`);
+      o.line(`let j0 = 4u * ((${task}) % ${u(nj)});`);
+      o.line(`let ku = min(vec4u(k0) + vec4u(0u, 1u, 2u, 3u), vec4u(${u(t.K - 1)}));`);
+      o.line(`let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(${u(t.N - 1)}));`);
+      lanes.forEach((_, q) => o.line(`var a${q} = vec4f(0.0);`));
+      o.open('for (var r = 0u; r < rows; r++)');
+      o.line(`let d = vec4f(${lanes.map((c) => gen.G(p.node, `ju.${c}`, 'r')).join(', ')});`);
+      lanes.forEach((c, q) => o.line(`a${q} += ${A(`ku.${c}`)} * d;`));
+      o.close();
+      lanes.forEach((_, q) => {
+        lanes.forEach((c, i) => o.line(`if (k0 + ${u(q)} < ${u(t.K)} && j0 + ${u(i)} < ${u(t.N)}) { wg${t.weight}[${at(`(k0 + ${u(q)}) * ${u(t.N)}`, t.offset, `j0 + ${u(i)}`)}] += a${q}.${c}; }`));
+      });
     }
-    o.line(`wg${w.weight}[i] += acc;`);
   });
   o.close();
   o.depth = 0;
@@ -197,8 +220,7 @@ function emit(gen: StepGen): CellModuleSource {
     o.line('      }');
     o.line('    }');
   });
-  o.line('    storageBarrier();');
-  o.line('    workgroupBarrier();');
+  o.line('    barrier();');
   o.line('  }');
   o.line('  for (var s = params.tStart; s < params.tEnd; s++) {');
   o.depth = 2;
@@ -219,12 +241,12 @@ function emit(gen: StepGen): CellModuleSource {
   o.line('  }');
   o.line('}');
   if (l.params.kernel.length) paramGrads(gen);
-  // a masked branch with nothing to do: `if (!stepMasked(b, s)) { … }`
+  // a masked branch with nothing to do: `if (!(HAS_SEQ_MASK && stepMasked(b, s))) { … }`
   const lines: string[] = [];
   for (let i = 0; i < o.lines.length; i++) {
     const line = o.lines[i]!;
-    if (line.trim() === 'if (stepMasked(b, s)) {' && o.lines[i + 1]?.trim() === '} else {') {
-      lines.push(line.replace('if (stepMasked', 'if (!stepMasked'));
+    if (line.trim() === 'if (HAS_SEQ_MASK && stepMasked(b, s)) {' && o.lines[i + 1]?.trim() === '} else {') {
+      lines.push(line.replace('if (HAS_SEQ_MASK && stepMasked(b, s))', 'if (!(HAS_SEQ_MASK && stepMasked(b, s)))'));
       i++;
     } else lines.push(line);
   }

@@ -32,13 +32,19 @@ export interface WeightRef {
 
 export type ElementwiseKind = 'add' | 'sub' | 'mul';
 
+/** One product a·W of a matmul node (a row value of K units, W a [K, width] weight). */
+export interface MatmulTerm {
+  a: number;
+  weight: WeightRef;
+}
+
 /** One value of the step, per batch row: `width` floats. */
 export type CellNode = { id: number; width: number; label: string } & (
   | { kind: 'input' } // x_t (after input dropout)
   | { kind: 'state'; state: number } // state i entering the step
   | { kind: 'stateDrop'; a: number; state: number } // state ⊙ recurrent-dropout mask (HAS_REC_MASK)
   | { kind: 'proj'; weight: WeightRef; bias: WeightRef | null; col: number } // x_t·W + b, precomputed for all steps
-  | { kind: 'matmul'; a: number; weight: WeightRef; bias: WeightRef | null }
+  | { kind: 'matmul'; terms: MatmulTerm[]; bias: WeightRef | null } // bias + Σ a_i·W_i (x·K + h·U: one register block)
   | { kind: ElementwiseKind; a: number; b: number }
   | { kind: 'scale'; a: number; factor: number; shift: number }
   | { kind: 'act'; a: number; act: Exclude<Activation, 'linear'> }
@@ -81,6 +87,8 @@ export function operands(n: CellNode): number[] {
       return [n.a, n.b];
     case 'concat':
       return n.parts;
+    case 'matmul':
+      return n.terms.map((t) => t.a);
     case 'normalize':
       return [n.a, n.stats];
     default:
@@ -194,7 +202,7 @@ export class CellTracer {
     const [K, N] = b.shape as [number, number];
     if (K !== this.width(x)) throw new RangeError(`${name}: cannot multiply [${this.B}, ${this.width(x)}] by [${K}, ${N}]`);
     const bw = bias ? this.weightOf(bias, `${name} (bias)`, [N]) : null;
-    return this.add_({ kind: 'matmul', a: x, weight: w, bias: bw, width: N, label: name });
+    return this.add_({ kind: 'matmul', terms: [{ a: x, weight: w }], bias: bw, width: N, label: name });
   }
 
   binary(kind: ElementwiseKind, a: Tensor, b: Tensor): TracedTensor {
@@ -346,22 +354,24 @@ function lower(nodes: CellNode[], roots: { output: number; states: number[] }, I
   const drops = new Map<number, number>();
   for (const n of all) {
     if (!live.has(n.id) || n.kind !== 'matmul') continue;
-    if (n.a === inputId && hoistInput) {
-      const p: CellNode = { id: n.id, kind: 'proj', weight: n.weight, bias: n.bias, col: projWidth, width: n.width, label: n.label };
+    const t = n.terms[0]!; // traced matmuls have one term
+    if (t.a === inputId && hoistInput) {
+      const p: CellNode = { id: n.id, kind: 'proj', weight: t.weight, bias: n.bias, col: projWidth, width: n.width, label: n.label };
       projWidth += n.width;
       all[n.id] = p;
-    } else if (stateIds.includes(n.a)) {
-      let d = drops.get(n.a);
+    } else if (stateIds.includes(t.a)) {
+      let d = drops.get(t.a);
       if (d === undefined) {
         d = all.length;
-        const s = all[n.a] as Extract<CellNode, { kind: 'state' }>;
-        all.push({ id: d, kind: 'stateDrop', a: n.a, state: s.state, width: s.width, label: `state ${s.state} ⊙ recurrent dropout` });
-        drops.set(n.a, d);
+        const s = all[t.a] as Extract<CellNode, { kind: 'state' }>;
+        all.push({ id: d, kind: 'stateDrop', a: t.a, state: s.state, width: s.width, label: `state ${s.state} ⊙ recurrent dropout` });
+        drops.set(t.a, d);
         live.add(d);
       }
-      n.a = d;
+      n.terms = [{ ...t, a: d }];
     }
   }
+  mergeMatmulSums(all, live, roots);
   // the input stays a leaf only while something still reads it in the kernel
   const used = new Set<number>();
   for (const n of all) if (live.has(n.id)) for (const o of operands(n)) used.add(o);
@@ -375,11 +385,31 @@ function lower(nodes: CellNode[], roots: { output: number; states: number[] }, I
     const m = { ...n, id: i } as CellNode;
     if ('a' in m) m.a = r(m.a);
     if ('b' in m) m.b = r(m.b);
+    if (m.kind === 'matmul') m.terms = m.terms.map((t) => ({ ...t, a: r(t.a) }));
     if (m.kind === 'concat') m.parts = m.parts.map(r);
     if (m.kind === 'normalize') m.stats = r(m.stats);
     return m;
   });
   return { nodes: out, inputSize: I, stateSizes, outputSize, output: r(roots.output), states: roots.states.map(r), projWidth, name };
+}
+
+/**
+ * add(m1, m2) of two matmuls that nothing else reads (x·K + b + h·U) becomes one matmul with both
+ * terms: one register block accumulates both sums, and nothing stores the two halves.
+ */
+function mergeMatmulSums(all: CellNode[], live: Set<number>, roots: { output: number; states: number[] }): void {
+  const uses = new Map<number, number>();
+  for (const n of all) if (live.has(n.id)) for (const o of operands(n)) uses.set(o, (uses.get(o) ?? 0) + 1);
+  const isRoot = (id: number) => roots.output === id || roots.states.includes(id);
+  for (const n of all) {
+    if (!live.has(n.id) || n.kind !== 'add' || n.a === n.b) continue;
+    const p = all[n.a]!, q = all[n.b]!;
+    if (p.kind !== 'matmul' || q.kind !== 'matmul' || (p.bias && q.bias)) continue;
+    if (uses.get(p.id) !== 1 || uses.get(q.id) !== 1 || isRoot(p.id) || isRoot(q.id)) continue;
+    all[n.id] = { id: n.id, kind: 'matmul', terms: [...p.terms, ...q.terms], bias: p.bias ?? q.bias, width: n.width, label: `${p.label} + ${q.label}` };
+    live.delete(p.id);
+    live.delete(q.id);
+  }
 }
 
 /** One line per node (tests, errors, the generated module's header). */
@@ -391,7 +421,7 @@ export function describeNode(g: CellGraph, n: CellNode): string {
     case 'state': return `state ${n.state} entering the step [${n.width}]`;
     case 'stateDrop': return `${v(n.a)} ⊙ recurrent-dropout mask ${n.state}`;
     case 'proj': return `x_t·${w(n.weight)}${n.bias ? ` + ${w(n.bias)}` : ''} (all steps by one GEMM, columns ${n.col}..${n.col + n.width - 1})`;
-    case 'matmul': return `${v(n.a)}·${w(n.weight)}${n.bias ? ` + ${w(n.bias)}` : ''}`;
+    case 'matmul': return `${n.terms.map((t) => `${v(t.a)}·${w(t.weight)}`).join(' + ')}${n.bias ? ` + ${w(n.bias)}` : ''}`;
     case 'add': return `${v(n.a)} + ${v(n.b)}`;
     case 'sub': return `${v(n.a)} - ${v(n.b)}`;
     case 'mul': return `${v(n.a)} ⊙ ${v(n.b)}`;

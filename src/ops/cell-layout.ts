@@ -6,7 +6,7 @@
  * rows ('rows', the row reductions); phases are separated by barriers, so a node joins the current
  * phase only when everything it reads from that phase is at its own (row, unit).
  */
-import { operands, type CellGraph, type CellNode } from './cell-graph';
+import { operands, type CellGraph, type CellNode, type WeightRef } from './cell-graph';
 
 /** A node's place in the step's work: its value (forward) or gradient (backward). */
 export type PhaseItem =
@@ -61,9 +61,31 @@ export function isReadyAtStepStart(n: CellNode): boolean {
   return !isComputed(n) || n.kind === 'stateDrop';
 }
 
+/** One product A·W of the step: a term of a matmul node (A a row value) or a projection (A = x). */
+export interface Product {
+  node: number;
+  /** Index in the matmul's terms (-1: a projection). */
+  term: number;
+  /** The row value A, or null for x (a projection). */
+  a: number | null;
+  weight: WeightRef;
+  K: number;
+  N: number;
+}
+
+/** Every product of the step, in node order. */
+export function products(g: CellGraph): Product[] {
+  const out: Product[] = [];
+  for (const n of g.nodes) {
+    if (n.kind === 'proj') out.push({ node: n.id, term: -1, a: null, weight: n.weight, K: g.inputSize, N: n.width });
+    if (n.kind === 'matmul') n.terms.forEach((t, i) => out.push({ node: n.id, term: i, a: t.a, weight: t.weight, K: g.nodes[t.a]!.width, N: n.width }));
+  }
+  return out;
+}
+
 /** The weights of a node the kernels read (projections' weights are the GEMM's). */
 function kernelWeights(n: CellNode): { index: number }[] {
-  if (n.kind === 'matmul') return n.bias ? [n.weight, n.bias] : [n.weight];
+  if (n.kind === 'matmul') return [...n.terms.map((t) => t.weight), ...(n.bias ? [n.bias] : [])];
   if (n.kind === 'biasAdd' || n.kind === 'weightMul') return [n.weight];
   return [];
 }
@@ -83,6 +105,7 @@ function forwardReads(g: CellGraph, n: CellNode): [number, boolean][] {
   const base = (id: number, local: boolean) => viewBase(g, id, local);
   switch (n.kind) {
     case 'matmul':
+      return n.terms.map((t) => base(t.a, false));
     case 'rowStats':
       return [base(n.a, false)];
     case 'concat':
@@ -157,7 +180,7 @@ export function layoutCell(g: CellGraph, weightSizes: readonly number[], outerLi
   }
   return {
     savedWidth: sw, savedCol, gradWidth: dw, gradCol, contribCol, normStatsCol, weightOffset, weightFloats: wf,
-    forward: forwardPhases(g), backward: backwardPhases(g, consumers), consumers, params: paramGradPlan(g, weightSizes, outerLimit),
+    forward: forwardPhases(g), backward: backwardPhases(g, consumers), consumers, params: paramGradPlan(g, outerLimit),
   };
 }
 
@@ -165,7 +188,7 @@ export function layoutCell(g: CellGraph, weightSizes: readonly number[], outerLi
 export function postLoopReads(g: CellGraph): Keep {
   const values = new Set<number>(), grads = new Set<number>();
   for (const n of g.nodes) {
-    if (n.kind === 'matmul') values.add(viewBase(g, n.a)[0]);
+    if (n.kind === 'matmul') for (const t of n.terms) values.add(viewBase(g, t.a)[0]);
     if (n.kind === 'matmul' || n.kind === 'proj' || n.kind === 'biasAdd') grads.add(n.id);
   }
   return { values, grads };
@@ -176,60 +199,80 @@ export type ParamTerm =
   /** Σ dsaved[·, col + j] into elements [offset, offset + width) (biases, gamma, beta). */
   | { kind: 'sum'; weight: number; node: number; col: 'grad' | 'contrib'; offset: number; width: number }
   /** Σ A[·, k]·dsaved[·, grad(node) + j] into the [K, N] elements at offset (a small matmul or projection weight). */
-  | { kind: 'outer'; weight: number; node: number; offset: number; K: number; N: number };
+  | { kind: 'outer'; weight: number; product: Product; offset: number; K: number; N: number };
 
 export interface ParamGradPlan {
-  /** Weights summed in the cellParamGrads kernel: flat element range [base, base + size), their terms. */
-  kernel: { weight: number; base: number; size: number; terms: ParamTerm[] }[];
-  /** Elements of the kernel's flat index space (one invocation each). */
+  /**
+   * The terms cellParamGrads sums, each split into tasks (one invocation each): 4×4 elements of an
+   * outer product, 4 elements of a column sum; term i's tasks are [base, base + tasks).
+   */
+  kernel: { term: ParamTerm; base: number; tasks: number }[];
+  /** The weights whose gradient the kernel adds to (its bindings wg<i>). */
+  weights: number[];
+  /** Tasks in all (invocations of the dispatch). */
   total: number;
-  /** Matmul / projection nodes whose weight gradient is a GEMM instead (too big for one invocation per element). */
-  gemm: number[];
-  /** Bias-like terms done as column sums by GEMM (when the kernel would bind too many buffers). */
+  /** Products whose weight gradient is a GEMM instead. */
+  gemm: Product[];
+  /** Bias-like terms done as column sums by GEMM (a weight element two kernel terms would add to, or too many bindings). */
   gemmSums: ParamTerm[];
 }
 
 /**
- * GPUs: the largest K·N of a matmul weight summed in cellParamGrads (one invocation per element,
- * B·T rows each); bigger ones are GEMMs (tiled, parallel over the rows too). CPU adapters sum every
+ * GPUs: the largest K·N of a matmul weight summed in cellParamGrads (a task per 4×4 elements, B·T
+ * rows each); bigger ones are GEMMs (tiled, parallel over the rows too). CPU adapters sum every
  * weight there: a GEMM's many small workgroups cost more than its better loads save.
  */
 export const SMALL_OUTER = 4096;
 
-function paramGradPlan(g: CellGraph, weightSizes: readonly number[], outerLimit: number): ParamGradPlan {
-  const terms = new Map<number, ParamTerm[]>();
-  const gemm: number[] = [];
-  const add = (w: number, t: ParamTerm) => terms.set(w, [...(terms.get(w) ?? []), t]);
+function paramGradPlan(g: CellGraph, outerLimit: number): ParamGradPlan {
+  const terms: ParamTerm[] = [];
+  const gemm: Product[] = [];
+  for (const p of products(g)) {
+    if (p.K * p.N <= outerLimit) terms.push({ kind: 'outer', weight: p.weight.index, product: p, offset: p.weight.offset, K: p.K, N: p.N });
+    else gemm.push(p);
+  }
   for (const n of g.nodes) {
-    if (n.kind === 'matmul' || n.kind === 'proj') {
-      const K = n.kind === 'proj' ? g.inputSize : g.nodes[n.a]!.width;
-      if (K * n.width <= outerLimit) add(n.weight.index, { kind: 'outer', weight: n.weight.index, node: n.id, offset: n.weight.offset, K, N: n.width });
-      else gemm.push(n.id);
-      if (n.bias) add(n.bias.index, { kind: 'sum', weight: n.bias.index, node: n.id, col: 'grad', offset: n.bias.offset, width: n.width });
-    } else if (n.kind === 'biasAdd') add(n.weight.index, { kind: 'sum', weight: n.weight.index, node: n.id, col: 'grad', offset: n.weight.offset, width: n.width });
-    else if (n.kind === 'weightMul') add(n.weight.index, { kind: 'sum', weight: n.weight.index, node: n.id, col: 'contrib', offset: n.weight.offset, width: n.width });
+    if ((n.kind === 'matmul' || n.kind === 'proj') && n.bias) terms.push({ kind: 'sum', weight: n.bias.index, node: n.id, col: 'grad', offset: n.bias.offset, width: n.width });
+    else if (n.kind === 'biasAdd') terms.push({ kind: 'sum', weight: n.weight.index, node: n.id, col: 'grad', offset: n.weight.offset, width: n.width });
+    else if (n.kind === 'weightMul') terms.push({ kind: 'sum', weight: n.weight.index, node: n.id, col: 'contrib', offset: n.weight.offset, width: n.width });
+  }
+  // Two tasks must never add to the same element (no atomics): a term overlapping an earlier one of its weight goes to a GEMM.
+  const taken = new Map<number, [number, number][]>();
+  const kernelTerms: ParamTerm[] = [];
+  const gemmSums: ParamTerm[] = [];
+  for (const t of terms) {
+    const size = t.kind === 'outer' ? t.K * t.N : t.width;
+    const spans = taken.get(t.weight) ?? [];
+    if (spans.some(([a, b]) => t.offset < b && a < t.offset + size)) {
+      if (t.kind === 'outer') gemm.push(t.product);
+      else gemmSums.push(t);
+      continue;
+    }
+    taken.set(t.weight, [...spans, [t.offset, t.offset + size]]);
+    kernelTerms.push(t);
   }
   // storage buffers of the kernel: dsaved, the sources of outer products, one per weight (≤ 8 in all)
+  const weights = [...new Set(kernelTerms.map((t) => t.weight))].sort((a, b) => a - b);
   const sources = new Set<string>(['dsaved']);
-  for (const ts of terms.values()) for (const t of ts) if (t.kind === 'outer') sources.add(outerSource(g, t.node));
-  if (sources.size + terms.size > 8) {
-    const all = [...terms.values()].flat();
-    return { kernel: [], total: 0, gemm: [...gemm, ...all.filter((t) => t.kind === 'outer').map((t) => t.node)], gemmSums: all.filter((t) => t.kind === 'sum') };
+  for (const t of kernelTerms) if (t.kind === 'outer') sources.add(outerSource(g, t.product));
+  if (sources.size + weights.length > 8) {
+    const outer = kernelTerms.flatMap((t) => (t.kind === 'outer' ? [t.product] : []));
+    return { kernel: [], weights: [], total: 0, gemm: [...gemm, ...outer], gemmSums: [...gemmSums, ...kernelTerms.filter((t) => t.kind === 'sum')] };
   }
   let base = 0;
-  const kernel = [...terms].sort(([a], [b]) => a - b).map(([weight, ts]) => {
-    const e = { weight, base, size: weightSizes[weight]!, terms: ts };
-    base += e.size;
+  const kernel = kernelTerms.map((term) => {
+    const tasks = term.kind === 'outer' ? Math.ceil(term.K / 4) * Math.ceil(term.N / 4) : Math.ceil(term.width / 4);
+    const e = { term, base, tasks };
+    base += tasks;
     return e;
   });
-  return { kernel, total: base, gemm, gemmSums: [] };
+  return { kernel, weights, total: base, gemm, gemmSums };
 }
 
-/** The buffer an outer-product term reads its left operand from. */
-export function outerSource(g: CellGraph, node: number): 'xin' | 'xproj' | 'saved' {
-  const n = g.nodes[node]!;
-  if (n.kind === 'proj') return 'xin';
-  const a = g.nodes[viewBase(g, (n as { a: number }).a)[0]]!;
+/** The buffer an outer product reads its left operand from. */
+export function outerSource(g: CellGraph, p: Product): 'xin' | 'xproj' | 'saved' {
+  if (p.a === null) return 'xin';
+  const a = g.nodes[viewBase(g, p.a)[0]]!;
   return a.kind === 'input' ? 'xin' : a.kind === 'proj' ? 'xproj' : 'saved';
 }
 

@@ -143,7 +143,8 @@ export async function cellRnn(g: Graph, cc: CompiledCell, x: Tensor, weights: re
       ...(nd.bias ? { bias: { t: weights[nd.bias.index]!, off: nd.bias.offset } } : {}),
     });
   }
-  const saved = g.alloc([B, T, l.savedWidth], `${cg.name}/saved`);
+  // [B·T + 1 rows, SW]: the last row is a sink for the state slots "of step T" (no branch in the kernel)
+  const saved = g.alloc([B * T + 1, l.savedWidth], `${cg.name}/saved`);
   const outSeq = g.alloc([B, T, O], `${cg.name}/outputs`, needsGrad);
   // last = [state 0 | … | output] blocks, each aligned so that it can be bound alone
   let lastLen = 0;
@@ -163,7 +164,7 @@ export async function cellRnn(g: Graph, cc: CompiledCell, x: Tensor, weights: re
   const maxWidth = Math.max(...l.forward.map((p) => p.width), ...l.backward.map((p) => p.width));
   const { rowsPerGroup, workgroup } = cellWorkLayout(maxWidth, B, software, opts.persistentLayout);
   Object.assign(params, { B, T, rowsPerGroup });
-  const constants = { WG: workgroup, HAS_INIT: init ? 1 : 0, HAS_REC_MASK: recMasks.some(Boolean) ? 1 : 0, HAS_SEQ_MASK: seqMask ? 1 : 0 };
+  const constants = { WG: workgroup, STORAGE_BARRIER: software ? 0 : 1, HAS_INIT: init ? 1 : 0, HAS_REC_MASK: recMasks.some(Boolean) ? 1 : 0, HAS_SEQ_MASK: seqMask ? 1 : 0 };
   const groups = Math.ceil(B / rowsPerGroup);
   const bindings: Record<string, Tensor> = { consts, xin: xIn, saved, outSeq, last, ...(xproj ? { xproj } : {}) };
   const kf = await g.ctx.shaders.kernel(cc.module, 'cellForward', constants);
@@ -240,12 +241,12 @@ async function weightAndInputGrads(g: Graph, cc: CompiledCell, b: GradBuffers): 
   const rows = b.B * b.T;
   const P = cg.projWidth, I = cg.inputSize;
   const plan = l.params;
-  if (plan.kernel.length && plan.kernel.some((e) => b.weights[e.weight]!.requiresGrad)) {
+  if (plan.weights.some((i) => b.weights[i]!.requiresGrad)) {
     const k = await g.ctx.shaders.kernel(cc.module, 'cellParamGrads', { WG: b.workgroup });
     const grads: Record<string, Tensor> = {};
-    for (const e of plan.kernel) {
-      const w = b.weights[e.weight]!;
-      grads[`wg${e.weight}`] = w.requiresGrad ? g.grad(w) : g.alloc([e.size], `${cg.name}/unused gradient`);
+    for (const i of plan.weights) {
+      const w = b.weights[i]!;
+      grads[`wg${i}`] = w.requiresGrad ? g.grad(w) : g.alloc([w.size], `${cg.name}/unused gradient`);
     }
     bp.dispatch(k, k.ownBindings({ ...b.bindings, dsaved: b.dsaved, ...grads }), b.params, plan.total);
   }
@@ -262,14 +263,11 @@ async function weightAndInputGrads(g: Graph, cc: CompiledCell, b: GradBuffers): 
     return { t: b.saved, off: l.savedCol[id]!, rowStride: l.savedWidth };
   };
   // what the kernel does not sum: big matmul weights as GEMMs, and column sums when the kernel would bind too many buffers
-  for (const id of plan.gemm) {
-    const n = cg.nodes[id]!;
-    if (n.kind !== 'matmul' && n.kind !== 'proj') continue;
-    const wt = b.weights[n.weight.index]!;
+  for (const p of plan.gemm) {
+    const wt = b.weights[p.weight.index]!;
     if (!wt.requiresGrad) continue;
-    const K = n.kind === 'proj' ? I : cg.nodes[n.a]!.width;
-    const a = n.kind === 'proj' ? { t: b.xIn, rowStride: I } : vview(n.a);
-    await gemm(g, bp, { M: K, N: n.width, K: rows, transA: true, accumulate: true, a, b: dview(l.gradCol[id]!), c: { t: g.grad(wt), off: n.weight.offset, rowStride: n.width } });
+    const a = p.a === null ? { t: b.xIn, rowStride: I } : vview(p.a);
+    await gemm(g, bp, { M: p.K, N: p.N, K: rows, transA: true, accumulate: true, a, b: dview(l.gradCol[p.node]!), c: { t: g.grad(wt), off: p.weight.offset, rowStride: p.N } });
   }
   let ones: Tensor | null = null;
   for (const t of plan.gemmSums) {

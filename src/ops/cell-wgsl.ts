@@ -31,6 +31,7 @@ const ACT: Record<string, (x: string) => string> = {
   sigmoid: (x) => `sigmoidStable(${x})`,
   relu: (x) => `max(${x}, 0.0)`,
   hardSigmoid: (x) => `clamp((${x} + 3.0) / 6.0, 0.0, 1.0)`,
+  hardSigmoidTfjs: (x) => `clamp(0.2 * ${x} + 0.5, 0.0, 1.0)`,
 };
 /** Derivatives in terms of the activation's output y. */
 const ACT_GRAD: Record<string, (y: string) => string> = {
@@ -38,6 +39,7 @@ const ACT_GRAD: Record<string, (y: string) => string> = {
   sigmoid: (y) => `${y} * (1.0 - ${y})`,
   relu: (y) => `select(0.0, 1.0, ${y} > 0.0)`,
   hardSigmoid: (y) => `select(0.0, 1.0 / 6.0, ${y} > 0.0 && ${y} < 1.0)`,
+  hardSigmoidTfjs: (y) => `select(0.0, 0.2, ${y} > 0.0 && ${y} < 1.0)`,
 };
 
 /** Rows and units of a register block (the hand-written kernels' forward block, RNN_TILES.rowBlock × 4). */
@@ -65,16 +67,12 @@ export class Out {
   }
 }
 
-/** The dot products a blocked phase starts with: Σ_k A(row, k) · W(k, unit) for 8 rows × 4 units. */
+/** The dot products a blocked phase starts with: Σ_terms Σ_k A(row, k) · W(k, unit) for 8 rows × 4 units. */
 interface BlockDot {
   /** The node whose value (forward) or gradient (backward) the block computes. */
   node: number;
-  /** Length of the sum. */
-  K: number;
-  /** A at the row whose index variable is `row` and unit `k`. */
-  a: (row: string) => string;
-  /** The weight for unit column `j` (a vec4u lane) and `k`. */
-  w: (j: string) => string;
+  /** The sums, one per matmul term: length, A at the row whose index variable is `row` and unit `k`, the weight for unit column `j` (a vec4u lane) and `k`. */
+  segs: { K: number; a: (row: string) => string; w: (j: string) => string }[];
   /** Initial value (the bias), as a vec4f expression of `ju`. */
   init: string;
   /** Where the block goes: saved (forward value) or dsaved (backward partial gradient). */
@@ -164,12 +162,10 @@ export class StepGen {
       for (const it of ph.items) {
         const n = it.kind === 'node' ? this.node(it.id) : null;
         if (n?.kind !== 'matmul') break;
-        const W = this.weight(n.weight), N = n.width;
+        const N = n.width;
         out.push({
           node: n.id,
-          K: this.node(n.a).width,
-          a: (row) => this.V(n.a, 'k', false, row),
-          w: (j) => `consts[${at(`k * ${u(N)}`, W, j)}]`,
+          segs: n.terms.map((t) => ({ K: this.node(t.a).width, a: (row: string) => this.V(t.a, 'k', false, row), w: (j: string) => `consts[${at(`k * ${u(N)}`, this.weight(t.weight), j)}]` })),
           init: n.bias ? `vec4f(${[0, 1, 2, 3].map((i) => `consts[${at('', this.weight(n.bias!), `ju.${'xyzw'[i]}`)}]`).join(', ')})` : 'vec4f(0.0)',
           buffer: 'saved',
           col: this.l.savedCol[n.id]!,
@@ -177,13 +173,25 @@ export class StepGen {
       }
       return out;
     }
-    const first = ph.items[0];
-    if (first?.kind !== 'node') return [];
-    const n = this.node(first.id);
-    const mm = this.l.consumers[n.id]!.map(([c]) => this.node(c)).find((c) => c.kind === 'matmul');
-    if (!mm || mm.kind !== 'matmul' || this.l.gradCol[n.id] === undefined) return [];
-    const W = this.weight(mm.weight), Nc = mm.width;
-    return [{ node: n.id, K: Nc, a: (row) => this.G(mm.id, 'k', row), w: (j) => `consts[${at(`${j} * ${u(Nc)}`, W, 'k')}]`, init: 'vec4f(0.0)', buffer: 'dsaved', col: this.l.gradCol[n.id]! }];
+    // backward: every gradient in the phase that flows through a matmul (its first matmul reader)
+    for (const it of ph.items) {
+      if (it.kind !== 'node') continue;
+      const use = this.firstMatmulUse(it.id);
+      if (!use || this.l.gradCol[it.id] === undefined) continue;
+      const [mm, term] = use;
+      const W = this.weight(mm.terms[term]!.weight), Nc = mm.width;
+      out.push({ node: it.id, segs: [{ K: Nc, a: (row) => this.G(mm.id, 'k', row), w: (j) => `consts[${at(`${j} * ${u(Nc)}`, W, 'k')}]` }], init: 'vec4f(0.0)', buffer: 'dsaved', col: this.l.gradCol[it.id]! });
+    }
+    return out;
+  }
+
+  /** The first matmul that reads node `id`, and the term it is in. */
+  private firstMatmulUse(id: number): [Extract<CellNode, { kind: 'matmul' }>, number] | null {
+    for (const [c, pos] of this.l.consumers[id]!) {
+      const cn = this.node(c);
+      if (cn.kind === 'matmul') return [cn, pos];
+    }
+    return null;
   }
 
   phase(ph: Phase, index: number, backward: boolean): void {
@@ -226,36 +234,43 @@ export class StepGen {
       o.close();
       o.close();
     }
-    o.line('storageBarrier();');
-    o.line('workgroupBarrier();');
+    o.line('barrier();');
     if (onlyDx) o.close();
   }
 
   /** Σ_k A·W for rows rb..rb+7 (clamped to the last row) × units j0..j0+3 (clamped), stored for the rows and units that exist. */
   private dotBlock(d: BlockDot, N: number): void {
     const o = this.o;
+    const dx = d.buffer === 'dsaved' && this.node(d.node).kind === 'input';
+    if (dx) o.open('if (HAS_DX)');
     const rows = Array.from({ length: BLOCK_ROWS }, (_, q) => q);
     const acc = (q: number) => `d${d.node}_${q}`;
     o.line(`// n${d.node}${d.buffer === 'dsaved' ? "'s gradient through a matmul" : ''}: ${BLOCK_ROWS} rows × 4 units`);
     if (d.init !== 'vec4f(0.0)') o.line(`let init${d.node} = ${d.init}; // the bias`);
     for (const q of rows) o.line(`var ${acc(q)} = ${d.init === 'vec4f(0.0)' ? d.init : `init${d.node}`};`);
-    o.open(`for (var k = 0u; k < ${u(d.K)}; k++)`);
-    o.line(`let w = vec4f(${[0, 1, 2, 3].map((i) => d.w(`ju.${'xyzw'[i]}`)).join(', ')});`);
-    for (const q of rows) o.line(`${acc(q)} += ${d.a(`r${q}`)} * w;`);
-    o.close();
+    for (const seg of d.segs) {
+      o.open(`for (var k = 0u; k < ${u(seg.K)}; k++)`);
+      o.line(`let w = vec4f(${[0, 1, 2, 3].map((i) => seg.w(`ju.${'xyzw'[i]}`)).join(', ')});`);
+      for (const q of rows) o.line(`${acc(q)} += ${seg.a(`r${q}`)} * w;`);
+      o.close();
+    }
     const stride = d.buffer === 'saved' ? 'SW' : 'DW';
-    for (const q of rows) o.line(`if (rb + ${u(q)} < rowEnd) { put4${d.buffer === 'saved' ? 'Saved' : 'Grad'}(${at(`r${q} * ${stride}`, d.col, 'j0')}, ${u(N)} - j0, ${acc(q)}); }`);
+    // rows past the workgroup's were clamped to its last row: they store that row's values again
+    const put = `put4${d.buffer === 'saved' ? 'Saved' : 'Grad'}${N % 4 ? '' : 'Full'}`;
+    for (const q of rows) o.line(`${put}(${at(`r${q} * ${stride}`, d.col, 'j0')}, ${N % 4 ? `${u(N)} - j0, ` : ''}${acc(q)});`);
+    if (dx) o.close();
   }
 
   /** The items of a phase for one pair (row b; unit j for 'units' phases): the masked and the normal branch. */
   private pair(ph: Phase, backward: boolean, blocked: ReadonlySet<number>): void {
     const o = this.o;
     o.line('let row = rowOf(b, s);');
+    if (!backward && ph.items.some((it) => it.kind === 'commitState')) o.line('let nextRow = select(rowOf(b, s + 1u), params.B * params.T, s + 1u == params.T);');
     if (!backward) {
       for (const it of ph.items) if (it.kind === 'commitState') o.line(`var c${it.state}: f32;`);
       if (ph.items.some((it) => it.kind === 'commitOut')) o.line('var out = 0.0;');
     }
-    o.open('if (stepMasked(b, s))');
+    o.open('if (HAS_SEQ_MASK && stepMasked(b, s))');
     for (const it of ph.items) (backward ? this.maskedBackward(it) : this.maskedForward(it));
     o.orElse();
     for (const it of ph.items) {
@@ -301,12 +316,14 @@ export class StepGen {
       const i = it.state;
       const drop = this.dropOf(i);
       const col = this.l.savedCol[this.stateLeaf(i)]!;
-      const next = `saved[${at('rowOf(b, s + 1u) * SW', col, 'j')}] = c${i};${drop === undefined ? '' : ` saved[${at('rowOf(b, s + 1u) * SW', this.l.savedCol[drop]!, 'j')}] = c${i} * recMask${i}(b, j);`}`;
-      o.line(`if (s + 1u < params.T) { ${next} } else { last[params.lastOff${i} + b * ${u(this.g.stateSizes[i]!)} + j] = c${i}; }`);
+      // into the state slots of step s + 1 (after the last step: the sink row past the sequences), and the final state
+      o.line(`saved[${at('nextRow * SW', col, 'j')}] = c${i};`);
+      if (drop !== undefined) o.line(`saved[${at('nextRow * SW', this.l.savedCol[drop]!, 'j')}] = c${i} * recMask${i}(b, j);`);
+      o.line(`last[params.lastOff${i} + b * ${u(this.g.stateSizes[i]!)} + j] = c${i};`);
     } else if (it.kind === 'commitOut') {
       const O = u(this.g.outputSize);
       o.line(`outSeq[row * ${O} + j] = out;`);
-      o.line(`if (s + 1u == params.T) { last[params.outLastOff + b * ${O} + j] = out; }`);
+      o.line(`last[params.outLastOff + b * ${O} + j] = out;`);
     }
   }
 
@@ -323,7 +340,7 @@ export class StepGen {
           return;
         }
         o.line(`var ${v} = ${n.bias ? w(n.bias) : '0.0'};`);
-        o.line(`for (var k = 0u; k < ${u(this.node(n.a).width)}; k++) { ${v} += ${this.V(n.a, 'k')} * consts[${at(`k * ${u(n.width)}`, this.weight(n.weight), 'j')}]; }`);
+        for (const t of n.terms) o.line(`for (var k = 0u; k < ${u(this.node(t.a).width)}; k++) { ${v} += ${this.V(t.a, 'k')} * consts[${at(`k * ${u(n.width)}`, this.weight(t.weight), 'j')}]; }`);
         break;
       case 'add':
       case 'sub':
@@ -398,14 +415,18 @@ export class StepGen {
     const o = this.o;
     if (it.kind === 'node') {
       const n = this.node(it.id);
-      this.gradient(it.id, blocked);
+      if (n.kind === 'input') o.open('if (HAS_DX)');
+      const complete = this.gradient(it.id, blocked);
       this.locals.add(it.id);
       const gc = this.l.gradCol[it.id];
-      if (gc !== undefined) o.line(`dsaved[${at('row * DW', gc, 'j')}] = g${it.id};`);
+      if (gc !== undefined && !complete) o.line(`dsaved[${at('row * DW', gc, 'j')}] = g${it.id};`);
       const cc = this.l.contribCol.get(it.id);
       if (cc !== undefined && n.kind === 'weightMul') o.line(`dsaved[${at('row * DW', cc, 'j')}] = g${it.id} * ${this.V(n.a, 'j', false)}; // for the weight's gradient`);
       if (n.kind === 'state') o.line(`carry[params.carryOff${n.state} + b * ${u(n.width)} + j] = g${it.id}; // to the previous step`);
-      if (n.kind === 'input') o.line(`if (HAS_DX) { dxin[row * ${u(n.width)} + j] += g${it.id} * inMask(b, j); } // x's gradient`);
+      if (n.kind === 'input') {
+        o.line(`dxin[row * ${u(n.width)} + j] += g${it.id} * inMask(b, j); // x's gradient`);
+        o.close();
+      }
     } else if (it.kind === 'normStats') {
       const n = this.node(it.id);
       const bc = this.l.normStatsCol.get(it.id)!;
@@ -421,13 +442,16 @@ export class StepGen {
 
   /**
    * g<id> = the seeds (the output's and new states' gradients) + Σ over consumers of their
-   * gradient through this operand; `blocked`: the first matmul consumer's part is already in dsaved.
+   * gradient through this operand; `blocked`: the first matmul consumer's part is already in
+   * dsaved. Returns true when that part is all of it (dsaved already holds the gradient).
    */
-  private gradient(id: number, blocked: boolean): void {
+  private gradient(id: number, blocked: boolean): boolean {
     const o = this.o;
     const n = this.node(id);
     const d = `g${id}`;
-    let skipMatmul = blocked;
+    // the dot block computed the part through the first matmul that reads this node
+    const skip = blocked ? this.firstMatmulUse(id) : null;
+    const before = o.lines.length;
     o.line(`var ${d} = ${blocked ? `${this.G(id, 'j')}; // Σ over a matmul, from the dot block` : '0.0;'}`);
     if (this.g.output === id) {
       o.line(`if (HAS_DOUT_SEQ) { ${d} += dOutSeq[row * ${u(this.g.outputSize)} + j]; }`);
@@ -471,11 +495,8 @@ export class StepGen {
           break;
         }
         case 'matmul':
-          if (skipMatmul) {
-            skipMatmul = false;
-            break;
-          }
-          o.line(`for (var m = 0u; m < ${u(cn.width)}; m++) { ${d} += ${this.G(c, 'm')} * consts[${at(`j * ${u(cn.width)}`, this.weight(cn.weight), 'm')}]; }`);
+          if (skip && skip[0].id === c && skip[1] === pos) break;
+          o.line(`for (var m = 0u; m < ${u(cn.width)}; m++) { ${d} += ${this.G(c, 'm')} * consts[${at(`j * ${u(cn.width)}`, this.weight(cn.terms[pos]!.weight), 'm')}]; }`);
           break;
         case 'concat': {
           const off = cn.parts.slice(0, pos).reduce((s, p) => s + this.node(p).width, 0);
@@ -494,5 +515,6 @@ export class StepGen {
           throw new Error(`cell codegen: no backward through ${cn.kind}`);
       }
     }
+    return blocked && o.lines.length === before + 1; // nothing added to the dot block's part
   }
 }

@@ -143,19 +143,20 @@ describe('cell compiler: a GRU and an LSTM written from cellOps equal the built-
 });
 
 describe('cell compiler: what it makes of a cell', () => {
-  it('the LN cell: one generated module (forward above BPTT, then the weight gradients) with its header, compiled through the shader loader; per step 3 barriers forward and 4 backward (5 when x needs its gradient)', async () => {
+  it('the LN cell: one generated module (forward above BPTT, then the weight gradients) with its header, compiled through the shader loader; per step 3 barriers forward, 4 backward (5 when x needs its gradient)', async () => {
     const cell = rnn.layers.lnSimpleRNNCell({ units: 20 });
     const cc = await compileCell(cell, 32, 1, cell.weightSpecs(1), { software: true });
     const { code, name } = cc.module;
     await expect(code).toMatchFileSnapshot('__snapshots__/cell-rnn.ln-cell.wgsl');
     expect(name).toMatch(/^cell-LNSimpleRNNCell-[0-9a-f]{8}\.wgsl$/);
     for (const k of ['op: src/ops/cell-rnn.ts', 'reference: test/reference/cells.ts', 'test: test/unit/cell-rnn.test.ts']) expect(code).toContain(`//! ${k}`);
-    // forward: x·K + b and h·U (both in register blocks) and their sum | the row's mean and variance | the rest, the state, the output
-    expect(cc.layout.forward.map((p) => `${p.kind}:${p.items.length}`)).toEqual(['units:3', 'rows:1', 'units:6']);
+    // forward: x·K + b + h·U (one matmul node with two terms, one register block) | the row's mean and variance | the rest, the state, the output
+    expect(cc.graph.nodes.filter((n) => n.kind === 'matmul').map((n) => (n.kind === 'matmul' ? n.terms.length : 0))).toEqual([2]);
+    expect(cc.layout.forward.map((p) => `${p.kind}:${p.items.length}`)).toEqual(['units:1', 'rows:1', 'units:6']);
     expect(cc.layout.backward.map((p) => p.kind)).toEqual(['units', 'rows', 'units', 'units', 'units']);
     expect(code.match(/if \(HAS_DX\) \{\n\s*for/g)).toHaveLength(1); // the last backward phase (x's gradient) runs only when x needs it
     // every weight's gradient is summed in the kernel on CPU adapters; a GPU build makes the recurrent one a GEMM
-    expect(cc.layout.params).toMatchObject({ gemm: [], total: 20 + 400 + 20 + 20 + 20 });
+    expect(cc.layout.params).toMatchObject({ gemm: [], weights: [0, 1, 2, 3, 4], total: 5 + 25 + 5 + 5 + 5 }); // tasks of 4×4 and 4 elements
     const gpu = await compileCell(cell, 32, 1, cell.weightSpecs(1), { software: false, outerLimit: 256 });
     expect(gpu.graph.nodes.filter((n) => n.kind === 'proj')).toHaveLength(1);
     expect(gpu.layout.params.gemm).toHaveLength(1);

@@ -8,16 +8,14 @@
 //   n0 = x_t [1]  [1] (dsaved 0)  x_t
 //   n1 = state 0 entering the step [20]  [20] (saved 0)  state 0 (t-1)
 //   n2 = n1 ⊙ recurrent-dropout mask 0  [20] (saved 20, dsaved 1)  state 0 ⊙ recurrent dropout
-//   n3 = n0·w0 + w2  [20] (saved 40, dsaved 21)  simple_rnn_cell
-//   n4 = n2·w1  [20] (saved 60, dsaved 41)  simple_rnn_cell/recurrent
-//   n5 = n3 + n4  [20] (saved 80)  add
-//   n6 = mean and 1/sqrt(var + 0.001) of n5's row  [2] (saved 100)  layer_normalization mean, 1/std
-//   n7 = (n5 - mean)·rstd (n6)  [20] (saved 102, dsaved 61)  layer_normalization (x - mean)/std
-//   n8 = n7 ⊙ w3  [20]  layer_normalization ·gamma
-//   n9 = n8 + w4  [20] (dsaved 81)  layer_normalization +beta
-//   n10 = tanh(n9)  [20] (saved 122)  tanh
-//   output = n10; new states = n10
-// Weights in consts: w0 at 0, w1 at 40, w2 at 20, w3 at 440, w4 at 460.
+//   n3 = n0·w0 + n2·w1 + w2  [20] (saved 40, dsaved 21)  simple_rnn_cell + simple_rnn_cell/recurrent
+//   n4 = mean and 1/sqrt(var + 0.001) of n3's row  [2] (saved 60)  layer_normalization mean, 1/std
+//   n5 = (n3 - mean)·rstd (n4)  [20] (saved 62, dsaved 41)  layer_normalization (x - mean)/std
+//   n6 = n5 ⊙ w3  [20]  layer_normalization ·gamma
+//   n7 = n6 + w4  [20] (dsaved 61)  layer_normalization +beta
+//   n8 = tanh(n7)  [20] (saved 82)  tanh
+//   output = n8; new states = n8
+// Weights in consts: w0 at 0, w1 at 20, w2 at 420, w3 at 440, w4 at 460.
 
 struct Params {
   B: u32,
@@ -36,14 +34,15 @@ struct Params {
 }
 
 override WG: u32 = 64u;             // invocations per workgroup
+override STORAGE_BARRIER: bool = true; // false on CPU adapters (see barrier())
 override HAS_INIT: bool = false;     // initial states at consts[initOff<i>] (else zeros)
 override HAS_REC_MASK: bool = false; // recurrent dropout on the states entering matmuls
 override HAS_SEQ_MASK: bool = false; // Keras masking: a masked step carries the states and the previous output
 override HAS_DOUT_SEQ: bool = false; // backward: the output sequence received a gradient
 override HAS_DX: bool = false;       // backward: x needs its gradient (added into dxin)
 override HAS_IN_MASK: bool = false;  // backward: input dropout (dx = dx_dropped ⊙ mask at consts[inMaskOff])
-const SW = 142u; // floats per row and step of saved
-const DW = 123u; // floats per row and step of dsaved
+const SW = 102u; // floats per row and step of saved
+const DW = 103u; // floats per row and step of dsaved
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> consts: array<f32>;          // weights, then initial states, masks
@@ -56,11 +55,11 @@ const DW = 123u; // floats per row and step of dsaved
 @group(0) @binding(8) var<storage, read_write> dsaved: array<f32>;    // [B, T, DW]
 @group(0) @binding(9) var<storage, read_write> carry: array<f32>;     // state gradients, output gradient
 @group(0) @binding(18) var<storage, read_write> dxin: array<f32>;    // [B, T, 1] dx +=
-@group(0) @binding(20) var<storage, read_write> wg0: array<f32>; // d w0 [20] +=
-@group(0) @binding(21) var<storage, read_write> wg1: array<f32>; // d w1 [400] +=
-@group(0) @binding(22) var<storage, read_write> wg2: array<f32>; // d w2 [20] +=
-@group(0) @binding(23) var<storage, read_write> wg3: array<f32>; // d w3 [20] +=
-@group(0) @binding(24) var<storage, read_write> wg4: array<f32>; // d w4 [20] +=
+@group(0) @binding(20) var<storage, read_write> wg0: array<f32>; // d w0 +=
+@group(0) @binding(21) var<storage, read_write> wg1: array<f32>; // d w1 +=
+@group(0) @binding(22) var<storage, read_write> wg2: array<f32>; // d w2 +=
+@group(0) @binding(23) var<storage, read_write> wg3: array<f32>; // d w3 +=
+@group(0) @binding(24) var<storage, read_write> wg4: array<f32>; // d w4 +=
 
 fn rowOf(b: u32, s: u32) -> u32 { return b * params.T + s; }
 
@@ -80,12 +79,34 @@ fn recMask0(b: u32, j: u32) -> f32 {
   return consts[params.recMaskOff0 + b * 20u + j];
 }
 
+// Between phases: what other invocations of the workgroup wrote is visible after it. CPU adapters
+// (STORAGE_BARRIER false) run a workgroup's invocations on one thread, one after another between
+// barriers, so their storage writes are already visible; there storageBarrier() only costs time.
+fn barrier() {
+  if (STORAGE_BARRIER) { storageBarrier(); }
+  workgroupBarrier();
+}
+
+fn put4SavedFull(at: u32, v: vec4f) {
+  saved[at] = v.x;
+  saved[at + 1u] = v.y;
+  saved[at + 2u] = v.z;
+  saved[at + 3u] = v.w;
+}
+
 // saved[at..at+min(n, 4)) = v (a register block's row)
 fn put4Saved(at: u32, n: u32, v: vec4f) {
   saved[at] = v.x;
   if (n > 1u) { saved[at + 1u] = v.y; }
   if (n > 2u) { saved[at + 2u] = v.z; }
   if (n > 3u) { saved[at + 3u] = v.w; }
+}
+
+fn put4GradFull(at: u32, v: vec4f) {
+  dsaved[at] = v.x;
+  dsaved[at + 1u] = v.y;
+  dsaved[at + 2u] = v.z;
+  dsaved[at + 3u] = v.w;
 }
 
 // dsaved[at..at+min(n, 4)) = v (a register block's row)
@@ -114,11 +135,10 @@ fn cellForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
         saved[rowOf(b, 0u) * SW + 20u + j] = v * recMask0(b, j);
       }
     }
-    storageBarrier();
-    workgroupBarrier();
+    barrier();
   }
   for (var s = params.tStart; s < params.tEnd; s++) {
-    // phase 1: n3, n4, n5 (8 rows × 4 units per invocation)
+    // phase 1: n3 (8 rows × 4 units per invocation)
     for (var rb = row0; rb < rowEnd; rb += 8u) {
       for (var p = lid; p < 5u; p += WG) {
         let j0 = 4u * p;
@@ -132,7 +152,7 @@ fn cellForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
         let r6 = rowOf(min(rb + 6u, rowEnd - 1u), s);
         let r7 = rowOf(min(rb + 7u, rowEnd - 1u), s);
         // n3: 8 rows × 4 units
-        let init3 = vec4f(consts[20u + ju.x], consts[20u + ju.y], consts[20u + ju.z], consts[20u + ju.w]); // the bias
+        let init3 = vec4f(consts[420u + ju.x], consts[420u + ju.y], consts[420u + ju.z], consts[420u + ju.w]); // the bias
         var d3_0 = init3;
         var d3_1 = init3;
         var d3_2 = init3;
@@ -152,111 +172,89 @@ fn cellForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
           d3_6 += xin[r6 * 1u + k] * w;
           d3_7 += xin[r7 * 1u + k] * w;
         }
-        if (rb + 0u < rowEnd) { put4Saved(r0 * SW + 40u + j0, 20u - j0, d3_0); }
-        if (rb + 1u < rowEnd) { put4Saved(r1 * SW + 40u + j0, 20u - j0, d3_1); }
-        if (rb + 2u < rowEnd) { put4Saved(r2 * SW + 40u + j0, 20u - j0, d3_2); }
-        if (rb + 3u < rowEnd) { put4Saved(r3 * SW + 40u + j0, 20u - j0, d3_3); }
-        if (rb + 4u < rowEnd) { put4Saved(r4 * SW + 40u + j0, 20u - j0, d3_4); }
-        if (rb + 5u < rowEnd) { put4Saved(r5 * SW + 40u + j0, 20u - j0, d3_5); }
-        if (rb + 6u < rowEnd) { put4Saved(r6 * SW + 40u + j0, 20u - j0, d3_6); }
-        if (rb + 7u < rowEnd) { put4Saved(r7 * SW + 40u + j0, 20u - j0, d3_7); }
-        // n4: 8 rows × 4 units
-        var d4_0 = vec4f(0.0);
-        var d4_1 = vec4f(0.0);
-        var d4_2 = vec4f(0.0);
-        var d4_3 = vec4f(0.0);
-        var d4_4 = vec4f(0.0);
-        var d4_5 = vec4f(0.0);
-        var d4_6 = vec4f(0.0);
-        var d4_7 = vec4f(0.0);
         for (var k = 0u; k < 20u; k++) {
-          let w = vec4f(consts[k * 20u + 40u + ju.x], consts[k * 20u + 40u + ju.y], consts[k * 20u + 40u + ju.z], consts[k * 20u + 40u + ju.w]);
-          d4_0 += saved[r0 * SW + 20u + k] * w;
-          d4_1 += saved[r1 * SW + 20u + k] * w;
-          d4_2 += saved[r2 * SW + 20u + k] * w;
-          d4_3 += saved[r3 * SW + 20u + k] * w;
-          d4_4 += saved[r4 * SW + 20u + k] * w;
-          d4_5 += saved[r5 * SW + 20u + k] * w;
-          d4_6 += saved[r6 * SW + 20u + k] * w;
-          d4_7 += saved[r7 * SW + 20u + k] * w;
+          let w = vec4f(consts[k * 20u + 20u + ju.x], consts[k * 20u + 20u + ju.y], consts[k * 20u + 20u + ju.z], consts[k * 20u + 20u + ju.w]);
+          d3_0 += saved[r0 * SW + 20u + k] * w;
+          d3_1 += saved[r1 * SW + 20u + k] * w;
+          d3_2 += saved[r2 * SW + 20u + k] * w;
+          d3_3 += saved[r3 * SW + 20u + k] * w;
+          d3_4 += saved[r4 * SW + 20u + k] * w;
+          d3_5 += saved[r5 * SW + 20u + k] * w;
+          d3_6 += saved[r6 * SW + 20u + k] * w;
+          d3_7 += saved[r7 * SW + 20u + k] * w;
         }
-        if (rb + 0u < rowEnd) { put4Saved(r0 * SW + 60u + j0, 20u - j0, d4_0); }
-        if (rb + 1u < rowEnd) { put4Saved(r1 * SW + 60u + j0, 20u - j0, d4_1); }
-        if (rb + 2u < rowEnd) { put4Saved(r2 * SW + 60u + j0, 20u - j0, d4_2); }
-        if (rb + 3u < rowEnd) { put4Saved(r3 * SW + 60u + j0, 20u - j0, d4_3); }
-        if (rb + 4u < rowEnd) { put4Saved(r4 * SW + 60u + j0, 20u - j0, d4_4); }
-        if (rb + 5u < rowEnd) { put4Saved(r5 * SW + 60u + j0, 20u - j0, d4_5); }
-        if (rb + 6u < rowEnd) { put4Saved(r6 * SW + 60u + j0, 20u - j0, d4_6); }
-        if (rb + 7u < rowEnd) { put4Saved(r7 * SW + 60u + j0, 20u - j0, d4_7); }
+        put4SavedFull(r0 * SW + 40u + j0, d3_0);
+        put4SavedFull(r1 * SW + 40u + j0, d3_1);
+        put4SavedFull(r2 * SW + 40u + j0, d3_2);
+        put4SavedFull(r3 * SW + 40u + j0, d3_3);
+        put4SavedFull(r4 * SW + 40u + j0, d3_4);
+        put4SavedFull(r5 * SW + 40u + j0, d3_5);
+        put4SavedFull(r6 * SW + 40u + j0, d3_6);
+        put4SavedFull(r7 * SW + 40u + j0, d3_7);
         for (var b = rb; b < min(rb + 8u, rowEnd); b++) {
           for (var j = j0; j < min(j0 + 4u, 20u); j++) {
             let row = rowOf(b, s);
-            if (stepMasked(b, s)) {
+            if (HAS_SEQ_MASK && stepMasked(b, s)) {
               saved[row * SW + 40u + j] = 0.0;
-              saved[row * SW + 60u + j] = 0.0;
-              saved[row * SW + 80u + j] = 0.0;
             } else {
               let n3 = saved[row * SW + 40u + j]; // from the dot block
-              let n4 = saved[row * SW + 60u + j]; // from the dot block
-              let n5 = n3 + n4;
-              saved[row * SW + 80u + j] = n5;
             }
           }
         }
       }
     }
-    storageBarrier();
-    workgroupBarrier();
-    // phase 2: n6
+    barrier();
+    // phase 2: n4
     for (var r = lid; r < R; r += WG) {
       let b = row0 + r;
       if (b < rowEnd) {
         let row = rowOf(b, s);
-        if (stepMasked(b, s)) {
-          saved[row * SW + 100u] = 0.0; saved[row * SW + 101u] = 0.0;
+        if (HAS_SEQ_MASK && stepMasked(b, s)) {
+          saved[row * SW + 60u] = 0.0; saved[row * SW + 61u] = 0.0;
         } else {
           var sum = 0.0;
-          for (var k = 0u; k < 20u; k++) { sum += saved[row * SW + 80u + k]; }
+          for (var k = 0u; k < 20u; k++) { sum += saved[row * SW + 40u + k]; }
           let mean = sum / (20.0);
           var q = 0.0;
-          for (var k = 0u; k < 20u; k++) { let d = saved[row * SW + 80u + k] - mean; q += d * d; }
-          saved[row * SW + 100u] = mean;
-          saved[row * SW + 101u] = 1.0 / sqrt(q / (20.0) + (0.0010000000474974513));
+          for (var k = 0u; k < 20u; k++) { let d = saved[row * SW + 40u + k] - mean; q += d * d; }
+          saved[row * SW + 60u] = mean;
+          saved[row * SW + 61u] = 1.0 / sqrt(q / (20.0) + (0.0010000000474974513));
         }
       }
     }
-    storageBarrier();
-    workgroupBarrier();
-    // phase 3: n7, n8, n9, n10, state 0 → next step, output
+    barrier();
+    // phase 3: n5, n6, n7, n8, state 0 → next step, output
     for (var p = lid; p < R * 20u; p += WG) {
       let b = row0 + p / 20u;
       let j = p % 20u;
       if (b < rowEnd) {
         let row = rowOf(b, s);
+        let nextRow = select(rowOf(b, s + 1u), params.B * params.T, s + 1u == params.T);
         var c0: f32;
         var out = 0.0;
-        if (stepMasked(b, s)) {
-          saved[row * SW + 102u + j] = 0.0;
-          saved[row * SW + 122u + j] = 0.0;
+        if (HAS_SEQ_MASK && stepMasked(b, s)) {
+          saved[row * SW + 62u + j] = 0.0;
+          saved[row * SW + 82u + j] = 0.0;
           c0 = saved[row * SW + j]; // carried
           if (s > 0u) { out = outSeq[rowOf(b, s - 1u) * 20u + j]; } // the previous output
         } else {
-          let n7 = (saved[row * SW + 80u + j] - saved[row * SW + 100u]) * saved[row * SW + 101u];
-          saved[row * SW + 102u + j] = n7;
-          let n8 = n7 * consts[440u + j];
-          let n9 = n8 + consts[460u + j];
-          let n10 = tanhStable(n9);
-          saved[row * SW + 122u + j] = n10;
-          c0 = n10;
-          out = n10;
+          let n5 = (saved[row * SW + 40u + j] - saved[row * SW + 60u]) * saved[row * SW + 61u];
+          saved[row * SW + 62u + j] = n5;
+          let n6 = n5 * consts[440u + j];
+          let n7 = n6 + consts[460u + j];
+          let n8 = tanhStable(n7);
+          saved[row * SW + 82u + j] = n8;
+          c0 = n8;
+          out = n8;
         }
-        if (s + 1u < params.T) { saved[rowOf(b, s + 1u) * SW + j] = c0; saved[rowOf(b, s + 1u) * SW + 20u + j] = c0 * recMask0(b, j); } else { last[params.lastOff0 + b * 20u + j] = c0; }
+        saved[nextRow * SW + j] = c0;
+        saved[nextRow * SW + 20u + j] = c0 * recMask0(b, j);
+        last[params.lastOff0 + b * 20u + j] = c0;
         outSeq[row * 20u + j] = out;
-        if (s + 1u == params.T) { last[params.outLastOff + b * 20u + j] = out; }
+        last[params.outLastOff + b * 20u + j] = out;
       }
     }
-    storageBarrier();
-    workgroupBarrier();
+    barrier();
   }
 }
 
@@ -269,76 +267,67 @@ fn cellBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   let rowEnd = min(row0 + R, params.B); // this workgroup's rows: [row0, rowEnd)
   for (var i = params.tStart; i < params.tEnd; i++) {
     let s = params.tEnd - 1u - (i - params.tStart);
-    // phase 1: dn10, output gradient carry, dn9, dn8, dn7
+    // phase 1: dn8, output gradient carry, dn7, dn6, dn5
     for (var p = lid; p < R * 20u; p += WG) {
       let b = row0 + p / 20u;
       let j = p % 20u;
       if (b < rowEnd) {
         let row = rowOf(b, s);
-        if (stepMasked(b, s)) {
+        if (HAS_SEQ_MASK && stepMasked(b, s)) {
           if (HAS_DOUT_SEQ) { carry[params.outCarryOff + b * 20u + j] += dOutSeq[row * 20u + j]; } // passed to the previous output
-          dsaved[row * DW + 81u + j] = 0.0;
-          dsaved[row * DW + 101u + j] = 0.0;
           dsaved[row * DW + 61u + j] = 0.0;
+          dsaved[row * DW + 81u + j] = 0.0;
+          dsaved[row * DW + 41u + j] = 0.0;
         } else {
-          var g10 = 0.0;
-          if (HAS_DOUT_SEQ) { g10 += dOutSeq[row * 20u + j]; }
-          g10 += carry[params.outCarryOff + b * 20u + j]; // the output's gradient
-          g10 += carry[params.carryOff0 + b * 20u + j]; // from the next step (new state 0)
-          carry[params.outCarryOff + b * 20u + j] = 0.0;
-          var g9 = 0.0;
-          g9 += g10 * (1.0 - saved[row * SW + 122u + j] * saved[row * SW + 122u + j]);
-          dsaved[row * DW + 81u + j] = g9;
           var g8 = 0.0;
-          g8 += g9;
-          dsaved[row * DW + 101u + j] = g8 * saved[row * SW + 102u + j]; // for the weight's gradient
+          if (HAS_DOUT_SEQ) { g8 += dOutSeq[row * 20u + j]; }
+          g8 += carry[params.outCarryOff + b * 20u + j]; // the output's gradient
+          g8 += carry[params.carryOff0 + b * 20u + j]; // from the next step (new state 0)
+          carry[params.outCarryOff + b * 20u + j] = 0.0;
           var g7 = 0.0;
-          g7 += g8 * consts[440u + j];
+          g7 += g8 * (1.0 - saved[row * SW + 82u + j] * saved[row * SW + 82u + j]);
           dsaved[row * DW + 61u + j] = g7;
+          var g6 = 0.0;
+          g6 += g7;
+          dsaved[row * DW + 81u + j] = g6 * saved[row * SW + 62u + j]; // for the weight's gradient
+          var g5 = 0.0;
+          g5 += g6 * consts[440u + j];
+          dsaved[row * DW + 41u + j] = g5;
         }
       }
     }
-    storageBarrier();
-    workgroupBarrier();
-    // phase 2: Σ dn7, Σ dn7·n7
+    barrier();
+    // phase 2: Σ dn5, Σ dn5·n5
     for (var r = lid; r < R; r += WG) {
       let b = row0 + r;
       if (b < rowEnd) {
         let row = rowOf(b, s);
-        if (!stepMasked(b, s)) {
+        if (!(HAS_SEQ_MASK && stepMasked(b, s))) {
           var s1 = 0.0;
           var s2 = 0.0;
-          for (var k = 0u; k < 20u; k++) { let gk = dsaved[row * DW + 61u + k]; s1 += gk; s2 += gk * saved[row * SW + 102u + k]; }
-          dsaved[row * DW + 121u] = s1;
-          dsaved[row * DW + 122u] = s2;
+          for (var k = 0u; k < 20u; k++) { let gk = dsaved[row * DW + 41u + k]; s1 += gk; s2 += gk * saved[row * SW + 62u + k]; }
+          dsaved[row * DW + 101u] = s1;
+          dsaved[row * DW + 102u] = s2;
         }
       }
     }
-    storageBarrier();
-    workgroupBarrier();
-    // phase 3: dn5, dn4, dn3
+    barrier();
+    // phase 3: dn3
     for (var p = lid; p < R * 20u; p += WG) {
       let b = row0 + p / 20u;
       let j = p % 20u;
       if (b < rowEnd) {
         let row = rowOf(b, s);
-        if (stepMasked(b, s)) {
-          dsaved[row * DW + 41u + j] = 0.0;
+        if (HAS_SEQ_MASK && stepMasked(b, s)) {
           dsaved[row * DW + 21u + j] = 0.0;
         } else {
-          var g5 = 0.0;
-          g5 += saved[row * SW + 101u] * (dsaved[row * DW + 61u + j] - dsaved[row * DW + 121u] / (20.0) - saved[row * SW + 102u + j] * dsaved[row * DW + 122u] / (20.0));
-          var g4 = 0.0;
-          g4 += g5;
-          dsaved[row * DW + 41u + j] = g4;
           var g3 = 0.0;
-          g3 += g5;
+          g3 += saved[row * SW + 61u] * (dsaved[row * DW + 41u + j] - dsaved[row * DW + 101u] / (20.0) - saved[row * SW + 62u + j] * dsaved[row * DW + 102u] / (20.0));
           dsaved[row * DW + 21u + j] = g3;
         }
       }
     }
-    storageBarrier();
-    workgroupBarrier();
+    barrier();
     // phase 4: dn2, dn1 (8 rows × 4 units per invocation)
     for (var rb = row0; rb < rowEnd; rb += 8u) {
       for (var p = lid; p < 5u; p += WG) {
@@ -362,32 +351,31 @@ fn cellBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
         var d2_6 = vec4f(0.0);
         var d2_7 = vec4f(0.0);
         for (var k = 0u; k < 20u; k++) {
-          let w = vec4f(consts[ju.x * 20u + 40u + k], consts[ju.y * 20u + 40u + k], consts[ju.z * 20u + 40u + k], consts[ju.w * 20u + 40u + k]);
-          d2_0 += dsaved[r0 * DW + 41u + k] * w;
-          d2_1 += dsaved[r1 * DW + 41u + k] * w;
-          d2_2 += dsaved[r2 * DW + 41u + k] * w;
-          d2_3 += dsaved[r3 * DW + 41u + k] * w;
-          d2_4 += dsaved[r4 * DW + 41u + k] * w;
-          d2_5 += dsaved[r5 * DW + 41u + k] * w;
-          d2_6 += dsaved[r6 * DW + 41u + k] * w;
-          d2_7 += dsaved[r7 * DW + 41u + k] * w;
+          let w = vec4f(consts[ju.x * 20u + 20u + k], consts[ju.y * 20u + 20u + k], consts[ju.z * 20u + 20u + k], consts[ju.w * 20u + 20u + k]);
+          d2_0 += dsaved[r0 * DW + 21u + k] * w;
+          d2_1 += dsaved[r1 * DW + 21u + k] * w;
+          d2_2 += dsaved[r2 * DW + 21u + k] * w;
+          d2_3 += dsaved[r3 * DW + 21u + k] * w;
+          d2_4 += dsaved[r4 * DW + 21u + k] * w;
+          d2_5 += dsaved[r5 * DW + 21u + k] * w;
+          d2_6 += dsaved[r6 * DW + 21u + k] * w;
+          d2_7 += dsaved[r7 * DW + 21u + k] * w;
         }
-        if (rb + 0u < rowEnd) { put4Grad(r0 * DW + 1u + j0, 20u - j0, d2_0); }
-        if (rb + 1u < rowEnd) { put4Grad(r1 * DW + 1u + j0, 20u - j0, d2_1); }
-        if (rb + 2u < rowEnd) { put4Grad(r2 * DW + 1u + j0, 20u - j0, d2_2); }
-        if (rb + 3u < rowEnd) { put4Grad(r3 * DW + 1u + j0, 20u - j0, d2_3); }
-        if (rb + 4u < rowEnd) { put4Grad(r4 * DW + 1u + j0, 20u - j0, d2_4); }
-        if (rb + 5u < rowEnd) { put4Grad(r5 * DW + 1u + j0, 20u - j0, d2_5); }
-        if (rb + 6u < rowEnd) { put4Grad(r6 * DW + 1u + j0, 20u - j0, d2_6); }
-        if (rb + 7u < rowEnd) { put4Grad(r7 * DW + 1u + j0, 20u - j0, d2_7); }
+        put4GradFull(r0 * DW + 1u + j0, d2_0);
+        put4GradFull(r1 * DW + 1u + j0, d2_1);
+        put4GradFull(r2 * DW + 1u + j0, d2_2);
+        put4GradFull(r3 * DW + 1u + j0, d2_3);
+        put4GradFull(r4 * DW + 1u + j0, d2_4);
+        put4GradFull(r5 * DW + 1u + j0, d2_5);
+        put4GradFull(r6 * DW + 1u + j0, d2_6);
+        put4GradFull(r7 * DW + 1u + j0, d2_7);
         for (var b = rb; b < min(rb + 8u, rowEnd); b++) {
           for (var j = j0; j < min(j0 + 4u, 20u); j++) {
             let row = rowOf(b, s);
-            if (stepMasked(b, s)) {
+            if (HAS_SEQ_MASK && stepMasked(b, s)) {
               dsaved[row * DW + 1u + j] = 0.0;
             } else {
               var g2 = dsaved[row * DW + 1u + j]; // Σ over a matmul, from the dot block
-              dsaved[row * DW + 1u + j] = g2;
               var g1 = 0.0;
               g1 += g2 * recMask0(b, j);
               carry[params.carryOff0 + b * 20u + j] = g1; // to the previous step
@@ -396,8 +384,7 @@ fn cellBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
         }
       }
     }
-    storageBarrier();
-    workgroupBarrier();
+    barrier();
     // phase 5: dn0 (8 rows × 4 units per invocation)
     if (HAS_DX) {
       for (var rb = row0; rb < rowEnd; rb += 8u) {
@@ -412,93 +399,159 @@ fn cellBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
           let r5 = rowOf(min(rb + 5u, rowEnd - 1u), s);
           let r6 = rowOf(min(rb + 6u, rowEnd - 1u), s);
           let r7 = rowOf(min(rb + 7u, rowEnd - 1u), s);
-          // n0's gradient through a matmul: 8 rows × 4 units
-          var d0_0 = vec4f(0.0);
-          var d0_1 = vec4f(0.0);
-          var d0_2 = vec4f(0.0);
-          var d0_3 = vec4f(0.0);
-          var d0_4 = vec4f(0.0);
-          var d0_5 = vec4f(0.0);
-          var d0_6 = vec4f(0.0);
-          var d0_7 = vec4f(0.0);
-          for (var k = 0u; k < 20u; k++) {
-            let w = vec4f(consts[ju.x * 20u + k], consts[ju.y * 20u + k], consts[ju.z * 20u + k], consts[ju.w * 20u + k]);
-            d0_0 += dsaved[r0 * DW + 21u + k] * w;
-            d0_1 += dsaved[r1 * DW + 21u + k] * w;
-            d0_2 += dsaved[r2 * DW + 21u + k] * w;
-            d0_3 += dsaved[r3 * DW + 21u + k] * w;
-            d0_4 += dsaved[r4 * DW + 21u + k] * w;
-            d0_5 += dsaved[r5 * DW + 21u + k] * w;
-            d0_6 += dsaved[r6 * DW + 21u + k] * w;
-            d0_7 += dsaved[r7 * DW + 21u + k] * w;
+          if (HAS_DX) {
+            // n0's gradient through a matmul: 8 rows × 4 units
+            var d0_0 = vec4f(0.0);
+            var d0_1 = vec4f(0.0);
+            var d0_2 = vec4f(0.0);
+            var d0_3 = vec4f(0.0);
+            var d0_4 = vec4f(0.0);
+            var d0_5 = vec4f(0.0);
+            var d0_6 = vec4f(0.0);
+            var d0_7 = vec4f(0.0);
+            for (var k = 0u; k < 20u; k++) {
+              let w = vec4f(consts[ju.x * 20u + k], consts[ju.y * 20u + k], consts[ju.z * 20u + k], consts[ju.w * 20u + k]);
+              d0_0 += dsaved[r0 * DW + 21u + k] * w;
+              d0_1 += dsaved[r1 * DW + 21u + k] * w;
+              d0_2 += dsaved[r2 * DW + 21u + k] * w;
+              d0_3 += dsaved[r3 * DW + 21u + k] * w;
+              d0_4 += dsaved[r4 * DW + 21u + k] * w;
+              d0_5 += dsaved[r5 * DW + 21u + k] * w;
+              d0_6 += dsaved[r6 * DW + 21u + k] * w;
+              d0_7 += dsaved[r7 * DW + 21u + k] * w;
+            }
+            put4Grad(r0 * DW + j0, 1u - j0, d0_0);
+            put4Grad(r1 * DW + j0, 1u - j0, d0_1);
+            put4Grad(r2 * DW + j0, 1u - j0, d0_2);
+            put4Grad(r3 * DW + j0, 1u - j0, d0_3);
+            put4Grad(r4 * DW + j0, 1u - j0, d0_4);
+            put4Grad(r5 * DW + j0, 1u - j0, d0_5);
+            put4Grad(r6 * DW + j0, 1u - j0, d0_6);
+            put4Grad(r7 * DW + j0, 1u - j0, d0_7);
           }
-          if (rb + 0u < rowEnd) { put4Grad(r0 * DW + j0, 1u - j0, d0_0); }
-          if (rb + 1u < rowEnd) { put4Grad(r1 * DW + j0, 1u - j0, d0_1); }
-          if (rb + 2u < rowEnd) { put4Grad(r2 * DW + j0, 1u - j0, d0_2); }
-          if (rb + 3u < rowEnd) { put4Grad(r3 * DW + j0, 1u - j0, d0_3); }
-          if (rb + 4u < rowEnd) { put4Grad(r4 * DW + j0, 1u - j0, d0_4); }
-          if (rb + 5u < rowEnd) { put4Grad(r5 * DW + j0, 1u - j0, d0_5); }
-          if (rb + 6u < rowEnd) { put4Grad(r6 * DW + j0, 1u - j0, d0_6); }
-          if (rb + 7u < rowEnd) { put4Grad(r7 * DW + j0, 1u - j0, d0_7); }
           for (var b = rb; b < min(rb + 8u, rowEnd); b++) {
             for (var j = j0; j < min(j0 + 4u, 1u); j++) {
               let row = rowOf(b, s);
-              if (stepMasked(b, s)) {
+              if (HAS_SEQ_MASK && stepMasked(b, s)) {
                 dsaved[row * DW + j] = 0.0;
               } else {
-                var g0 = dsaved[row * DW + j]; // Σ over a matmul, from the dot block
-                dsaved[row * DW + j] = g0;
-                if (HAS_DX) { dxin[row * 1u + j] += g0 * inMask(b, j); } // x's gradient
+                if (HAS_DX) {
+                  var g0 = dsaved[row * DW + j]; // Σ over a matmul, from the dot block
+                  dxin[row * 1u + j] += g0 * inMask(b, j); // x's gradient
+                }
               }
             }
           }
         }
       }
-      storageBarrier();
-      workgroupBarrier();
+      barrier();
     }
   }
 }
 
-// After BPTT: the weight gradients that are sums over every row and step (biases, gamma, beta, small
-// matmul weights; bigger ones are GEMMs). Invocation e owns element e of [w0 | w1 | w2 | w3 | w4] and adds
-// its sum to the gradient (one invocation per element: no atomics, the same order every run).
+// After BPTT: the weight gradients that are sums over every row and step (biases, gamma, beta and, on CPU
+// adapters, the matmul weights). Invocation e does one task: Σ over the rows of 4×4 elements of an outer
+// product (8 loads per 16 multiply-adds) or of 4 elements of a column sum, added to the gradient. No two
+// tasks add to the same element: no atomics, the same order every run.
 @compute @workgroup_size(WG)
 fn cellParamGrads(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let e = flatIndex(gid, nwg, WG);
   let rows = params.B * params.T;
-  if (e < 20u) {
-    let i = e; // element of w0
-    var acc = 0.0;
-    { // n3: Σ A[r, k]·dn3[r, j]
-      let k = i / 20u;
-      let j = i % 20u;
-      for (var r = 0u; r < rows; r++) { acc += xin[r * 1u + k] * dsaved[r * DW + 21u + j]; }
+  if (e < 5u) {
+    // w0[1, 20] (at 0) += Σ_r n0[r, k]·dn3[r, j] for k in k0..k0+3, j in j0..j0+3
+    let k0 = 4u * ((e) / 5u);
+    let j0 = 4u * ((e) % 5u);
+    let ku = min(vec4u(k0) + vec4u(0u, 1u, 2u, 3u), vec4u(0u));
+    let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(19u));
+    var a0 = vec4f(0.0);
+    var a1 = vec4f(0.0);
+    var a2 = vec4f(0.0);
+    var a3 = vec4f(0.0);
+    for (var r = 0u; r < rows; r++) {
+      let d = vec4f(dsaved[r * DW + 21u + ju.x], dsaved[r * DW + 21u + ju.y], dsaved[r * DW + 21u + ju.z], dsaved[r * DW + 21u + ju.w]);
+      a0 += xin[r * 1u + ku.x] * d;
+      a1 += xin[r * 1u + ku.y] * d;
+      a2 += xin[r * 1u + ku.z] * d;
+      a3 += xin[r * 1u + ku.w] * d;
     }
-    wg0[i] += acc;
-  } else if (e < 420u) {
-    let i = e - 20u; // element of w1
-    var acc = 0.0;
-    { // n4: Σ A[r, k]·dn4[r, j]
-      let k = i / 20u;
-      let j = i % 20u;
-      for (var r = 0u; r < rows; r++) { acc += saved[r * SW + 20u + k] * dsaved[r * DW + 41u + j]; }
+    if (k0 + 0u < 1u && j0 + 0u < 20u) { wg0[(k0 + 0u) * 20u + j0 + 0u] += a0.x; }
+    if (k0 + 0u < 1u && j0 + 1u < 20u) { wg0[(k0 + 0u) * 20u + j0 + 1u] += a0.y; }
+    if (k0 + 0u < 1u && j0 + 2u < 20u) { wg0[(k0 + 0u) * 20u + j0 + 2u] += a0.z; }
+    if (k0 + 0u < 1u && j0 + 3u < 20u) { wg0[(k0 + 0u) * 20u + j0 + 3u] += a0.w; }
+    if (k0 + 1u < 1u && j0 + 0u < 20u) { wg0[(k0 + 1u) * 20u + j0 + 0u] += a1.x; }
+    if (k0 + 1u < 1u && j0 + 1u < 20u) { wg0[(k0 + 1u) * 20u + j0 + 1u] += a1.y; }
+    if (k0 + 1u < 1u && j0 + 2u < 20u) { wg0[(k0 + 1u) * 20u + j0 + 2u] += a1.z; }
+    if (k0 + 1u < 1u && j0 + 3u < 20u) { wg0[(k0 + 1u) * 20u + j0 + 3u] += a1.w; }
+    if (k0 + 2u < 1u && j0 + 0u < 20u) { wg0[(k0 + 2u) * 20u + j0 + 0u] += a2.x; }
+    if (k0 + 2u < 1u && j0 + 1u < 20u) { wg0[(k0 + 2u) * 20u + j0 + 1u] += a2.y; }
+    if (k0 + 2u < 1u && j0 + 2u < 20u) { wg0[(k0 + 2u) * 20u + j0 + 2u] += a2.z; }
+    if (k0 + 2u < 1u && j0 + 3u < 20u) { wg0[(k0 + 2u) * 20u + j0 + 3u] += a2.w; }
+    if (k0 + 3u < 1u && j0 + 0u < 20u) { wg0[(k0 + 3u) * 20u + j0 + 0u] += a3.x; }
+    if (k0 + 3u < 1u && j0 + 1u < 20u) { wg0[(k0 + 3u) * 20u + j0 + 1u] += a3.y; }
+    if (k0 + 3u < 1u && j0 + 2u < 20u) { wg0[(k0 + 3u) * 20u + j0 + 2u] += a3.z; }
+    if (k0 + 3u < 1u && j0 + 3u < 20u) { wg0[(k0 + 3u) * 20u + j0 + 3u] += a3.w; }
+  } else if (e < 30u) {
+    // w1[20, 20] (at 0) += Σ_r n2[r, k]·dn3[r, j] for k in k0..k0+3, j in j0..j0+3
+    let k0 = 4u * ((e - 5u) / 5u);
+    let j0 = 4u * ((e - 5u) % 5u);
+    let ku = min(vec4u(k0) + vec4u(0u, 1u, 2u, 3u), vec4u(19u));
+    let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(19u));
+    var a0 = vec4f(0.0);
+    var a1 = vec4f(0.0);
+    var a2 = vec4f(0.0);
+    var a3 = vec4f(0.0);
+    for (var r = 0u; r < rows; r++) {
+      let d = vec4f(dsaved[r * DW + 21u + ju.x], dsaved[r * DW + 21u + ju.y], dsaved[r * DW + 21u + ju.z], dsaved[r * DW + 21u + ju.w]);
+      a0 += saved[r * SW + 20u + ku.x] * d;
+      a1 += saved[r * SW + 20u + ku.y] * d;
+      a2 += saved[r * SW + 20u + ku.z] * d;
+      a3 += saved[r * SW + 20u + ku.w] * d;
     }
-    wg1[i] += acc;
-  } else if (e < 440u) {
-    let i = e - 420u; // element of w2
-    var acc = 0.0;
-    { for (var r = 0u; r < rows; r++) { acc += dsaved[r * DW + 21u + i]; } } // n3
-    wg2[i] += acc;
-  } else if (e < 460u) {
-    let i = e - 440u; // element of w3
-    var acc = 0.0;
-    { for (var r = 0u; r < rows; r++) { acc += dsaved[r * DW + 101u + i]; } } // n8
-    wg3[i] += acc;
-  } else if (e < 480u) {
-    let i = e - 460u; // element of w4
-    var acc = 0.0;
-    { for (var r = 0u; r < rows; r++) { acc += dsaved[r * DW + 81u + i]; } } // n9
-    wg4[i] += acc;
+    if (k0 + 0u < 20u && j0 + 0u < 20u) { wg1[(k0 + 0u) * 20u + j0 + 0u] += a0.x; }
+    if (k0 + 0u < 20u && j0 + 1u < 20u) { wg1[(k0 + 0u) * 20u + j0 + 1u] += a0.y; }
+    if (k0 + 0u < 20u && j0 + 2u < 20u) { wg1[(k0 + 0u) * 20u + j0 + 2u] += a0.z; }
+    if (k0 + 0u < 20u && j0 + 3u < 20u) { wg1[(k0 + 0u) * 20u + j0 + 3u] += a0.w; }
+    if (k0 + 1u < 20u && j0 + 0u < 20u) { wg1[(k0 + 1u) * 20u + j0 + 0u] += a1.x; }
+    if (k0 + 1u < 20u && j0 + 1u < 20u) { wg1[(k0 + 1u) * 20u + j0 + 1u] += a1.y; }
+    if (k0 + 1u < 20u && j0 + 2u < 20u) { wg1[(k0 + 1u) * 20u + j0 + 2u] += a1.z; }
+    if (k0 + 1u < 20u && j0 + 3u < 20u) { wg1[(k0 + 1u) * 20u + j0 + 3u] += a1.w; }
+    if (k0 + 2u < 20u && j0 + 0u < 20u) { wg1[(k0 + 2u) * 20u + j0 + 0u] += a2.x; }
+    if (k0 + 2u < 20u && j0 + 1u < 20u) { wg1[(k0 + 2u) * 20u + j0 + 1u] += a2.y; }
+    if (k0 + 2u < 20u && j0 + 2u < 20u) { wg1[(k0 + 2u) * 20u + j0 + 2u] += a2.z; }
+    if (k0 + 2u < 20u && j0 + 3u < 20u) { wg1[(k0 + 2u) * 20u + j0 + 3u] += a2.w; }
+    if (k0 + 3u < 20u && j0 + 0u < 20u) { wg1[(k0 + 3u) * 20u + j0 + 0u] += a3.x; }
+    if (k0 + 3u < 20u && j0 + 1u < 20u) { wg1[(k0 + 3u) * 20u + j0 + 1u] += a3.y; }
+    if (k0 + 3u < 20u && j0 + 2u < 20u) { wg1[(k0 + 3u) * 20u + j0 + 2u] += a3.z; }
+    if (k0 + 3u < 20u && j0 + 3u < 20u) { wg1[(k0 + 3u) * 20u + j0 + 3u] += a3.w; }
+  } else if (e < 35u) {
+    // w2[0..20) += Σ_r dn3[r, ·]
+    let j0 = 4u * (e - 30u);
+    let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(19u));
+    var acc = vec4f(0.0);
+    for (var r = 0u; r < rows; r++) { acc += vec4f(dsaved[r * DW + 21u + ju.x], dsaved[r * DW + 21u + ju.y], dsaved[r * DW + 21u + ju.z], dsaved[r * DW + 21u + ju.w]); }
+    if (j0 + 0u < 20u) { wg2[j0 + 0u] += acc.x; }
+    if (j0 + 1u < 20u) { wg2[j0 + 1u] += acc.y; }
+    if (j0 + 2u < 20u) { wg2[j0 + 2u] += acc.z; }
+    if (j0 + 3u < 20u) { wg2[j0 + 3u] += acc.w; }
+  } else if (e < 40u) {
+    // w3[0..20) += Σ_r dn6 ⊙ its input[r, ·]
+    let j0 = 4u * (e - 35u);
+    let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(19u));
+    var acc = vec4f(0.0);
+    for (var r = 0u; r < rows; r++) { acc += vec4f(dsaved[r * DW + 81u + ju.x], dsaved[r * DW + 81u + ju.y], dsaved[r * DW + 81u + ju.z], dsaved[r * DW + 81u + ju.w]); }
+    if (j0 + 0u < 20u) { wg3[j0 + 0u] += acc.x; }
+    if (j0 + 1u < 20u) { wg3[j0 + 1u] += acc.y; }
+    if (j0 + 2u < 20u) { wg3[j0 + 2u] += acc.z; }
+    if (j0 + 3u < 20u) { wg3[j0 + 3u] += acc.w; }
+  } else if (e < 45u) {
+    // w4[0..20) += Σ_r dn7[r, ·]
+    let j0 = 4u * (e - 40u);
+    let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(19u));
+    var acc = vec4f(0.0);
+    for (var r = 0u; r < rows; r++) { acc += vec4f(dsaved[r * DW + 61u + ju.x], dsaved[r * DW + 61u + ju.y], dsaved[r * DW + 61u + ju.z], dsaved[r * DW + 61u + ju.w]); }
+    if (j0 + 0u < 20u) { wg4[j0 + 0u] += acc.x; }
+    if (j0 + 1u < 20u) { wg4[j0 + 1u] += acc.y; }
+    if (j0 + 2u < 20u) { wg4[j0 + 2u] += acc.z; }
+    if (j0 + 3u < 20u) { wg4[j0 + 3u] += acc.w; }
   }
 }
