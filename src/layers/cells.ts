@@ -19,8 +19,6 @@
  * layer_normalization/beta.
  */
 import type { Graph } from '../autograd/tape';
-import type { Context } from '../gpu/context';
-import { createStorageBuffer } from '../gpu/pool';
 import type { Tensor } from '../tensor';
 import type { HostTensor } from '../host';
 import type { TensorLike } from '../host';
@@ -36,6 +34,7 @@ import { parseInitializer, type InitializerName } from './initializers';
 import { StateStore, dropoutRate, type StatefulLayer } from './recurrent';
 import { Layer, activationOption, initializerOption, positiveInt, type LayerArgs, type Shape, type WeightSpec } from './layer';
 import { checkOptions, is } from '../options';
+import { RandomStream } from './random-stream';
 
 /**
  * The differentiable ops a custom cell may compose (all record their backward on the tape). Each
@@ -185,7 +184,8 @@ export class RNN extends Layer implements StatefulLayer {
   fusion: CellFusion | null = null;
   private stateStore: StateStore | null = null;
   private compiled = new Map<string, Promise<CompiledCell | CellCompileError>>();
-  private rng: { ctx: Context; buffer: GPUBuffer } | null = null;
+  /** The dropout masks' random stream. @internal */
+  readonly randomStream: RandomStream;
   private warned = false;
 
   constructor(args: RNNArgs) {
@@ -197,6 +197,7 @@ export class RNN extends Layer implements StatefulLayer {
       throw new TypeError(`${this.name}: 'cell' must be a recurrent cell ({stateSize, outputSize, weightSpecs(), step()}), e.g. rnn.layers.lnSimpleRNNCell({units: 20})`);
     }
     this.cell = args.cell;
+    this.randomStream = new RandomStream(`${this.name}/dropout rng`);
     for (const n of [...this.cell.stateSize, this.cell.outputSize]) positiveInt(`${this.name} (${this.cell.className})`, 'state and output sizes', n);
     this.returnSequences = args.returnSequences ?? false;
     this.dropout = dropoutRate(this.name, 'dropout', args.dropout);
@@ -276,7 +277,7 @@ export class RNN extends Layer implements StatefulLayer {
     const recurrentMasks: (Tensor | null)[] = this.cell.stateSize.map(() => null);
     const dropped = this.cell.stateSize.map((_, i) => cc.graph.nodes.some((n) => n.kind === 'stateDrop' && n.state === i));
     if (g.training && (this.dropout > 0 || (this.recurrentDropout > 0 && dropped.some(Boolean)))) {
-      const rng = this.rngBuffer(g.ctx);
+      const rng = this.randomStream.buffer(g.ctx);
       if (this.dropout > 0) {
         inputMask = g.alloc([B, I], `${this.name}/dropout mask`);
         await dropoutMask(g, inputMask, this.dropout, this.seed, 0, rng);
@@ -331,10 +332,6 @@ export class RNN extends Layer implements StatefulLayer {
   }
 
   /** The layer's dropout RNG counter (a 16-byte GPU buffer, zero at creation). */
-  private rngBuffer(ctx: Context): GPUBuffer {
-    if (!this.rng || this.rng.ctx !== ctx) this.rng = { ctx, buffer: createStorageBuffer(ctx.device, 16, `${this.name}/dropout rng`) };
-    return this.rng.buffer;
-  }
 
   // ---------------------------------------------------------------- state (StatefulLayer)
 
@@ -365,8 +362,7 @@ export class RNN extends Layer implements StatefulLayer {
   /** @internal */
   disposeState(): void {
     this.stateStore?.dispose();
-    this.rng?.buffer.destroy();
-    this.rng = null;
+    this.randomStream.dispose();
   }
 
   getConfig(): Record<string, unknown> {

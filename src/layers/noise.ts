@@ -4,12 +4,11 @@
  * learns to cope with its own imperfect outputs. The noise is drawn on the GPU, new every step.
  */
 import type { Graph } from '../autograd/tape';
-import type { Context } from '../gpu/context';
 import type { Tensor } from '../tensor';
-import { createStorageBuffer } from '../gpu/pool';
 import { advanceRng, gaussianNoise } from '../ops/sequence';
 import { Layer, type LayerArgs, type Shape } from './layer';
 import { is } from '../options';
+import { RandomStream } from './random-stream';
 
 export interface GaussianNoiseArgs extends LayerArgs {
   /** Standard deviation of the noise (Keras `stddev`). */
@@ -24,7 +23,8 @@ export class GaussianNoise extends Layer {
   readonly stddev: number;
   /** Seed of the noise. */
   readonly seed: number;
-  private rng: { ctx: Context; buffer: GPUBuffer } | null = null;
+  /** The noise's random stream. @internal */
+  readonly randomStream: RandomStream;
 
   constructor(args: GaussianNoiseArgs) {
     if (!args || typeof args !== 'object') throw new TypeError('gaussianNoise: expected an options object like {stddev: 0.1}');
@@ -36,6 +36,7 @@ export class GaussianNoise extends Layer {
       throw new RangeError(`${this.name}: seed must be an integer in [0, 2^32-1], got ${JSON.stringify(args.seed)}`);
     }
     this.stddev = args.stddev;
+    this.randomStream = new RandomStream(`${this.name}/rng`);
     this.seed = args.seed ?? Math.floor(Math.random() * 0xffffffff);
   }
 
@@ -45,17 +46,16 @@ export class GaussianNoise extends Layer {
 
   async call(g: Graph, x: Tensor): Promise<Tensor> {
     if (!g.training || this.stddev === 0) return x;
-    if (!this.rng || this.rng.ctx !== g.ctx) this.rng = { ctx: g.ctx, buffer: createStorageBuffer(g.ctx.device, 16, `${this.name}/rng`) };
-    const y = await gaussianNoise(g, x, this.stddev, this.seed, this.rng.buffer, this.name);
-    await advanceRng(g, this.rng.buffer);
+    const rng = this.randomStream.buffer(g.ctx);
+    const y = await gaussianNoise(g, x, this.stddev, this.seed, rng, this.name);
+    await advanceRng(g, rng);
     y.mask = x.mask;
     return y;
   }
 
   /** Frees the noise counter's buffer (model.dispose()). */
   disposeState(): void {
-    this.rng?.buffer.destroy();
-    this.rng = null;
+    this.randomStream.dispose();
   }
 
   getConfig(): Record<string, unknown> {

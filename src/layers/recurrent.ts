@@ -14,8 +14,6 @@
  *                               (streaming inference from a state kept on the GPU)
  */
 import type { Graph } from '../autograd/tape';
-import type { Context } from '../gpu/context';
-import { createStorageBuffer } from '../gpu/pool';
 import type { HostTensor, TensorLike } from '../host';
 import type { Tensor } from '../tensor';
 import { rnn, gateCount, type CellType, type RnnOutputs, type RnnWeights } from '../ops/rnn';
@@ -24,6 +22,7 @@ import { parseActivation, type Activation } from '../ops/activations';
 import { initialize, parseInitializer, type InitializerName } from './initializers';
 import { Layer, activationOption, initializerOption, positiveInt, type LayerArgs, type Shape, type WeightSpec } from './layer';
 import { is, type OptionSpec } from '../options';
+import { RandomStream } from './random-stream';
 import { StateStore } from './state-store';
 
 export { StateStore } from './state-store';
@@ -182,14 +181,17 @@ export abstract class RecurrentLayer extends Layer implements StatefulLayer {
   /** How the time loop runs on the GPU ('auto' chooses per layer). */
   readonly timeLoop: 'auto' | 'persistent' | 'step';
   private stateStore: StateStore | null = null;
-  private rng: { ctx: Context; buffer: GPUBuffer } | null = null;
+  /** The dropout masks' random stream. @internal */
+  readonly randomStream: RandomStream;
   /** The options this layer was made with (Bidirectional re-creates it for the backward direction). @internal */
   readonly initArgs: Readonly<GatedArgs>;
 
+  /** Made by the subclasses (SimpleRNN, LSTM, GRU) with their own options' spec. @internal */
   constructor(args: GatedArgs, base: string, spec: OptionSpec) {
     if (!args || typeof args !== 'object') throw new TypeError(`${base}: expected an options object like {units: 20}`);
     super(args, base, spec);
     this.initArgs = { ...args };
+    this.randomStream = new RandomStream(`${this.name}/dropout rng`);
     this.units = positiveInt(this.name, 'units', args.units);
     this.activation = parseActivation(args.activation, this.name, 'tanh');
     this.recurrentActivation = parseActivation(args.recurrentActivation, this.name, 'sigmoid');
@@ -308,7 +310,7 @@ export abstract class RecurrentLayer extends Layer implements StatefulLayer {
     let inputMask: Tensor | null = null;
     let recurrentMask: Tensor | null = null;
     if (g.training && (this.dropout > 0 || this.recurrentDropout > 0)) {
-      const rng = this.rngBuffer(g.ctx);
+      const rng = this.randomStream.buffer(g.ctx);
       if (this.dropout > 0) {
         inputMask = g.alloc([B, I], `${this.name}/dropout mask`);
         await dropoutMask(g, inputMask, this.dropout, this.seed, 0, rng);
@@ -369,12 +371,6 @@ export abstract class RecurrentLayer extends Layer implements StatefulLayer {
   }
 
   /** The layer's dropout RNG counter (a 16-byte GPU buffer, zero at creation). */
-  private rngBuffer(ctx: Context): GPUBuffer {
-    if (!this.rng || this.rng.ctx !== ctx) {
-      this.rng = { ctx, buffer: createStorageBuffer(ctx.device, 16, `${this.name}/dropout rng`) };
-    }
-    return this.rng.buffer;
-  }
 
   // ---------------------------------------------------------------- state (StatefulLayer)
 
@@ -405,8 +401,7 @@ export abstract class RecurrentLayer extends Layer implements StatefulLayer {
   /** @internal */
   disposeState(): void {
     this.stateStore?.dispose();
-    this.rng?.buffer.destroy();
-    this.rng = null;
+    this.randomStream.dispose();
   }
 
   /** Configuration: every option the layer was made with (defaults filled in), as its factory takes them. */

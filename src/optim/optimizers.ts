@@ -16,9 +16,13 @@ import { Program } from '../gpu/program';
 import type { ParamArena, Variable } from '../gpu/arena';
 import { Tensor } from '../tensor';
 import { createStorageBuffer } from '../gpu/pool';
+import { readback } from '../gpu/io';
 import { CLIP_CODES, OPTIM_LAYOUT } from '../gpu/wgsl-constants';
 import { LearningRateSchedule, resolveLearningRate, type LearningRateLike } from './schedules';
 import { checkOptions, is, type OptionSpec } from '../options';
+import type { AdamConfig, AdamWConfig, ClipConfig, OptimizerConfig, OptimizerState, RmspropConfig, SgdConfig } from './types';
+
+export type { AdamConfig, AdamWConfig, ClipConfig, OptimizerConfig, OptimizerState, RmspropConfig, SgdConfig, MomentName, OptimizerSnapshot } from './types';
 
 const nullableNumber = is.either(is.number, (v) => (v === null ? null : 'must be null'));
 /** Options every optimizer takes. */
@@ -27,84 +31,6 @@ const ADAM_OPTIONS: OptionSpec = { ...BASE_OPTIONS, beta1: is.number, beta2: is.
 const SGD_OPTIONS: OptionSpec = { ...BASE_OPTIONS, momentum: is.number, nesterov: is.boolean };
 const RMSPROP_OPTIONS: OptionSpec = { ...BASE_OPTIONS, rho: is.number, momentum: is.number, epsilon: is.number, centered: is.boolean };
 
-/** Keras 3 gradient clipping; at most one of the three may be set. */
-export interface ClipConfig {
-  /** Each variable's gradient is rescaled so that its L2 norm is at most this (> 0). */
-  clipnorm?: number;
-  /** All gradients are scaled by min(1, globalClipnorm / ‖g‖_global) (> 0). */
-  globalClipnorm?: number;
-  /** Gradients are clipped elementwise to [-clipvalue, clipvalue] (> 0). */
-  clipvalue?: number;
-}
-
-/** Options shared by every optimizer. */
-export interface OptimizerConfig extends ClipConfig {
-  /** A number > 0 or a schedule from `rnn.optimizers.schedules`. */
-  learningRate?: LearningRateLike;
-  /** Decoupled weight decay p -= p·wd·lr before each update (Keras `weight_decay`); >= 0. */
-  weightDecay?: number;
-}
-
-/** Options of `rnn.optimizers.adam` (Keras `Adam`). */
-export interface AdamConfig extends OptimizerConfig {
-  /** Default 0.001. */
-  learningRate?: LearningRateLike;
-  /** Default 0.9. */
-  beta1?: number;
-  /** Default 0.999. */
-  beta2?: number;
-  /** Default 1e-7 (Keras). */
-  epsilon?: number;
-}
-
-/** Options of `rnn.optimizers.adamw` (Keras `AdamW`). */
-export interface AdamWConfig extends AdamConfig {
-  /** Default 0.004 (Keras AdamW). */
-  weightDecay?: number;
-}
-
-/** Options of `rnn.optimizers.sgd` (Keras `SGD`). */
-export interface SgdConfig extends OptimizerConfig {
-  /** Default 0.01 (Keras). */
-  learningRate?: LearningRateLike;
-  /** In [0, 1); default 0 (plain SGD, no momentum buffer). */
-  momentum?: number;
-  /** Nesterov momentum (Keras formulation); default false. */
-  nesterov?: boolean;
-}
-
-/** Options of `rnn.optimizers.rmsprop` (Keras `RMSprop`). */
-export interface RmspropConfig extends OptimizerConfig {
-  /** Default 0.001. */
-  learningRate?: LearningRateLike;
-  /** Discount of the squared-gradient average, in (0, 1); default 0.9. */
-  rho?: number;
-  /** In [0, 1); default 0. */
-  momentum?: number;
-  /** Added inside the square root, as Keras 3 does; default 1e-7. */
-  epsilon?: number;
-  /** Normalise by the estimated variance instead of the second moment; default false. */
-  centered?: boolean;
-}
-
-/**
- * The per-model state an optimizer builds: its update program and moment buffers.
- * @internal
- */
-export interface OptimizerState {
-  /** The clip + update dispatches; encoded after each step's backward pass. */
-  program: Program;
-  /** Moment slots per moment buffer: the trainable variables' elements (frozen ones have none). */
-  slots: number;
-  /**
-   * Writes this step's learning rate (and Adam's bias-corrected step size) and advances the step
-   * counters. Call exactly once per encoded update, before the submit that contains it.
-   */
-  prepareStep(): void;
-  /** Zeroes the moment buffers and the bias-correction step (the schedule's step count goes on). */
-  reset(): void;
-  destroy(): void;
-}
 
 /** Throws unless v is a finite number in (0, max). */
 function positive(where: string, key: string, v: number, max = Infinity): number {
@@ -329,9 +255,26 @@ export abstract class Optimizer {
       slotStep = 0;
     };
     reset();
+    const buffers = { m, v, mg };
+    const moments = (['m', 'v', 'mg'] as const).filter((k) => use[k] && slots > 0);
     return {
       program,
       slots,
+      vars: trainable,
+      moments,
+      exportState: async () => {
+        const data = await readback(dev, ...moments.map((k) => new Tensor(buffers[k], [slots], 0, false, k)));
+        return { moments: Object.fromEntries(moments.map((k, i) => [k, Float32Array.from(data[i]!)])), slotStep, iterations: this.iterations };
+      },
+      importState: (s) => {
+        for (const k of moments) {
+          const d = s.moments[k];
+          if (!d || d.length !== slots) throw new RangeError(`${this.name}: optimizer state '${k}' has ${d?.length ?? 0} values, expected ${slots}`);
+          dev.queue.writeBuffer(buffers[k], 0, d.buffer, d.byteOffset, d.byteLength);
+        }
+        slotStep = s.slotStep;
+        this.iterations = s.iterations;
+      },
       prepareStep: () => {
         const lr = this.learningRateAt(this.iterations);
         slotStep++;

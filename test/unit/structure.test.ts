@@ -30,11 +30,12 @@ const LAYERS: Record<string, readonly string[]> = {
   leaf: ['leaf'], // src/tensor.ts, src/host.ts, src/options.ts: shapes, host arrays, option checks
   gpu: ['leaf', 'gpu'], // device, shaders, buffers, programs, the parameter arena
   data: ['leaf', 'data'], // host-side data: generators, windows, CSV
-  io: ['leaf', 'io'], // saved models: artifacts, formats, handlers (files, IndexedDB, downloads, http)
   autograd: ['leaf', 'gpu', 'autograd'],
   ops: ['leaf', 'gpu', 'autograd', 'ops'],
   optim: ['leaf', 'gpu', 'autograd', 'optim'],
   layers: ['leaf', 'gpu', 'autograd', 'ops', 'data', 'layers'],
+  // saved models: artifacts, formats, handlers; converters rebuild layers (no GPU) for their shapes
+  io: ['leaf', 'gpu', 'autograd', 'ops', 'data', 'layers', 'io'],
   model: ['leaf', 'gpu', 'autograd', 'ops', 'optim', 'data', 'io', 'layers', 'model'],
   top: ['leaf', 'gpu', 'autograd', 'ops', 'optim', 'data', 'io', 'layers', 'model', 'top'], // callbacks/, forecast, lessons/, worker/
   index: ['leaf', 'gpu', 'autograd', 'ops', 'optim', 'data', 'io', 'layers', 'model', 'top', 'index'],
@@ -74,7 +75,7 @@ function upwardImports(files: readonly { path: string; code: string }[]): string
 
 const sources = walk(join(root, 'src'), '.ts').map((path) => ({ path, code: readFileSync(path, 'utf8') }));
 
-describe('imports run one way: leaf → gpu → autograd → ops → optim / layers → model → top', () => {
+describe('imports run one way: leaf → gpu → autograd → ops → optim / layers → io → model → top', () => {
   it('every file under src/ belongs to a known layer', () => {
     const unknown = sources.map((s) => rel(s.path)).filter((p) => !(layerOf(join(root, p)) in LAYERS));
     expect(unknown).toEqual([]);
