@@ -257,6 +257,7 @@ export type { CsvStreamOptions } from './data/csv';
 export type { DatasetFn, DatasetBatch } from './model/train-loop';
 export type { TrainingStepInfo } from './model/types';
 export type { Mode as MonitorMode } from './callbacks/base';
+export type { NonFiniteName } from './callbacks/checkpoint';
 
 /**
  * Training in a dedicated Web Worker, so a page never freezes: the worker owns the GPU device and

@@ -94,7 +94,9 @@ export abstract class Layer {
 
   /**
    * `spec`: the layer's own options beside name and inputShape; unknown keys and values of the
-   * wrong type are refused here, before anything is built ("did you mean …").
+   * wrong type are refused here, before anything is built ("did you mean …"). Layers are made by
+   * the factories of `rnn.layers`.
+   * @internal
    */
   constructor(args: LayerArgs, base: string, spec: OptionSpec = {}) {
     checkOptions(typeof args?.name === 'string' ? args.name : base, args, { ...LAYER_OPTIONS, ...spec });
