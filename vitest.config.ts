@@ -22,7 +22,7 @@ process.stderr.write = ((chunk: unknown, ...rest: unknown[]) => {
 export default defineConfig({
   resolve: { alias: { wgsl_reflect: 'wgsl_reflect/wgsl_reflect.module.js' } },
   test: {
-    include: ['test/unit/**/*.test.ts', 'test/reference/**/*.test.ts', 'test/helpers/**/*.test.ts', 'test/consumer/**/*.test.ts'],
+    include: ['test/unit/**/*.test.ts', 'test/reference/**/*.test.ts', 'test/helpers/**/*.test.ts', 'test/consumer/**/*.test.ts', 'test/io/**/*.test.ts', 'test/interop/**/*.test.ts'],
     // Dawn on a software Vulkan driver: a few seconds per GPU test file, more for the RNN suites.
     testTimeout: 120_000,
     hookTimeout: 120_000,

@@ -1,0 +1,100 @@
+"""The Python side of the interop tests (test/interop/peer.ts starts it once per test file).
+
+Reads one JSON request per line on stdin and answers one JSON line on stdout, so torch and onnx are
+imported once. Tensors travel as {"shape": [...], "data": [...]} (JSON numbers round-trip float64
+exactly). Requests:
+  run         build the module from a safetensors file (python/webgpu_rnn_torch.py: topology from
+              its metadata), float64, forward on the inputs; with targets also the gradients of the
+              summed per-output mean squared errors, by state_dict key
+  read        a safetensors file through the module's reader: tensors (as float64 lists) and metadata
+  write       tensors to a safetensors file through the module's writer
+  build_error the error message of building a topology (or null)
+  onnx_check  onnx.checker.check_model with full_check on a file: null, or the error message
+"""
+import json
+import sys
+import traceback
+
+import torch
+
+import webgpu_rnn_torch as wr
+
+torch.set_num_threads(1)
+
+
+def tensor(t, dtype=torch.float64):
+    return torch.tensor(t["data"], dtype=dtype).reshape(t["shape"])
+
+
+def plain(t):
+    t = t.detach().double()
+    return {"shape": list(t.shape), "data": t.reshape(-1).tolist()}
+
+
+def run(req):
+    model = wr.load(req["path"], dtype=torch.float64)
+    model.train(bool(req.get("train", False)))
+    xs = [tensor(x) for x in req["inputs"]]
+    out = model(*xs)
+    outs = list(out) if isinstance(out, tuple) else [out]
+    res = {"outputs": [plain(o) for o in outs], "keys": list(model.state_dict().keys())}
+    if req.get("targets") is not None:
+        loss = sum(((o - tensor(t)) ** 2).mean() for o, t in zip(outs, req["targets"]))
+        model.zero_grad()
+        loss.backward()
+        res["loss"] = float(loss)
+        res["grads"] = {k: plain(p.grad) for k, p in model.named_parameters() if p.grad is not None}
+    return res
+
+
+def read(req):
+    tensors, meta = wr.load_safetensors(req["path"])
+    return {"tensors": {k: {"dtype": str(v.dtype), **plain(v)} for k, v in tensors.items()}, "metadata": meta}
+
+
+def write(req):
+    dtypes = {"F32": torch.float32, "F64": torch.float64, "I64": torch.int64}
+    tensors = {k: tensor(v, dtypes[v["dtype"]]) for k, v in req["tensors"].items()}
+    wr.save_safetensors(tensors, req["path"], req.get("metadata"))
+    return {}
+
+
+def build_error(req):
+    try:
+        wr.build_model(req["topology"])
+        return {"error": None}
+    except Exception as e:  # noqa: BLE001 (the message is the answer)
+        return {"error": f"{type(e).__name__}: {e}"}
+
+
+def onnx_check(req):
+    import onnx
+    try:
+        onnx.checker.check_model(onnx.load(req["path"]), full_check=True)
+        return {"error": None}
+    except Exception as e:  # noqa: BLE001
+        return {"error": f"{type(e).__name__}: {e}"}
+
+
+HANDLERS = {"run": run, "read": read, "write": write, "build_error": build_error, "onnx_check": onnx_check}
+
+
+def main():
+    versions = {"torch": torch.__version__}
+    try:
+        import onnx
+        versions["onnx"] = onnx.__version__
+    except ImportError as e:
+        versions["onnx_error"] = str(e)
+    print(json.dumps({"ready": True, **versions}), flush=True)
+    for line in sys.stdin:
+        req = json.loads(line)
+        try:
+            res = {"id": req["id"], **HANDLERS[req["cmd"]](req)}
+        except Exception as e:  # noqa: BLE001 (reported to the test)
+            res = {"id": req["id"], "failure": f"{type(e).__name__}: {e}", "trace": traceback.format_exc()}
+        print(json.dumps(res), flush=True)
+
+
+if __name__ == "__main__":
+    main()
