@@ -10,35 +10,24 @@ import { getContext, type Context } from '../gpu/context';
 import type { ParamArena, Variable } from '../gpu/arena';
 import type { Tensor } from '../tensor';
 import type { Layer, Shape } from '../layers/layer';
-import type { SymbolicTensor } from '../layers/symbolic';
 import type { Optimizer, OptimizerState } from '../optim/optimizers';
 import { noGrad } from '../ops/loss';
 import { parseCompileArgs, type CompiledConfig } from './compile';
 import { PlanCache, Totals, buildPlan, planKey, type Plan, type PlanFor, type PlanShape } from './plans';
-import { Topology } from './topology';
-import { prepareBatch, batchRows, firstShape, type HostBatch } from './data';
+import { prepareBatch, batchRows, type HostBatch } from './data';
 import { trainLoop, trainStep, trainStepInfo, checkFitArgs, checkFitDatasetArgs, fitValidation, arrayBatchSource, datasetBatchSource, gradientsOf, type BatchSource, type DatasetFn, type LoopArgs } from './train-loop';
 import { checkBatchSize, evaluateBatches, predictBatches } from './inference';
-import { nextModelSeed, layerWeights, createArena, readWeights, writeWeights, countParams, existingArena, registerWeights, layerVars, retainArena, releaseArena } from './weights';
-import { modelSummary } from './summary';
+import { layerWeights, createArena, readWeights, writeWeights, existingArena, registerWeights, layerVars, retainArena, releaseArena } from './weights';
 import { CallGate } from './calls';
 import { stepInput, runStep, statefulLayers } from './streaming';
 import type { CompileArgs, EvaluateArgs, FitArgs, FitDatasetArgs, History, ModelArgs, ModelData, TrainingStepInfo } from './types';
-import { checkOptions, is } from '../options';
+import { ModelBase } from './model-base';
 
 /** A model (Keras `Model`): layers from inputs to outputs; made by `rnn.model` (a functional graph) or `rnn.sequential`. */
-export class Model {
-  /** The model's name. */
-  readonly name: string;
-  /** Seed of the weight initializers and of fit's shuffling. */
-  readonly seed: number;
+export class Model extends ModelBase {
   /** Set to true (e.g. from a callback or a Stop button) to stop fit() after the current batch. */
   stopTraining = false;
 
-  /** How summary() prints the graph (Sequential: its layers in a row). */
-  protected readonly summaryStyle: 'functional' | 'sequential' = 'functional';
-  /** The graph; a Sequential's is made when its input shape is known. */
-  protected topology: Topology | null = null;
   protected ctx: Context | null = null;
   private arena: ParamArena | null = null;
   /** The arena was built by this model (else it belongs to the model whose layers this one reuses). */
@@ -56,14 +45,8 @@ export class Model {
 
   /** A functional model from `args.inputs` to `args.outputs` (Sequential passes none and makes its graph later). */
   constructor(args: Partial<ModelArgs> = {}, defaultName = 'model') {
-    checkOptions(defaultName, args ?? null, { inputs: is.any, outputs: is.any, name: is.string, seed: is.seed }, '{inputs, outputs}');
-    this.name = args.name ?? defaultName;
+    super(args, defaultName);
     this.calls = new CallGate(this.name);
-    this.seed = nextModelSeed(args.seed);
-    if (args.inputs !== undefined || args.outputs !== undefined) {
-      const list = (v: SymbolicTensor | SymbolicTensor[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-      this.topology = new Topology(list(args.inputs), list(args.outputs), `${this.name}`);
-    }
   }
 
   /** True once the weights exist (the graph can no longer change). */
@@ -71,50 +54,12 @@ export class Model {
     return this.arena !== null;
   }
 
-  // ---------------------------------------------------------------- structure
-
-  /** The graph, made on demand (Sequential: from its first layer's inputShape or the data). */
-  protected graphFor(_input: Shape | null): Topology {
-    if (!this.topology) throw new Error(`${this.name}: the model has no graph`);
-    return this.topology;
-  }
-
-  /** The layers (not the inputs), each once, in order of first use: the weights' order. */
-  get layers(): readonly Layer[] {
-    return this.topology?.layers ?? [];
-  }
-
-  /** The model's input and output symbolic tensors. */
-  get inputs(): readonly SymbolicTensor[] {
-    return this.graphFor(null).inputs;
-  }
-
-  /** The model's output symbolic tensors. */
-  get outputs(): readonly SymbolicTensor[] {
-    return this.graphFor(null).outputs;
-  }
-
-  /** Input names (the input layers'), the keys of data given as an object. */
-  get inputNames(): string[] {
-    return this.graphFor(null).inputNames;
-  }
-
-  /** Output names (the output layers'; `name_i` when one layer gives several outputs): keys of targets, losses, metrics. */
-  get outputNames(): string[] {
-    return this.graphFor(null).outputNames;
-  }
 
   /** The compiled optimizer (null before compile); callbacks such as reduceLROnPlateau change its learning rate. */
   get optimizer(): Optimizer | null {
     return this.compiled?.optimizer ?? null;
   }
 
-  /** The output shapes (without batch) for these input shapes (default: the model's own). */
-  outputShapes(inputs?: readonly Shape[]): Shape[] {
-    const topo = this.graphFor(inputs?.[0] ?? null);
-    const shapes = topo.inferShapes(inputs ?? topo.inputs.map((t) => t.shape));
-    return topo.outputs.map((t) => shapes.get(t)!);
-  }
 
   // ---------------------------------------------------------------- compile and build
 
@@ -369,15 +314,6 @@ export class Model {
     });
   }
 
-  /**
-   * Makes the graph for data x (host only: a Sequential without inputShape takes its input shape
-   * from the data's first input). Errors in x itself are reported by prepare().
-   */
-  protected graphForData(x: ModelData | undefined): void {
-    if (this.topology || x === undefined || x === null) return;
-    const shape = firstShape(x);
-    if (shape) this.graphFor(shape.slice(1));
-  }
 
   // ---------------------------------------------------------------- weights
 
@@ -401,18 +337,6 @@ export class Model {
     this.optState?.reset();
   }
 
-  /** Number of parameters (known without the GPU when the input shape is). */
-  countParams(): number {
-    const topo = this.graphFor(null);
-    return countParams(topo.layers, topo.layers.map((l) => topo.weightInput(l)));
-  }
-
-  /** Keras-style summary table (with the connections of a functional graph); printed with `print` and returned. */
-  summary(print: ((line: string) => void) | null = console.log): string {
-    const out = modelSummary(this.name, this.graphFor(null), this.summaryStyle);
-    print?.(out);
-    return out;
-  }
 
   /**
    * What one training step on a batch of these shapes costs: compute dispatches (forward +
@@ -466,10 +390,6 @@ export class Model {
     });
   }
 
-  /** A Sequential's declared input shape before its graph exists (none for functional models). */
-  protected firstInputShape(): Shape | null {
-    return null;
-  }
 
   /** Zeros the stored state of every recurrent layer (Keras `model.reset_states()`). */
   resetStates(): void {
