@@ -5,7 +5,7 @@ imported once. Tensors travel as {"shape": [...], "data": [...]} (JSON numbers r
 exactly). Requests:
   run         build the module from a safetensors file (python/webgpu_rnn_torch.py: topology from
               its metadata), float64, forward on the inputs; with targets also the gradients of the
-              summed per-output mean squared errors, by state_dict key
+              summed per-output mean squared errors (over the kept steps where a mask is given), by state_dict key
   read        a safetensors file through the module's reader: tensors (as float64 lists) and metadata
   write       tensors to a safetensors file through the module's writer
   build_error the error message of building a topology (or null)
@@ -31,6 +31,14 @@ def plain(t):
     return {"shape": list(t.shape), "data": t.reshape(-1).tolist()}
 
 
+def mse(y, t, mask):
+    """Keras 3's mean squared error; with a [B, T] mask (Keras masking) the mean over the kept steps."""
+    if mask is None:
+        return ((y - t) ** 2).mean()
+    m = tensor(mask)
+    return (((y - t) ** 2).mean(-1) * m).sum() / m.sum()
+
+
 def run(req):
     model = wr.load(req["path"], dtype=torch.float64)
     model.train(bool(req.get("train", False)))
@@ -39,7 +47,8 @@ def run(req):
     outs = list(out) if isinstance(out, tuple) else [out]
     res = {"outputs": [plain(o) for o in outs], "keys": list(model.state_dict().keys())}
     if req.get("targets") is not None:
-        loss = sum(((o - tensor(t)) ** 2).mean() for o, t in zip(outs, req["targets"]))
+        masks = req.get("lossMasks") or [None] * len(outs)
+        loss = sum(mse(o, tensor(t), m) for o, t, m in zip(outs, req["targets"], masks))
         model.zero_grad()
         loss.backward()
         res["loss"] = float(loss)
