@@ -3,7 +3,8 @@
 //   1. npm packages (npm ci / npm install) when node_modules is missing or stale;
 //   2. on Linux without a GPU driver: a Vulkan loader and Mesa's lavapipe (software Vulkan) from
 //      bookworm-backports (Debian 12's own Mesa 22.3 is too old for Dawn);
-//   3. with --browser: Debian's Chromium (the Playwright tests drive /usr/bin/chromium).
+//   3. with --browser: Debian's Chromium (the Playwright tests drive /usr/bin/chromium);
+//   4. with --browser (the test setup): Debian's python3-h5py (the Keras weights file check).
 // As root it installs with apt-get; otherwise it names the packages to install and fails.
 // Plain Node (no dependencies), so it runs on a fresh clone.
 import { execSync, spawnSync } from 'node:child_process';
@@ -104,4 +105,12 @@ if (process.platform === 'linux' && !hardwareIcd() && (!hasLoader() || !lavapipe
 if (browser && process.platform === 'linux' && !existsSync('/usr/bin/chromium')) {
   if (!isRoot || !hasApt) fail('The browser tests need Chromium at /usr/bin/chromium: apt-get install chromium');
   aptInstall('chromium');
+}
+
+// 4. h5py for the tests' Python check of Keras .weights.h5 files (test/io/check_weights_h5.py) --
+// Debian's python3-h5py, for Debian's /usr/bin/python3 (the tests run that one where it exists).
+const debianPython = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+if (browser && process.platform === 'linux' && quiet(`${debianPython} -c "import h5py"`).status !== 0) {
+  if (!isRoot || !hasApt) fail(`The Keras file tests read .weights.h5 files with h5py: apt-get install python3-h5py (for ${debianPython})`);
+  aptInstall('python3-h5py');
 }

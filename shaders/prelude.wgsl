@@ -21,6 +21,7 @@ fn activate(code: u32, x: f32) -> f32 {
     case ACT_SIGMOID: { return sigmoidStable(x); }
     case ACT_RELU: { return max(x, 0.0); }
     case ACT_HARD_SIGMOID: { return clamp((x + 3.0) / 6.0, 0.0, 1.0); } // Keras 3 hard_sigmoid = relu6(x+3)/6
+    case ACT_HARD_SIGMOID_TFJS: { return clamp(0.2 * x + 0.5, 0.0, 1.0); } // tfjs (and Keras 2) hard_sigmoid
     default: { return x; }
   }
 }
@@ -32,6 +33,7 @@ fn activateGrad(code: u32, y: f32) -> f32 {
     case ACT_SIGMOID: { return y * (1.0 - y); }
     case ACT_RELU: { return select(0.0, 1.0, y > 0.0); }
     case ACT_HARD_SIGMOID: { return select(0.0, 1.0 / 6.0, y > 0.0 && y < 1.0); }
+    case ACT_HARD_SIGMOID_TFJS: { return select(0.0, 0.2, y > 0.0 && y < 1.0); }
     default: { return 1.0; }
   }
 }

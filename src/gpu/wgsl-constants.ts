@@ -7,7 +7,7 @@
  */
 
 /** Activation codes (`activate(ACT_TANH, x)` in shaders/prelude.wgsl; names in src/ops/activations.ts). */
-export const ACTIVATION_CODES = { linear: 0, tanh: 1, sigmoid: 2, relu: 3, hardSigmoid: 4 } as const;
+export const ACTIVATION_CODES = { linear: 0, tanh: 1, sigmoid: 2, relu: 3, hardSigmoid: 4, hardSigmoidTfjs: 5 } as const;
 
 /** Binary elementwise ops (`BINARY_ADD`… in shaders/elementwise.wgsl; src/ops/elementwise.ts). */
 export const BINARY_CODES = { add: 0, mul: 1, sub: 2 } as const;

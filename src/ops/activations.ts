@@ -16,6 +16,9 @@ const ALIASES: Record<string, Activation> = {
   relu: 'relu',
   hardSigmoid: 'hardSigmoid',
   hard_sigmoid: 'hardSigmoid',
+  // TensorFlow.js' hard_sigmoid (Keras 2's): clip(0.2x + 0.5, 0, 1); models loaded from tfjs files use it
+  hardSigmoidTfjs: 'hardSigmoidTfjs',
+  hard_sigmoid_tfjs: 'hardSigmoidTfjs',
 };
 
 /** Parses an activation option (null/undefined = linear); throws naming the layer on unknown names. */

@@ -39,12 +39,12 @@ import { dot, expectGradClose, numericGradient } from '../helpers/gradcheck';
 import { randomArray } from '../helpers/rng';
 import { expectAllFinite } from '../helpers/compare';
 
-const UNARY: UnaryName[] = ['tanh', 'sigmoid', 'relu', 'linear', 'hardSigmoid'];
+const UNARY: UnaryName[] = ['tanh', 'sigmoid', 'relu', 'linear', 'hardSigmoid', 'hardSigmoidTfjs'];
 
 /** Moves values within 0.05 of an activation kink (0 for relu, ±3 for hardSigmoid) away by 0.1. */
 function awayFromKinks(x: Float64Array): Float64Array {
   for (let i = 0; i < x.length; i++) {
-    for (const k of [0, -3, 3]) {
+    for (const k of [0, -3, 3, -2.5, 2.5]) {
       if (Math.abs((x[i] as number) - k) < 0.05) x[i] = k + 0.1;
     }
   }
@@ -128,6 +128,8 @@ describe('unaryRef', () => {
     expect(Array.from(unaryRef('linear', x))).toEqual([-4, -1, 0, 0.5, 3.5]);
     // hardSigmoid = clip((x + 3) / 6, 0, 1)
     expect(Array.from(unaryRef('hardSigmoid', x))).toEqual([0, 2 / 6, 0.5, 3.5 / 6, 1]);
+    // tfjs' hardSigmoid = clip(0.2x + 0.5, 0, 1)
+    expect(Array.from(unaryRef('hardSigmoidTfjs', x))).toEqual([0, 0.5 - 0.2, 0.5, 0.5 + 0.2 * 0.5, 1]);
     const s = unaryRef('sigmoid', x);
     const t = unaryRef('tanh', x);
     x.forEach((v, i) => {

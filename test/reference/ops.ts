@@ -18,7 +18,7 @@
  * test/reference/ops.test.ts (Adam and SGD: test/reference/optimizers.test.ts).
  */
 
-export type UnaryName = 'tanh' | 'sigmoid' | 'relu' | 'linear' | 'hardSigmoid';
+export type UnaryName = 'tanh' | 'sigmoid' | 'relu' | 'linear' | 'hardSigmoid' | 'hardSigmoidTfjs';
 
 // ---------------------------------------------------------------- matmul
 
@@ -106,6 +106,9 @@ export function activationScalar(name: UnaryName, x: number): number {
     case 'hardSigmoid':
       // Keras 3: relu6(x + 3) / 6 = clip((x + 3) / 6, 0, 1)
       return Math.min(Math.max((x + 3) / 6, 0), 1);
+    case 'hardSigmoidTfjs':
+      // tfjs-layers backend hardSigmoid (Keras 2): clip(0.2x + 0.5, 0, 1)
+      return Math.min(Math.max(0.2 * x + 0.5, 0), 1);
   }
 }
 
@@ -126,6 +129,8 @@ export function activationGradScalar(name: UnaryName, x: number, y: number): num
       return 1;
     case 'hardSigmoid':
       return x > -3 && x < 3 ? 1 / 6 : 0;
+    case 'hardSigmoidTfjs':
+      return x > -2.5 && x < 2.5 ? 0.2 : 0;
   }
 }
 

@@ -28,7 +28,7 @@
 import { activationGradScalar, activationScalar } from './ops';
 import { randomArray } from '../helpers/rng';
 
-export type Activation = 'tanh' | 'sigmoid' | 'relu' | 'linear' | 'hardSigmoid';
+export type Activation = 'tanh' | 'sigmoid' | 'relu' | 'linear' | 'hardSigmoid' | 'hardSigmoidTfjs';
 export type CellType = 'simpleRNN' | 'lstm' | 'gru';
 
 export interface RnnRefConfig {

@@ -133,7 +133,7 @@ for (const [plain, withBias] of ENTRIES) {
   });
 }
 
-const ACTS: Activation[] = ['tanh', 'sigmoid', 'relu', 'hardSigmoid'];
+const ACTS: Activation[] = ['tanh', 'sigmoid', 'relu', 'hardSigmoid', 'hardSigmoidTfjs'];
 
 describe('activations forward and backward', () => {
   for (const act of ACTS) {
@@ -143,7 +143,7 @@ describe('activations forward and backward', () => {
       const x = randomArray(65, 13, -4, 4);
       x.set([50, -50, 100, -100, 1e4, -1e4, 0.25, -0.25], 0);
       // keep inputs away from kinks (relu at 0, hardSigmoid at ±3)
-      for (let i = 0; i < x.length; i++) if (Math.abs(x[i]!) < 1e-3 || Math.abs(Math.abs(x[i]!) - 3) < 1e-3) x[i] = 0.5;
+      for (let i = 0; i < x.length; i++) if (Math.abs(x[i]!) < 1e-3 || Math.abs(Math.abs(x[i]!) - 3) < 1e-3 || Math.abs(Math.abs(x[i]!) - 2.5) < 1e-3) x[i] = 0.5;
       const r = randomArray(65, 14);
       const xt = input(g, [65], x, true);
       const y = await activation(g, xt, act);

@@ -64,6 +64,8 @@ function casesFor(v: Variant): RnnCase[] {
     cases.push({ name: 'activation hardSigmoid', B: 3, T: 4, I: 3, H: 5, lossOn: 'both', activation: 'hardSigmoid' });
   }
   if (lstm) cases.push({ name: 'B=3 T=5 H=5: loss on cLast only', B: 3, T: 5, I: 4, H: 5, lossOn: 'cLast' });
+  // TensorFlow.js' default gate activation (models loaded from tfjs files): clip(0.2x + 0.5, 0, 1)
+  if (v.cell !== 'simpleRNN') cases.push({ name: 'recurrentActivation hardSigmoidTfjs', B: 3, T: 4, I: 3, H: 5, lossOn: 'both', recurrentActivation: 'hardSigmoidTfjs' });
   return cases;
 }
 
