@@ -296,3 +296,49 @@ export const worker = {
   /** Answers a page's `rnn.worker.create(url)` from inside the Worker module at `url` (call once, at its top level). */
   serve: (options?: ServeOptions): void => serveTraining({ layers, optimizers, sequential }, options),
 };
+
+export { loadModel } from './model/load';
+export type { SaveOptions } from './model/serialize';
+export type { IOHandler, SaveResult, MemoryHandler } from './io/handlers';
+export type { FormatName } from './io/formats';
+export type { StoredModelInfo } from './io/browser-handlers';
+export type { ModelArtifacts, ModelJSON, NamedFile, TopologyJSON, LayerJSON, NodeJSON, TensorRef, WeightEntry, TrainingConfigJSON, TrainingStateJSON, ClassConfig } from './io/artifacts';
+import { memory as ioMemory, browserFiles as ioBrowserFiles, httpSource } from './io/handlers';
+import { listModels as ioListModels, removeModel as ioRemoveModel } from './io/browser-handlers';
+import { detectFormat as ioDetectFormat } from './io/formats';
+import { registerClass } from './layers/registry';
+
+/**
+ * Saving and loading (see `model.save` and `rnn.loadModel`): handlers for memory, picked files and
+ * http, the models kept in IndexedDB, and format detection.
+ *
+ * @example
+ * ```ts
+ * await model.save('indexeddb://forecaster');
+ * console.log(await rnn.io.listModels()); // { forecaster: { format: 'webgpu-rnn', savedAt, bytes, files } }
+ * const again = await rnn.loadModel(rnn.io.browserFiles(input.files!)); // files picked in a page
+ * ```
+ */
+export const io = {
+  /** An in-memory target and source: `model.save(mem)`, then `rnn.loadModel(mem)` or `mem.files`. */
+  memory: ioMemory,
+  /** Files picked in a page (`<input type=file multiple>`, drag and drop) as a source for loadModel / loadWeights. */
+  browserFiles: ioBrowserFiles,
+  /** An http(s) source with fetch options (headers, credentials): `rnn.loadModel(rnn.io.http(url, {credentials: 'include'}))`. */
+  http: httpSource,
+  /** The models saved with `indexeddb://name` in this page's origin. */
+  listModels: ioListModels,
+  /** Deletes a model saved with `indexeddb://name`. */
+  removeModel: ioRemoveModel,
+  /** Which format a set of files is ('webgpu-rnn', 'tfjs', 'keras', 'keras-weights'), from their bytes. */
+  detectFormat: ioDetectFormat,
+};
+
+/** Custom classes in saved models (tfjs `tf.serialization`). */
+export const serialization = {
+  /**
+   * Registers a custom cell or layer class so that `rnn.loadModel` can rebuild it: `fromConfig`
+   * receives what its `getConfig()` returned.
+   */
+  registerClass,
+};

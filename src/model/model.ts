@@ -10,7 +10,7 @@ import { getContext, type Context } from '../gpu/context';
 import type { ParamArena, Variable } from '../gpu/arena';
 import type { Tensor } from '../tensor';
 import type { Layer, Shape } from '../layers/layer';
-import type { Optimizer, OptimizerState } from '../optim/optimizers';
+import type { Optimizer, OptimizerSnapshot, OptimizerState } from '../optim/optimizers';
 import { noGrad } from '../ops/loss';
 import { parseCompileArgs, type CompiledConfig } from './compile';
 import { PlanCache, Totals, buildPlan, planKey, type Plan, type PlanFor, type PlanShape } from './plans';
@@ -22,6 +22,10 @@ import { CallGate } from './calls';
 import { stepInput, runStep, statefulLayers } from './streaming';
 import type { CompileArgs, EvaluateArgs, FitArgs, FitDatasetArgs, History, ModelArgs, ModelData, TrainingStepInfo } from './types';
 import { ModelBase } from './model-base';
+import { loadWeightsInto, saveModel, type SaveOptions, type Serializable } from './serialize';
+import type { TrainingConfigJSON } from '../io/artifacts';
+import type { IOHandler, SaveResult } from '../io/handlers';
+import { serializeOptimizer } from '../optim/registry';
 
 /** A model (Keras `Model`): layers from inputs to outputs; made by `rnn.model` (a functional graph) or `rnn.sequential`. */
 export class Model extends ModelBase {
@@ -33,6 +37,8 @@ export class Model extends ModelBase {
   /** The arena was built by this model (else it belongs to the model whose layers this one reuses). */
   private ownsArena = false;
   private compiled: CompiledConfig | null = null;
+  /** compile's arguments in JSON form (saved with the model). */
+  private compileJSON: TrainingConfigJSON | null = null;
   private optState: OptimizerState | null = null;
   /** Which variables the optimizer state was built for (trainable flags can change). */
   private optVars = '';
@@ -72,6 +78,7 @@ export class Model extends ModelBase {
     this.plans.dispose('train');
     this.plans.dispose('eval');
     this.compiled = compiled;
+    this.compileJSON = { optimizer: serializeOptimizer(compiled.optimizer), loss: args.loss, ...(args.lossWeights !== undefined ? { lossWeights: args.lossWeights } : {}), ...(args.metrics !== undefined ? { metrics: args.metrics } : {}) };
     if (this.ctx) this.makeTotals(this.ctx);
   }
 
@@ -327,6 +334,67 @@ export class Model extends ModelBase {
   /** Names of the weights ('layer/weight'), aligned with getWeights(). */
   get weightNames(): string[] {
     return this.arena ? this.vars.map((v) => v.name) : [];
+  }
+
+  /** Shapes of the weights, aligned with weightNames ([] before the model is built). */
+  get weightShapes(): number[][] {
+    return this.arena ? this.vars.map((v) => [...v.shape]) : [];
+  }
+
+  // ---------------------------------------------------------------- saving (serialize.ts, load.ts)
+
+  /**
+   * Saves the model (tfjs `model.save`, Keras `model.save`): its architecture, weights, compile
+   * configuration and — in the own format, once trained — its training state, so that a loaded
+   * model predicts the same and `fit` continues exactly. `target` is a URL — `file://path` (Node;
+   * a folder, or `path.keras` / `path.weights.h5`), `indexeddb://name`, `downloads://name` — or
+   * a handler such as `rnn.io.memory()`. `format`: 'webgpu-rnn' (default), 'tfjs', 'keras',
+   * 'keras-weights'. Nothing is half-written on failure.
+   *
+   * @example
+   * ```ts
+   * await model.save('file://./models/forecaster');            // model.json + weights.bin
+   * await model.save('indexeddb://forecaster');                 // in the browser
+   * await model.save('downloads://forecaster', { format: 'keras' }); // forecaster.keras
+   * const again = await rnn.loadModel('file://./models/forecaster');
+   * ```
+   */
+  async save(target: string | IOHandler, options: SaveOptions = {}): Promise<SaveResult> {
+    this.checkAlive('save');
+    return this.enter('save', () => saveModel(this, target, options));
+  }
+
+  /**
+   * Loads weights saved by any model with the same weights (names and shapes): a saved model of
+   * any format, or a Keras `.weights.h5` written for this architecture (Keras `load_weights`).
+   * Everything is checked before a weight changes.
+   */
+  async loadWeights(source: string | IOHandler): Promise<void> {
+    this.checkAlive('loadWeights');
+    return loadWeightsInto(this, source);
+  }
+
+  /** @internal What serialize.ts saves: a functional model's graph (Sequential: its layers). */
+  get savedForm(): Serializable['savedForm'] {
+    return { kind: 'Model', graph: this.graphFor(null) };
+  }
+
+  /** @internal compile's arguments as JSON (null before compile). */
+  get trainingConfigJSON(): TrainingConfigJSON | null {
+    return this.compileJSON;
+  }
+
+  /** @internal The optimizer state, once training has built it. */
+  get optimizerStateForSave(): OptimizerState | null {
+    return this.optState;
+  }
+
+  /** @internal Builds the optimizer state and restores a saved one (load.ts). */
+  async restoreOptimizer(make: (vars: readonly Variable[], moments: readonly string[]) => Promise<OptimizerSnapshot>): Promise<void> {
+    this.requireCompiled('restoreOptimizer');
+    await this.build();
+    const st = await this.ensureOptimizer();
+    st.importState(await make(st.vars, st.moments));
   }
 
   /** Sets all weights (Keras order and layout). Count and shapes are checked before anything changes. */

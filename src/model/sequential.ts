@@ -9,6 +9,7 @@ import { InputLayer, Layer, type Shape } from '../layers/layer';
 import type { SymbolicTensor } from '../layers/symbolic';
 import { Model } from './model';
 import { Topology } from './topology';
+import type { Serializable } from './serialize';
 import { canStreamForecast, feedbackForecast } from './feedback';
 import type { EvaluateArgs, ModelData, SequentialArgs } from './types';
 import { checkOptions, is } from '../options';
@@ -72,6 +73,11 @@ export class Sequential extends Model {
   /** The output's name: the last layer's (known before the graph is made, e.g. at compile). */
   override get outputNames(): string[] {
     return this.topology ? super.outputNames : [this.stack.at(-1)?.name ?? 'output'];
+  }
+
+  /** @internal What serialize.ts saves: the layers in a row and the input shape built for. */
+  override get savedForm(): Serializable['savedForm'] {
+    return { kind: 'Sequential', layers: this.stack, inputShape: this.inputShape ? [...this.inputShape] : null };
   }
 
   protected override firstInputShape(): Shape | null {
