@@ -11,7 +11,7 @@
  */
 import type { Context } from '../gpu/context';
 import type { ShaderName } from '../gpu/kernels';
-import type { Kernel } from '../gpu/shader';
+import type { Kernel, KernelOptions } from '../gpu/shader';
 import { Program } from '../gpu/program';
 import { Tensor } from '../tensor';
 
@@ -49,8 +49,8 @@ export class Graph {
     this.backwardProgram = new Program(ctx.device);
   }
 
-  kernel(file: ShaderName, entry: string, constants?: Record<string, number>): Promise<Kernel> {
-    return this.ctx.kernel(file, entry, constants);
+  kernel(file: ShaderName, entry: string, constants?: Record<string, number>, opts?: KernelOptions): Promise<Kernel> {
+    return this.ctx.kernel(file, entry, constants, opts);
   }
 
   /** A new pooled tensor, released when the graph is disposed. */

@@ -4,7 +4,7 @@
  */
 import { getGpu, type Gpu } from './device';
 import { BufferPool } from './pool';
-import { ShaderCache, type Kernel } from './shader';
+import { ShaderCache, type Kernel, type KernelOptions } from './shader';
 import { LIBRARY, PREAMBLE, SHADERS, type ShaderName } from './kernels';
 
 export class Context {
@@ -19,8 +19,8 @@ export class Context {
   }
 
   /** The compiled entry point `entry` of shader file `file` (cached). */
-  kernel(file: ShaderName, entry: string, constants: Record<string, number> = {}): Promise<Kernel> {
-    return this.shaders.kernel(SHADERS[file], entry, constants);
+  kernel(file: ShaderName, entry: string, constants: Record<string, number> = {}, opts: KernelOptions = {}): Promise<Kernel> {
+    return this.shaders.kernel(SHADERS[file], entry, constants, opts);
   }
 
   /** Byte alignment for sub-range bindings (parameter views). */

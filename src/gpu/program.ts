@@ -8,7 +8,7 @@ import type { Kernel, ParamValues, BindingResource } from './shader';
 import { Tensor } from '../tensor';
 
 type Command =
-  | { kind: 'dispatch'; kernel: Kernel; bindGroup: GPUBindGroup; groups: readonly [number, number, number] }
+  | { kind: 'dispatch'; kernel: Kernel; bindGroup: GPUBindGroup; groups: readonly [number, number, number]; offsets?: readonly number[] }
   | { kind: 'clear'; buffer: GPUBuffer; offset: number; size: number }
   | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number };
 
@@ -25,6 +25,25 @@ export interface PassProfiler {
 }
 
 const UNIFORM_USAGE = 0x40 | 0x08; // UNIFORM | COPY_DST
+/** Bytes of uniform slots per buffer (and bind group) of a ParamSlots: 65,536 steps of 256 bytes. */
+const SLOT_BUFFER_BYTES = 16 << 20;
+
+/**
+ * The params of many dispatches of one kernel (Kernel.dynamicParams) that differ only in them,
+ * e.g. a time loop's steps: every set in one uniform buffer, each at its own aligned offset, and
+ * ONE bind group per buffer, so a T-step loop makes O(1) bind groups instead of T (lavapipe holds
+ * a memory mapping per bind group; ~65k of them crashed the process).
+ */
+export interface ParamSlots {
+  readonly kernel: Kernel;
+  /** Number of params sets. */
+  readonly count: number;
+  /** Bytes between consecutive sets (the device's minUniformBufferOffsetAlignment or more). */
+  readonly stride: number;
+  /** Sets per bind group. */
+  readonly perGroup: number;
+  readonly bindGroups: readonly GPUBindGroup[];
+}
 
 export class Program {
   private commands: Command[] = [];
@@ -57,6 +76,38 @@ export class Program {
     this.commands.push({ kind: 'dispatch', kernel, bindGroup: kernel.bindGroup(resources), groups: g });
   }
 
+  /**
+   * Prepares `paramsList.length` dispatches of `kernel` (made with dynamicParams) on the same
+   * `bindings`, each with its own params; record them with dispatchSlot(slots, i, groups).
+   */
+  paramSlots(kernel: Kernel, bindings: Record<string, Bindable>, paramsList: readonly ParamValues[]): ParamSlots {
+    if (!kernel.dynamicParams || !kernel.uniformName) throw new Error(`${kernel.id}: paramSlots needs a kernel made with dynamicParams`);
+    const lim = this.device.limits;
+    const size = kernel.encodeParams(paramsList[0] ?? {}).byteLength;
+    const stride = Math.ceil(size / lim.minUniformBufferOffsetAlignment) * lim.minUniformBufferOffsetAlignment;
+    const perGroup = Math.max(1, Math.floor(Math.min(SLOT_BUFFER_BYTES, lim.maxBufferSize) / stride));
+    const resources: Record<string, BindingResource> = {};
+    for (const [k, v] of Object.entries(bindings)) resources[k] = v instanceof Tensor ? v.binding : v;
+    const bindGroups: GPUBindGroup[] = [];
+    for (let first = 0; first < paramsList.length; first += perGroup) {
+      const n = Math.min(perGroup, paramsList.length - first);
+      const bytes = new Uint8Array(n * stride);
+      for (let i = 0; i < n; i++) bytes.set(new Uint8Array(kernel.encodeParams(paramsList[first + i]!)), i * stride);
+      const ub = this.device.createBuffer({ label: `${kernel.id} params ×${n}`, size: bytes.byteLength, usage: UNIFORM_USAGE });
+      this.device.queue.writeBuffer(ub, 0, bytes);
+      this.uniforms.push(ub);
+      bindGroups.push(kernel.bindGroup({ ...resources, [kernel.uniformName]: { buffer: ub, offset: 0, size } }));
+    }
+    return { kernel, count: paramsList.length, stride, perGroup, bindGroups };
+  }
+
+  /** Records dispatch `i` of `slots` (its params set), with `groups` workgroups. */
+  dispatchSlot(slots: ParamSlots, i: number, groups: readonly [number, number, number]): void {
+    if (!(i >= 0 && i < slots.count)) throw new RangeError(`${slots.kernel.id}: params slot ${i} of ${slots.count}`);
+    const group = Math.floor(i / slots.perGroup);
+    this.commands.push({ kind: 'dispatch', kernel: slots.kernel, bindGroup: slots.bindGroups[group]!, groups, offsets: [(i - group * slots.perGroup) * slots.stride] });
+  }
+
   /** Records a zero-fill of a tensor's bytes. */
   clear(t: Tensor): void {
     this.commands.push({ kind: 'clear', buffer: t.buffer, offset: t.byteOffset, size: t.bytes });
@@ -87,7 +138,8 @@ export class Program {
       if (c.kind === 'dispatch') {
         if (!pass) pass = encoder.beginComputePass();
         pass.setPipeline(c.kernel.pipeline);
-        pass.setBindGroup(0, c.bindGroup);
+        if (c.offsets) pass.setBindGroup(0, c.bindGroup, c.offsets);
+        else pass.setBindGroup(0, c.bindGroup);
         pass.dispatchWorkgroups(c.groups[0], c.groups[1], c.groups[2]);
         continue;
       }
@@ -107,7 +159,8 @@ export class Program {
         const timestampWrites = profiler.passTimestamps(c.kernel.id);
         const pass = encoder.beginComputePass(timestampWrites ? { timestampWrites } : {});
         pass.setPipeline(c.kernel.pipeline);
-        pass.setBindGroup(0, c.bindGroup);
+        if (c.offsets) pass.setBindGroup(0, c.bindGroup, c.offsets);
+        else pass.setBindGroup(0, c.bindGroup);
         pass.dispatchWorkgroups(c.groups[0], c.groups[1], c.groups[2]);
         pass.end();
       } else if (c.kind === 'clear') encoder.clearBuffer(c.buffer, c.offset, c.size);

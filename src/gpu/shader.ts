@@ -56,6 +56,11 @@ export class Kernel {
     workgroupSize: [number, number, number],
     resources: ResourceInfo[],
     uniform: { name: string; fields: Map<string, ParamField>; size: number } | null,
+    /**
+     * The uniform is bound with a dynamic offset: one bind group serves many dispatches that differ
+     * only in their params (a time loop's steps; Program.paramSlots).
+     */
+    readonly dynamicParams = false,
   ) {
     this.id = id;
     this.workgroupSize = workgroupSize;
@@ -159,6 +164,12 @@ export class Kernel {
   }
 }
 
+/** How a kernel binds its resources. */
+export interface KernelOptions {
+  /** Bind the uniform with a dynamic offset (see Kernel.dynamicParams). Default false. */
+  dynamicParams?: boolean;
+}
+
 interface ParsedFile {
   module: GPUShaderModule;
   reflect: WgslReflect;
@@ -185,9 +196,10 @@ export class ShaderCache {
    * the file throws, naming it; an override without a default that the entry point needs and
    * `constants` lacks fails pipeline creation.
    */
-  kernel(file: ShaderFile, entryPoint: string, constants: Record<string, number> = {}): Promise<Kernel> {
+  kernel(file: ShaderFile, entryPoint: string, constants: Record<string, number> = {}, opts: KernelOptions = {}): Promise<Kernel> {
     const names = Object.keys(constants).sort();
-    const key = `${file.name}:${entryPoint}:${names.map((n) => `${n}=${constants[n]}`).join(',')}`;
+    const dynamic = opts.dynamicParams === true;
+    const key = `${file.name}:${entryPoint}:${names.map((n) => `${n}=${constants[n]}`).join(',')}${dynamic ? ':dynamic' : ''}`;
     let k = this.kernels.get(key);
     if (!k) {
       k = this.parse(file).then(({ reflect }) => {
@@ -196,7 +208,7 @@ export class ShaderCache {
         if (unknown.length) {
           throw new ShaderError(`${file.name}:${entryPoint}: no override named ${unknown.join(', ')} (declared: ${[...declared].join(', ') || 'none'})`);
         }
-        return this.build(file, entryPoint, constants);
+        return this.build(file, entryPoint, constants, dynamic);
       });
       this.kernels.set(key, k);
       k.catch(() => this.kernels.delete(key));
@@ -214,7 +226,7 @@ export class ShaderCache {
     return p;
   }
 
-  private async build(file: ShaderFile, entryPoint: string, constants: Record<string, number>): Promise<Kernel> {
+  private async build(file: ShaderFile, entryPoint: string, constants: Record<string, number>, dynamic: boolean): Promise<Kernel> {
     const { module, reflect } = await this.parse(file);
     const id = `${file.name}:${entryPoint}`;
     const entry = reflect.entry.compute.find((e) => e.name === entryPoint);
@@ -250,12 +262,13 @@ export class ShaderCache {
     if (storageCount > lim.maxStorageBuffersPerShaderStage) {
       throw new ShaderError(`${id}: ${storageCount} storage buffers exceed the device limit ${lim.maxStorageBuffersPerShaderStage}`);
     }
+    if (dynamic && !uniform) throw new ShaderError(`${id}: dynamic params need a uniform struct`);
     const layout = device.createBindGroupLayout({
       label: id,
       entries: resources.map((r) => ({
         binding: r.binding,
         visibility: GPUShaderStage.COMPUTE,
-        buffer: { type: r.kind },
+        buffer: { type: r.kind, ...(dynamic && r.kind === 'uniform' ? { hasDynamicOffset: true } : {}) },
       })),
     });
     device.pushErrorScope('validation');
@@ -272,7 +285,7 @@ export class ShaderCache {
     }
     const err = await device.popErrorScope();
     if (err) throw new ShaderError(`${id}: pipeline creation failed: ${err.message}`);
-    return new Kernel(device, pipeline, layout, id, [ws[0], ws[1], ws[2]], resources, uniform);
+    return new Kernel(device, pipeline, layout, id, [ws[0], ws[1], ws[2]], resources, uniform, dynamic);
   }
 }
 

@@ -5,6 +5,9 @@
  * `rnn()` (rnn.ts) calls these recorders instead of its persistent chunk loop; everything else of
  * the op (projection, weight-gradient GEMMs, saved tensors, carries) is shared, and so are the
  * cell maths, so both time loops give the same values. Tile sizes: RNN_TILES (wgsl-constants.ts).
+ * A kernel's T dispatches share one bind group: the step's params sit in one uniform buffer and
+ * each dispatch binds its slot by dynamic offset (Program.paramSlots), so nothing grows with T
+ * but that buffer (256 bytes a step).
  */
 import type { Graph } from '../autograd/tape';
 import type { Program } from '../gpu/program';
@@ -44,10 +47,10 @@ export async function recordStepForward(
   constants: Record<string, number>,
   { B, T, H }: StepDims,
 ): Promise<void> {
-  const k = await g.kernel(shader, 'stepForward', constants);
-  const b = k.ownBindings(bindings);
+  const k = await g.kernel(shader, 'stepForward', constants, { dynamicParams: true });
   const grid = tileGrid(k, H, (packed ? 4 : 1) * RNN_TILES.stepUnits, B);
-  for (let s = 0; s < T; s++) prog.dispatch(k, b, { ...params, tStart: s, tEnd: s + 1 }, grid);
+  const slots = prog.paramSlots(k, k.ownBindings(bindings), stepParams(params, T));
+  for (let s = 0; s < T; s++) prog.dispatchSlot(slots, s, grid);
 }
 
 /**
@@ -66,15 +69,19 @@ export async function recordStepBackward(
   constants: Record<string, number>,
   { B, T, H }: StepDims,
 ): Promise<void> {
-  const ka = await g.kernel(shader, 'stepBackward', constants);
-  const kb = await g.kernel(shader, 'stepDh', constants);
-  const ba = ka.ownBindings(bindings);
-  const bb = kb.ownBindings(bindings);
+  const ka = await g.kernel(shader, 'stepBackward', constants, { dynamicParams: true });
+  const kb = await g.kernel(shader, 'stepDh', constants, { dynamicParams: true });
   const gridA = ka.groupsFor(B * H);
   const gridB = tileGrid(kb, H, RNN_TILES.stepDhUnits, B);
+  const sa = prog.paramSlots(ka, ka.ownBindings(bindings), stepParams(params, T));
+  const sb = prog.paramSlots(kb, kb.ownBindings(bindings), stepParams(params, T));
   for (let s = T - 1; s >= 0; s--) {
-    const p = { ...params, tStart: s, tEnd: s + 1 };
-    prog.dispatch(ka, ba, p, gridA);
-    prog.dispatch(kb, bb, p, gridB);
+    prog.dispatchSlot(sa, s, gridA);
+    prog.dispatchSlot(sb, s, gridB);
   }
+}
+
+/** Step s's params (tStart = s, tEnd = s + 1) for s = 0..T-1: one uniform slot each, one bind group for all. */
+function stepParams(params: ParamValues, T: number): ParamValues[] {
+  return Array.from({ length: T }, (_, s) => ({ ...params, tStart: s, tEnd: s + 1 }));
 }

@@ -305,10 +305,11 @@ async function recordTimeLoop(g: Graph, prog: Program, c: RnnCall, dir: 'forward
     else await recordStepBackward(g, prog, c.cell.shader, bindings, c.params, constants, dims);
     return;
   }
-  const k = await g.kernel(c.cell.shader, dir === 'forward' ? 'recurrentForward' : 'recurrentBackward', constants);
-  const own = k.ownBindings(bindings);
+  const k = await g.kernel(c.cell.shader, dir === 'forward' ? 'recurrentForward' : 'recurrentBackward', constants, { dynamicParams: true });
   const chunks = dir === 'forward' ? timeChunks(c.T) : timeChunks(c.T).reverse();
-  for (const [tStart, tEnd] of chunks) prog.dispatch(k, own, { ...c.params, tStart, tEnd }, k.groupsFor(c.groups * k.invocations));
+  // every chunk's (tStart, tEnd) in one uniform buffer, one bind group for all (Program.paramSlots)
+  const slots = prog.paramSlots(k, k.ownBindings(bindings), chunks.map(([tStart, tEnd]) => ({ ...c.params, tStart, tEnd })));
+  chunks.forEach((_, i) => prog.dispatchSlot(slots, i, k.groupsFor(c.groups * k.invocations)));
 }
 
 /** Validates every shape and option and makes every choice, before anything is recorded. */
