@@ -293,8 +293,10 @@ function lossOut(loss: unknown): string | null {
 /** Keras 3 compile_config of ours; null when the loss or optimizer has no Keras form (the file then loads uncompiled). */
 function compileConfigToKeras(tc: TrainingConfigJSON): Json | null {
   const loss = lossOut(tc.loss);
-  const { className, config: c } = tc.optimizer;
-  if (!loss || typeof c.learningRate !== 'number') return null;
+  const name = String(tc.optimizer.className).toLowerCase();
+  const c = tc.optimizer.config;
+  const className = ({ adam: 'Adam', adamw: 'AdamW', sgd: 'SGD', rmsprop: 'RMSprop' } as Record<string, string>)[name];
+  if (!loss || !className || typeof c.learningRate !== 'number') return null;
   const common = {
     learning_rate: c.learningRate, weight_decay: (c.weightDecay as number | undefined) ?? null, clipnorm: c.clipnorm ?? null, global_clipnorm: c.globalClipnorm ?? null, clipvalue: c.clipvalue ?? null,
     use_ema: false, ema_momentum: 0.99, ema_overwrite_frequency: null, loss_scale_factor: null, gradient_accumulation_steps: null,
@@ -317,14 +319,14 @@ function compileConfigFromKeras(cc: Json): TrainingConfigJSON | null {
   if (!loss || !isObj(o) || !isObj(o.config) || typeof o.config.learning_rate !== 'number') return null;
   const c = o.config;
   const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
-  const clip = { ...(num(c.clipnorm) !== undefined ? { clipnorm: c.clipnorm } : {}), ...(num(c.global_clipnorm) !== undefined ? { globalClipnorm: c.global_clipnorm } : {}), ...(num(c.clipvalue) !== undefined ? { clipvalue: c.clipvalue } : {}) };
+  const clip = { ...(num(c.clipnorm) !== undefined ? { clipnorm: c.clipnorm } : {}), ...(num(c.global_clipnorm) !== undefined ? { globalClipnorm: c.global_clipnorm } : {}), ...(num(c.clipvalue) !== undefined ? { clipvalue: c.clipvalue } : {}), ...(num(c.weight_decay) !== undefined ? { weightDecay: c.weight_decay } : {}) };
   const lr = c.learning_rate;
   if (o.class_name === 'Adam' || o.class_name === 'AdamW') {
     const cfg: Json = { learningRate: lr, beta1: num(c.beta_1) ?? 0.9, beta2: num(c.beta_2) ?? 0.999, epsilon: num(c.epsilon) ?? 1e-7, ...clip };
     if (o.class_name === 'AdamW') cfg.weightDecay = num(c.weight_decay) ?? 0.004;
-    return { optimizer: { className: o.class_name, config: cfg }, loss };
+    return { optimizer: { className: o.class_name.toLowerCase(), config: cfg }, loss };
   }
-  if (o.class_name === 'SGD') return { optimizer: { className: 'SGD', config: { learningRate: lr, momentum: num(c.momentum) ?? 0, nesterov: c.nesterov === true, ...clip } }, loss };
-  if (o.class_name === 'RMSprop') return { optimizer: { className: 'RMSprop', config: { learningRate: lr, rho: num(c.rho) ?? 0.9, momentum: num(c.momentum) ?? 0, epsilon: num(c.epsilon) ?? 1e-7, centered: c.centered === true, ...clip } }, loss };
+  if (o.class_name === 'SGD') return { optimizer: { className: 'sgd', config: { learningRate: lr, momentum: num(c.momentum) ?? 0, nesterov: c.nesterov === true, ...clip } }, loss };
+  if (o.class_name === 'RMSprop') return { optimizer: { className: 'rmsprop', config: { learningRate: lr, rho: num(c.rho) ?? 0.9, momentum: num(c.momentum) ?? 0, epsilon: num(c.epsilon) ?? 1e-7, centered: c.centered === true, ...clip } }, loss };
   return null;
 }

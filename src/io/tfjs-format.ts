@@ -107,12 +107,14 @@ function trainingConfigToTfjs(tc: TrainingConfigJSON): Json | null {
   const loss = lossName(tc.loss);
   const tfLoss = loss ? LOSS_TO_TFJS[loss] : undefined;
   if (!tfLoss) return null;
-  const { className, config: c } = tc.optimizer;
-  if (typeof c.learningRate !== 'number' || c.clipnorm !== undefined || c.clipvalue !== undefined || c.globalClipnorm !== undefined) return null;
+  const className = String(tc.optimizer.className).toLowerCase();
+  const c = tc.optimizer.config;
+  const set = (v: unknown) => v !== undefined && v !== null;
+  if (typeof c.learningRate !== 'number' || set(c.clipnorm) || set(c.clipvalue) || set(c.globalClipnorm) || set(c.weightDecay)) return null;
   let optimizer: Json | null = null;
-  if (className === 'Adam') optimizer = { class_name: 'Adam', config: { learning_rate: c.learningRate, beta1: c.beta1 ?? 0.9, beta2: c.beta2 ?? 0.999, epsilon: c.epsilon ?? 1e-7 } };
-  else if (className === 'SGD' && !c.momentum) optimizer = { class_name: 'SGD', config: { learning_rate: c.learningRate } };
-  else if (className === 'RMSprop') optimizer = { class_name: 'RMSProp', config: { learning_rate: c.learningRate, decay: c.rho ?? 0.9, momentum: c.momentum ?? 0, epsilon: c.epsilon ?? 1e-7, centered: c.centered ?? false } };
+  if (className === 'adam') optimizer = { class_name: 'Adam', config: { learning_rate: c.learningRate, beta1: c.beta1 ?? 0.9, beta2: c.beta2 ?? 0.999, epsilon: c.epsilon ?? 1e-7 } };
+  else if (className === 'sgd' && !c.momentum) optimizer = { class_name: 'SGD', config: { learning_rate: c.learningRate } };
+  else if (className === 'rmsprop') optimizer = { class_name: 'RMSProp', config: { learning_rate: c.learningRate, decay: c.rho ?? 0.9, momentum: c.momentum ?? 0, epsilon: c.epsilon ?? 1e-7, centered: c.centered ?? false } };
   if (!optimizer) return null;
   return { loss: tfLoss, metrics: [], optimizer_config: optimizer };
 }
@@ -124,9 +126,9 @@ function trainingConfigFromTfjs(tc: unknown): TrainingConfigJSON | null {
   const c = isObj(o.config) ? o.config : {};
   if (!loss || typeof c.learning_rate !== 'number') return null;
   const num = (v: unknown, d: number) => (typeof v === 'number' ? v : d);
-  if (o.class_name === 'Adam') return { optimizer: { className: 'Adam', config: { learningRate: c.learning_rate, beta1: num(c.beta1, 0.9), beta2: num(c.beta2, 0.999), epsilon: num(c.epsilon, 1e-7) } }, loss };
-  if (o.class_name === 'SGD') return { optimizer: { className: 'SGD', config: { learningRate: c.learning_rate } }, loss };
-  if (o.class_name === 'RMSProp') return { optimizer: { className: 'RMSprop', config: { learningRate: c.learning_rate, rho: num(c.decay, 0.9), momentum: num(c.momentum, 0), epsilon: num(c.epsilon, 1e-7), centered: c.centered === true } }, loss };
+  if (o.class_name === 'Adam') return { optimizer: { className: 'adam', config: { learningRate: c.learning_rate, beta1: num(c.beta1, 0.9), beta2: num(c.beta2, 0.999), epsilon: num(c.epsilon, 1e-7) } }, loss };
+  if (o.class_name === 'SGD') return { optimizer: { className: 'sgd', config: { learningRate: c.learning_rate } }, loss };
+  if (o.class_name === 'RMSProp') return { optimizer: { className: 'rmsprop', config: { learningRate: c.learning_rate, rho: num(c.decay, 0.9), momentum: num(c.momentum, 0), epsilon: num(c.epsilon, 1e-7), centered: c.centered === true } }, loss };
   return null;
 }
 

@@ -1,64 +1,18 @@
 /**
- * Helpers of the format tests: a model rebuilt from artifacts (layers from the registry, the
- * functional graph re-applied, weights set in manifest order), predictions compared, and models
- * made and saved by TensorFlow.js 4.22 (CPU backend) as the files tfjs writes.
+ * Helpers of the format tests: a model rebuilt from artifacts, weights split by manifest,
+ * predictions compared, deterministic inputs.
  */
-import * as rnn from '../../src/index';
-import { deserializeLayer } from '../../src/layers/registry';
-import type { InputLayer, Layer } from '../../src/layers/layer';
-import type { SymbolicTensor } from '../../src/layers/symbolic';
-import type { ModelArtifacts, NamedFile, TensorRef } from '../../src/io/artifacts';
+import type * as rnn from '../../src/index';
+import { modelFromArtifacts as loadFromArtifacts } from '../../src/model/load';
+import type { ModelArtifacts, NamedFile } from '../../src/io/artifacts';
 import { manifestEntries, shapeSize } from '../../src/io/artifacts';
 import type { HostTensor } from '../../src/host';
 
 export type AnyModel = rnn.Sequential | rnn.Model;
 
-/** The model of `art`, built and with its weights. */
+/** The model of `art`, built and with its weights (the library's own modelFromArtifacts). */
 export async function modelFromArtifacts(art: ModelArtifacts): Promise<AnyModel> {
-  const topo = art.json.modelTopology;
-  const layerOf = (l: (typeof topo.config.layers)[number]) => deserializeLayer({ className: l.className, config: l.config }, `layer '${l.name}'`);
-  let model: AnyModel;
-  if (topo.className === 'Sequential') {
-    model = rnn.sequential({ name: topo.config.name, seed: topo.config.seed, layers: topo.config.layers.filter((l) => l.className !== 'InputLayer').map(layerOf) });
-  } else {
-    const made = new Map<string, Layer>();
-    const outs = new Map<string, SymbolicTensor[][]>();
-    for (const l of topo.config.layers) {
-      const layer = layerOf(l);
-      made.set(l.name, layer);
-      outs.set(l.name, []);
-      if (l.className === 'InputLayer') outs.get(l.name)!.push([(layer as InputLayer).output]);
-    }
-    const get = (r: TensorRef) => outs.get(r[0])?.[r[1]]?.[r[2]];
-    const pending = topo.config.layers.filter((l) => l.className !== 'InputLayer').flatMap((l) => (l.inboundNodes ?? []).map((n, k) => ({ l, n, k })));
-    while (pending.length) {
-      const i = pending.findIndex((p) => outs.get(p.l.name)!.length === p.k && p.n.inputs.every(get) && (p.n.initialState ?? []).every(get));
-      if (i < 0) throw new Error('graph cannot be resolved');
-      const { l, n } = pending.splice(i, 1)[0]!;
-      const ins = n.inputs.map((r) => get(r)!);
-      const states = (n.initialState ?? []).map((r) => get(r)!);
-      const y = made.get(l.name)!.apply(ins.length === 1 && !['Concatenate', 'Add', 'Subtract', 'Multiply', 'Average'].includes(l.className) ? ins[0]! : ins, states.length ? { initialState: states } : {});
-      outs.get(l.name)!.push(Array.isArray(y) ? y : [y]);
-    }
-    model = rnn.model({
-      name: topo.config.name,
-      seed: topo.config.seed,
-      inputs: topo.config.inputLayers!.map((r) => get(r)!),
-      outputs: topo.config.outputLayers!.length === 1 ? get(topo.config.outputLayers![0]!)! : topo.config.outputLayers!.map((r) => get(r)!),
-    });
-  }
-  for (const l of topo.config.layers) if (!l.trainable) {
-    const layer = model.layers.find((x: Layer) => x.name === l.name);
-    if (layer) layer.trainable = false;
-  }
-  const weights = splitWeights(art);
-  if (weights.length) {
-    await model.setWeights(weights.map((w) => ({ data: w.data, shape: w.shape })));
-    const names = model.weightNames;
-    const want = weights.map((w) => w.name);
-    if (JSON.stringify(names) !== JSON.stringify(want)) throw new Error(`weight names differ:\n${names.join(',')}\n${want.join(',')}`);
-  }
-  return model;
+  return loadFromArtifacts(art, 'test');
 }
 
 /** The model-group weights of artifacts, in manifest order. */

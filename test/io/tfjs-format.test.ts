@@ -121,7 +121,7 @@ describe('models saved here load in TensorFlow.js and predict as here', () => {
       rnn.layers.dense({ units: 1, activation: 'sigmoid' }),
     ] });
     const art = await artifactsOf(model);
-    art.json.trainingConfig = { optimizer: { className: 'Adam', config: { learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } }, loss: 'mse' };
+    art.json.trainingConfig = { optimizer: { className: 'adam', config: { learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } }, loss: 'mse' };
     const files = encodeTfjs(art);
     expect(files.map((f) => f.name)).toEqual(['model.json', 'group1-shard1of1.bin']);
     const json = JSON.parse(new TextDecoder().decode(files[0]!.bytes));
