@@ -77,7 +77,7 @@ export interface RecurrentArgs extends LayerArgs {
 
 /** Options of the gated layers (LSTM, GRU): a SimpleRNN's and the gates' activation. */
 export interface GatedArgs extends RecurrentArgs {
-  /** Gate activation (default sigmoid; tfjs's default hardSigmoid is available). */
+  /** Gate activation (default sigmoid). 'hardSigmoid' is Keras 3's relu6(x+3)/6; 'hardSigmoidTfjs' is TensorFlow.js' default, clip(0.2x+0.5, 0, 1) (models loaded from tfjs files use it). */
   recurrentActivation?: Activation | 'hard_sigmoid' | null;
 }
 
