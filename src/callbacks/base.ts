@@ -5,6 +5,8 @@
 import type { Callback, Logs } from '../model/types';
 import type { Optimizer } from '../optim/optimizers';
 import type { HostTensor } from '../host';
+import type { IOHandler } from '../io/handlers';
+import type { SaveOptions } from '../model/serialize';
 
 /** What the callbacks need from a model (a Sequential provides it). */
 export interface CallbackModel {
@@ -18,6 +20,8 @@ export interface CallbackModel {
   getWeights(): Promise<HostTensor[]>;
   /** Sets all weights (Keras order and layout). */
   setWeights(weights: HostTensor[]): Promise<void>;
+  /** Saves the whole model (model.save). */
+  save?(target: string | IOHandler, options?: SaveOptions): Promise<unknown>;
 }
 
 /** Whether the monitored value should go down ('min'), up ('max'), or as its name suggests ('auto': down unless it mentions accuracy). */

@@ -12,6 +12,10 @@ import type { Logs } from '../model/types';
 import type { HostTensor } from '../host';
 import { importAtRunTime } from '../gpu/runtime-import';
 import { BaseCallback, checkMode, copyWeights, decreasing, monitorName, warnMissing, type Mode } from './base';
+import { resolveHandler, type IOHandler } from '../io/handlers';
+import { checkFormat, type FormatName } from '../io/formats';
+import type { SaveOptions } from '../model/serialize';
+import { checkOptions, is } from '../options';
 
 type NodeFs = typeof import('node:fs/promises');
 
@@ -109,10 +113,20 @@ export interface MemoryCheckpoint {
   logs?: Logs;
 }
 
-/** Options of {@link ModelCheckpoint} (Keras `ModelCheckpoint` with save_weights_only). */
+/** Options of {@link ModelCheckpoint} (Keras `ModelCheckpoint`). */
 export interface ModelCheckpointArgs {
-  /** An object to fill in memory, or a file path (Node) that receives JSON ('{epoch}' is replaced by the 1-based epoch). */
-  target: MemoryCheckpoint | string;
+  /**
+   * Where to save. A URL (`file://path`, `indexeddb://name`) or an IO handler (`rnn.io.memory()`):
+   * the whole model, as `model.save` writes it (architecture, weights and, in the own format, the
+   * training state — reload it with `rnn.loadModel` and training continues exactly). A plain
+   * file path (Node): the weights as JSON (read with `readCheckpoint`). An object `{weights:
+   * null}`: the weights in memory. In paths and names '{epoch}' is replaced by the 1-based epoch.
+   */
+  target: MemoryCheckpoint | string | IOHandler;
+  /** Whole-model targets: the format ('webgpu-rnn' by default, or 'tfjs', 'keras'). */
+  format?: FormatName;
+  /** Whole-model targets: keep the training state (default true). */
+  includeOptimizer?: boolean;
   /** Default 'val_loss'. */
   monitor?: string;
   /** Save only when the monitored value improves. Default false (save every epoch). */
@@ -158,8 +172,10 @@ export interface CheckpointFile {
  * ```
  */
 export class ModelCheckpoint extends BaseCallback {
-  /** Where weights go: the in-memory object or the file path. */
-  readonly target: MemoryCheckpoint | string;
+  /** Where weights go: the in-memory object, the file path, or a whole-model URL / handler. */
+  readonly target: MemoryCheckpoint | string | IOHandler;
+  /** Whole-model saves: model.save's options. */
+  private readonly saveOptions: SaveOptions;
   /** The log watched, e.g. 'val_loss'. */
   readonly monitor: string;
   /** Whether only improvements are saved. */
@@ -174,21 +190,36 @@ export class ModelCheckpoint extends BaseCallback {
   constructor(args: ModelCheckpointArgs) {
     super();
     const w = 'modelCheckpoint';
-    if (!args || typeof args !== 'object') throw new TypeError(`${w}: expected {target, monitor?, saveBestOnly?}`);
+    checkOptions(w, args ?? null, { target: is.any, monitor: is.string, saveBestOnly: is.boolean, mode: is.string, format: is.string, includeOptimizer: is.boolean }, "{target: 'file://checkpoints/best', saveBestOnly: true}");
     const t = args.target;
-    if (!(typeof t === 'string' && t.length > 0) && !(t && typeof t === 'object' && 'weights' in t)) {
-      throw new TypeError(`${w}: target must be a file path or an object {weights: null} to fill in memory, got ${JSON.stringify(t)}`);
+    if (!(typeof t === 'string' && t.length > 0) && !(t && typeof t === 'object' && ('weights' in t || typeof (t as IOHandler).save === 'function'))) {
+      throw new TypeError(`${w}: target must be a URL ('file://path', 'indexeddb://name'), an IO handler, a file path or an object {weights: null} to fill in memory, got ${JSON.stringify(t)}`);
     }
     this.target = t;
+    this.saveOptions = { ...(args.format !== undefined ? { format: checkFormat(args.format, w) } : {}), ...(args.includeOptimizer !== undefined ? { includeOptimizer: args.includeOptimizer } : {}) };
     this.monitor = monitorName(w, args.monitor ?? 'val_loss');
     this.saveBestOnly = Boolean(args.saveBestOnly ?? false);
     this.mode = checkMode(w, args.mode ?? 'auto');
   }
 
+  /** Whether the target takes whole models (a URL with a scheme, or an IO handler). */
+  private get wholeModel(): boolean {
+    const t = this.target;
+    return typeof t === 'string' ? /^[a-z][a-z0-9+.-]*:\/\//i.test(t) : !('weights' in t);
+  }
+
   /** Resets the best value; for a file target, checks now that its folder exists and is writable. */
   async onTrainBegin(): Promise<void> {
     this.best = decreasing(this.mode, this.monitor) ? Infinity : -Infinity;
-    if (typeof this.target === 'string') await checkWritablePath(this.target.replaceAll('{epoch}', '1'), 'modelCheckpoint');
+    if (this.wholeModel) {
+      // the URL and the folder are checked now, not after the first epoch
+      const h = resolveHandler(typeof this.target === 'string' ? this.target.replaceAll('{epoch}', '1') : this.target, 'modelCheckpoint');
+      if (!h.save) throw new TypeError(`modelCheckpoint: ${h.url} cannot be saved to`);
+      const m = /^file:\/\/(.*)$/i.exec(h.url);
+      if (m) await checkWritablePath(m[1]!, 'modelCheckpoint');
+    } else if (typeof this.target === 'string') {
+      await checkWritablePath(this.target.replaceAll('{epoch}', '1'), 'modelCheckpoint');
+    }
   }
 
   /** Saves the weights (every epoch, or on improvement with saveBestOnly). */
@@ -203,6 +234,13 @@ export class ModelCheckpoint extends BaseCallback {
       const better = decreasing(this.mode, this.monitor) ? current < this.best : current > this.best;
       if (!better) return;
       this.best = current;
+    }
+    if (this.wholeModel) {
+      if (!model.save) throw new TypeError('modelCheckpoint: this model cannot be saved whole');
+      const t = typeof this.target === 'string' ? this.target.replaceAll('{epoch}', String(epoch + 1)) : (this.target as IOHandler);
+      await model.save(t, this.saveOptions);
+      this.savedEpochs.push(epoch);
+      return;
     }
     const weights = await model.getWeights();
     const names = model.weightNames;
@@ -221,10 +259,11 @@ export class ModelCheckpoint extends BaseCallback {
         throw new Error(`modelCheckpoint: ${(e as Error).message}`, { cause: e });
       }
     } else {
-      this.target.weights = weights;
-      this.target.names = names;
-      this.target.epoch = epoch;
-      this.target.logs = { ...logs };
+      const mem = this.target as MemoryCheckpoint;
+      mem.weights = weights;
+      mem.names = names;
+      mem.epoch = epoch;
+      mem.logs = { ...logs };
     }
     this.savedEpochs.push(epoch);
   }

@@ -168,7 +168,7 @@ describe('modelCheckpoint, loggers and files', () => {
     expect(() => rnn.callbacks.reduceLROnPlateau({ factor: 1 })).toThrow(/reduceLROnPlateau: factor must be a number in \(0, 1\), got 1/);
     expect(() => rnn.callbacks.reduceLROnPlateau({ minLr: -1 })).toThrow(/minLr must be/);
     expect(() => rnn.callbacks.reduceLROnPlateau({ cooldown: 1.5 })).toThrow(/cooldown must be a non-negative integer/);
-    expect(() => rnn.callbacks.modelCheckpoint({ target: 5 as unknown as string })).toThrow(/target must be a file path or an object/);
+    expect(() => rnn.callbacks.modelCheckpoint({ target: 5 as unknown as string })).toThrow(/target must be a URL \('file:\/\/path', 'indexeddb:\/\/name'\), an IO handler, a file path or an object/);
     expect(() => rnn.callbacks.csvLogger({ separator: ';;' })).toThrow(/separator must be one character/);
   });
 });

@@ -161,3 +161,38 @@ describe('bad and hostile files: a clear error naming the file, nothing loaded',
     await expect(rnn.loadModel(`file://${big}`)).rejects.toThrow(/weights.bin' is 3221225472 bytes, over the 2147483647-byte limit/);
   });
 });
+
+describe('modelCheckpoint writes whole models through the same path', () => {
+  it('file:// with {epoch}: every epoch a loadable model; the checkpoint resumes exactly', async () => {
+    const xs = [[[0.1, 0.2], [0.3, 0.4]], [[0.5, 0.1], [-0.2, 0.3]], [[0.0, 0.9], [0.4, -0.4]], [[0.7, 0.7], [0.1, 0.2]]];
+    const ys = [[0.2], [0.1], [-0.3], [0.5]];
+    const make = () => {
+      const m = rnn.sequential({ seed: 8, layers: [rnn.layers.gru({ units: 3, dropout: 0.2, inputShape: [null, 2] }), rnn.layers.dense({ units: 1 })] });
+      m.compile({ optimizer: rnn.optimizers.adam({ learningRate: 0.05 }), loss: 'mse' });
+      return m;
+    };
+    const a = make();
+    const target = `file://${join(dir, 'ckpt-{epoch}')}`;
+    await a.fit(xs, ys, { epochs: 2, batchSize: 2, callbacks: [rnn.callbacks.modelCheckpoint({ target })] });
+    expect((await readdir(dir)).filter((n) => n.startsWith('ckpt-')).sort()).toEqual(['ckpt-1', 'ckpt-2']);
+    const b = await rnn.loadModel(`file://${join(dir, 'ckpt-2')}`);
+    await a.fit(xs, ys, { epochs: 1, batchSize: 2 });
+    await b.fit(xs, ys, { epochs: 1, batchSize: 2 });
+    const wa = await a.getWeights();
+    const wb = await b.getWeights();
+    wa.forEach((w, i) => expect(Array.from(wb[i]!.data)).toEqual(Array.from(w.data)));
+    a.dispose();
+    b.dispose();
+  });
+
+  it('a bad whole-model target fails when fit starts, before any epoch', async () => {
+    const m = rnn.sequential({ layers: [rnn.layers.dense({ units: 1, inputShape: [2] })] });
+    m.compile({ optimizer: 'sgd', loss: 'mse' });
+    let epochs = 0;
+    await expect(m.fit([[1, 2]], [[1]], { epochs: 2, callbacks: [rnn.callbacks.modelCheckpoint({ target: `file://${join(dir, 'missing', 'm')}` }), { onEpochEnd: () => void epochs++ }] })).rejects.toThrow(/modelCheckpoint: cannot write .*missing/);
+    expect(epochs).toBe(0);
+    expect(() => rnn.callbacks.modelCheckpoint({ target: 'file://x', format: 'pickle' } as never)).toThrow(/unknown format 'pickle'/);
+    m.dispose();
+  });
+});
+
