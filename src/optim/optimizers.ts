@@ -262,9 +262,11 @@ export abstract class Optimizer {
       slots,
       vars: trainable,
       moments,
+      stateSources: () => ({ tensors: moments.map((k) => new Tensor(buffers[k], [slots], 0, false, k)), slotStep, iterations: this.iterations }),
       exportState: async () => {
+        const at = { slotStep, iterations: this.iterations }; // the counters of the steps the readback will see
         const data = await readback(dev, ...moments.map((k) => new Tensor(buffers[k], [slots], 0, false, k)));
-        return { moments: Object.fromEntries(moments.map((k, i) => [k, Float32Array.from(data[i]!)])), slotStep, iterations: this.iterations };
+        return { moments: Object.fromEntries(moments.map((k, i) => [k, Float32Array.from(data[i]!)])), ...at };
       },
       importState: (s) => {
         for (const k of moments) {

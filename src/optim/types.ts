@@ -3,6 +3,7 @@
  */
 import type { Program } from '../gpu/program';
 import type { Variable } from '../gpu/arena';
+import type { Tensor } from '../tensor';
 import type { LearningRateLike } from './schedules';
 
 /** Keras 3 gradient clipping; at most one of the three may be set. */
@@ -87,6 +88,12 @@ export interface OptimizerState {
   moments: readonly MomentName[];
   /** Reads the moments and the step counters back (saving a model with its optimizer). */
   exportState(): Promise<OptimizerSnapshot>;
+  /**
+   * What exportState reads, without reading it: the moment tensors (`moments` order) and the
+   * counters of the steps queued so far — for the host backup, which reads them together with the
+   * weights in one readback (src/model/backup.ts).
+   */
+  stateSources(): { tensors: Tensor[]; slotStep: number; iterations: number };
   /** Restores a snapshot (same moments and slot count, checked by the caller); queued like any write. */
   importState(s: OptimizerSnapshot): void;
   destroy(): void;
