@@ -239,7 +239,8 @@ def _groups(calls, outputs):
 
 def _act(name, where):
     acts = {None: lambda x: x, "linear": lambda x: x, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
-            "relu": torch.relu, "hardSigmoid": lambda x: torch.clamp((x + 3) / 6, 0, 1)}
+            "relu": torch.relu, "hardSigmoid": lambda x: torch.clamp((x + 3) / 6, 0, 1),
+            "hardSigmoidTfjs": lambda x: torch.clamp(0.2 * x + 0.5, 0, 1)}
     if name not in acts:
         raise ValueError(f"{where}: unknown activation '{name}'")
     return acts[name]

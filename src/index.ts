@@ -306,6 +306,9 @@ export type { ModelArtifacts, ModelJSON, NamedFile, TopologyJSON, LayerJSON, Nod
 import { memory as ioMemory, browserFiles as ioBrowserFiles, httpSource } from './io/handlers';
 import { listModels as ioListModels, removeModel as ioRemoveModel } from './io/browser-handlers';
 import { detectFormat as ioDetectFormat } from './io/formats';
+import { toPyTorch, fromPyTorch, toOnnx, readSafetensors, writeSafetensors } from './interop';
+export { InteropError, SafetensorsError } from './interop';
+export type { OnnxExportOptions } from './interop';
 import { registerClass } from './layers/registry';
 
 /**
@@ -332,6 +335,16 @@ export const io = {
   removeModel: ioRemoveModel,
   /** Which format a set of files is ('webgpu-rnn', 'tfjs', 'keras', 'keras-weights'), from their bytes. */
   detectFormat: ioDetectFormat,
+  /** The weights as a PyTorch state_dict (safetensors bytes, the topology in its metadata) for python/webgpu_rnn_torch.py (docs/pytorch-onnx.md). */
+  toPyTorch,
+  /** Sets the weights from a PyTorch state_dict in safetensors bytes; every key, shape and dtype checked first. */
+  fromPyTorch,
+  /** The inference graph as an ONNX model (opset 14–17, symbolic batch and time), for ONNX Runtime and other ONNX tools. */
+  toOnnx,
+  /** Float32 arrays by name (e.g. a training set's x and y) as safetensors bytes. */
+  writeSafetensors,
+  /** A safetensors file's tensors (as float32) and metadata. */
+  readSafetensors,
 };
 
 /** Custom classes in saved models (tfjs `tf.serialization`). */

@@ -4,7 +4,8 @@
  * W [D, G·H, I] = kernelᵀ, R [D, G·H, H] = recurrent_kernelᵀ with gate blocks in ONNX order
  * (LSTM i, o, f, c from Keras i, f, c, o; GRU z, r, h as Keras), B [D, 2·G·H] = [Wb, Rb]
  * (GRU resetAfter: bias[0], bias[1] and linear_before_reset = 1; the others: bias, zeros).
- * Activations follow the layer (Keras hard_sigmoid = ONNX HardSigmoid(1/6, 0.5), linear = Affine(1, 0)).
+ * Activations follow the layer (Keras 3 hard_sigmoid = ONNX HardSigmoid(1/6, 0.5), tfjs' = HardSigmoid(0.2,
+ * 0.5), linear = Affine(1, 0)).
  * A Keras mask (from Masking) becomes sequence_lens, the count of kept steps per row: exact when
  * the masked steps are padding at the end of each sequence, as ONNX assumes. Keras details kept:
  * a masked step of a one-direction layer outputs the state it carries (ONNX writes zeros there),
@@ -24,6 +25,7 @@ function onnxActivation(name: unknown, what: string): [string, number?, number?]
     case 'sigmoid': return ['Sigmoid'];
     case 'relu': return ['Relu'];
     case 'hardSigmoid': return ['HardSigmoid', 1 / 6, 0.5];
+    case 'hardSigmoidTfjs': return ['HardSigmoid', 0.2, 0.5];
     case 'linear': case null: return ['Affine', 1, 0];
     default: throw new InteropError(`${what}: activation '${String(name)}' has no ONNX recurrent activation function`);
   }

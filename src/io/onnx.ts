@@ -30,6 +30,7 @@ type Weights = { name: string; shape: number[]; data: Float32Array }[];
 const ACTIVATIONS: Record<string, [string, Record<string, Attr>?] | null> = {
   linear: null, tanh: ['Tanh'], sigmoid: ['Sigmoid'], relu: ['Relu'],
   hardSigmoid: ['HardSigmoid', { alpha: { float: 1 / 6 }, beta: { float: 0.5 } }],
+  hardSigmoidTfjs: ['HardSigmoid', { alpha: { float: 0.2 }, beta: { float: 0.5 } }],
 };
 
 /** The ONNX model (ModelProto bytes) of a saved model's inference graph. */

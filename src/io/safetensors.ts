@@ -12,6 +12,7 @@
  * then name, the header padded to 8 bytes, no duplicate names. The reader checks every rule above
  * (header size limit 100 MB as the reference) and names the tensor at fault.
  */
+import { toHostTensor, type HostTensor, type TensorLike } from '../host';
 
 /** safetensors' dtype names, with their element sizes in bytes. */
 export const SAFETENSORS_DTYPES = {
@@ -219,4 +220,47 @@ function halfToFloat(h: number): number {
   if (e === 0) return s * 2 ** -14 * (f / 1024);
   if (e === 31) return f ? NaN : s * Infinity;
   return s * 2 ** (e - 15) * (1 + f / 1024);
+}
+
+/**
+ * Writes float32 arrays (`{data, shape}` or nested arrays, e.g. a training set's x and y) as a
+ * safetensors file, with optional string metadata: what `torch` and `safetensors` read.
+ *
+ * @example
+ * ```ts
+ * writeFileSync('data.safetensors', rnn.io.writeSafetensors({ x: train.x, y: train.y }));
+ * ```
+ */
+export function writeSafetensors(tensors: Readonly<Record<string, TensorLike>>, metadata: Readonly<Record<string, string>> = {}): Uint8Array {
+  if (tensors === null || typeof tensors !== 'object') throw new SafetensorsError('writeSafetensors: expected an object of named tensors, e.g. {x, y}');
+  const inputs: Record<string, SafetensorsInput> = {};
+  for (const [name, t] of Object.entries(tensors)) {
+    const h = toHostTensor(t, `writeSafetensors: tensor '${name}'`);
+    inputs[name] = { dtype: 'F32', shape: [...h.shape], data: h.data };
+  }
+  return encodeSafetensors(inputs, metadata);
+}
+
+/**
+ * Reads a safetensors file into float32 arrays by name (float16, bfloat16, float64 and integer
+ * tensors are converted) and its metadata.
+ */
+export function readSafetensors(file: Uint8Array | ArrayBuffer): { tensors: Record<string, HostTensor>; metadata: Record<string, string> } {
+  const f = decodeSafetensors(file);
+  const tensors: Record<string, HostTensor> = {};
+  for (const [name, e] of f.tensors) tensors[name] = { data: entryToFloat32(e) ?? integersToFloat32(e), shape: e.shape };
+  return { tensors, metadata: f.metadata };
+}
+
+function integersToFloat32(e: SafetensorsEntry): Float32Array {
+  const v = new DataView(e.bytes.buffer, e.bytes.byteOffset, e.bytes.byteLength);
+  const size = SAFETENSORS_DTYPES[e.dtype];
+  const n = e.bytes.byteLength / size;
+  const read: Record<string, (i: number) => number> = {
+    BOOL: (i) => v.getUint8(i), U8: (i) => v.getUint8(i), I8: (i) => v.getInt8(i), I16: (i) => v.getInt16(2 * i, true), U16: (i) => v.getUint16(2 * i, true),
+    I32: (i) => v.getInt32(4 * i, true), U32: (i) => v.getUint32(4 * i, true), I64: (i) => Number(v.getBigInt64(8 * i, true)), U64: (i) => Number(v.getBigUint64(8 * i, true)),
+  };
+  const f = read[e.dtype];
+  if (!f) throw new SafetensorsError(`safetensors: dtype ${e.dtype} cannot be read as numbers`);
+  return Float32Array.from({ length: n }, (_, i) => f(i));
 }

@@ -128,3 +128,18 @@ describe('python/webgpu_rnn_torch.py refuses the same layers, naming them', () =
     expect(await err(base)).toBeNull();
   });
 });
+
+describe('rnn.io.fromPyTorch on a model: an error names the key, and the weights stay as they were', () => {
+  it('a state_dict of another model', async () => {
+    const rnn = await import('../../src/index');
+    const model = rnn.sequential({ name: 'forecaster', layers: [rnn.layers.gru({ units: 4, inputShape: [null, 2] }), rnn.layers.dense({ units: 1 })] });
+    const other = rnn.sequential({ layers: [rnn.layers.gru({ units: 5, inputShape: [null, 2] }), rnn.layers.dense({ units: 1 })] });
+    const before = await model.getWeights();
+    const names = model.layers.map((l) => l.name);
+    await expect(rnn.io.fromPyTorch(model, await rnn.io.toPyTorch(other))).rejects.toThrow(new RegExp(`forecaster\\.fromPyTorch: the state_dict does not match the model: missing keys: '${names[0]}\\.weight_ih_l0'`));
+    const after = await model.getWeights();
+    after.forEach((w, i) => expect(Array.from(w.data)).toEqual(Array.from(before[i]!.data)));
+    model.dispose();
+    other.dispose();
+  });
+});

@@ -7,10 +7,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type * as rnn from '../../../src/index';
+import * as rnn from '../../../src/index';
 import type { ModelArtifacts } from '../../../src/io/artifacts';
-import { toPyTorchSafetensors, toTorchTensors } from '../../../src/io/pytorch';
-import { artifactsOf } from './artifacts';
+import { toTorchTensors } from '../../../src/io/pytorch';
+import { modelToArtifacts } from '../../../src/model/serialize';
 import type { JsonTensor, TorchPeer } from './peer';
 import { randomArray } from '../../helpers/rng';
 
@@ -58,9 +58,9 @@ function withWeights(a: ModelArtifacts, weights: readonly rnn.HostTensor[]): Mod
  * largest differences. `lossMasks`: per output, the [B, T] Keras mask its loss is averaged over.
  */
 export async function compareWithTorch(peer: TorchPeer, model: rnn.Model, xs: rnn.HostTensor[], targets: rnn.HostTensor[], tag: string, lossMasks?: (rnn.HostTensor | null)[]): Promise<Measured> {
-  const artifacts = await artifactsOf(model);
+  const artifacts = await modelToArtifacts(model, { includeOptimizer: false });
   const path = join(TMP, `${tag.replace(/[^\w]+/g, '_')}.safetensors`);
-  writeFileSync(path, toPyTorchSafetensors(artifacts));
+  writeFileSync(path, await rnn.io.toPyTorch(model));
   const x = xs.length === 1 ? xs[0]! : xs;
   const ours = await model.predictAll(x);
   const grads = await model.gradients(x, targets.length === 1 ? targets[0]! : targets);
