@@ -4,7 +4,9 @@
 //   2. on Linux without a GPU driver: a Vulkan loader and Mesa's lavapipe (software Vulkan) from
 //      bookworm-backports (Debian 12's own Mesa 22.3 is too old for Dawn);
 //   3. with --browser: Debian's Chromium (the Playwright tests drive /usr/bin/chromium);
-//   4. with --browser (the test setup): Debian's python3-h5py (the Keras weights file check).
+//   4. with --browser (the test setup): Debian's python3-h5py (the Keras weights file check);
+//   5. with --browser: Debian's python3-torch, python3-onnx, python3-numpy (the PyTorch / ONNX
+//      interop tests run the real runtimes; ~180 MB download, ~800 MB installed).
 // As root it installs with apt-get; otherwise it names the packages to install and fails.
 // Plain Node (no dependencies), so it runs on a fresh clone.
 import { execSync, spawnSync } from 'node:child_process';
@@ -34,7 +36,9 @@ function npmPackagesOk() {
   return !existsSync(lock) || (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs - 1000);
 }
 if (!npmPackagesOk()) {
-  run(existsSync(join(root, 'package-lock.json')) ? 'npm ci --no-audit --no-fund' : 'npm install --no-audit --no-fund');
+  // onnxruntime-node's install script would download CUDA binaries from another host; its CPU
+  // binary is inside the package, so the script is skipped.
+  run(existsSync(join(root, 'package-lock.json')) ? 'npm ci --no-audit --no-fund' : 'npm install --no-audit --no-fund', { env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
 }
 
 // 2. Vulkan (Linux only; browsers and macOS/Windows bring their own WebGPU) ---------------------
@@ -113,4 +117,14 @@ const debianPython = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'pyth
 if (browser && process.platform === 'linux' && quiet(`${debianPython} -c "import h5py"`).status !== 0) {
   if (!isRoot || !hasApt) fail(`The Keras file tests read .weights.h5 files with h5py: apt-get install python3-h5py (for ${debianPython})`);
   aptInstall('python3-h5py');
+}
+
+// 5. PyTorch and ONNX for the interop tests (test/interop/: parity with torch.nn in float64,
+// onnx.checker, examples/pytorch-ddp with DistributedDataParallel) -- Debian's packages, for
+// Debian's /usr/bin/python3. ONNX Runtime comes from npm (onnxruntime-node, above).
+const interop = ['torch', 'onnx', 'numpy'];
+if (browser && process.platform === 'linux' && quiet(`${debianPython} -c "import ${interop.join(', ')}"`).status !== 0) {
+  const pkgs = interop.map((m) => `python3-${m}`).join(' ');
+  if (!isRoot || !hasApt) fail(`The PyTorch / ONNX interop tests run PyTorch and onnx.checker: apt-get install ${pkgs} (for ${debianPython}; ~180 MB download, ~800 MB installed)`);
+  aptInstall(pkgs);
 }
