@@ -3,6 +3,7 @@
  * stream (seeded by the model's seed), in layer order, so a seed fixes every initial weight.
  */
 import { MT19937 } from '../data/mt19937';
+import { orthogonalMatrix } from './orthogonal';
 import { ownLookup, unknownName } from '../options';
 
 /** Weight initializers by Keras name (camelCase): Glorot (Xavier) uniform/normal, He uniform, orthogonal, zeros, ones. */
@@ -90,40 +91,8 @@ export function initialize(name: InitializerName, shape: readonly number[], rng:
   }
 }
 
-/**
- * Keras's Orthogonal(gain=1) for a 2-D shape [rows, cols]: QR of a normal matrix of shape
- * [max, min] with the signs fixed so R has a positive diagonal, transposed when rows < cols.
- * Modified Gram–Schmidt in float64 gives exactly that Q (R's diagonal is positive by construction).
- */
+/** Keras's Orthogonal(gain=1) for a 2-D shape [rows, cols] (src/layers/orthogonal.ts). */
 function orthogonal(shape: readonly number[], rng: Rng): Float32Array {
   const [rows, cols] = fans(shape);
-  const big = Math.max(rows, cols);
-  const small = Math.min(rows, cols);
-  // q: `small` column vectors of length `big`, stored column-major.
-  const q = new Float64Array(big * small);
-  for (let i = 0; i < big; i++) for (let j = 0; j < small; j++) q[j * big + i] = rng.normal();
-  for (let j = 0; j < small; j++) {
-    const cj = q.subarray(j * big, (j + 1) * big);
-    for (let pass = 0; pass < 2; pass++) {
-      // two passes of re-orthogonalisation keep it orthogonal to f64 precision
-      for (let k = 0; k < j; k++) {
-        const ck = q.subarray(k * big, (k + 1) * big);
-        let d = 0;
-        for (let i = 0; i < big; i++) d += ck[i]! * cj[i]!;
-        for (let i = 0; i < big; i++) cj[i]! -= d * ck[i]!;
-      }
-    }
-    let norm = 0;
-    for (let i = 0; i < big; i++) norm += cj[i]! * cj[i]!;
-    norm = Math.sqrt(norm) || 1;
-    for (let i = 0; i < big; i++) cj[i]! /= norm;
-  }
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      // rows >= cols: W = Q [rows, cols]; rows < cols: W = Qᵀ
-      out[r * cols + c] = rows >= cols ? q[c * big + r]! : q[r * big + c]!;
-    }
-  }
-  return out;
+  return orthogonalMatrix(rows, cols, () => rng.normal());
 }
