@@ -8,10 +8,12 @@
  * dot products of 8 rows × 4 units in registers — per k, 8 row loads whose addresses are the same
  * for every invocation (the row block is the uniform outer loop) and 4 weight loads feed 32
  * multiply-adds — stores them, then runs the phase's other nodes for those 32 (row, unit) pairs.
- * Other phases give each invocation one (row, unit) pair at a time (or one row, for row sums).
+ * Other phases give each invocation one (row, unit) pair at a time (or one row, for row sums). The
+ * maths of each op, its value and its derivative, is in cell-rules.ts.
  */
 import type { CellGraph, CellNode } from './cell-graph';
 import type { CellLayout, Phase, PhaseItem } from './cell-layout';
+import { gradientLines, valueLines } from './cell-rules';
 
 export const u = (n: number) => `${n}u`;
 
@@ -25,22 +27,6 @@ export function fl(v: number): string {
 export function at(base: string, col: number, idx: string): string {
   return [base, col ? u(col) : '', idx === '0u' ? '' : idx].filter(Boolean).join(' + ') || '0u';
 }
-
-const ACT: Record<string, (x: string) => string> = {
-  tanh: (x) => `tanhStable(${x})`,
-  sigmoid: (x) => `sigmoidStable(${x})`,
-  relu: (x) => `max(${x}, 0.0)`,
-  hardSigmoid: (x) => `clamp((${x} + 3.0) / 6.0, 0.0, 1.0)`,
-  hardSigmoidTfjs: (x) => `clamp(0.2 * ${x} + 0.5, 0.0, 1.0)`,
-};
-/** Derivatives in terms of the activation's output y. */
-const ACT_GRAD: Record<string, (y: string) => string> = {
-  tanh: (y) => `(1.0 - ${y} * ${y})`,
-  sigmoid: (y) => `${y} * (1.0 - ${y})`,
-  relu: (y) => `select(0.0, 1.0, ${y} > 0.0)`,
-  hardSigmoid: (y) => `select(0.0, 1.0 / 6.0, ${y} > 0.0 && ${y} < 1.0)`,
-  hardSigmoidTfjs: (y) => `select(0.0, 0.2, ${y} > 0.0 && ${y} < 1.0)`,
-};
 
 /** Rows and units of a register block (the hand-written kernels' forward block, RNN_TILES.rowBlock × 4). */
 export const BLOCK_ROWS = 8;
@@ -83,7 +69,7 @@ interface BlockDot {
 export class StepGen {
   readonly o = new Out();
   /** Nodes whose value (forward) or gradient (backward) is a local of the current pair. */
-  private locals = new Set<number>();
+  readonly locals = new Set<number>();
   /** Nodes whose value / gradient some code read from saved / dsaved (what a column must be kept for). */
   readonly valueReads = new Set<number>();
   readonly gradReads = new Set<number>();
@@ -186,7 +172,7 @@ export class StepGen {
   }
 
   /** The first matmul that reads node `id`, and the term it is in. */
-  private firstMatmulUse(id: number): [Extract<CellNode, { kind: 'matmul' }>, number] | null {
+  firstMatmulUse(id: number): [Extract<CellNode, { kind: 'matmul' }>, number] | null {
     for (const [c, pos] of this.l.consumers[id]!) {
       const cn = this.node(c);
       if (cn.kind === 'matmul') return [cn, pos];
@@ -301,7 +287,7 @@ export class StepGen {
 
   private forwardItem(it: PhaseItem, blocked: boolean): void {
     if (it.kind === 'node') {
-      this.forwardValue(this.node(it.id), blocked);
+      valueLines(this, this.node(it.id), blocked);
       this.locals.add(it.id);
     } else if (it.kind === 'commitState') {
       this.o.line(`c${it.state} = ${this.V(this.g.states[it.state]!, 'j')};`);
@@ -327,75 +313,6 @@ export class StepGen {
     }
   }
 
-  /** A node's value at (b, s, j), stored in saved; `blocked`: a matmul already stored by the dot block. */
-  private forwardValue(n: CellNode, blocked: boolean): void {
-    const o = this.o;
-    const v = `n${n.id}`;
-    const A = 'a' in n ? this.V(n.a, 'j') : '';
-    const w = (x: { index: number; offset: number }) => `consts[${at('', this.weight(x), 'j')}]`;
-    switch (n.kind) {
-      case 'matmul':
-        if (blocked) {
-          o.line(`let ${v} = ${this.V(n.id, 'j', false)}; // from the dot block`);
-          return;
-        }
-        o.line(`var ${v} = ${n.bias ? w(n.bias) : '0.0'};`);
-        for (const t of n.terms) o.line(`for (var k = 0u; k < ${u(this.node(t.a).width)}; k++) { ${v} += ${this.V(t.a, 'k')} * consts[${at(`k * ${u(n.width)}`, this.weight(t.weight), 'j')}]; }`);
-        break;
-      case 'add':
-      case 'sub':
-      case 'mul':
-        o.line(`let ${v} = ${A} ${{ add: '+', sub: '-', mul: '*' }[n.kind]} ${this.V(n.b, 'j')};`);
-        break;
-      case 'scale':
-        o.line(`let ${v} = ${A} * ${fl(n.factor)} + ${fl(n.shift)};`);
-        break;
-      case 'act':
-        o.line(`let ${v} = ${ACT[n.act]!(A)};`);
-        break;
-      case 'biasAdd':
-        o.line(`let ${v} = ${A} + ${w(n.weight)};`);
-        break;
-      case 'weightMul':
-        o.line(`let ${v} = ${A} * ${w(n.weight)};`);
-        break;
-      case 'normalize': {
-        const sc = this.l.savedCol[n.stats]!;
-        o.line(`let ${v} = (${A} - saved[${at('row * SW', sc, '0u')}]) * saved[${at('row * SW', sc + 1, '0u')}];`);
-        break;
-      }
-      case 'concat': {
-        o.line(`var ${v}: f32;`);
-        let off = 0;
-        n.parts.forEach((p, i) => {
-          const wd = this.node(p).width;
-          const head = i === 0 ? `if (j < ${u(off + wd)}) {` : i === n.parts.length - 1 ? '} else {' : `} else if (j < ${u(off + wd)}) {`;
-          o.line(head);
-          o.line(`  ${v} = ${this.V(p, off ? `j - ${u(off)}` : 'j', false)};`);
-          off += wd;
-        });
-        o.line('}');
-        break;
-      }
-      case 'rowStats': {
-        const N = this.node(n.a).width;
-        const col = this.l.savedCol[n.id]!;
-        o.line('var sum = 0.0;');
-        o.line(`for (var k = 0u; k < ${u(N)}; k++) { sum += ${this.V(n.a, 'k')}; }`);
-        o.line(`let mean = sum / ${fl(N)};`);
-        o.line('var q = 0.0;');
-        o.line(`for (var k = 0u; k < ${u(N)}; k++) { let d = ${this.V(n.a, 'k')} - mean; q += d * d; }`);
-        o.line(`saved[${at('row * SW', col, '0u')}] = mean;`);
-        o.line(`saved[${at('row * SW', col + 1, '0u')}] = 1.0 / sqrt(q / ${fl(N)} + ${fl(n.eps)});`);
-        return;
-      }
-      default:
-        throw new Error(`cell codegen: no forward for ${n.kind}`);
-    }
-    const col = this.l.savedCol[n.id];
-    if (col !== undefined) o.line(`saved[${at('row * SW', col, 'j')}] = ${v};`);
-  }
-
   // ---------------------------------------------------------------- backward items
 
   private maskedBackward(it: PhaseItem): void {
@@ -416,7 +333,7 @@ export class StepGen {
     if (it.kind === 'node') {
       const n = this.node(it.id);
       if (n.kind === 'input') o.open('if (HAS_DX)');
-      const complete = this.gradient(it.id, blocked);
+      const complete = gradientLines(this, it.id, blocked);
       this.locals.add(it.id);
       const gc = this.l.gradCol[it.id];
       if (gc !== undefined && !complete) o.line(`dsaved[${at('row * DW', gc, 'j')}] = g${it.id};`);
@@ -438,83 +355,5 @@ export class StepGen {
     } else if (it.kind === 'outCarry') {
       o.line(`carry[params.outCarryOff + b * ${u(this.g.outputSize)} + j] = 0.0;`);
     }
-  }
-
-  /**
-   * g<id> = the seeds (the output's and new states' gradients) + Σ over consumers of their
-   * gradient through this operand; `blocked`: the first matmul consumer's part is already in
-   * dsaved. Returns true when that part is all of it (dsaved already holds the gradient).
-   */
-  private gradient(id: number, blocked: boolean): boolean {
-    const o = this.o;
-    const n = this.node(id);
-    const d = `g${id}`;
-    // the dot block computed the part through the first matmul that reads this node
-    const skip = blocked ? this.firstMatmulUse(id) : null;
-    const before = o.lines.length;
-    o.line(`var ${d} = ${blocked ? `${this.G(id, 'j')}; // Σ over a matmul, from the dot block` : '0.0;'}`);
-    if (this.g.output === id) {
-      o.line(`if (HAS_DOUT_SEQ) { ${d} += dOutSeq[row * ${u(this.g.outputSize)} + j]; }`);
-      o.line(`${d} += carry[params.outCarryOff + b * ${u(this.g.outputSize)} + j]; // the output's gradient`);
-    }
-    this.g.states.forEach((st, i) => {
-      if (st === id) o.line(`${d} += carry[params.carryOff${i} + b * ${u(this.g.stateSizes[i]!)} + j]; // from the next step (new state ${i})`);
-    });
-    for (const [c, pos] of this.l.consumers[id]!) {
-      const cn = this.node(c);
-      const G = () => this.G(c, 'j');
-      switch (cn.kind) {
-        case 'add':
-        case 'biasAdd':
-          o.line(`${d} += ${G()};`);
-          break;
-        case 'sub':
-          o.line(`${d} ${pos === 0 ? '+' : '-'}= ${G()};`);
-          break;
-        case 'mul':
-          o.line(`${d} += ${G()} * ${this.V(pos === 0 ? cn.b : cn.a, 'j', false)};`);
-          break;
-        case 'scale':
-          o.line(`${d} += ${G()} * ${fl(cn.factor)};`);
-          break;
-        case 'act':
-          o.line(`${d} += ${G()} * ${ACT_GRAD[cn.act]!(this.V(c, 'j', false))};`);
-          break;
-        case 'weightMul':
-          o.line(`${d} += ${G()} * consts[${at('', this.weight(cn.weight), 'j')}];`);
-          break;
-        case 'stateDrop':
-          o.line(`${d} += ${G()} * recMask${cn.state}(b, j);`);
-          break;
-        case 'normalize': {
-          if (pos !== 0) break;
-          const N = fl(n.width);
-          const sc = this.l.savedCol[cn.stats]!;
-          const bc = this.l.normStatsCol.get(c)!;
-          o.line(`${d} += saved[${at('row * SW', sc + 1, '0u')}] * (${G()} - dsaved[${at('row * DW', bc, '0u')}] / ${N} - ${this.V(c, 'j', false)} * dsaved[${at('row * DW', bc + 1, '0u')}] / ${N});`);
-          break;
-        }
-        case 'matmul':
-          if (skip && skip[0].id === c && skip[1] === pos) break;
-          o.line(`for (var m = 0u; m < ${u(cn.width)}; m++) { ${d} += ${this.G(c, 'm')} * consts[${at(`j * ${u(cn.width)}`, this.weight(cn.terms[pos]!.weight), 'm')}]; }`);
-          break;
-        case 'concat': {
-          const off = cn.parts.slice(0, pos).reduce((s, p) => s + this.node(p).width, 0);
-          o.line(`${d} += ${this.G(c, off ? `j + ${u(off)}` : 'j')};`);
-          break;
-        }
-        case 'slice': {
-          const conds = [cn.start ? `j >= ${u(cn.start)}` : '', cn.start + cn.width < n.width ? `j < ${u(cn.start + cn.width)}` : ''].filter(Boolean);
-          const body = `${d} += ${this.G(c, cn.start ? `j - ${u(cn.start)}` : 'j')};`;
-          o.line(conds.length ? `if (${conds.join(' && ')}) { ${body} }` : body);
-          break;
-        }
-        case 'rowStats':
-          break; // the normalize node that reads the statistics carries this gradient
-        default:
-          throw new Error(`cell codegen: no backward through ${cn.kind}`);
-      }
-    }
-    return blocked && o.lines.length === before + 1; // nothing added to the dot block's part
   }
 }
