@@ -30,6 +30,7 @@ import type { SymbolicTensor } from './layers/symbolic';
 import { Add, Average, Concatenate, Multiply, Subtract, type ConcatenateArgs } from './layers/merge';
 import { RepeatVector, Reshape, type RepeatVectorArgs, type ReshapeArgs } from './layers/reshape';
 import { GaussianNoise, type GaussianNoiseArgs } from './layers/noise';
+import { Dropout, type DropoutArgs } from './layers/dropout';
 
 export { Sequential, setSeed } from './model/sequential';
 export { Model } from './model/model';
@@ -42,6 +43,8 @@ export type { ConcatenateArgs } from './layers/merge';
 export { RepeatVector, Reshape } from './layers/reshape';
 export { GaussianNoise } from './layers/noise';
 export type { GaussianNoiseArgs } from './layers/noise';
+export { Dropout } from './layers/dropout';
+export type { DropoutArgs } from './layers/dropout';
 export type { RepeatVectorArgs, ReshapeArgs } from './layers/reshape';
 export type { TensorLike, NestedArray } from './host';
 export type { HostTensor } from './host';
@@ -190,6 +193,8 @@ export const layers = {
   average: (args: LayerArgs = {}) => new Average(args),
   /** Keras GaussianNoise: adds N(0, stddev²) noise in training only (a regularizer; e.g. on teacher-forced decoder inputs). */
   gaussianNoise: (args: GaussianNoiseArgs) => new GaussianNoise(args),
+  /** Keras Dropout: zeroes a fraction `rate` of the values in training (the rest scaled by 1/(1 − rate)); identity at inference. */
+  dropout: (args: DropoutArgs) => new Dropout(args),
 };
 
 /** Losses with options, for compile's `loss` (the names 'mse', 'mae', 'huber' need none). Keras 3 formulas. */
@@ -239,7 +244,7 @@ import type { SequentialSpecOf, SpecOf } from './worker/spec';
 import { callbacks as callbackFactories } from './callbacks';
 import { checkOptions, is } from './options';
 
-export type { TrainingWorker, WorkerModel, TrainingWorkerOptions, WorkerFitArgs, WorkerFitDatasetArgs, FitProgress } from './worker/client';
+export type { TrainingWorker, WorkerModel, TrainingWorkerOptions, WorkerFitArgs, WorkerFitDatasetArgs, FitProgress, LoadedModelInfo } from './worker/client';
 export type { ServeOptions, WorkerTrainable, WorkerDataset } from './worker/serve';
 /** A layer as data for a training Worker: `{type, ...options}` with `type` a name of `rnn.layers` (e.g. `{type: 'lstm', units: 20}`). */
 export type LayerSpec = SpecOf<typeof layers>;

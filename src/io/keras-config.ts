@@ -36,6 +36,7 @@ const OPTIONS: Record<string, readonly string[]> = {
   Multiply: [],
   Average: [],
   GaussianNoise: ['stddev', 'seed'],
+  Dropout: ['rate', 'noiseShape', 'seed'],
 };
 
 /** The layer classes the Keras formats can hold. */

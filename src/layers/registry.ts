@@ -12,6 +12,7 @@ import { InputLayer, Layer } from './layer';
 import { Masking } from './masking';
 import { Add, Average, Concatenate, Multiply, Subtract } from './merge';
 import { GaussianNoise } from './noise';
+import { Dropout } from './dropout';
 import { BatchNormalization, LayerNormalization } from './normalization';
 import { GRU, LSTM, RecurrentLayer, SimpleRNN } from './recurrent';
 import { RepeatVector, Reshape } from './reshape';
@@ -46,6 +47,7 @@ const builtIn: Record<string, Factory> = {
   Multiply: (c) => new Multiply(c),
   Average: (c) => new Average(c),
   GaussianNoise: (c) => new GaussianNoise(c as never),
+  Dropout: (c) => new Dropout(c as never),
 };
 
 const custom = new Map<string, Factory>();

@@ -165,3 +165,22 @@ describe('models saved here load in TensorFlow.js and predict as here', () => {
     expect(() => encodeTfjs(a2)).toThrow(/k3.*hardSigmoid/s);
   });
 });
+
+describe('Dropout both ways (identity at inference)', () => {
+  it('a tfjs LSTM → Dropout → Dense loads and predicts as tfjs; ours with Dropout loads in tfjs', async () => {
+    const m = tf.sequential({ name: 'tfjs_drop' });
+    m.add(tf.layers.lstm({ units: 3, returnSequences: true, inputShape: [null, 2] }));
+    m.add(tf.layers.dropout({ rate: 0.3 }));
+    m.add(tf.layers.dense({ units: 1 }));
+    randomizeTfjs(m, 60);
+    const art = decodeTfjs(await tfjsSave(m), 'tfjs_drop');
+    expect(art.json.modelTopology.config.layers[1]!.className).toBe('Dropout');
+    const ours = await modelFromArtifacts(art);
+    const x = { data: values(2 * 4 * 2, 61, -1, 1), shape: [2, 4, 2] };
+    expect(maxDiff(asHost(await ours.predict(x)).data, await tfPredict(m, [x]))).toBeLessThan(TOL);
+    const back = await tfjsLoad(encodeTfjs(await artifactsOf(ours)));
+    expect(back.layers[1]!.getClassName()).toBe('Dropout');
+    expect(maxDiff(asHost(await ours.predict(x)).data, await tfPredict(back, [x]))).toBeLessThan(TOL);
+    ours.dispose();
+  });
+});

@@ -58,6 +58,7 @@ describe('every public options object is checked', () => {
     ['multiply', (e) => rnn.layers.multiply(e)],
     ['average', (e) => rnn.layers.average(e)],
     ['gaussian_noise', (e) => rnn.layers.gaussianNoise({ stddev: 0.1, ...e })],
+    ['dropout', (e) => rnn.layers.dropout({ rate: 0.1, ...e })],
     ['input', (e) => rnn.input({ shape: [2], ...e })],
     ['adam', (e) => rnn.optimizers.adam(e)],
     ['adamw', (e) => rnn.optimizers.adamw(e)],
@@ -117,6 +118,7 @@ describe('getConfig is the constructor options: every layer rebuilds from serial
     rnn.layers.multiply(),
     rnn.layers.average(),
     rnn.layers.gaussianNoise({ stddev: 0.3, seed: 3 }),
+    rnn.layers.dropout({ rate: 0.3, seed: 4 }),
   ];
   it.each(layers().map((l) => [l.className, l] as const))('%s', (_name, layer) => {
     const saved = serializeLayer(layer);
