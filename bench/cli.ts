@@ -98,7 +98,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
 const USAGE = `usage: npm run bench -- [--quick] [--configs id,id] [--profile] [--runtime browser|node|both]
                        [--no-tfjs-node] [--rounds N] [--max-step-s S] [--budget-s S] [--out DIR]
                        [--require-gpu] [--ours-only] [--time-loop auto|persistent|step]
-configs: lstm20x2 gru20x2 gru20x2-ra lstm128 lstm256`;
+configs: lstm20x2 gru20x2 gru20x2-ra lstm128 lstm256 lncell`;
 
 function positive(flag: string, v: string): number {
   const n = Number(v);
@@ -204,8 +204,8 @@ function printRecord(rec: RunRecord, file: string): void {
       out.push('');
       out.push(`### profile ${r.id} / ${p.side}: GPU ${p.gpuMs.toFixed(2)} ms summed over passes, wall ${p.wallMs.toFixed(1)} ms${p.resolutionNs !== undefined ? `, smallest delta ${p.resolutionNs} ns` : ''}`);
       if (p.note) out.push(`(${p.note})`);
-      if (p.side === 'ours' && p.entries.length) out.push(`phases: ${phaseTotals(p).map((t) => `${t.phase} ${t.ms.toFixed(2)} ms (${(100 * t.share).toFixed(0)}%)`).join(', ')}`);
-      out.push(profileTable({ ...p, entries: p.side === 'ours' ? p.entries : [...p.entries].sort((x, y) => y.ms - x.ms).slice(0, 15) }));
+      if (p.side.startsWith('ours') && p.entries.length) out.push(`phases: ${phaseTotals(p).map((t) => `${t.phase} ${t.ms.toFixed(2)} ms (${(100 * t.share).toFixed(0)}%)`).join(', ')}`);
+      out.push(profileTable({ ...p, entries: p.side.startsWith('ours') ? p.entries : [...p.entries].sort((x, y) => y.ms - x.ms).slice(0, 15) }));
     }
   }
   for (const n of rec.notes) out.push(`note: ${n}`);

@@ -4,10 +4,15 @@
  * runner and the unit tests (test/unit/bench-flops.test.ts).
  */
 
-export type Cell = 'lstm' | 'gru';
+/** The recurrent cell: built-in LSTM / GRU, or the chapter's layer-normalized custom cell (rnn.layers.rnn({cell})). */
+export type Cell = 'lstm' | 'gru' | 'lncell';
 
-/** Who trains: our library, tfjs-webgpu with sigmoid gates (same maths), tfjs with its default hardSigmoid gates. */
-export type Side = 'ours' | 'tfjs' | 'tfjs-default';
+/**
+ * Who trains: our library, tfjs-webgpu with sigmoid gates (same maths), tfjs with its default
+ * hardSigmoid gates; for custom cells, ours-steps = our library running the cell's ops step by step
+ * (`fused: false`: what custom cells did before they were compiled into fused kernels).
+ */
+export type Side = 'ours' | 'tfjs' | 'tfjs-default' | 'ours-steps';
 
 export interface BenchConfig {
   /** Short id used by `--configs`. */
@@ -53,11 +58,16 @@ export const CONFIGS: BenchConfig[] = [
     note: 'Keras 3 / cuDNN default; tfjs has no resetAfter=true',
   },
   { id: 'lstm256', title: 'LSTM(256) + Dense(1)', cell: 'lstm', units: [256], B: 64, T: 100, I: 32, sides: ['ours', 'tfjs'], quick: false },
+  {
+    id: 'lncell', title: 'RNN(LNSimpleRNNCell(20))×2 + Dense(1): fused kernels vs the cell\'s ops step by step', cell: 'lncell', units: [20, 20], B: 32, T: 50, I: 1,
+    sides: ['ours', 'ours-steps'], quick: false,
+    note: "the chapter's layer-normalized custom cell (experiment J); ours-steps = the same model with fused: false, the cell's ops recorded step by step (before the cell compiler)",
+  },
 ];
 
-/** Gate blocks G: LSTM 4, GRU 3. */
+/** Gate blocks G: LSTM 4, GRU 3, the LN cell 1 (a SimpleRNN's matmuls; LayerNorm is element-wise work). */
 export function gates(cell: Cell): number {
-  return cell === 'lstm' ? 4 : 3;
+  return cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1;
 }
 
 /**
@@ -270,7 +280,7 @@ export function resultTable(results: readonly ConfigResult[]): string {
         rows.push([...base, `${s.status}: ${s.reason ?? ''}`, '', '', '', '', '']);
         continue;
       }
-      const disp = s.side === 'ours' ? s.stepInfo?.dispatches ?? s.calls?.dispatches : s.calls?.dispatches;
+      const disp = s.side.startsWith('ours') ? s.stepInfo?.dispatches ?? s.calls?.dispatches : s.calls?.dispatches;
       const sp = c.speedup[s.side];
       rows.push([
         ...base,

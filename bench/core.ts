@@ -149,10 +149,13 @@ interface Contender {
   dispose(): void;
 }
 
-function oursModel(cfg: BenchConfig, seed: number, timeLoop: RunOptions['timeLoop']): rnn.Sequential {
+function oursModel(cfg: BenchConfig, seed: number, timeLoop: RunOptions['timeLoop'], fused = true): rnn.Sequential {
   const L = rnn.layers;
   const last = cfg.units.length - 1;
   const layers: rnn.Layer[] = cfg.units.map((units, i) => {
+    if (cfg.cell === 'lncell') {
+      return L.rnn({ cell: L.lnSimpleRNNCell({ units }), returnSequences: i < last, fused, ...(i === 0 ? { inputShape: [null, cfg.I] as const } : {}) });
+    }
     // GRU resetAfter=false has no per-step kernels: it keeps 'auto' (persistent)
     const loop = cfg.cell === 'gru' && !cfg.resetAfter && timeLoop === 'step' ? 'auto' : timeLoop;
     const common = { units, returnSequences: i < last, timeLoop: loop, ...(i === 0 ? { inputShape: [null, cfg.I] as const } : {}) };
@@ -167,13 +170,14 @@ function oursModel(cfg: BenchConfig, seed: number, timeLoop: RunOptions['timeLoo
 }
 
 class Ours implements Contender {
-  readonly side = 'ours' as const;
   private T: number;
   private batches = new Map<string, { x: HostTensor; y: HostTensor }>();
   constructor(
     readonly cfg: BenchConfig,
     readonly model: rnn.Sequential,
     private readonly seed: number,
+    /** 'ours-steps': the same library with the custom cell run step by step. */
+    readonly side: 'ours' | 'ours-steps' = 'ours',
   ) {
     this.T = cfg.T;
   }
@@ -473,6 +477,16 @@ export async function runConfig(cfg: BenchConfig, env: Environment, opts: RunOpt
         sideResults.set(side, { side, status: 'skipped', reason: 'not run in this mode (--quick or --ours-only)' });
         continue;
       }
+      if (side === 'ours-steps') {
+        // the same model, weights copied, with the custom cells run step by step
+        const steps = new Ours(cfg, oursModel(cfg, opts.seed, opts.timeLoop, false), opts.seed + 1, 'ours-steps');
+        await ours.model.build([null, cfg.I]);
+        await steps.model.build([null, cfg.I]);
+        await steps.model.setWeights(await ours.model.getWeights());
+        contenders.push(steps);
+        sideResults.set(side, { side, status: 'ok' });
+        continue;
+      }
       if (!env.tf) {
         sideResults.set(side, { side, status: 'skipped', reason: env.tfUnavailable ?? 'tfjs unavailable' });
         continue;
@@ -568,7 +582,7 @@ export async function runConfig(cfg: BenchConfig, env: Environment, opts: RunOpt
       result.profile = [];
       for (const c of active) {
         try {
-          if (c instanceof Ours) result.profile.push(await profileOurs(c.model, cfg, opts.profileSteps));
+          if (c instanceof Ours) result.profile.push({ ...(await profileOurs(c.model, cfg, opts.profileSteps)), side: c.side });
           else if (c instanceof Tfjs && c.side === 'tfjs') result.profile.push(await c.profile());
         } catch (e) {
           log(`${cfg.id}/${c.side}: profile failed: ${(e as Error).message}`);

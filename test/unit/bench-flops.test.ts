@@ -57,6 +57,9 @@ describe('FLOP counting (kernel-design.md §5)', () => {
     expect(byId['gru20x2-ra']).toMatchObject({ cell: 'gru', resetAfter: true, sides: ['ours'] });
     expect(byId.lstm128).toMatchObject({ units: [128], B: 64, T: 50, I: 8 });
     expect(byId.lstm256).toMatchObject({ units: [256], B: 64, T: 100, I: 32 });
+    // the chapter's LN cell: the fused kernels against the cell's ops step by step, side by side
+    expect(byId.lncell).toMatchObject({ cell: 'lncell', units: [20, 20], B: 32, T: 50, I: 1, sides: ['ours', 'ours-steps'] });
+    expect(trainingFlops(byId.lncell!)).toBe(trainingFlops({ cell: 'lstm', units: [20, 20], B: 32, T: 50, I: 1 }) / 4); // G = 1
     expect(selectConfigs(null, true).map((c) => c.id)).toEqual(['lstm20x2']);
     expect(selectConfigs(['lstm128', 'gru20x2'], false).map((c) => c.id)).toEqual(['lstm128', 'gru20x2']);
     expect(() => selectConfigs(['nope'], false)).toThrow(/unknown config.*nope/);
