@@ -77,7 +77,7 @@ afterAll(() => {
 });
 
 describe('the tarball', () => {
-  it('holds the built library, its declarations the README and the LICENSE: no sources, tests or benchmark results', () => {
+  it('holds the built library, its declarations, the README and the LICENSE: no sources, tests or benchmark results', () => {
     const files = run('tar', ['-tzf', tarball], root).trim().split('\n').map((f) => f.replace(/^package\//, '')).sort();
     expect(files).toEqual(['LICENSE', 'README.md', 'dist/webgpu-rnn.d.ts', 'dist/webgpu-rnn.js', 'dist/webgpu-rnn.js.map', 'dist/worker.d.ts', 'dist/worker.js', 'package.json']);
     const pkg = JSON.parse(run('tar', ['-xzOf', tarball, 'package/package.json'], root)) as Record<string, Record<string, string> | undefined>;
