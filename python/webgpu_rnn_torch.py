@@ -13,8 +13,8 @@ exactly the state_dict keys the export writes, and reads and writes safetensors 
 Layers: SimpleRNN (nn.RNN), LSTM, GRU (resetAfter: true only), Bidirectional, stacked recurrent
 layers (one module: weight_ih_l0, weight_ih_l1, ...), Dense / TimeDistributed (nn.Linear),
 LayerNormalization, BatchNormalization, Masking (padding at the end of sequences, run as packed
-sequences), Flatten, RepeatVector, Reshape, GaussianNoise, the merge layers; functional graphs
-with several inputs and outputs, shared layers and initial states. Keras-style dropout inside
+sequences), Flatten, RepeatVector, Reshape, GaussianNoise, Dropout, the merge layers; functional
+graphs with several inputs and outputs, shared layers and initial states. Keras-style dropout inside
 recurrent layers is not applied (a warning says so). Needs torch (tested with 1.13) and numpy.
 """
 import json
@@ -343,6 +343,8 @@ def _apply(module, layer, x, training):
         return x.reshape((x.shape[0],) + tuple(c["targetShape"]))
     if k == "GaussianNoise":
         return x + torch.randn_like(x) * c["stddev"] if training and c["stddev"] > 0 else x
+    if k == "Dropout":
+        return nn.functional.dropout(x, c.get("rate", 0.0), training)
     raise NotImplementedError(f"layer '{layer.get('name', k)}': {k} is not supported")
 
 

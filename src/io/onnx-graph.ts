@@ -4,11 +4,12 @@
  * typed inputs and outputs with symbolic dimensions ('batch', 'time'). The messages are plain
  * objects in the .proto's own field names; protobufjs checks and encodes them.
  *
+ * protobufjs is imported on first use, so an app that never exports ONNX does not load it.
  * NOTE: protobufjs compiles its encoders with `new Function` the first time a model is written, so
  * a page whose Content-Security-Policy forbids 'unsafe-eval' cannot export ONNX (importing the
  * library is unaffected).
  */
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
 import ONNX_PROTO from './onnx.proto?raw';
 
 /** A dimension: a size, a symbolic name (dim_param) or unknown (null). */
@@ -131,18 +132,24 @@ export function valueInfo(name: string, shape: readonly Dim[], elemType = ONNX_F
 }
 
 let root: protobuf.Root | null = null;
-const protoType = (name: string): protobuf.Type => (root ??= protobuf.parse(ONNX_PROTO, { keepCase: true }).root).lookupType(name);
+async function protoType(name: string): Promise<protobuf.Type> {
+  if (!root) {
+    const lib = ((await import('protobufjs')) as { default: typeof protobuf }).default;
+    root = lib.parse(ONNX_PROTO, { keepCase: true }).root;
+  }
+  return root.lookupType(name);
+}
 
 /** Encodes a ModelProto (plain object with onnx.proto field names); throws when a field does not fit the schema. */
-export function encodeModelProto(model: Record<string, unknown>): Uint8Array {
-  const type = protoType('onnx.ModelProto');
+export async function encodeModelProto(model: Record<string, unknown>): Promise<Uint8Array> {
+  const type = await protoType('onnx.ModelProto');
   const problem = type.verify(model);
   if (problem) throw new Error(`ONNX ModelProto: ${problem}`);
   return type.encode(type.fromObject(model)).finish();
 }
 
 /** Decodes a ModelProto into a plain object (int64 as numbers, bytes as Uint8Array). */
-export function decodeModelProto(bytes: Uint8Array): Record<string, unknown> {
-  const type = protoType('onnx.ModelProto');
+export async function decodeModelProto(bytes: Uint8Array): Promise<Record<string, unknown>> {
+  const type = await protoType('onnx.ModelProto');
   return type.toObject(type.decode(bytes), { longs: Number, defaults: false, arrays: true }) as Record<string, unknown>;
 }

@@ -10,9 +10,9 @@
  *   Masking                  the input times its [B, T] mask; recurrent layers get sequence_lens
  *   LayerNormalization       LayerNormalization (opset 17), else its formula
  *   BatchNormalization       x·s + t with the moving statistics folded in (inference)
- *   Flatten, RepeatVector, Reshape, Concatenate, Add, Subtract, Multiply, Average; GaussianNoise is
- *   the identity (it only acts in training). Layers ONNX cannot express (custom RNN cells, stateful
- *   layers) are errors that name the layer.
+ *   Flatten, RepeatVector, Reshape, Concatenate, Add, Subtract, Multiply, Average; GaussianNoise and
+ *   Dropout are the identity (they act in training only). Layers ONNX cannot express (custom RNN
+ *   cells, stateful layers) are errors that name the layer.
  */
 import type { ModelArtifacts } from './artifacts';
 import { InteropError, artifactWeights, innerLayer, layerWeightsOf, modelGraph, recurrentOf, type GraphCall } from './graph';
@@ -34,7 +34,7 @@ const ACTIVATIONS: Record<string, [string, Record<string, Attr>?] | null> = {
 };
 
 /** The ONNX model (ModelProto bytes) of a saved model's inference graph. */
-export function toOnnxModel(artifacts: ModelArtifacts, options: OnnxExportOptions = {}, where = 'toOnnx'): Uint8Array {
+export async function toOnnxModel(artifacts: ModelArtifacts, options: OnnxExportOptions = {}, where = 'toOnnx'): Promise<Uint8Array> {
   const opset = options.opset ?? 17;
   if (!Number.isInteger(opset) || opset < 14 || opset > 17) throw new InteropError(`${where}: opset must be an integer from 14 to 17, got ${JSON.stringify(options.opset)}`);
   const g = modelGraph(artifacts.json.modelTopology, where);
@@ -105,6 +105,7 @@ function exportCall(b: OnnxGraphBuilder, call: GraphCall, xs: OnnxValue[], state
       return [{ name: y, shape: x.shape, mask }];
     }
     case 'GaussianNoise':
+    case 'Dropout':
       return keep(x.name);
     case 'Flatten': {
       const rest = x.shape.slice(1);

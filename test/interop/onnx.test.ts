@@ -67,7 +67,7 @@ const CASES: Case[] = [
     },
   },
   { name: 'Flatten → Dense (the chapter\'s linear model; fixed length)', inputs: [{ F: 1, T: 6 }], build: () => seq([L.flatten({ inputShape: [6, 1] }), L.dense({ units: 2 })]) },
-  { name: 'SimpleRNN → BatchNormalization → SimpleRNN → LayerNormalization → Dense (experiment I)', inputs: [{ F: 1 }], build: () => seq([L.simpleRNN({ units: 4, returnSequences: true, inputShape: [null, 1] }), L.batchNormalization(), L.simpleRNN({ units: 4, returnSequences: true }), L.layerNormalization(), L.timeDistributed({ layer: L.dense({ units: 2 }) })]) },
+  { name: 'SimpleRNN → BatchNormalization → SimpleRNN → LayerNormalization → Dropout → Dense (experiment I)', inputs: [{ F: 1 }], build: () => seq([L.simpleRNN({ units: 4, returnSequences: true, inputShape: [null, 1] }), L.batchNormalization(), L.simpleRNN({ units: 4, returnSequences: true }), L.layerNormalization(), L.dropout({ rate: 0.3 }), L.timeDistributed({ layer: L.dense({ units: 2 }) })]) },
   { name: 'the same with opset 14 (LayerNormalization as its formula)', opset: 14, inputs: [{ F: 1 }], build: () => seq([L.simpleRNN({ units: 4, returnSequences: true, inputShape: [null, 1] }), L.batchNormalization({ center: false }), L.layerNormalization({ scale: false }), L.dense({ units: 2 })]) },
   { name: 'vector-to-sequence: LSTM → RepeatVector → LSTM → Reshape → Dense', inputs: [{ F: 1 }], build: () => seq([L.lstm({ units: 4, inputShape: [null, 1] }), L.repeatVector({ n: 3 }), L.lstm({ units: 4, returnSequences: true }), L.reshape({ targetShape: [3, 2, 2] }), L.dense({ units: 1 })]) },
 ];
@@ -97,7 +97,7 @@ describe('ONNX export: onnx.checker accepts it, ONNX Runtime predicts what we pr
       writeFileSync(path, bytes);
       const check = await peer.request<{ error: string | null }>('onnx_check', { path });
       expect(check.error, 'onnx.checker').toBeNull();
-      const proto = decodeModelProto(bytes) as { opset_import: { version: number }[]; graph: { input: { type: { tensor_type: { shape: { dim: { dim_param?: string; dim_value?: number }[] } } } }[] } };
+      const proto = (await decodeModelProto(bytes)) as { opset_import: { version: number }[]; graph: { input: { type: { tensor_type: { shape: { dim: { dim_param?: string; dim_value?: number }[] } } } }[] } };
       expect(proto.opset_import[0]!.version).toBe(c.opset ?? 17);
       const dims = proto.graph.input[0]!.type.tensor_type.shape.dim;
       expect(dims[0]!.dim_param, 'a symbolic batch dimension').toBe('batch');
