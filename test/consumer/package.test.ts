@@ -81,11 +81,12 @@ describe('the tarball', () => {
     const files = run('tar', ['-tzf', tarball], root).trim().split('\n').map((f) => f.replace(/^package\//, '')).sort();
     expect(files).toEqual(['LICENSE', 'README.md', 'dist/webgpu-rnn.d.ts', 'dist/webgpu-rnn.js', 'dist/webgpu-rnn.js.map', 'dist/worker.d.ts', 'dist/worker.js', 'package.json']);
     const pkg = JSON.parse(run('tar', ['-xzOf', tarball, 'package/package.json'], root)) as Record<string, Record<string, string> | undefined>;
-    // runtime dependencies are exactly the packages the built library imports (statically); Dawn
-    // for Node is optional (imported at run time, in Node only)
+    // runtime dependencies are exactly the packages the built library imports (statically, or on
+    // first use with a literal import('pkg'): h5wasm, protobufjs); Dawn for Node is optional
+    // (imported at run time through a variable, in Node only)
     const js = run('tar', ['-xzOf', tarball, 'package/dist/webgpu-rnn.js'], root);
     const packageOf = (spec: string) => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
-    const imported = new Set([...js.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'";]*?from\s*['"]([^'"]+)['"]|(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g)].map((m) => m[1] ?? m[2]!).filter((s) => !s.startsWith('.') && !s.startsWith('node:')).map(packageOf));
+    const imported = new Set([...js.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'";]*?from\s*['"]([^'"]+)['"]|(?:^|\n)\s*import\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1] ?? m[2] ?? m[3]!).filter((s) => !s.startsWith('.') && !s.startsWith('node:')).map(packageOf));
     expect(Object.keys(pkg.dependencies ?? {}).sort()).toEqual([...imported].sort());
     expect(pkg.optionalDependencies).toEqual({ webgpu: expect.any(String) });
     expect(imported.has('webgpu')).toBe(false);
