@@ -313,7 +313,7 @@ import { listModels as ioListModels, removeModel as ioRemoveModel } from './io/b
 import { detectFormat as ioDetectFormat } from './io/formats';
 import { toPyTorch, fromPyTorch, toOnnx, readSafetensors, writeSafetensors } from './interop';
 export { InteropError, SafetensorsError } from './interop';
-export type { OnnxExportOptions } from './interop';
+export type { OnnxExportOptions, SafetensorsContents } from './interop';
 import { registerClass } from './layers/registry';
 
 /**

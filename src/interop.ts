@@ -11,6 +11,7 @@ import { toOnnxModel, type OnnxExportOptions } from './io/onnx';
 export type { OnnxExportOptions } from './io/onnx';
 export { InteropError } from './io/graph';
 export { SafetensorsError, readSafetensors, writeSafetensors } from './io/safetensors';
+export type { SafetensorsContents } from './io/safetensors';
 
 /**
  * The model's weights as a PyTorch state_dict in the safetensors format, for the torch.nn.Module

@@ -31,6 +31,7 @@ export interface ModelGraph {
 
 /** Errors in a topology or in what a format can express; the message names the layer. */
 export class InteropError extends Error {
+  /** 'InteropError'. */
   override name = 'InteropError';
 }
 

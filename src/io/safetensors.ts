@@ -46,6 +46,7 @@ export interface SafetensorsFile {
 
 /** Errors in a safetensors file or in what is written to one. */
 export class SafetensorsError extends Error {
+  /** 'SafetensorsError'. */
   override name = 'SafetensorsError';
 }
 
@@ -241,11 +242,19 @@ export function writeSafetensors(tensors: Readonly<Record<string, TensorLike>>, 
   return encodeSafetensors(inputs, metadata);
 }
 
+/** What `readSafetensors` returns. */
+export interface SafetensorsContents {
+  /** The tensors by name, as float32 arrays with their shapes. */
+  tensors: Record<string, HostTensor>;
+  /** The file's `__metadata__` strings (e.g. `format: 'pt'`). */
+  metadata: Record<string, string>;
+}
+
 /**
  * Reads a safetensors file into float32 arrays by name (float16, bfloat16, float64 and integer
  * tensors are converted) and its metadata.
  */
-export function readSafetensors(file: Uint8Array | ArrayBuffer): { tensors: Record<string, HostTensor>; metadata: Record<string, string> } {
+export function readSafetensors(file: Uint8Array | ArrayBuffer): SafetensorsContents {
   const f = decodeSafetensors(file);
   const tensors: Record<string, HostTensor> = {};
   for (const [name, e] of f.tensors) tensors[name] = { data: entryToFloat32(e) ?? integersToFloat32(e), shape: e.shape };
