@@ -316,7 +316,7 @@ export interface TraceableCell {
  * CellCompileError when the step cannot be compiled; other errors (a shape mismatch in the cell)
  * propagate as they are.
  */
-export async function traceCell(cell: TraceableCell, B: number, I: number, weightShapes: readonly { name: string; shape: readonly number[] }[], hoistInput = true): Promise<CellGraph> {
+export async function traceCell(cell: TraceableCell, B: number, I: number, weightShapes: readonly { name: string; shape: readonly number[] }[], hoistInput = true, mergeSums = true): Promise<CellGraph> {
   const tr = new CellTracer(B, cell.className);
   const x = tr.add_({ kind: 'input', width: I, label: 'x_t' });
   const states = cell.stateSize.map((n, i) => tr.add_({ kind: 'state', state: i, width: n, label: `state ${i} (t-1)` }));
@@ -329,14 +329,14 @@ export async function traceCell(cell: TraceableCell, B: number, I: number, weigh
   if (outStates.length !== cell.stateSize.length || outStates.some((s, i) => tr.width(s) !== cell.stateSize[i])) {
     throw new RangeError(`${cell.className}.step returned states ${outStates.map((s) => `[${B}, ${tr.width(s)}]`).join(', ')}, expected ${cell.stateSize.map((n) => `[${B}, ${n}]`).join(', ')}`);
   }
-  return lower(tr.nodes, { output, states: outStates }, I, [...cell.stateSize], cell.outputSize, cell.className, hoistInput);
+  return lower(tr.nodes, { output, states: outStates }, I, [...cell.stateSize], cell.outputSize, cell.className, hoistInput, mergeSums);
 }
 
 /**
  * Dead nodes removed, matmuls of x_t turned into projections, states entering matmuls routed
  * through stateDrop; ids renumbered so that leaves come first and operands precede their users.
  */
-function lower(nodes: CellNode[], roots: { output: number; states: number[] }, I: number, stateSizes: number[], outputSize: number, name: string, hoistInput: boolean): CellGraph {
+function lower(nodes: CellNode[], roots: { output: number; states: number[] }, I: number, stateSizes: number[], outputSize: number, name: string, hoistInput: boolean, mergeSums: boolean): CellGraph {
   // live nodes (reachable from the output and the states)
   const live = new Set<number>();
   const visit = (id: number): void => {
@@ -371,7 +371,7 @@ function lower(nodes: CellNode[], roots: { output: number; states: number[] }, I
       n.terms = [{ ...t, a: d }];
     }
   }
-  mergeMatmulSums(all, live, roots);
+  if (mergeSums) mergeMatmulSums(all, live, roots);
   // the input stays a leaf only while something still reads it in the kernel
   const used = new Set<number>();
   for (const n of all) if (live.has(n.id)) for (const o of operands(n)) used.add(o);
