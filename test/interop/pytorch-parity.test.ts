@@ -10,7 +10,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as rnn from '../../src/index';
 import { TorchPeer } from './helpers/peer';
-import { compareWithTorch, hostOf, padded, randomizeWeights, removeTmp } from './helpers/compare';
+import { TMP, compareWithTorch, hostOf, padded, randomizeWeights, removeTmp } from './helpers/compare';
+import { join } from 'node:path';
+import { modelToArtifacts } from '../../src/model/serialize';
+import { toTorchTensors } from '../../src/io/pytorch';
 import { randomArray } from '../helpers/rng';
 
 const OUTPUT_TOL = 1e-5; // float32 kernels vs float64 PyTorch on O(1) values
@@ -132,5 +135,21 @@ describe('mixed models against torch.nn (float64)', () => {
     const y = rnn.layers.timeDistributed({ layer: rnn.layers.dense({ units: 1 }) }).apply(seq) as rnn.SymbolicTensor;
     const model = rnn.model({ inputs: [enc, dec], outputs: y });
     await check('encoder–decoder', model, [padded(3, 6, 1, 88), padded(3, 4, 1, 89)], 88);
+  });
+});
+
+describe('a model saved with model.save (its model.json) builds the module the export fills', () => {
+  it('webgpu_rnn_torch.build_model(\'…/model.json\') has exactly the exported state_dict keys and shapes', async () => {
+    const x = rnn.input({ shape: [null, 3], name: 'series' });
+    const seq = rnn.layers.bidirectional({ layer: rnn.layers.gru({ units: 4, returnSequences: true }) }).apply(x) as rnn.SymbolicTensor;
+    const norm = rnn.layers.layerNormalization().apply(seq) as rnn.SymbolicTensor;
+    const last = rnn.layers.lstm({ units: 3 }).apply(norm) as rnn.SymbolicTensor;
+    const model = rnn.model({ inputs: x, outputs: rnn.layers.dense({ units: 2 }).apply(last) as rnn.SymbolicTensor });
+    const dir = join(TMP, 'saved');
+    await model.save(`file://${dir}`);
+    const built = await peer.request<{ keys: Record<string, number[]> }>('keys', { topology: join(dir, 'model.json') });
+    const { tensors } = toTorchTensors(await modelToArtifacts(model, { includeOptimizer: false }));
+    expect(built.keys).toEqual(Object.fromEntries([...tensors].map(([k, t]) => [k, [...t.shape]])));
+    model.dispose();
   });
 });

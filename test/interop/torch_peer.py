@@ -8,6 +8,7 @@ exactly). Requests:
               summed per-output mean squared errors (over the kept steps where a mask is given), by state_dict key
   read        a safetensors file through the module's reader: tensors (as float64 lists) and metadata
   write       tensors to a safetensors file through the module's writer
+  keys        the state_dict keys and shapes of the module built from a topology or a model.json path
   build_error the error message of building a topology (or null)
   onnx_check  onnx.checker.check_model with full_check on a file: null, or the error message
 """
@@ -68,6 +69,12 @@ def write(req):
     return {}
 
 
+def keys(req):
+    """The state_dict keys and shapes of the module built from a topology (e.g. a saved model.json)."""
+    model = wr.build_model(req["topology"])
+    return {"keys": {k: list(v.shape) for k, v in model.state_dict().items()}}
+
+
 def build_error(req):
     try:
         wr.build_model(req["topology"])
@@ -85,7 +92,7 @@ def onnx_check(req):
         return {"error": f"{type(e).__name__}: {e}"}
 
 
-HANDLERS = {"run": run, "read": read, "write": write, "build_error": build_error, "onnx_check": onnx_check}
+HANDLERS = {"run": run, "read": read, "write": write, "keys": keys, "build_error": build_error, "onnx_check": onnx_check}
 
 
 def main():
