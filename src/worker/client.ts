@@ -6,9 +6,11 @@
 import type { GpuInfo } from '../gpu/device';
 import { toHostTensor, type HostTensor, type TensorLike } from '../host';
 import type { Callback, FitArgs, History, Logs } from '../model/types';
-import { CHANNEL, type CallbackHook, type FitProgress, type FromWorker, type ModelInfo, type Results, type ToWorker, type WireData, type WireError, type WireFitArgs, type WireTrainArgs } from './protocol';
+import { CHANNEL, type CallbackHook, type FitProgress, type FromWorker, type LoadedModelInfo, type ModelInfo, type Results, type ToWorker, type WireData, type WireError, type WireFitArgs, type WireTrainArgs } from './protocol';
+import { resolveHandler, type IOHandler, type SaveResult } from '../io/handlers';
+import type { SaveOptions } from '../model/serialize';
 
-export type { FitProgress } from './protocol';
+export type { FitProgress, LoadedModelInfo } from './protocol';
 
 /** Options of `fit` in a Worker: fit's own, plus progress, transfer and callbacks run in the worker. */
 export interface WorkerFitArgs<CallbackSpec = unknown> extends Omit<FitArgs, 'callbacks' | 'yieldEvery' | 'validationData'> {
@@ -96,6 +98,22 @@ export interface TrainingWorker<Spec = unknown, CallbackSpec = unknown> {
   sequential(spec: Spec): Promise<WorkerModel<CallbackSpec>>;
   /** A model built in the worker by a builder registered with `rnn.worker.serve({models: {name: (args) => model}})`. */
   model(name: string, args?: unknown): Promise<WorkerModel<CallbackSpec>>;
+  /**
+   * Loads a saved model into the worker (`rnn.loadModel` there): the page reads the source's files
+   * — `'indexeddb://name'`, `rnn.io.browserFiles(input.files)` (drag and drop, a file picker),
+   * `'https://…/model.json'`, `rnn.io.memory(files)` — and the worker decodes them (the format
+   * is recognised from the bytes: the own format, TensorFlow.js, Keras `.keras`) and builds the
+   * model. A damaged or unsupported file rejects with the error naming it; no model is made then.
+   * `model.loaded` tells what the files held (architecture, compile settings, metadata).
+   *
+   * @example
+   * ```ts
+   * const model = await trainer.loadModel(rnn.io.browserFiles(input.files!));
+   * console.log(model.loaded?.format, model.summary);
+   * const y = await model.predict(x);
+   * ```
+   */
+  loadModel(source: string | IOHandler): Promise<WorkerModel<CallbackSpec>>;
   /** Ends the worker at once (a running fit is abandoned; pending calls reject). */
   terminate(): void;
 }
@@ -110,6 +128,8 @@ export interface WorkerModel<CallbackSpec = unknown> {
   readonly weightNames: readonly string[];
   /** Number of parameters (-1 until the input shape is known). */
   readonly params: number;
+  /** For a model made by `trainer.loadModel`: what its files held; otherwise null. */
+  readonly loaded: LoadedModelInfo | null;
   /**
    * Trains in the worker (Keras `fit`); resolves with the history. The page stays responsive:
    * progress and the callbacks' logs arrive as messages.
@@ -150,6 +170,23 @@ export interface WorkerModel<CallbackSpec = unknown> {
   setWeights(weights: TensorLike[]): Promise<void>;
   /** Frees the model's GPU memory in the worker. */
   dispose(): Promise<void>;
+  /**
+   * Saves the model (`model.save` in the worker, same targets and options): the worker encodes the
+   * files and the page writes them, so page-only targets work — `'downloads://name'`,
+   * `'indexeddb://name'`, `rnn.io.memory()`, your own handler.
+   *
+   * @example
+   * ```ts
+   * await model.save('indexeddb://forecaster');                    // resumes training exactly
+   * await model.save('downloads://forecaster', { format: 'keras' }); // forecaster.keras
+   * ```
+   */
+  save(target: string | IOHandler, options?: SaveOptions): Promise<SaveResult>;
+  /**
+   * Runs a task of the worker module on this model (`rnn.worker.serve({tasks: {name: (model, args) => result}})`)
+   * and resolves with its result — e.g. forecasts scored on data the worker holds.
+   */
+  task<R = unknown>(name: string, args?: unknown): Promise<R>;
 }
 
 /** The page's end of a training Worker (what `rnn.worker.create()` returns). */
@@ -217,6 +254,14 @@ class TrainingWorkerClient<Spec, CallbackSpec> implements TrainingWorker<Spec, C
     return new WorkerModelClient<CallbackSpec>(this, await this.request<'model'>({ op: 'model', name, args }));
   }
 
+  async loadModel(source: string | IOHandler): Promise<WorkerModel<CallbackSpec>> {
+    const h = resolveHandler(source, 'loadModel');
+    if (!h.load) throw new TypeError(`loadModel: ${h.url} can only be saved to, not loaded from`);
+    const files = await h.load();
+    // copied, not moved: a handler may keep its files (rnn.io.memory)
+    return new WorkerModelClient<CallbackSpec>(this, await this.request<'loadModel'>({ op: 'loadModel', url: h.url, files }));
+  }
+
   terminate(): void {
     this.worker.terminate();
     const e = new Error('the training worker was terminated');
@@ -232,6 +277,7 @@ class WorkerModelClient<CallbackSpec> implements WorkerModel<CallbackSpec> {
   readonly summary: string;
   readonly weightNames: readonly string[];
   readonly params: number;
+  readonly loaded: LoadedModelInfo | null;
   private readonly handle: number;
 
   constructor(private readonly trainer: TrainingWorkerClient<unknown, CallbackSpec>, info: ModelInfo) {
@@ -240,6 +286,7 @@ class WorkerModelClient<CallbackSpec> implements WorkerModel<CallbackSpec> {
     this.summary = info.summary;
     this.weightNames = info.weightNames;
     this.params = info.params;
+    this.loaded = info.loaded ?? null;
   }
 
   fit(x: TensorLike | TensorLike[], y: TensorLike | TensorLike[], args: WorkerFitArgs<CallbackSpec> = {}): Promise<History> {
@@ -294,7 +341,20 @@ class WorkerModelClient<CallbackSpec> implements WorkerModel<CallbackSpec> {
   async dispose(): Promise<void> {
     await this.trainer.request<'dispose'>({ op: 'dispose', model: this.handle });
   }
+
+  async save(target: string | IOHandler, options: SaveOptions = {}): Promise<SaveResult> {
+    const h = resolveHandler(target, `${this.name}.save`);
+    if (!h.save) throw new TypeError(`${this.name}.save: ${h.url} can only be loaded from, not saved to`);
+    const wireTarget = { url: h.url, ...(h.format ? { format: h.format } : {}), ...(h.baseName ? { baseName: h.baseName } : {}) };
+    const { format, files } = await this.trainer.request<'save'>({ op: 'save', model: this.handle, target: wireTarget, options: { ...options } });
+    return h.save(files, format);
+  }
+
+  task<R = unknown>(name: string, args?: unknown): Promise<R> {
+    return this.trainer.request<'task'>({ op: 'task', model: this.handle, name, args }) as Promise<R>;
+  }
 }
+
 
 /** The page's half of a training request: what to send, and how to dispatch the events back. */
 function trainingArgs<C>(a: Pick<WorkerFitArgs<C>, 'callbacks' | 'onProgress' | 'progressEvery' | 'workerCallbacks'>): { wire: WireTrainArgs; onEvent: Pending['onEvent'] } {

@@ -7,6 +7,8 @@
 import type { GpuInfo } from '../gpu/device';
 import type { HostTensor } from '../host';
 import type { History, Logs } from '../model/types';
+import type { NamedFile, TopologyJSON, TrainingConfigJSON } from '../io/artifacts';
+import type { FormatName } from '../io/formats';
 
 /**
  * Every message of the protocol carries this tag, in both directions, so a worker module (and a
@@ -79,7 +81,33 @@ export type ToWorker =
   | { id: number; op: 'getWeights'; model: number }
   | { id: number; op: 'setWeights'; model: number; weights: HostTensor[] }
   | { id: number; op: 'dispose'; model: number }
+  | { id: number; op: 'loadModel'; url: string; files: NamedFile[] }
+  | { id: number; op: 'save'; model: number; target: WireSaveTarget; options: Record<string, unknown> }
+  | { id: number; op: 'task'; model: number; name: string; args: unknown }
   | { op: 'stop'; model: number };
+
+/** The page's save target as the worker sees it: its URL, the format it implies and its base name for file names. */
+export interface WireSaveTarget {
+  url: string;
+  format?: FormatName;
+  baseName?: string;
+}
+
+/** What a model loaded from files (`trainer.loadModel`) was saved with. */
+export interface LoadedModelInfo {
+  /** Where the files came from, as the page's source names it (e.g. 'indexeddb://forecaster', 'files (model.keras)'). */
+  url: string;
+  /** The files' format ('webgpu-rnn', 'tfjs' or 'keras'). */
+  format: FormatName;
+  /** The architecture, in the own format's topology JSON whatever the files' format (layers as `{className, config}`). */
+  modelTopology: TopologyJSON;
+  /** compile's settings as saved, or null when the files had none (the model is then not compiled). */
+  trainingConfig: TrainingConfigJSON | null;
+  /** Whether the optimizer's state came with it (the own format saved after training), so that `fit` resumes exactly. */
+  trainingState: boolean;
+  /** The free-form metadata saved with it (`save(target, {metadata})`, tfjs' userDefinedMetadata), or null. */
+  metadata: Record<string, unknown> | null;
+}
 
 /** What 'sequential' and 'model' answer: the model's handle and what the page shows of it. */
 export interface ModelInfo {
@@ -88,6 +116,8 @@ export interface ModelInfo {
   summary: string;
   weightNames: string[];
   params: number;
+  /** Models made by 'loadModel': what their files held. */
+  loaded?: LoadedModelInfo;
 }
 
 /** Results of the requests, by op. */
@@ -102,6 +132,9 @@ export interface Results {
   getWeights: HostTensor[];
   setWeights: null;
   dispose: null;
+  loadModel: ModelInfo;
+  save: { format: FormatName; files: NamedFile[] };
+  task: unknown;
 }
 
 /** Messages from the worker. */

@@ -10,11 +10,16 @@ import type { Sequential } from '../model/sequential';
 import { callbacks as callbackFactories } from '../callbacks';
 import { iterativeForecast } from '../forecast';
 import { buildFromSpec } from './spec';
-import { CHANNEL, type CallbackHook, type FitProgress, type FromWorker, type ModelInfo, type ToWorker, type WireData, type WireError, type WireFitArgs, type WireFitDatasetArgs, type WireTrainArgs } from './protocol';
+import { CHANNEL, type CallbackHook, type FitProgress, type FromWorker, type LoadedModelInfo, type ModelInfo, type ToWorker, type WireData, type WireError, type WireFitArgs, type WireFitDatasetArgs, type WireSaveTarget, type WireTrainArgs } from './protocol';
 import type { DatasetFn } from '../model/train-loop';
+import type { NamedFile } from '../io/artifacts';
+import { memory, type IOHandler } from '../io/handlers';
+import { decodeArtifacts, detectFormat } from '../io/formats';
+import { modelFromArtifacts } from '../model/load';
+import type { SaveOptions } from '../model/serialize';
 
 /** What a Worker trains: a compiled model (Sequential, or any model with the same methods). */
-export type WorkerTrainable = Pick<Sequential, 'name' | 'stopTraining' | 'weightNames' | 'build' | 'fit' | 'fitDataset' | 'evaluate' | 'predict' | 'getWeights' | 'setWeights' | 'summary' | 'countParams' | 'dispose'>;
+export type WorkerTrainable = Pick<Sequential, 'name' | 'stopTraining' | 'weightNames' | 'build' | 'fit' | 'fitDataset' | 'evaluate' | 'predict' | 'getWeights' | 'setWeights' | 'summary' | 'countParams' | 'dispose'> & Partial<Pick<Sequential, 'save'>>;
 
 /** Options of `rnn.worker.serve`. */
 export interface ServeOptions {
@@ -29,6 +34,13 @@ export interface ServeOptions {
    * the validation data — e.g. windows cut on the fly from a series the worker holds.
    */
   datasets?: Record<string, (args: unknown) => WorkerDataset | Promise<WorkerDataset>>;
+  /**
+   * Work of the worker module on one of its models, for `model.task(name, args)` on the page: each
+   * gets the model (built by `models`, `sequential` or loaded by `trainer.loadModel`) and the
+   * page's `args`, and returns (or resolves with) the result sent back — e.g. forecasts scored on
+   * data the worker holds.
+   */
+  tasks?: Record<string, (model: WorkerTrainable, args: unknown) => unknown>;
 }
 
 /** A worker-side data source for `fitDataset` (see {@link ServeOptions.datasets}). */
@@ -94,7 +106,7 @@ export function serveTraining(lib: ServeLibrary, options: ServeOptions = {}, sco
     (e: unknown) => post({ type: 'gpu-error', error: wireError(e) }),
   );
 
-  const register = async (m: WorkerTrainable): Promise<ModelInfo> => {
+  const register = async (m: WorkerTrainable, loaded?: LoadedModelInfo): Promise<ModelInfo> => {
     if (!m || typeof m.fit !== 'function' || typeof m.predict !== 'function') throw new TypeError('the model builder must return a model (e.g. rnn.sequential({...}), compiled)');
     let summary = '';
     let params = -1;
@@ -107,7 +119,7 @@ export function serveTraining(lib: ServeLibrary, options: ServeOptions = {}, sco
     }
     const handle = nextHandle++;
     models.set(handle, m);
-    return { handle, name: m.name, summary, weightNames: m.weightNames, params };
+    return { handle, name: m.name, summary, weightNames: m.weightNames, params, ...(loaded ? { loaded } : {}) };
   };
   const model = (handle: number): WorkerTrainable => {
     const m = models.get(handle);
@@ -121,7 +133,8 @@ export function serveTraining(lib: ServeLibrary, options: ServeOptions = {}, sco
    */
   const training = async (id: number, handle: number, args: WireTrainArgs, epochs: number, batches: number, train: (m: WorkerTrainable, callbacks: Callback[]) => Promise<History>): Promise<History> => {
     const m = model(handle);
-    stopRequested.delete(handle);
+    // A stop that came after the request (while a dataset was made) counts: stopRequested was
+    // cleared when the request arrived, and fit's reset of stopTraining is undone after batch 1.
     const t0 = now();
     let epoch = 0, samples = 0, lastProgress = -Infinity, done = 0;
     const progress = (kind: FitProgress['kind'], batch: number, logs?: Logs) => {
@@ -193,6 +206,33 @@ export function serveTraining(lib: ServeLibrary, options: ServeOptions = {}, sco
     );
   };
 
+  /** A model from a saved model's files (any format with an architecture), registered with what the files held. */
+  const loadFiles = async (url: string, files: NamedFile[]): Promise<ModelInfo> => {
+    if (!Array.isArray(files) || !files.length) throw new RangeError(`loadModel: ${url}: no files`);
+    const format = detectFormat(files, url);
+    const art = await decodeArtifacts(files, url, format);
+    const m = (await modelFromArtifacts(art, url)) as unknown as WorkerTrainable;
+    const json = art.json;
+    return register(m, {
+      url,
+      format,
+      modelTopology: json.modelTopology,
+      trainingConfig: json.trainingConfig ?? null,
+      trainingState: !!json.trainingState,
+      metadata: json.userDefinedMetadata ?? null,
+    });
+  };
+
+  /** Saves into memory with the page's target's name and format; the page writes the files (downloads need the page). */
+  const save = async (m: WorkerTrainable, target: WireSaveTarget, saveOptions: Record<string, unknown>): Promise<{ result: { format: string; files: NamedFile[] }; transfer: Transferable[] }> => {
+    if (typeof m.save !== 'function') throw new TypeError(`${m.name}.save: this model has no save method (a model of the library has one)`);
+    const mem = memory();
+    const handler: IOHandler = { url: target.url, ...(target.format ? { format: target.format } : {}), ...(target.baseName ? { baseName: target.baseName } : {}), save: mem.save! };
+    const res = await m.save(handler, saveOptions as SaveOptions);
+    const files = mem.files ?? [];
+    return { result: { format: res.format, files }, transfer: files.map((f) => f.bytes.buffer as ArrayBuffer) };
+  };
+
   const handle = async (msg: Exclude<ToWorker, { op: 'stop' }>): Promise<{ result: unknown; transfer?: Transferable[] }> => {
     switch (msg.op) {
       case 'sequential': {
@@ -237,6 +277,15 @@ export function serveTraining(lib: ServeLibrary, options: ServeOptions = {}, sco
         models.get(msg.model)?.dispose();
         models.delete(msg.model);
         return { result: null };
+      case 'loadModel':
+        return { result: await loadFiles(msg.url, msg.files) };
+      case 'save':
+        return save(model(msg.model), msg.target, msg.options);
+      case 'task': {
+        const run = options.tasks?.[msg.name];
+        if (!run) throw new Error(`no task named '${msg.name}' in this worker (serve({tasks}) has: ${Object.keys(options.tasks ?? {}).join(', ') || 'none'})`);
+        return { result: await run(model(msg.model), msg.args) };
+      }
       default:
         msg satisfies never;
         throw new Error(`unknown request ${(msg as { op?: string }).op}`);
@@ -253,7 +302,7 @@ export function serveTraining(lib: ServeLibrary, options: ServeOptions = {}, sco
       fitting.get(msg.model)?.();
       return;
     }
-    if (msg.op === 'fit') stopRequested.delete(msg.model);
+    if (msg.op === 'fit' || msg.op === 'fitDataset') stopRequested.delete(msg.model);
     handle(msg).then(
       ({ result, transfer }) => post({ type: 'result', id: msg.id, result }, transfer ?? []),
       (e: unknown) => post({ type: 'error', id: msg.id, error: wireError(e) }),
