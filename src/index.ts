@@ -304,7 +304,7 @@ export const worker = {
 
 export { loadModel } from './model/load';
 export type { SaveOptions } from './model/serialize';
-export type { IOHandler, SaveResult, MemoryHandler } from './io/handlers';
+export type { IOHandler, SaveResult, SavedFile, MemoryHandler } from './io/handlers';
 export type { FormatName } from './io/formats';
 export type { StoredModelInfo } from './io/browser-handlers';
 export type { ModelArtifacts, ModelJSON, NamedFile, TopologyJSON, LayerJSON, NodeJSON, TensorRef, WeightEntry, TrainingConfigJSON, TrainingStateJSON, ClassConfig } from './io/artifacts';

@@ -15,14 +15,22 @@ import { formatOfName, type FormatName } from './formats';
 import { fileHandler } from './file-handler';
 import { browserDownloads, indexedDbHandler } from './browser-handlers';
 
+/** A file a save wrote. */
+export interface SavedFile {
+  /** The file's name (e.g. 'model.json'). */
+  name: string;
+  /** Its size in bytes. */
+  bytes: number;
+}
+
 /** What a save wrote. */
 export interface SaveResult {
   /** Where it went (the target URL). */
   url: string;
   /** The format written. */
   format: FormatName;
-  /** Each file and its size in bytes. */
-  files: { name: string; bytes: number }[];
+  /** Each file written: its name and size in bytes. */
+  files: SavedFile[];
 }
 
 /** Saves or loads a model's files (a target of `model.save` / a source of `rnn.loadModel`). */

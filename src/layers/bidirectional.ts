@@ -51,7 +51,7 @@ export class Bidirectional extends Layer {
 
   constructor(args: BidirectionalArgs) {
     if (!args || typeof args !== 'object') throw new TypeError('bidirectional: expected an options object like {layer: rnn.layers.lstm({units: 10})}');
-    super(args, 'bidirectional', { layer: is.object, mergeMode: is.oneOf('concat', 'sum', 'mul', 'ave') });
+    super(args, 'bidirectional', { layer: is.object, mergeMode: is.string });
     if (!(args.layer instanceof RecurrentLayer)) {
       throw new TypeError(`${this.name}: 'layer' must be a recurrent layer (rnn.layers.simpleRNN / lstm / gru), got ${(args.layer as { className?: string } | undefined)?.className ?? typeof args.layer}`);
     }

@@ -191,7 +191,7 @@ export class RNN extends Layer implements StatefulLayer {
   constructor(args: RNNArgs) {
     if (!args || typeof args !== 'object') throw new TypeError('rnn: expected an options object like {cell: rnn.layers.lnSimpleRNNCell({units: 20})}');
     super(args, 'rnn', {
-      cell: is.object, returnSequences: is.boolean, dropout: is.number, recurrentDropout: is.number, seed: is.seed, fused: is.oneOf(true, false, 'auto'),
+      cell: is.object, returnSequences: is.boolean, dropout: is.any, recurrentDropout: is.any, seed: is.seed, fused: is.oneOf(true, false, 'auto'),
     });
     if (!isCell(args.cell)) {
       throw new TypeError(`${this.name}: 'cell' must be a recurrent cell ({stateSize, outputSize, weightSpecs(), step()}), e.g. rnn.layers.lnSimpleRNNCell({units: 20})`);

@@ -127,8 +127,8 @@ export function isStatefulLayer(l: unknown): l is StatefulLayer {
 export const SIMPLE_RNN_OPTIONS: OptionSpec = {
   units: is.positiveInt, activation: activationOption, returnSequences: is.boolean, returnState: is.boolean,
   goBackwards: is.boolean, stateful: is.boolean, useBias: is.boolean, kernelInitializer: initializerOption,
-  recurrentInitializer: initializerOption, biasInitializer: initializerOption, dropout: is.number,
-  recurrentDropout: is.number, seed: is.number, timeLoop: is.string,
+  recurrentInitializer: initializerOption, biasInitializer: initializerOption, dropout: is.any,
+  recurrentDropout: is.any, seed: is.number, timeLoop: is.string,
 };
 const GATED_OPTIONS: OptionSpec = { ...SIMPLE_RNN_OPTIONS, recurrentActivation: activationOption };
 const LSTM_OPTIONS: OptionSpec = { ...GATED_OPTIONS, unitForgetBias: is.boolean };

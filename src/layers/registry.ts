@@ -62,7 +62,7 @@ const custom = new Map<string, Factory>();
  * rnn.serialization.registerClass('MyCell', (config) => new MyCell(config));
  * ```
  */
-export function registerClass(className: string, fromConfig: (config: Config) => Layer | RecurrentCell): void {
+export function registerClass(className: string, fromConfig: (config: Record<string, unknown>) => Layer | RecurrentCell): void {
   if (typeof className !== 'string' || !className) throw new TypeError('registerClass: className must be a non-empty string');
   if (typeof fromConfig !== 'function') throw new TypeError(`registerClass('${className}'): fromConfig must be a function (config) => layer or cell`);
   if (Object.hasOwn(builtIn, className)) throw new RangeError(`registerClass: '${className}' is a built-in class`);

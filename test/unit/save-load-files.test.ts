@@ -37,7 +37,7 @@ describe('file://', () => {
     expect(r.files.map((f) => f.name)).toEqual(['model.json', 'weights.bin']);
     expect((await readdir(target)).sort()).toEqual(['model.json', 'weights.bin']);
     const again = await rnn.loadModel(`file://${target}`);
-    expect(Array.from((await again.predict(x)).data)).toEqual(Array.from((await model.predict(x)).data));
+    expect(Array.from((await again.predict(x) as rnn.HostTensor).data)).toEqual(Array.from((await model.predict(x)).data));
     await writeFile(join(target, 'stale.txt'), 'old');
     await model.save(`file://${target}`);
     expect((await readdir(target)).sort()).toEqual(['model.json', 'weights.bin']); // the old folder went whole
