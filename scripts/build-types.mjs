@@ -31,6 +31,9 @@ const HOST_TYPES = {
   ReadableStream: 'interface ReadableStream<R = any> {}',
   Worker: 'interface Worker {}',
   URL: 'interface URL {}',
+  Blob: 'interface Blob {}',
+  FileList: 'interface FileList {}',
+  RequestInit: 'interface RequestInit {}',
 };
 const isWebGpu = (name) => /^GPU[A-Z]\w*$/.test(name);
 
