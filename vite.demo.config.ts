@@ -9,13 +9,15 @@ const root = fileURLToPath(new URL('./demo/', import.meta.url));
 /**
  * The built demo's Content-Security-Policy: scripts, workers, styles and fetches only from the
  * page's own origin (no inline scripts or styles, no eval, no network elsewhere; uPlot draws on
- * canvases, the only image is the favicon file), nothing else at all. Written into
+ * canvases, the only image is the favicon file), nothing else at all. 'wasm-unsafe-eval' lets
+ * the worker compile WebAssembly — h5wasm, the HDF5 library inside Keras `.keras` files, bundled
+ * with the page — and nothing else (JavaScript eval stays forbidden). Written into
  * index.html as a <meta> (works on any static host) and sent as a header by `vite preview`, which
  * also covers the worker's script. The dev server gets neither: Vite's dev client injects styles.
  */
 export const DEMO_CSP = [
   "default-src 'none'",
-  "script-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
   "worker-src 'self'",
   "connect-src 'self'",
   "style-src 'self'",

@@ -53,3 +53,6 @@ export function fmtData(v: number | undefined | null): string {
   if (a >= 1e-3 || v === 0) return Number(v.toPrecision(3)).toLocaleString('en-US', { maximumFractionDigits: 6 });
   return v.toExponential(2);
 }
+
+/** A size in bytes for people: 512 bytes, 3.4 KB, 20.1 MB. */
+export const sizeText = (bytes: number) => (bytes < 1024 ? `${bytes} bytes` : bytes < 2 ** 20 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 2 ** 20).toFixed(1)} MB`);

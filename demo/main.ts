@@ -1,18 +1,24 @@
 /**
  * The demo page. It builds the form, reads files and draws: CSV parsing, training, evaluation and
- * forecasting run in the worker (worker.ts), which owns the GPU. The page stays responsive while
- * a file is parsed or a model trains.
+ * forecasting run in the worker (worker.ts), which owns the GPU and the models. Models are made,
+ * trained (progress, Stop), scored, saved and loaded through the library's Worker helper
+ * (`rnn.worker.create(worker)`); parsing and the run's status use the demo's own messages on the
+ * same Worker. The page stays responsive while a file is parsed or a model trains.
  */
+import * as rnn from '../src/index';
+import type { FitProgress, WorkerModel } from '../src/index';
 import { COLORS, LineChart, LossChart, type LineSpec } from './charts';
 import { dateFor, shortDate, type Frequency } from './dates';
-import { $, fmtData, fmtNum, fmtTime, h, int, plural, show } from './dom';
+import { $, fmtData, fmtNum, fmtTime, h, int, plural, show, sizeText } from './dom';
 import { describeLoad, type DataSummary } from './load-dialog';
 import { verdict } from './verdict';
 import { download, forecastCsv, historyCsv, historyJson, settingsJson, slug, type RunRecord } from './exports';
-import { buildModel, capabilities, configProblems, expectedWeights } from './model';
-import { DEFAULT_CONFIG, HORIZON, type Cell, type Clipping, type DataInfo, type DataRef, type FromWorker, type Head, type ModelConfig, type OptimizerName, type RunResults, type Scores, type SeriesInfo, type TableInfo, type ToWorker, type WeightArray } from './protocol';
+import { buildModel, capabilities, configProblems } from './model';
+import { ModelFileError } from './model-files';
+import { modelsPanel, type LoadCandidate } from './models-panel';
+import { DEFAULT_CONFIG, HORIZON, type Cell, type Clipping, type DataInfo, type DataRef, type EvalResult, type FromWorker, type Head, type ModelConfig, type OptimizerName, type RunArgs, type RunResults, type Scores, type SeriesInfo, type TableInfo, type ToWorker } from './protocol';
 import { minRows } from './series';
-import { WeightsFileError, decodeWeightsFile, encodeWeightsFile, type WeightsFileMeta } from './weights-file';
+import type { WeightsFileMeta } from './weights-file';
 
 type Input = HTMLInputElement;
 type Select = HTMLSelectElement;
@@ -52,8 +58,6 @@ const ui = {
   configError: $('config-error'),
   start: $<Button>('start'),
   stop: $<Button>('stop'),
-  save: $<Button>('save'),
-  loadInput: $<Input>('load-input'),
   paramCount: $('param-count'),
   summary: $('summary'),
   results: $('results'),
@@ -128,17 +132,27 @@ const sources: Record<Source, SourceState> = {
   csv: { table: null, error: null, parsing: null, file: null, series: null, seriesError: null, pending: null, dateColumn: null, column: null },
 };
 let nextId = 1;
-let run: {
+interface Run {
   config: ModelConfig;
   data: DataInfo | null;
   start: number;
   epochSeconds: number[];
   stopClickedAt: number | null;
+  /** Stop was pressed (before the model existed, too: then it never trains). */
+  stopRequested: boolean;
+  /** The run's model in the worker, once made. */
+  model: WorkerModel | null;
+  /** Where the last batch progress (or Stop's) found the fit. */
+  batch: number;
+  batches: number;
   weightsFile?: string;
-  /** For loaded weights: what the file said they were trained on. */
+  /** For loaded models: what the file said they were trained on. */
   fileMeta?: WeightsFileMeta;
-} | null = null;
-let lastRun: (RunRecord & { weights: WeightArray[]; fileMeta?: WeightsFileMeta }) | null = null;
+}
+let run: Run | null = null;
+let lastRun: (RunRecord & { fileMeta?: WeightsFileMeta }) | null = null;
+/** The model of the last run (trained or loaded): what Save and the downloads write. */
+let current: WorkerModel | null = null;
 let ticker = 0;
 let drawGeneration = 0;
 
@@ -162,14 +176,13 @@ function setState(s: State): void {
   ui.state.textContent = s;
   const busy = busyState(s);
   for (const fs of ui.controls.querySelectorAll('fieldset')) fs.disabled = busy;
-  ui.loadInput.disabled = busy;
   ui.stop.disabled = s !== 'training';
-  ui.save.disabled = busy || !lastRun;
+  panel?.update();
   const has = !busy && !!lastRun;
   ui.exportForecast.disabled = !has;
   ui.exportSettings.disabled = !has;
   ui.exportHistoryCsv.disabled = ui.exportHistoryJson.disabled = !has || !lastRun?.history.loss?.length;
-  for (const b of [ui.exportHistoryCsv, ui.exportHistoryJson]) b.title = has && !lastRun?.history.loss?.length ? 'Loaded weights have no training history' : '';
+  for (const b of [ui.exportHistoryCsv, ui.exportHistoryJson]) b.title = has && !lastRun?.history.loss?.length ? 'A loaded model has no training history here' : '';
   refresh();
 }
 
@@ -308,7 +321,6 @@ function setupCapabilities(): void {
 
 // ------------------------------------------------------------------ data sources
 
-const sizeText = (bytes: number) => (bytes < 1024 ? `${bytes} bytes` : bytes < 2 ** 20 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 2 ** 20).toFixed(1)} MB`);
 
 function parseSource(src: Source, file?: File): void {
   const s = sources[src];
@@ -512,7 +524,12 @@ ui.csvColumn.addEventListener('change', () => {
 // ------------------------------------------------------------------ worker
 
 const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
-worker.addEventListener('message', (ev: MessageEvent<FromWorker>) => onWorkerMessage(ev.data));
+/** The library's end of the same Worker: models, training, scores, saving and loading. */
+const trainer = rnn.worker.create(worker);
+worker.addEventListener('message', (ev: MessageEvent<FromWorker>) => {
+  if ((ev.data as { channel?: unknown } | null)?.channel === 'webgpu-rnn') return; // the library's
+  onWorkerMessage(ev.data);
+});
 worker.addEventListener('error', (ev) => {
   ev.preventDefault();
   fail(`The worker failed to start or crashed: ${ev.message || 'unknown error'}.`);
@@ -520,6 +537,12 @@ worker.addEventListener('error', (ev) => {
 
 function send(m: ToWorker, transfer: Transferable[] = []): void {
   worker.postMessage(m, transfer);
+}
+
+/** An error for people: its class (unless plain Error) and message. */
+function describe(e: unknown): string {
+  if (e instanceof Error) return `${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message}`;
+  return String(e);
 }
 
 function noWebGpuMessage(detail?: string): void {
@@ -543,22 +566,16 @@ function noWebGpuMessage(detail?: string): void {
   ui.gpuStatus.textContent = 'No WebGPU';
 }
 
+function onGpu(i: rnn.GpuInfo): void {
+  gpuReady = true;
+  gpuInfo = { vendor: i.vendor || '', architecture: i.architecture || i.description || i.device || '', fallback: i.isFallbackAdapter };
+  ui.gpuStatus.dataset.gpu = i.isFallbackAdapter ? 'fallback' : 'ok';
+  ui.gpuStatus.replaceChildren('GPU: ', h('b', {}, i.vendor || 'unknown vendor'), ` · ${i.architecture || i.description || i.device || 'unknown architecture'}`, h('br'), `${i.isFallbackAdapter ? 'fallback (software) adapter — training will be slow' : 'hardware adapter'} · in a Web Worker`);
+  refresh();
+}
+
 function onWorkerMessage(m: FromWorker): void {
   switch (m.type) {
-    case 'gpu': {
-      gpuReady = true;
-      const i = m.info;
-      gpuInfo = { vendor: i.vendor || '', architecture: i.architecture || i.description || i.device || '', fallback: i.isFallbackAdapter };
-      ui.gpuStatus.dataset.gpu = i.isFallbackAdapter ? 'fallback' : 'ok';
-      ui.gpuStatus.replaceChildren('GPU: ', h('b', {}, i.vendor || 'unknown vendor'), ` · ${i.architecture || i.description || i.device || 'unknown architecture'}`, h('br'), `${i.isFallbackAdapter ? 'fallback (software) adapter — training will be slow' : 'hardware adapter'} · in a Web Worker`);
-      refresh();
-      return;
-    }
-    case 'gpu-error':
-      gpuReady = false;
-      noWebGpuMessage(m.message);
-      refresh();
-      return;
     case 'parse-progress':
       if (sources.csv.parsing === m.id && sources.csv.file) ui.csvFile.textContent = `${sources.csv.file.name} · ${sizeText(sources.csv.file.size)} · parsing… ${Math.round(m.fraction * 100)}%`;
       return;
@@ -580,38 +597,39 @@ function onWorkerMessage(m: FromWorker): void {
     case 'data':
       onData(m.info);
       return;
-    case 'progress': {
-      ui.epoch.textContent = `${m.epoch + 1} / ${m.epochs}`;
-      ui.progress.value = Math.min(1, (m.epoch + m.batch / m.batches) / m.epochs);
-      ui.throughput.textContent = `${Math.round(m.samplesPerSec).toLocaleString('en-US')} samples/s`;
-      if (state === 'training') setStatus(`Training: epoch ${m.epoch + 1} of ${m.epochs}, batch ${int(m.batch)} of ${int(m.batches)}.`);
-      if (m.kind === 'epoch' && m.logs) {
-        lossChart.add(m.epoch + 1, m.logs.loss ?? NaN, m.logs.val_loss);
-        scoreCells.model[2]!.textContent = fmtNum(m.logs.val_loss);
-        if (run) run.epochSeconds.push((performance.now() - run.start) / 1000);
-      }
-      return;
-    }
-    case 'trained': {
-      if (!run) return;
-      if (run.stopClickedAt !== null) {
-        const ms = performance.now() - run.stopClickedAt;
-        ui.runNote.dataset.stopMs = String(Math.round(ms));
-        show(ui.runNote, `Stopped ${fmtTime(ms)} after you pressed Stop, in epoch ${m.epochs || 1} (batch ${int(m.batch)} of ${int(m.batches)}); the weights so far are kept.`);
-      }
-      setState('evaluating');
-      setStatus('Training finished; computing the forecasts…');
-      return;
-    }
-    case 'done':
-      onDone(m);
-      return;
-    case 'error':
-      fail(m.message);
-      return;
     default:
       m satisfies never;
   }
+}
+
+function onProgress(r: Run, p: FitProgress): void {
+  if (run !== r) return;
+  // where the fit was: 'stop' says where Stop found it (its epoch's logs come after, at 'epoch')
+  if (p.kind === 'batch' || p.kind === 'stop') {
+    r.batch = p.batch;
+    r.batches = p.batches;
+  }
+  if (p.kind === 'stop') return;
+  ui.epoch.textContent = `${p.epoch + 1} / ${p.epochs}`;
+  ui.progress.value = Math.min(1, (p.epoch + p.batch / p.batches) / p.epochs);
+  ui.throughput.textContent = `${Math.round(p.samplesPerSec).toLocaleString('en-US')} samples/s`;
+  if (state === 'training') setStatus(`Training: epoch ${p.epoch + 1} of ${p.epochs}, batch ${int(p.batch)} of ${int(p.batches)}.`);
+  if (p.kind === 'epoch' && p.logs) {
+    lossChart.add(p.epoch + 1, p.logs.loss ?? NaN, p.logs.val_loss);
+    scoreCells.model[2]!.textContent = fmtNum(p.logs.val_loss);
+    r.epochSeconds.push((performance.now() - r.start) / 1000);
+  }
+}
+
+/** fit returned (finished or stopped): say how Stop went; the forecasts come next. */
+function onTrained(r: Run, epochs: number): void {
+  if (r.stopClickedAt !== null) {
+    const ms = performance.now() - r.stopClickedAt;
+    ui.runNote.dataset.stopMs = String(Math.round(ms));
+    show(ui.runNote, `Stopped ${fmtTime(ms)} after you pressed Stop, in epoch ${epochs || 1}${r.batches ? ` (batch ${int(r.batch)} of ${int(r.batches)})` : ''}; the weights so far are kept.`);
+  }
+  setState('evaluating');
+  setStatus('Training finished; computing the forecasts…');
 }
 
 function onData(info: DataInfo): void {
@@ -648,13 +666,22 @@ function showVerdict(r: RunResults, unit: string): void {
   ui.verdict.dataset.verdict = v.kind;
 }
 
-function onDone(m: Extract<FromWorker, { type: 'done' }>): void {
+interface RunOutcome {
+  mode: 'trained' | 'loaded';
+  stopped: boolean;
+  history: Record<string, number[]>;
+  results: RunResults;
+  trainMs: number;
+  evalMs: number;
+}
+
+function onDone(m: RunOutcome): void {
   if (!run) return;
   stopTicker();
   const totalMs = performance.now() - run.start;
   setElapsed(totalMs);
   const data = run.data!;
-  const record: RunRecord & { weights: WeightArray[] } = {
+  const record: RunRecord = {
     mode: m.mode,
     stopped: m.stopped,
     config: run.config,
@@ -668,21 +695,22 @@ function onDone(m: Extract<FromWorker, { type: 'done' }>): void {
     finishedAt: new Date().toISOString(),
     gpu: gpuInfo,
     params: Number(ui.paramCount.textContent?.replace(/,/g, '')) || 0,
-    weights: m.weights,
     ...(run.weightsFile ? { weightsFile: run.weightsFile } : {}),
   };
   lastRun = { ...record, ...(run.fileMeta ? { fileMeta: run.fileMeta } : {}) };
   const r = m.results;
   showScores(r.model, r.naive, r.seasonal, r.seasonalLabel);
   const d = data.descriptor;
-  ui.scoresCaption.textContent = `${m.mode === 'loaded' ? 'Loaded weights' : 'This run'} on ${d.kind === 'synthetic' ? 'the synthetic series' : `${d.name} · ${d.column}`}: mean absolute error in the data's units over the ${int(data.nValid1)} validation ${d.kind === 'synthetic' ? 'series' : 'values'}; the MSE is the training loss's scale (standardized).`;
+  ui.scoresCaption.textContent = `${m.mode === 'loaded' ? 'The loaded model' : 'This run'} on ${d.kind === 'synthetic' ? 'the synthetic series' : `${d.name} · ${d.column}`}: mean absolute error in the data's units over the ${int(data.nValid1)} validation ${d.kind === 'synthetic' ? 'series' : 'values'}; the MSE is the training loss's scale (standardized).`;
   showVerdict(r, data.unit);
   drawResults(r, data);
   const epochs = m.history.loss?.length ?? 0;
-  if (m.mode === 'loaded') show(ui.runNote, `Loaded ${run.weightsFile ?? 'the weights'}: validation MSE ${fmtNum(r.model.mseLoss)} (naive ${fmtNum(r.naive.mseLoss)}).`);
+  if (m.mode === 'loaded') show(ui.runNote, `Loaded ${run.weightsFile ?? 'the model'}: validation MSE ${fmtNum(r.model.mseLoss)} (naive ${fmtNum(r.naive.mseLoss)}).`);
   else if (!m.stopped) show(ui.runNote, `Trained ${plural(epochs, 'epoch')} in ${fmtTime(m.trainMs)}; forecasts in ${fmtTime(m.evalMs)}.`);
   if (m.mode === 'loaded' || !m.stopped) ui.progress.value = 1;
-  setStatus(m.mode === 'loaded' ? 'Loaded weights evaluated on the current data.' : m.stopped ? 'Stopped; results of the weights so far.' : 'Done.');
+  setStatus(m.mode === 'loaded' ? 'The loaded model, evaluated on the current data.' : m.stopped ? 'Stopped; results of the weights so far.' : 'Done.');
+  const c = run.config;
+  panel.suggestName(`${c.cell}-${c.units}x${c.depth}-${c.head}-${d.kind === 'synthetic' ? 'synthetic' : `${slug(d.name)}${d.column ? `-${slug(d.column)}` : ''}`}`);
   setState('done');
 }
 
@@ -821,18 +849,53 @@ function resetRunView(epochs: number): void {
   ui.metricsNote.textContent = '';
 }
 
-/** Starts a run; the status line answers at once (the worker's own status follows). */
-function begin(config: ModelConfig, ref: DataRef, kind: 'start' | 'load', weights?: WeightArray[], weightsFile?: string, fileMeta?: WeightsFileMeta): void {
+/**
+ * Starts a run: trains a fresh model of `config` ('start'), or evaluates a loaded one ('load',
+ * `loaded`). The status line answers at once (the worker's own status follows). The model of the
+ * previous run is freed; the new one becomes the current model once made.
+ */
+function begin(config: ModelConfig, ref: DataRef, kind: 'start' | 'load', loaded?: { model: WorkerModel; label: string; meta: WeightsFileMeta }): void {
   lastRun = null;
-  run = { config, data: null, start: performance.now(), epochSeconds: [], stopClickedAt: null, ...(weightsFile ? { weightsFile } : {}), ...(fileMeta ? { fileMeta } : {}) };
+  const r: Run = { config, data: null, start: performance.now(), epochSeconds: [], stopClickedAt: null, stopRequested: false, model: null, batch: 0, batches: 0, ...(loaded ? { weightsFile: loaded.label, fileMeta: loaded.meta } : {}) };
+  run = r;
+  void current?.dispose().catch(() => undefined);
+  current = loaded?.model ?? null;
   resetRunView(config.epochs);
   setState(kind === 'start' ? 'training' : 'loading');
-  setStatus(kind === 'start' ? 'Starting: handing the data and the model to the worker…' : `Loading ${weightsFile ?? 'the weights'}…`);
+  setStatus(kind === 'start' ? 'Starting: handing the data and the model to the worker…' : `Loading ${loaded!.label}…`);
   startTicker();
-  if (kind === 'start') send({ type: 'start', config, data: ref });
-  else send({ type: 'load', config, data: ref, weights: weights! }, weights!.map((w) => w.data.buffer));
+  void (kind === 'start' ? trainRun(r, config, ref) : evaluateLoaded(r, config, ref, loaded!.model)).catch((e: unknown) => {
+    if (run === r) fail(describe(e));
+  });
   // On one-column layouts the results are below the form: bring them into view.
   if (narrow.matches) ui.runPanel.scrollIntoView({ block: 'start' });
+}
+
+/** Builds the model in the worker, trains it on the worker's 'run' dataset, then scores it. */
+async function trainRun(r: Run, config: ModelConfig, ref: DataRef): Promise<void> {
+  const args: RunArgs = { config, ref };
+  const m = await trainer.model('demo', config);
+  if (run !== r) return void m.dispose().catch(() => undefined);
+  r.model = current = m;
+  const t0 = performance.now();
+  let history: Record<string, number[]> = {};
+  // fit starts by clearing stopTraining: a Stop pressed before it starts skips training instead.
+  if (!r.stopRequested) history = (await m.fitDataset('run', args, { epochs: config.epochs, progressEvery: 150, onProgress: (p) => onProgress(r, p) })).history;
+  const trainMs = performance.now() - t0;
+  if (run !== r) return;
+  onTrained(r, history.loss?.length ?? 0);
+  const ev = await m.task<EvalResult>('evaluate', args);
+  if (run !== r) return;
+  onData(ev.info);
+  onDone({ mode: 'trained', stopped: r.stopRequested, history, results: ev.results, trainMs, evalMs: ev.evalMs });
+}
+
+/** Scores a loaded model on the current data. */
+async function evaluateLoaded(r: Run, config: ModelConfig, ref: DataRef, m: WorkerModel): Promise<void> {
+  const ev = await m.task<EvalResult>('evaluate', { config, ref } satisfies RunArgs);
+  if (run !== r) return;
+  onData(ev.info);
+  onDone({ mode: 'loaded', stopped: false, history: {}, results: ev.results, trainMs: 0, evalMs: ev.evalMs });
 }
 
 // ------------------------------------------------------------------ actions
@@ -850,20 +913,12 @@ ui.controls.addEventListener('submit', (e) => {
 });
 
 ui.stop.addEventListener('click', () => {
-  if (state !== 'training') return;
-  send({ type: 'stop' });
-  if (run) run.stopClickedAt = performance.now();
+  if (state !== 'training' || !run) return;
+  run.stopRequested = true;
+  run.stopClickedAt = performance.now();
+  run.model?.stop();
   setState('stopping');
   setStatus('Stopping after the current batch…');
-});
-
-ui.save.addEventListener('click', () => {
-  if (!lastRun) return;
-  const { config, weights, data } = lastRun;
-  // loaded weights keep what their file said about their training
-  const meta = lastRun.mode === 'loaded' ? { data: lastRun.fileMeta?.data ?? null, epochs: lastRun.fileMeta?.epochs ?? null } : { data: data.descriptor, epochs: lastRun.history.loss?.length ?? 0 };
-  const text = encodeWeightsFile(config, weights, meta);
-  download(`webgpu-rnn-${config.cell}-${config.units}x${config.depth}-${config.head}.json`, text, 'application/json');
 });
 
 const baseName = () => (lastRun ? slug(lastRun.data.descriptor.kind === 'synthetic' ? 'synthetic' : `${lastRun.data.descriptor.name}-${lastRun.data.descriptor.column ?? ''}`) : 'run');
@@ -872,9 +927,9 @@ ui.exportHistoryCsv.addEventListener('click', () => lastRun && download(`webgpu-
 ui.exportHistoryJson.addEventListener('click', () => lastRun && download(`webgpu-rnn-loss-${baseName()}.json`, historyJson(lastRun), 'application/json'));
 ui.exportSettings.addEventListener('click', () => lastRun && download(`webgpu-rnn-run-${baseName()}.json`, settingsJson(lastRun, location.href.split('#')[0]!.split('?')[0]!), 'application/json'));
 
-// ------------------------------------------------------------------ loading weights (with confirmation)
+// ------------------------------------------------------------------ saving and loading models (loading asks first)
 
-let pendingLoad: { config: ModelConfig; weights: WeightArray[]; meta: WeightsFileMeta; fileName: string; ref: DataRef } | null = null;
+let pendingLoad: (LoadCandidate & { ref: DataRef }) | null = null;
 
 function currentDataDescriptor(): DataSummary | null {
   const src = source();
@@ -884,37 +939,32 @@ function currentDataDescriptor(): DataSummary | null {
   return { kind: 'series', name: s.name, column: s.column, rows: s.length, first: s.first === null ? null : dateFor(s.first, s.frequency, s.withTime), last: s.last === null ? null : dateFor(s.last, s.frequency, s.withTime), frequency: s.frequency?.label ?? null };
 }
 
-ui.loadInput.addEventListener('change', async () => {
-  const f = ui.loadInput.files?.[0];
-  ui.loadInput.value = '';
-  if (!f || busyState(state)) return;
-  try {
-    if (f.size > 200 * 2 ** 20) throw new WeightsFileError(`${f.name} is too large (${(f.size / 2 ** 20).toFixed(0)} MB) to be a weights file of this demo.`);
-    const { config, weights, meta } = decodeWeightsFile(await f.text(), f.name);
-    const want = expectedWeights(config);
-    const shapes = (ws: { name: string; shape: number[] }[]) => ws.map((w) => `${w.name} [${w.shape.join(', ')}]`).join(', ');
-    const same = want.length === weights.length && want.every((w, i) => w.shape.length === weights[i]!.shape.length && w.shape.every((d, j) => d === weights[i]!.shape[j]));
-    if (!same) throw new WeightsFileError(`${f.name}: its weights (${shapes(weights)}) do not fit the model its config describes (${shapes(want)}).`);
-    const d = dataRef(config);
-    if (!('ref' in d)) throw new WeightsFileError(`Weights read, but the current data cannot be used with them: ${d.problem ?? 'choose the data first (the weights are evaluated on it)'}.`);
-    show(ui.runError, null);
-    pendingLoad = { config, weights, meta, fileName: f.name, ref: d.ref };
+const panel = modelsPanel({
+  trainer,
+  saveable: () =>
+    current && lastRun
+      ? {
+          model: current,
+          config: lastRun.config,
+          // a loaded model keeps what its file said about its training
+          data: lastRun.mode === 'loaded' ? (lastRun.fileMeta?.data ?? null) : lastRun.data.descriptor,
+          epochs: lastRun.mode === 'loaded' ? (lastRun.fileMeta?.epochs ?? null) : (lastRun.history.loss?.length ?? 0),
+        }
+      : null,
+  busy: () => busyState(state),
+  form: readConfig,
+  offer(c) {
+    const d = dataRef(c.config);
+    if (!('ref' in d)) throw new ModelFileError(`${c.label} was read, but the current data cannot be used with it: ${d.problem ?? 'choose the data first (the model is evaluated on it)'}.`);
+    pendingLoad = { ...c, ref: d.ref };
     openLoadDialog(pendingLoad);
-  } catch (e) {
-    show(ui.runError, e instanceof WeightsFileError ? e.message : `${f.name} could not be loaded: ${(e as Error).message}`);
-  }
+  },
 });
 
 function openLoadDialog(p: NonNullable<typeof pendingLoad>): void {
-  let params = 0;
-  try {
-    params = buildModel(p.config).countParams();
-  } catch {
-    /* the config was validated; a count is only informational */
-  }
   describeLoad(
     { lead: ui.loadLead, diffBody: ui.loadDiffBody, data: ui.loadData, warning: ui.loadWarning, dialog: ui.loadDialog },
-    { fileName: p.fileName, file: p.config, now: readConfig(), meta: p.meta, current: currentDataDescriptor(), params },
+    { fileName: p.label, file: p.config, now: readConfig(), meta: p.meta, current: currentDataDescriptor(), params: p.model.params },
   );
   ui.loadDialog.returnValue = '';
   ui.loadDialog.showModal();
@@ -923,16 +973,18 @@ function openLoadDialog(p: NonNullable<typeof pendingLoad>): void {
 ui.loadDialog.addEventListener('close', () => {
   const p = pendingLoad;
   pendingLoad = null;
-  if (!p || ui.loadDialog.returnValue !== 'confirm' || busyState(state)) return;
+  if (!p) return;
+  const discard = () => void p.model.dispose().catch(() => undefined);
+  if (ui.loadDialog.returnValue !== 'confirm' || busyState(state)) return discard();
   writeConfig(p.config);
   refresh();
   // The form now shows the file's settings; the data stays what it was.
   const d = dataRef(p.config);
   if (!('ref' in d)) {
-    show(ui.runError, `The current data cannot be used with these weights: ${d.problem ?? 'it is not ready'}.`);
-    return;
+    show(ui.runError, `The current data cannot be used with this model: ${d.problem ?? 'it is not ready'}.`);
+    return discard();
   }
-  begin(p.config, d.ref, 'load', p.weights, p.fileName, p.meta);
+  begin(p.config, d.ref, 'load', { model: p.model, label: p.label, meta: p.meta });
 });
 
 // The label answers at once; the chart (rebuilt: uPlot fixes a scale's type at creation) is
@@ -960,5 +1012,10 @@ writeConfig(DEFAULT_CONFIG);
 setupCapabilities();
 setState('idle');
 showSource();
-if ('gpu' in navigator && navigator.gpu) send({ type: 'init' });
-else noWebGpuMessage('navigator.gpu is missing in this page.');
+if ('gpu' in navigator && navigator.gpu) {
+  trainer.gpu.then(onGpu, (e: unknown) => {
+    gpuReady = false;
+    noWebGpuMessage(describe(e));
+    refresh();
+  });
+} else noWebGpuMessage('navigator.gpu is missing in this page.');

@@ -1,9 +1,8 @@
 /**
- * Shared types of the demo: the model/training configuration (also stored in saved weight files)
- * and the messages exchanged between the page (main.ts, which builds the form and draws) and the
- * worker (worker.ts, which parses CSV files, owns the GPU and the model).
+ * Shared types of the demo: the model/training configuration (also stored with saved models) and
+ * the messages exchanged between the page (main.ts, which builds the form and draws) and the
+ * worker (worker.ts, which parses CSV files, owns the GPU and the models).
  */
-import type { GpuInfo } from '../src/index';
 import type { DateFormat, Frequency, Seasonality } from './dates';
 import type { SeriesFacts } from './series';
 
@@ -20,7 +19,7 @@ export type Clipping = (typeof CLIPPINGS)[number];
 /** Forecast horizon of the 10-step views (and of the Dense(10) head). */
 export const HORIZON = 10;
 
-/** Everything needed to rebuild and retrain a model; saved in weight files. */
+/** Everything needed to rebuild and retrain a model; saved with models (metadata) and in old weight files. */
 export interface ModelConfig {
   cell: Cell;
   /** GRU only. */
@@ -57,7 +56,7 @@ export const DEFAULT_CONFIG: ModelConfig = {
   seed: 42,
 };
 
-/** One weight array as transferred between page and worker (Keras order and layout). */
+/** One weight array of an old weights file (Keras order and layout). */
 export interface WeightArray {
   name: string;
   shape: number[];
@@ -108,7 +107,7 @@ export interface SeriesInfo {
 /** The data a run trains on. */
 export type DataRef = { kind: 'synthetic'; nTrain: number; seed: number } | { kind: 'series'; seriesId: number };
 
-/** What describes a run's data in files (weights, settings) and in the load confirmation. */
+/** What describes a run's data in files (saved models, settings) and in the load confirmation. */
 export interface DataDescriptor {
   kind: 'synthetic' | 'series';
   name: string;
@@ -185,48 +184,35 @@ export interface RunResults {
 
 // ------------------------------------------------------------------ messages
 
+/** What a run's dataset ('run') and evaluation ('evaluate' task) in the worker are given. */
+export interface RunArgs {
+  config: ModelConfig;
+  ref: DataRef;
+}
+
+/** What the worker's 'evaluate' task returns: the data it used, the scores and forecasts, its time. */
+export interface EvalResult {
+  info: DataInfo;
+  results: RunResults;
+  evalMs: number;
+}
+
+/**
+ * The demo's own messages. Models, training (progress, Stop), evaluation and saving go through
+ * the library's Worker helper (rnn.worker) on the same Worker; its messages carry a tag
+ * (`channel: 'webgpu-rnn'`) and each side ignores the other's.
+ */
 export type ToWorker =
-  | { type: 'init' }
   | { type: 'parse'; id: number; source: { kind: 'file'; file: File } | { kind: 'seattle' } }
-  | { type: 'series'; id: number; tableId: number; dateColumn: number | null; column: number }
-  | { type: 'start'; config: ModelConfig; data: DataRef }
-  | { type: 'load'; config: ModelConfig; data: DataRef; weights: WeightArray[] }
-  | { type: 'stop' };
+  | { type: 'series'; id: number; tableId: number; dateColumn: number | null; column: number };
 
 export type FromWorker =
-  | { type: 'gpu'; info: GpuInfo }
-  | { type: 'gpu-error'; message: string }
   | { type: 'parse-progress'; id: number; fraction: number }
   | { type: 'table'; id: number; info: TableInfo }
   | { type: 'table-error'; id: number; message: string }
   | { type: 'series'; id: number; info: SeriesInfo }
   | { type: 'series-error'; id: number; message: string }
-  /** What the run is doing now, in words (shown in the status line). */
+  /** What a run is doing now, in words (shown in the status line). */
   | { type: 'status'; text: string }
-  | { type: 'data'; info: DataInfo }
-  | {
-      type: 'progress';
-      /** 'batch' updates are throttled; 'epoch' carries the epoch's logs. */
-      kind: 'batch' | 'epoch';
-      epoch: number;
-      epochs: number;
-      batch: number;
-      batches: number;
-      samplesPerSec: number;
-      elapsedMs: number;
-      logs?: Record<string, number>;
-    }
-  /** fit returned (finished or stopped); the forecasts come next. */
-  | { type: 'trained'; stopped: boolean; epochs: number; batch: number; batches: number; elapsedMs: number }
-  | {
-      type: 'done';
-      mode: 'trained' | 'loaded';
-      stopped: boolean;
-      history: Record<string, number[]>;
-      results: RunResults;
-      weights: WeightArray[];
-      /** Training time (fit) and evaluation time. */
-      trainMs: number;
-      evalMs: number;
-    }
-  | { type: 'error'; message: string };
+  /** The data of a run that starts training. */
+  | { type: 'data'; info: DataInfo };

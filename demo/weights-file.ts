@@ -1,5 +1,6 @@
 /**
- * The demo's weight file (JSON):
+ * The weights file of older demos (JSON; the demo now saves whole models: model-files.ts), still
+ * read so that such files load:
  *   { format: 'webgpu-rnn-weights', version: 1, config: ModelConfig,
  *     weights: [{ name, shape, data }],     data = base64 of the float32 values, little-endian
  *     data?: DataDescriptor, epochs?: number, savedAt?: ISO time }   (optional: what it was trained on)
@@ -35,15 +36,6 @@ export interface WeightsFileMeta {
   savedAt: string | null;
 }
 
-export function float32ToBase64(a: Float32Array): string {
-  const bytes = new Uint8Array(a.length * 4);
-  const view = new DataView(bytes.buffer);
-  a.forEach((v, i) => view.setFloat32(i * 4, v, true));
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-}
-
 export function base64ToFloat32(b64: string, what: string): Float32Array {
   let s: string;
   try {
@@ -59,19 +51,6 @@ export function base64ToFloat32(b64: string, what: string): Float32Array {
   return out;
 }
 
-export function encodeWeightsFile(config: ModelConfig, weights: WeightArray[], meta: Partial<WeightsFileMeta> = {}): string {
-  const file: WeightsFile = {
-    format: FORMAT,
-    version: VERSION,
-    config,
-    weights: weights.map((w) => ({ name: w.name, shape: [...w.shape], data: float32ToBase64(w.data) })),
-    ...(meta.data ? { data: meta.data } : {}),
-    ...(meta.epochs !== undefined && meta.epochs !== null ? { epochs: meta.epochs } : {}),
-    savedAt: meta.savedAt ?? new Date().toISOString(),
-  };
-  return JSON.stringify(file, null, 1);
-}
-
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Parses and validates a weights file's text. */
@@ -80,7 +59,7 @@ export function decodeWeightsFile(text: string, fileName = 'the file'): { config
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new WeightsFileError(`${fileName} is not JSON (${(e as Error).message}). Choose a file saved with "Save weights".`);
+    throw new WeightsFileError(`${fileName} is not JSON (${(e as Error).message}). Choose a model file saved by this demo.`);
   }
   if (!isObject(json)) throw new WeightsFileError(`${fileName} is not a webgpu-rnn weights file (expected a JSON object).`);
   if (json.format !== FORMAT) throw new WeightsFileError(`${fileName} is not a webgpu-rnn weights file (format is ${JSON.stringify(json.format)}, expected "${FORMAT}").`);
@@ -109,7 +88,7 @@ export function decodeWeightsFile(text: string, fileName = 'the file'): { config
 }
 
 /** The optional data description, kept only when well-formed (it is informational). */
-function descriptor(v: unknown): DataDescriptor | null {
+export function descriptor(v: unknown): DataDescriptor | null {
   if (!isObject(v)) return null;
   const str = (x: unknown) => (typeof x === 'string' ? x.slice(0, 200) : null);
   const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : NaN);

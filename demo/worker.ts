@@ -1,25 +1,25 @@
 /**
  * The demo's worker: parses CSV files (papaparse, off the page's main thread), builds the series
- * the page asks for, and owns the GPU device and the model, so the page only draws.
- * Protocol (demo/protocol.ts):
- *   init → gpu | gpu-error
+ * the page asks for, and trains and evaluates the models through the library's Worker helper
+ * (`rnn.worker.serve`): the page makes models with `trainer.model('demo', config)` or
+ * `trainer.loadModel(files)`, trains them on the 'run' dataset (cut here from the series the
+ * worker holds, never sent to the page) and scores them with the 'evaluate' task. The demo's own
+ * messages (demo/protocol.ts) share the Worker with the library's, which carry a tag:
  *   parse(file | seattle) → parse-progress…, table | table-error
  *   series(table, date column, column) → series | series-error
- *   start(config, data) → status, data, progress…, trained, status, done | error
- *   load(config, data, weights) → status, data, done | error
- *   stop → fit ends after the current batch; the forecasts are computed from the weights so far.
+ *   during runs: status (what the worker does now, in words), data (the run's data description)
  * WebGPU works here: `navigator.gpu` exists in DedicatedWorkerGlobalScope.
  */
 // By path: vega-datasets' package exports do not list its data files, so the bare specifier
 // `vega-datasets/data/…` fails to resolve in Vite; the file is bundled (no network at run time).
 import seattleCsv from '../node_modules/vega-datasets/data/seattle-weather.csv?raw';
 import * as rnn from '../src/index';
-import type { HostTensor, Sequential } from '../src/index';
+import type { HostTensor, Sequential, WorkerTrainable } from '../src/index';
 import { CsvError, MAX_BYTES, parseCsv, type ParsedTable } from './csv';
 import { Batches, prepareData, windowsX, type Prepared } from './data';
 import { nextTimes } from './dates';
-import { buildModel, makeOptimizer } from './model';
-import { HORIZON, type DataRef, type ForecastWindow, type FromWorker, type ModelConfig, type RunResults, type Scores, type SeriesInfo, type TableInfo, type ToWorker, type WeightArray } from './protocol';
+import { buildModel, configProblems, makeOptimizer } from './model';
+import { HORIZON, type DataRef, type EvalResult, type ForecastWindow, type FromWorker, type ModelConfig, type RunArgs, type RunResults, type Scores, type SeriesInfo, type TableInfo, type ToWorker } from './protocol';
 import { baselineScores, buildSeries, downsample, meanStd, seasonalIndex, split, type CleanSeries } from './series';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
@@ -27,50 +27,52 @@ const post = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage
 const status = (text: string) => post({ type: 'status', text });
 const int = (n: number) => n.toLocaleString('en-US');
 
-let model: Sequential | null = null;
-let busy = false;
-let stopRequested = false;
 /** Parsed files by id: the latest of each kind (the bundled Seattle file, the user's file). */
 const tables = new Map<number, { kind: 'file' | 'seattle'; t: ParsedTable }>();
 /** Series by id: the few most recent (the page may switch back to an earlier data set). */
 const seriesById = new Map<number, CleanSeries>();
 const KEEP_SERIES = 4;
 
-scope.onmessage = (ev: MessageEvent<ToWorker>) => {
+rnn.worker.serve({
+  models: { demo: (cfg) => fresh(cfg as ModelConfig) },
+  datasets: {
+    run: (args) => {
+      const { config, ref } = args as RunArgs;
+      status(ref.kind === 'series' ? `Cutting ${int(seriesById.get(ref.seriesId)?.values.length ?? 0)} values into windows of ${config.window}…` : 'Generating the synthetic series…');
+      const data = runData(ref, config);
+      post({ type: 'data', info: data.info });
+      const b = new Batches(data, config.batchSize, config.seed);
+      status(`Compiling the GPU kernels for ${int(data.info.nTrain)} training windows (${int(b.count)} batches an epoch)…`);
+      return { dataset: (e, i) => b.batch(e, i), batchesPerEpoch: b.count, validationData: [data.validation.x, data.validation.y] };
+    },
+  },
+  tasks: {
+    // The model (trained, or loaded from files) against the truth and the baselines.
+    evaluate: async (model, args): Promise<EvalResult> => {
+      const { config, ref } = args as RunArgs;
+      status('Preparing the data…');
+      const data = runData(ref, config);
+      const t0 = performance.now();
+      const results = await evaluateRun(model, data, config);
+      return { info: data.info, results, evalMs: performance.now() - t0 };
+    },
+  },
+});
+
+scope.addEventListener('message', (ev: MessageEvent<ToWorker>) => {
   const msg = ev.data;
+  if ((msg as { channel?: unknown } | null)?.channel === 'webgpu-rnn') return; // the library's
   switch (msg.type) {
-    case 'init':
-      rnn.getGpu().then(
-        (gpu) => post({ type: 'gpu', info: gpu.info }),
-        (e: unknown) => post({ type: 'gpu-error', message: describe(e) }),
-      );
-      return;
     case 'parse':
       void parse(msg.id, msg.source);
       return;
     case 'series':
       makeSeries(msg.id, msg.tableId, msg.dateColumn, msg.column);
       return;
-    case 'stop':
-      stopRequested = true;
-      if (model) model.stopTraining = true;
-      return;
-    case 'start':
-    case 'load':
-      if (busy) {
-        post({ type: 'error', message: 'The worker is busy with another run; stop it first.' });
-        return;
-      }
-      busy = true;
-      stopRequested = false;
-      (msg.type === 'start' ? train(msg.config, msg.data) : load(msg.config, msg.data, msg.weights))
-        .catch((e: unknown) => post({ type: 'error', message: describe(e) }))
-        .finally(() => (busy = false));
-      return;
     default:
       msg satisfies never;
   }
-};
+});
 
 function describe(e: unknown): string {
   if (e instanceof CsvError) return e.message;
@@ -156,102 +158,36 @@ function makeSeries(id: number, tableId: number, dateColumn: number | null, colu
   }
 }
 
-function runData(ref: DataRef, config: ModelConfig): Prepared {
-  const s = ref.kind === 'series' ? seriesById.get(ref.seriesId) : undefined;
-  if (ref.kind === 'series' && !s) throw new Error('The data is no longer loaded; choose it again.');
-  return prepareData(ref, s ?? null, config.window, config.head);
-}
-
 // ------------------------------------------------------------------ runs
 
-function fresh(config: ModelConfig, forLoading = false): Sequential {
-  model?.dispose();
-  model = null;
+/** The data of the latest run, kept for its evaluation (a 20 MB file's windows are cut once). */
+let lastData: { key: string; data: Prepared } | null = null;
+
+function runData(ref: DataRef, config: ModelConfig): Prepared {
+  const key = JSON.stringify([ref, config.window, config.head]);
+  if (lastData?.key === key) return lastData.data;
+  const s = ref.kind === 'series' ? seriesById.get(ref.seriesId) : undefined;
+  if (ref.kind === 'series' && !s) throw new Error('The data is no longer loaded; choose it again.');
+  lastData = null;
+  const data = prepareData(ref, s ?? null, config.window, config.head);
+  lastData = { key, data };
+  return data;
+}
+
+/** The model a config describes, compiled (for evaluation only, any available optimizer will do). */
+function fresh(config: ModelConfig): Sequential {
+  const problems = configProblems(config);
+  if (problems.length) throw new RangeError(`The model settings are invalid: ${problems.join('; ')}.`);
+  status(`Building the model and its weights on the GPU…`);
   const m = buildModel(config);
-  // Evaluating loaded weights needs a compiled model; any available optimizer will do then.
   let optimizer;
   try {
     optimizer = makeOptimizer(config);
-  } catch (e) {
-    if (!forLoading) throw e;
+  } catch {
     optimizer = rnn.optimizers.adam({ learningRate: config.learningRate });
   }
   m.compile({ optimizer, loss: 'mse' });
-  model = m;
   return m;
-}
-
-async function train(config: ModelConfig, ref: DataRef): Promise<void> {
-  status(ref.kind === 'series' ? `Cutting ${int(seriesById.get(ref.seriesId)?.values.length ?? 0)} values into windows of ${config.window}…` : 'Generating the synthetic series…');
-  const data = runData(ref, config);
-  post({ type: 'data', info: data.info });
-  const m = fresh(config);
-  const n = data.info.nTrain;
-  const batches = new Batches(data, config.batchSize, config.seed);
-  status(`Compiling the GPU kernels for ${int(n)} training windows (${int(batches.count)} batches an epoch)…`);
-  const t0 = performance.now();
-  let samples = 0, epoch = 0, lastPost = 0, lastBatch = 0;
-  const progress = (kind: 'batch' | 'epoch', batch: number, logs?: Record<string, number>) => {
-    const elapsedMs = performance.now() - t0;
-    post({ type: 'progress', kind, epoch, epochs: config.epochs, batch, batches: batches.count, samplesPerSec: samples / (elapsedMs / 1000), elapsedMs, ...(logs ? { logs } : {}) });
-  };
-  let history: Record<string, number[]> = {};
-  if (!stopRequested) {
-    const h = await m.fitDataset((e, b) => batches.batch(e, b), {
-      epochs: config.epochs,
-      batchesPerEpoch: batches.count,
-      validationData: [data.validation.x, data.validation.y],
-      // a worker is not a window: ask for a turn of the event loop often enough to see 'stop'
-      yieldEvery: 20,
-      callbacks: {
-        onEpochBegin: (e) => {
-          epoch = e;
-          if (stopRequested) m.stopTraining = true;
-        },
-        onBatchEnd: (b, logs) => {
-          samples += logs.size ?? 0;
-          lastBatch = b + 1;
-          if (stopRequested) m.stopTraining = true;
-          const t = performance.now();
-          if (t - lastPost > 150 || b === batches.count - 1) {
-            lastPost = t;
-            progress('batch', b + 1);
-          }
-        },
-        onEpochEnd: (e, logs) => {
-          epoch = e;
-          progress('epoch', lastBatch, logs);
-        },
-      },
-    });
-    history = h.history;
-  }
-  const trainMs = performance.now() - t0;
-  const epochs = history.loss?.length ?? 0;
-  post({ type: 'trained', stopped: stopRequested, epochs, batch: lastBatch, batches: batches.count, elapsedMs: trainMs });
-  const t1 = performance.now();
-  const results = await evaluateRun(m, data, config);
-  const weights = await weightArrays(m);
-  post({ type: 'done', mode: 'trained', stopped: stopRequested, history, results, weights, trainMs, evalMs: performance.now() - t1 }, weights.map((w) => w.data.buffer));
-}
-
-async function load(config: ModelConfig, ref: DataRef, weights: WeightArray[]): Promise<void> {
-  status('Preparing the data…');
-  const data = runData(ref, config);
-  post({ type: 'data', info: data.info });
-  const m = fresh(config, true);
-  status('Setting the weights…');
-  const t0 = performance.now();
-  await m.setWeights(weights.map((w) => ({ data: w.data, shape: w.shape })));
-  const results = await evaluateRun(m, data, config);
-  const out = await weightArrays(m);
-  post({ type: 'done', mode: 'loaded', stopped: false, history: {}, results, weights: out, trainMs: 0, evalMs: performance.now() - t0 }, out.map((w) => w.data.buffer));
-}
-
-async function weightArrays(m: Sequential): Promise<WeightArray[]> {
-  const ws = await m.getWeights();
-  const names = m.weightNames;
-  return ws.map((w, i) => ({ name: names[i] ?? `weight_${i}`, shape: [...w.shape], data: w.data }));
 }
 
 /**
@@ -259,13 +195,13 @@ async function weightArrays(m: Sequential): Promise<WeightArray[]> {
  * once; the Dense(1) head predicts one step, which is appended to the window (oldest step
  * dropped) and fed back, ten times (the chapter's iterative forecast). Returns [n, 10].
  */
-async function tenSteps(m: Sequential, x: HostTensor, config: ModelConfig): Promise<Float32Array> {
+async function tenSteps(m: WorkerTrainable, x: HostTensor, config: ModelConfig): Promise<Float32Array> {
   const n = x.shape[0]!, W = x.shape[1]!;
-  if (config.head === 'vector10') return (await m.predict(x)).data;
+  if (config.head === 'vector10') return (await m.predict(x) as HostTensor).data;
   const pred = new Float32Array(n * HORIZON);
   const cur = Float32Array.from(x.data);
   for (let k = 0; k < HORIZON; k++) {
-    const p = (await m.predict({ data: cur, shape: [n, W, 1] })).data;
+    const p = ((await m.predict({ data: cur, shape: [n, W, 1] })) as HostTensor).data;
     for (let r = 0; r < n; r++) {
       pred[r * HORIZON + k] = p[r]!;
       cur.copyWithin(r * W, r * W + 1, (r + 1) * W);
@@ -276,7 +212,7 @@ async function tenSteps(m: Sequential, x: HostTensor, config: ModelConfig): Prom
 }
 
 /** The trained (or loaded) model against the truth and the baselines on the validation windows, and its forecast beyond the data. */
-async function evaluateRun(m: Sequential, d: Prepared, config: ModelConfig): Promise<RunResults> {
+async function evaluateRun(m: WorkerTrainable, d: Prepared, config: ModelConfig): Promise<RunResults> {
   const { z, W, mean, std } = d;
   const unscale = (v: number) => mean + std * v;
   const n1 = d.valid1Starts.length, n10 = d.valid10Starts.length;

@@ -27,7 +27,7 @@ test.describe('wide screen', () => {
     await expect(page.getByRole('spinbutton', { name: 'Learning rate' })).toBeVisible();
     await expect(page.getByRole('button', { name: 'Train' })).toBeEnabled();
     await expect(page.getByRole('button', { name: 'Stop' })).toBeDisabled();
-    await expect(page.getByLabel('Load weights…')).toBeAttached();
+    await expect(page.getByLabel(/Drop a model here/)).toBeAttached();
     await expect(page.getByLabel(/Drop a CSV file here/)).toBeAttached();
     await expect(page.getByRole('status').filter({ hasText: 'press Train' })).toBeVisible();
     await expect(page.getByRole('table', { name: /mean absolute error/i })).toBeVisible();
@@ -53,13 +53,14 @@ test.describe('wide screen', () => {
     await expect(page.getByRole('img', { name: /^Loss chart: 1 epoch; last training loss/ })).toBeVisible();
     await expect(page.getByRole('img', { name: /^Line chart of the validation period, 292 dates/ })).toBeVisible();
     await expect(page.getByRole('img', { name: /^Line chart, after the data: the next 10 days/ })).toBeVisible();
-    // The load confirmation is a modal dialog with a name, its buttons named.
-    const file = await Promise.all([page.waitForEvent('download'), id(page, 'save').click()]).then(([d]) => d.path());
+    // The model panel's controls are named; the load confirmation is a modal dialog with a name, its buttons named.
+    for (const name of ['Name', 'Save in this browser', 'Download .keras', 'Download TensorFlow.js model.json + .bin']) await expect(page.getByRole(name === 'Name' ? 'textbox' : 'button', { name, exact: true })).toBeVisible();
+    const file = await Promise.all([page.waitForEvent('download'), id(page, 'download-keras').click()]).then(([d]) => d.path());
     await id(page, 'load-input').setInputFiles(file!);
-    const dialog = page.getByRole('dialog', { name: 'Load these weights?' });
-    await expect(dialog).toBeVisible();
+    const dialog = page.getByRole('dialog', { name: 'Load this model?' });
+    await expect(dialog).toBeVisible({ timeout: 30_000 });
     await expect(dialog.getByRole('button', { name: 'Cancel' })).toBeFocused();
-    await expect(dialog.getByRole('button', { name: 'Load weights' })).toBeVisible();
+    await expect(dialog.getByRole('button', { name: 'Load model' })).toBeVisible();
     await page.keyboard.press('Escape');
     await expect(dialog).toBeHidden();
     expect(errors).toEqual([]);

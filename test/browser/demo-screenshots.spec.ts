@@ -1,13 +1,12 @@
 /**
  * The demo's states on real data (the Seattle fixture), at 1400 px and at 800 px: idle (the file
  * loaded, the page saying what it did with the rows), training, finished (scores, verdict,
- * forecasts) and the weights confirmation (idle and finished: the whole page; training and the
- * confirmation: the screen as the user sees it). Runs in every test run (screenshots in the test
+ * forecasts, the model saved in the browser) and the confirmation before loading a model (idle
+ * and finished: the whole page; training and the confirmation: the screen as the user sees it). Runs in every test run (screenshots in the test
  * output folder); with UPDATE_DEMO_SCREENSHOTS=1 it also rewrites docs/demo-<state>-<width>.png,
  * which the README shows.
  */
 import { test, expect } from '@playwright/test';
-import { readFileSync } from 'node:fs';
 import { configure, id, loadFixture, open, shot, state } from './demo-helpers';
 
 const docs = Boolean(process.env.UPDATE_DEMO_SCREENSHOTS);
@@ -32,14 +31,16 @@ for (const width of [1400, 800]) {
         if (docs) await page.screenshot({ path: `docs/demo-training-${width}.png` });
       } else console.log(`demo screenshots: training ended before the training screenshot at ${width} px`);
       await expect(state(page)).toHaveAttribute('data-state', 'done', { timeout: 180_000 });
+      // Saved in the browser: the list shows it.
+      await id(page, 'save').click();
+      await expect(id(page, 'save-note')).toBeVisible();
       await page.waitForTimeout(500); // the forecast panels draw one per frame
       await page.evaluate(() => window.scrollTo(0, 0));
       await shot(page, info, `demo-finished-${width}`, docs);
-      // The confirmation before loading weights of another model.
-      const [d] = await Promise.all([page.waitForEvent('download'), id(page, 'save').click()]);
+      // The confirmation before loading a model of another architecture.
       await configure(page, { cell: 'gru', units: '8' });
-      await id(page, 'load-input').setInputFiles({ name: d.suggestedFilename(), mimeType: 'application/json', buffer: readFileSync((await d.path())!) });
-      await expect(id(page, 'load-dialog')).toBeVisible();
+      await id(page, 'saved-list').locator('tbody tr').first().getByTestId('saved-load').click();
+      await expect(id(page, 'load-dialog')).toBeVisible({ timeout: 30_000 });
       await page.screenshot({ path: info.outputPath(`demo-load-confirm-${width}.png`) });
       if (docs) await page.screenshot({ path: `docs/demo-load-confirm-${width}.png` });
       await id(page, 'load-cancel').click();

@@ -1,12 +1,11 @@
 /**
  * The BUILT browser demo (dist-demo/, served by `vite preview` on loopback: see the second
  * webServer in playwright.config.ts), driven like a user would: train a small LSTM in the
- * worker while the page stays responsive, CSV files (malformed and valid), weights saved and
- * loaded back (after a confirmation), Stop. The real-data, large-file, accessibility, CSP and
- * screenshot checks are in the other demo-*.spec.ts files.
+ * worker while the page stays responsive, CSV files (malformed and valid), Stop (also before the
+ * model exists). Saving and loading models: demo-models.spec.ts and demo-weights.spec.ts; the
+ * real-data, large-file, accessibility, CSP and screenshot checks are in the other demo-*.spec.ts files.
  */
 import { test, expect, type Page } from '@playwright/test';
-import { readFileSync } from 'node:fs';
 import { DEMO_URL, configure, id, open, shot } from './demo-helpers';
 
 const VIEWPORT = { width: 1400, height: 1000 };
@@ -148,56 +147,6 @@ test('a malformed CSV shows a clear error and the page keeps working', async ({ 
   expect(errors).toEqual([]);
 });
 
-test('trained weights are saved as JSON and load back with the same validation loss', async ({ page }) => {
-  const errors = await open(page);
-  await configure(page, { dataset: 'synthetic', 'train-series': '100', window: '20', cell: 'gru', units: '6', depth: '2', head: 'vector10', epochs: '1' });
-  await id(page, 'start').click();
-  await expect(page.locator('body')).toHaveAttribute('data-state', 'done', { timeout: 120_000 });
-  const trainedVal = await id(page, 'm-val').innerText();
-
-  const [download] = await Promise.all([page.waitForEvent('download'), id(page, 'save').click()]);
-  const text = readFileSync((await download.path())!, 'utf8');
-  const json = JSON.parse(text) as { format: string; version: number; config: Record<string, unknown>; weights: { name: string; shape: number[]; data: string }[] };
-  expect(json.format).toBe('webgpu-rnn-weights');
-  expect(json.version).toBe(1);
-  expect(json.config).toMatchObject({ cell: 'gru', units: 6, depth: 2, head: 'vector10', window: 20 });
-  expect(json.weights.map((w) => w.name)).toEqual(['gru/kernel', 'gru/recurrent_kernel', 'gru/bias', 'gru_1/kernel', 'gru_1/recurrent_kernel', 'gru_1/bias', 'dense/kernel', 'dense/bias']);
-  expect(json.weights[2]!.shape).toEqual([2, 18]); // resetAfter: separate input and recurrent biases
-  expect(Buffer.from(json.weights[0]!.data, 'base64').length).toBe(1 * 18 * 4);
-
-  // Change the form, then load: a confirmation first; once confirmed, the config comes back and
-  // the loss is the trained one.
-  await configure(page, { cell: 'lstm', units: '3', depth: '1' });
-  const load = id(page, 'load-input');
-  await load.setInputFiles({ name: 'weights.json', mimeType: 'application/json', buffer: Buffer.from(text) });
-  await expect(id(page, 'load-dialog')).toBeVisible();
-  await expect(id(page, 'cell')).toHaveValue('lstm');
-  await id(page, 'load-confirm').click();
-  await expect(id(page, 'load-dialog')).toBeHidden();
-  await expect(page.locator('body')).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
-  await expect(id(page, 'note')).toContainText('Loaded weights');
-  await expect(id(page, 'cell')).toHaveValue('gru');
-  await expect(id(page, 'units')).toHaveValue('6');
-  expect(Number(await id(page, 'm-val').innerText())).toBeCloseTo(Number(trainedVal), 4);
-  await expect(id(page, 'forecast-chart').locator('[data-drawn=true]')).toHaveCount(3);
-
-  // Broken files: clear messages, nothing changes.
-  const bad: [string, RegExp][] = [
-    ['not json', /is not JSON/],
-    [JSON.stringify({ format: 'something-else', version: 1 }), /not a webgpu-rnn weights file/],
-    [JSON.stringify({ ...json, version: 2 }), /version 2/],
-    [JSON.stringify({ ...json, weights: json.weights.slice(1) }), /do not fit the model/],
-    [JSON.stringify({ ...json, weights: [{ ...json.weights[0], data: 'AAAAAA==' }, ...json.weights.slice(1)] }), /has 1 values but its shape \[1, 18\] needs 18/],
-  ];
-  for (const [body, message] of bad) {
-    await load.setInputFiles({ name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from(body) });
-    await expect(id(page, 'error')).toContainText(message);
-    await expect(id(page, 'load-dialog')).toBeHidden();
-  }
-  await expect(page.locator('body')).toHaveAttribute('data-state', 'done');
-  expect(errors).toEqual([]);
-});
-
 test('Stop ends training after the current batch and keeps the weights', async ({ page }) => {
   const errors = await open(page);
   await configure(page, { dataset: 'synthetic', 'train-series': '1000', cell: 'simpleRNN', units: '8', depth: '1', head: 'next', epochs: '50' });
@@ -221,6 +170,23 @@ test('Stop ends training after the current batch and keeps the weights', async (
   expect(after, 'at most the epochs in progress are added after Stop').toBeLessThanOrEqual(before + 2);
   expect(after).toBeLessThan(50);
   await expect(id(page, 'save')).toBeEnabled();
+  await expect(id(page, 'forecast-chart').locator('[data-drawn=true]')).toHaveCount(3);
+  expect(errors).toEqual([]);
+});
+
+test('Stop pressed right after Train is not lost: nothing trains, the untrained model is scored', async ({ page }) => {
+  const errors = await open(page);
+  await configure(page, { dataset: 'synthetic', 'train-series': '300', window: '20', cell: 'lstm', units: '4', depth: '1', head: 'next', epochs: '50' });
+  await expect(id(page, 'start')).toBeEnabled();
+  // both clicks in one task: the model does not exist yet in the worker when Stop is pressed
+  await page.evaluate(() => {
+    document.querySelector<HTMLButtonElement>('[data-testid=start]')!.click();
+    document.querySelector<HTMLButtonElement>('[data-testid=stop]')!.click();
+  });
+  await expect(page.locator('body')).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+  await expect(id(page, 'note')).toContainText('after you pressed Stop');
+  await expect(id(page, 'loss-chart')).toHaveAttribute('data-points', '0');
+  await expect(id(page, 'm-mae1')).not.toHaveText('—');
   await expect(id(page, 'forecast-chart').locator('[data-drawn=true]')).toHaveCount(3);
   expect(errors).toEqual([]);
 });
