@@ -18,7 +18,9 @@ export const FORMAT_VERSION = 1;
 
 /** A `{className, config}` pair (layers inside wrappers, cells, optimizers, schedules). */
 export interface ClassConfig {
+  /** The class's registered name (e.g. 'LSTM', 'Adam'). */
   className: string;
+  /** Its constructor options as JSON (what its `getConfig()` returns). */
   config: Record<string, unknown>;
 }
 
@@ -45,25 +47,34 @@ export interface LayerJSON extends ClassConfig {
 
 /** The model's architecture. */
 export interface TopologyJSON {
+  /** 'Sequential' (layers in a row) or 'Model' (a functional graph). */
   className: 'Sequential' | 'Model';
+  /** The model's name, seed, layers and, for a graph, its inputs and outputs. */
   config: {
+    /** The model's name. */
     name: string;
     /** The model's seed (initializers, fit's shuffling): kept so a resumed run shuffles the same. */
     seed: number;
+    /** Its layers (a functional model's with their calls). */
     layers: LayerJSON[];
     /** Sequential: the input shape it was built for (without batch), or null if never built. */
     inputShape?: (number | null)[] | null;
     /** Functional: the model's inputs and outputs. */
     inputLayers?: TensorRef[];
+    /** Functional: the model's outputs. */
     outputLayers?: TensorRef[];
   };
 }
 
 /** What `compile` was given (JSON form): the optimizer as {className, config}, losses, metrics. */
 export interface TrainingConfigJSON {
+  /** The optimizer as {className, config} (its hyper-parameters, schedule and clipping). */
   optimizer: ClassConfig;
+  /** compile's `loss` (a name, a list, or names by output). */
   loss: unknown;
+  /** compile's `lossWeights`, if given. */
   lossWeights?: unknown;
+  /** compile's `metrics`, if given. */
   metrics?: unknown;
 }
 
@@ -71,7 +82,9 @@ export interface TrainingConfigJSON {
 export interface WeightEntry {
   /** 'layer/weight' (model.weightNames) or, for optimizer slots, 'optimizer/<variable>/<slot>'. */
   name: string;
+  /** The tensor's shape. */
   shape: number[];
+  /** Always float32 (little-endian in `weightData`). */
   dtype: 'float32';
   /** tfjs' weight groups: the model's weights, or the optimizer's state. Default 'model'. */
   group?: 'model' | 'optimizer';
@@ -93,23 +106,32 @@ export interface TrainingStateJSON {
 
 /** The JSON document of a saved model (own format's model.json). */
 export interface ModelJSON {
+  /** Always 'webgpu-rnn'. */
   format: typeof FORMAT;
+  /** The own format's version (readers refuse newer ones). */
   formatVersion: number;
   /** e.g. 'webgpu-rnn 0.1.0'. */
   generatedBy: string;
+  /** The architecture. */
   modelTopology: TopologyJSON;
   /** Absent when the model was not compiled. */
   trainingConfig?: TrainingConfigJSON | null;
   /** Absent when saved without `includeOptimizer` or before any training step. */
   trainingState?: TrainingStateJSON | null;
   /** tfjs-style: one group of files (here always one file) with the tensors in order. */
-  weightsManifest: { paths: string[]; weights: WeightEntry[] }[];
+  weightsManifest: {
+    /** The weights files of the group (file names beside the JSON). */
+    paths: string[];
+    /** The tensors in the files, in order. */
+    weights: WeightEntry[];
+  }[];
   /** Free-form user metadata (`save(target, {metadata})`). */
   userDefinedMetadata?: Record<string, unknown>;
 }
 
 /** A saved model in memory: its JSON and the bytes of every tensor of its manifest, concatenated. */
 export interface ModelArtifacts {
+  /** The model's JSON document. */
   json: ModelJSON;
   /** float32 little-endian, in `json.weightsManifest` order (all groups' entries, in order). */
   weightData: ArrayBuffer;
@@ -117,7 +139,9 @@ export interface ModelArtifacts {
 
 /** A file a format writes or reads: a name (no directories) and its bytes. */
 export interface NamedFile {
+  /** The file's name (e.g. 'model.json', 'weights.bin', 'forecaster.keras'). */
   name: string;
+  /** Its contents. */
   bytes: Uint8Array;
 }
 
