@@ -1,6 +1,6 @@
 /**
  * A worker module of the app's own (test/browser/worker.spec.ts): it serves models built with
- * code — a custom cell, which a spec cannot describe — and a dataset made in the worker, and
+ * code — a custom cell, which a spec cannot describe — and datasets made in the worker, and
  * answers its own messages on the same Worker.
  */
 import * as rnn from '../../src/index';
@@ -18,23 +18,30 @@ rnn.worker.serve({
     },
   },
   datasets: {
-    // batches made here from data the worker holds: they never cross to the page
-    chapter: (args) => {
-      const { nSeries, batchSize } = args as { nSeries: number; batchSize: number };
-      const { train, valid } = rnn.data.chapterData('1-step', { nSeries });
-      const n = train.x.shape[0]!, T = train.x.shape[1]!;
-      const batchesPerEpoch = Math.ceil(n / batchSize);
-      return {
-        batchesPerEpoch,
-        validationData: [valid.x, valid.y],
-        dataset: (_epoch, b) => {
-          const lo = b * batchSize, hi = Math.min(n, lo + batchSize);
-          return { x: { data: train.x.data.subarray(lo * T, hi * T), shape: [hi - lo, T, 1] }, y: { data: train.y.data.subarray(lo, hi), shape: [hi - lo, 1] } };
-        },
-      };
+    // as 'chapter', made after a pause (a task boundary: a stop sent meanwhile must count)
+    slowChapter: async (args) => {
+      await new Promise((r) => setTimeout(r, 200));
+      return chapter(args);
     },
+    chapter: (args) => chapter(args),
   },
 });
+
+/** Batches made here from data the worker holds: they never cross to the page. */
+function chapter(args: unknown): rnn.WorkerDataset {
+  const { nSeries, batchSize } = args as { nSeries: number; batchSize: number };
+  const { train, valid } = rnn.data.chapterData('1-step', { nSeries });
+  const n = train.x.shape[0]!, T = train.x.shape[1]!;
+  const batchesPerEpoch = Math.ceil(n / batchSize);
+  return {
+    batchesPerEpoch,
+    validationData: [valid.x, valid.y],
+    dataset: (_epoch, b) => {
+      const lo = b * batchSize, hi = Math.min(n, lo + batchSize);
+      return { x: { data: train.x.data.subarray(lo * T, hi * T), shape: [hi - lo, T, 1] }, y: { data: train.y.data.subarray(lo, hi), shape: [hi - lo, 1] } };
+    },
+  };
+}
 
 self.addEventListener('message', (ev: MessageEvent) => {
   if ((ev.data as { type?: string })?.type === 'ping') self.postMessage({ type: 'pong', echo: (ev.data as { n: number }).n });

@@ -135,9 +135,15 @@ async function customWorker() {
   const fromWorkerData = await model.fitDataset('chapter', { nSeries: 200, batchSize: 32 }, { epochs: 2, onProgress: (p) => progress.push(p) });
   w.postMessage({ type: 'ping', n: 2 });
   const missing = await t.model('nope').catch((e: Error) => e.message);
+  // Stop right after the request, while the worker still makes the dataset (fit then clears
+  // stopTraining): it must count, ending the fit after its first batch.
+  const early: rnn.FitProgress[] = [];
+  const stopped = model.fitDataset('slowChapter', { nSeries: 200, batchSize: 32 }, { epochs: 50, onProgress: (p) => early.push(p) });
+  model.stop();
+  const earlyStop = (await stopped).history;
   await new Promise((r) => setTimeout(r, 50));
   t.terminate();
-  return { summary: model.summary, weightNames: model.weightNames, loss: history.history.loss, datasetHistory: fromWorkerData.history, lastProgress: progress.at(-1), pongs, missing };
+  return { summary: model.summary, weightNames: model.weightNames, loss: history.history.loss, datasetHistory: fromWorkerData.history, lastProgress: progress.at(-1), pongs, missing, earlyStop, earlyBatches: early.filter((p) => p.kind === 'batch').map((p) => p.batch) };
 }
 
 Object.assign(window, { workerHarness: { trainChapterLstm, stopAfterBatch, sameAsPage, errors, customWorker } });

@@ -102,5 +102,9 @@ test("the app's own worker module: a model built with code (custom cell), a data
   expect(r.lastProgress).toMatchObject({ kind: 'epoch', epoch: 1, epochs: 2, batch: 5, batches: 5 });
   expect(r.pongs).toEqual([{ type: 'pong', echo: 1 }, { type: 'pong', echo: 2 }]);
   expect(r.missing).toMatch(/no model named 'nope' in this worker \(serve\(\{models\}\) has: lnRnn\)/);
+  // stop() sent while the worker was still making the dataset: the fit ended after its first batch
+  console.log(`worker: stop before training began: ${r.earlyStop.loss.length} epoch(s), batch progress ${JSON.stringify(r.earlyBatches)}`);
+  expect(r.earlyStop.loss).toHaveLength(1);
+  expect(r.earlyBatches).toEqual([1]);
   expect(errors).toEqual([]);
 });
