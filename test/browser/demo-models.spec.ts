@@ -151,7 +151,18 @@ test('downloads as .keras and TensorFlow.js, loads them back by the file picker;
   const before = fromOld;
   const half = keras!.bytes.subarray(0, Math.floor(keras!.bytes.length / 2));
   const badBin = Buffer.from(bin.bytes.subarray(0, bin.bytes.length - 8));
+  // A valid TensorFlow.js model the demo cannot run: its head made Dense(3) (kernel [6, 3], bias [3]).
+  const dense3 = JSON.parse(json.bytes.toString('utf8')) as { modelTopology: { config: { layers: { class_name: string; config: { units?: number } }[] } }; weightsManifest: { weights: { name: string; shape: number[] }[] }[] };
+  dense3.modelTopology.config.layers.at(-1)!.config.units = 3;
+  const ws = dense3.weightsManifest[0]!.weights;
+  const headAt = weights.slice(0, -2).reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
+  const kernel = Array.from({ length: 6 * 3 }, (_, i) => data[headAt + Math.floor(i / 3) * 10 + (i % 3)]!);
+  const bias = Array.from(data.subarray(headAt + 60, headAt + 63));
+  ws.at(-2)!.shape = [6, 3];
+  ws.at(-1)!.shape = [3];
+  const dense3Bin = Buffer.from(new Float32Array([...data.subarray(0, headAt), ...kernel, ...bias]).buffer);
   const cases: [string, { name: string; buffer: Buffer }[], RegExp][] = [
+    ['a model the demo cannot run', [{ name: 'dense3.json', buffer: Buffer.from(JSON.stringify(dense3)) }, { name: bin.name, buffer: dense3Bin }], /dense3\.json \+ group1-shard1of1\.bin \(TensorFlow\.js\) holds a model this demo cannot run: it ends in Dense\(3\)/],
     ['truncated .keras', [{ name: 'broken.keras', buffer: Buffer.from(half) }], /broken\.keras/],
     ['weights too short', [{ name: json.name, buffer: json.bytes }, { name: bin.name, buffer: badBin }], /bytes|short|end/i],
     ['.json without its .bin', [{ name: json.name, buffer: json.bytes }], new RegExp(bin.name.replace('.', '\\.'))],
