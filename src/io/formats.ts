@@ -85,7 +85,14 @@ export async function encodeArtifacts(art: ModelArtifacts, format: FormatName, b
       return encodeOwn(art, baseName ? { json: `${baseName}.json`, weights: `${baseName}.weights.bin` } : {});
     case 'tfjs': {
       const files = encodeTfjs(art);
-      return baseName ? files.map((f) => (f.name === 'model.json' ? { ...f, name: `${baseName}.json` } : f)) : files;
+      if (!baseName) return files;
+      // as tfjs' downloads:// names them: name.json + name.weights.bin (the manifest follows)
+      const [json, ...bins] = files;
+      if (bins.length !== 1) return files;
+      const doc = JSON.parse(new TextDecoder().decode(json!.bytes)) as { weightsManifest: { paths: string[] }[] };
+      const weights = `${baseName}.weights.bin`;
+      doc.weightsManifest.forEach((g) => (g.paths = g.paths.map(() => weights)));
+      return [{ name: `${baseName}.json`, bytes: new TextEncoder().encode(JSON.stringify(doc)) }, { name: weights, bytes: bins[0]!.bytes }];
     }
     case 'keras':
       return encodeKeras(art, `${baseName ?? 'model'}.keras`);
