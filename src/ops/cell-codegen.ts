@@ -13,6 +13,10 @@ import type { CellGraph } from './cell-graph';
 import { describeNode } from './cell-graph';
 import { layoutCell, postLoopReads, type CellLayout } from './cell-layout';
 import { StepGen, at, u } from './cell-wgsl';
+import { RowGen } from './cell-rows';
+
+/** How a step is spread over a workgroup: phases over (row, unit) pairs (cell-wgsl.ts), or a row per invocation, unrolled (cell-rows.ts). */
+export type CellKernelMode = 'phases' | 'rows';
 
 /** The Params fields of a cell module (every entry point gets all of them; unused ones 0). */
 export function cellParamNames(g: CellGraph): string[] {
@@ -46,7 +50,7 @@ function header(g: CellGraph, l: CellLayout, o: StepGen['o']): void {
     o.line(`//   n${n.id} = ${describeNode(g, n)}  [${n.width}]${cols ? ` (${cols})` : ''}  ${n.label}`);
   }
   o.line(`//   output = n${g.output}; new states = ${g.states.map((s) => `n${s}`).join(', ')}`);
-  o.line(`// Weights in consts: ${l.weightOffset.map((off, i) => (off >= 0 ? `w${i} at ${off}` : '')).filter(Boolean).join(', ') || 'none'}.`);
+  o.line(`// Weights in wts: ${l.weightOffset.map((off, i) => (off >= 0 ? `w${i} at ${off}` : '')).filter(Boolean).join(', ') || 'none'}.`);
   o.line('');
   o.line('struct Params {');
   for (const f of cellParamNames(g)) o.line(`  ${f}: u32,`);
@@ -64,7 +68,10 @@ function header(g: CellGraph, l: CellLayout, o: StepGen['o']): void {
   o.line(`const DW = ${u(Math.max(1, l.gradWidth))}; // floats per row and step of dsaved`);
   o.line('');
   o.line('@group(0) @binding(0) var<uniform> params: Params;');
-  o.line('@group(0) @binding(1) var<storage, read> consts: array<f32>;          // weights, then initial states, masks');
+  // Weights at constant offsets in a fixed-size array: the robustness checks can see those are in bounds
+  // (a runtime-sized array would clamp every index at run time, making even constant offsets per-lane loads).
+  o.line(`@group(0) @binding(10) var<storage, read> wts: array<f32, ${Math.max(1, l.weightFloats)}>; // the weights the kernels read (w<i> at the offsets below)`);
+  o.line('@group(0) @binding(1) var<storage, read> consts: array<f32>;          // initial states, dropout masks, the sequence mask');
   o.line(`@group(0) @binding(2) var<storage, read> xproj: array<f32>;           // [B, T, ${g.projWidth}] x_t's projections`);
   o.line(`@group(0) @binding(3) var<storage, read> xin: array<f32>;             // [B, T, ${g.inputSize}] x`);
   o.line('@group(0) @binding(4) var<storage, read_write> saved: array<f32>;     // [B, T, SW]');
@@ -187,19 +194,35 @@ function entry(o: StepGen['o'], name: string): void {
  * and gradient records which ones any code reads back (from another phase, in BPTT, or after it);
  * the second keeps only those, so values used only where they are computed are never stored.
  */
-export function generateCell(g: CellGraph, weightSizes: readonly number[], outerLimit: number): { layout: CellLayout; module: CellModuleSource } {
+export function generateCell(g: CellGraph, weightSizes: readonly number[], outerLimit: number, mode: CellKernelMode = 'phases'): { layout: CellLayout; module: CellModuleSource } {
   const first = new StepGen(g, layoutCell(g, weightSizes, outerLimit));
-  emit(first);
+  const reads = emit(first, mode);
   const post = postLoopReads(g);
-  const keep = { values: new Set([...first.valueReads, ...post.values]), grads: new Set([...first.gradReads, ...post.grads]) };
+  const keep = { values: new Set([...reads.values, ...post.values]), grads: new Set([...reads.grads, ...post.grads]) };
   const layout = layoutCell(g, weightSizes, outerLimit, keep);
-  return { layout, module: emit(new StepGen(g, layout)) };
+  return { layout, module: emit(new StepGen(g, layout), mode).module };
 }
 
-function emit(gen: StepGen): CellModuleSource {
+function emit(gen: StepGen, mode: CellKernelMode): { module: CellModuleSource; values: Set<number>; grads: Set<number> } {
   const { g, l } = gen;
   const o = gen.o;
   header(g, l, o);
+  if (mode === 'rows') {
+    const rows = new RowGen(g, l, o);
+    o.line('');
+    o.line('// Forward over the steps [tStart, tEnd): invocation lid owns batch row row0 + lid, every unit of the step unrolled.');
+    entry(o, 'cellForward');
+    rows.forward();
+    o.line('}');
+    o.line('');
+    o.line('// BPTT over the steps tEnd-1 down to tStart for one batch row; the gradients of the states and of the');
+    o.line('// output (carried by masked steps) stay in registers from step to step and pass between chunks through carry.');
+    entry(o, 'cellBackward');
+    rows.backward();
+    o.line('}');
+    if (l.params.kernel.length) paramGrads(gen);
+    return { module: finish(g, o.lines), values: new Set([...rows.valueReads, ...gen.valueReads]), grads: new Set(gen.gradReads) };
+  }
   // ---- forward
   o.line('');
   o.line('// Forward over the steps [tStart, tEnd): per step the phases below; the states entering step s are in saved.');
@@ -241,11 +264,15 @@ function emit(gen: StepGen): CellModuleSource {
   o.line('  }');
   o.line('}');
   if (l.params.kernel.length) paramGrads(gen);
-  // a masked branch with nothing to do: `if (!(HAS_SEQ_MASK && stepMasked(b, s))) { … }`
+  return { module: finish(g, o.lines), values: new Set(gen.valueReads), grads: new Set(gen.gradReads) };
+}
+
+/** The module's text and name; a masked branch with nothing to do becomes `if (!(HAS_SEQ_MASK && stepMasked(b, s))) { … }`. */
+function finish(g: CellGraph, src: readonly string[]): CellModuleSource {
   const lines: string[] = [];
-  for (let i = 0; i < o.lines.length; i++) {
-    const line = o.lines[i]!;
-    if (line.trim() === 'if (HAS_SEQ_MASK && stepMasked(b, s)) {' && o.lines[i + 1]?.trim() === '} else {') {
+  for (let i = 0; i < src.length; i++) {
+    const line = src[i]!;
+    if (line.trim() === 'if (HAS_SEQ_MASK && stepMasked(b, s)) {' && src[i + 1]?.trim() === '} else {') {
       lines.push(line.replace('if (HAS_SEQ_MASK && stepMasked(b, s))', 'if (!(HAS_SEQ_MASK && stepMasked(b, s)))'));
       i++;
     } else lines.push(line);

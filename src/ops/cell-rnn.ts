@@ -17,7 +17,8 @@ import { maskMulInto } from './sequence';
 import { timeChunks, RNN_WORKGROUP, RNN_WORKGROUP_CPU, type PersistentLayoutOption } from './rnn-tuning';
 import { traceCell, type CellGraph, type TraceableCell } from './cell-graph';
 import { SMALL_OUTER, type CellLayout } from './cell-layout';
-import { cellParamNames, generateCell } from './cell-codegen';
+import { cellParamNames, generateCell, type CellKernelMode } from './cell-codegen';
+import { rowKernelsFit } from './cell-rows';
 
 /** A cell compiled for one input width (and weight shapes). */
 export interface CompiledCell {
@@ -26,6 +27,8 @@ export interface CompiledCell {
   /** The generated kernel module (compiled through the shader loader like shaders/*.wgsl). */
   module: ShaderFile;
   weightShapes: readonly (readonly number[])[];
+  /** Phases over (row, unit) pairs, or a row per invocation (small cells on CPU adapters). */
+  mode: CellKernelMode;
 }
 
 /** Where the kernels will run: CPU (software) adapters and GPUs get different work splits. */
@@ -36,6 +39,8 @@ export interface CompileOptions {
    * adapters for inputs wider than 64; otherwise inside the kernel, and x's gradient with them).
    */
   hoistInput?: boolean;
+  /** Tuning / testing knob: the kernels' work split (default: 'rows' on CPU adapters when the cell is small enough, else 'phases'). */
+  mode?: CellKernelMode;
   /** Tuning / testing knob: merge add(matmul, matmul) into one two-term matmul (default true). */
   mergeSums?: boolean;
   /** Tuning / testing knob: the largest K·N of a matmul weight whose gradient cellParamGrads sums (default: all on CPU adapters, SMALL_OUTER on GPUs; bigger ones are GEMMs). */
@@ -48,8 +53,10 @@ export interface CompileOptions {
  */
 export async function compileCell(cell: TraceableCell, B: number, I: number, weights: readonly { name: string; shape: readonly number[] }[], opts: CompileOptions): Promise<CompiledCell> {
   const graph = await traceCell(cell, B, I, weights, opts.hoistInput ?? (!opts.software || I > 64), opts.mergeSums ?? true);
-  const { layout, module } = generateCell(graph, weights.map((w) => w.shape.reduce((a, b) => a * b, 1)), opts.outerLimit ?? (opts.software ? Infinity : SMALL_OUTER));
-  return { graph, layout, module, weightShapes: weights.map((w) => [...w.shape]) };
+  const mode = opts.mode ?? (opts.software && rowKernelsFit(graph) ? 'rows' : 'phases');
+  if (mode === 'rows' && !rowKernelsFit(graph)) throw new RangeError(`${cell.className}: too big for the row kernels (mode 'rows')`);
+  const { layout, module } = generateCell(graph, weights.map((w) => w.shape.reduce((a, b) => a * b, 1)), opts.outerLimit ?? (opts.software ? Infinity : SMALL_OUTER), mode);
+  return { graph, layout, module, weightShapes: weights.map((w) => [...w.shape]), mode };
 }
 
 export interface CellRnnOptions {
@@ -94,6 +101,16 @@ export function cellWorkLayout(maxWidth: number, B: number, software: boolean, o
   return { rowsPerGroup: R, workgroup: WG };
 }
 
+/**
+ * The row kernels' layout: a row per invocation, WG = the adapter's SIMD width (lavapipe 8 lanes,
+ * SwiftShader 4), so a workgroup is one group of lanes; `rowsPerGroup` equals it.
+ */
+export function rowLayout(opt: CellRnnOptions['persistentLayout'] = {}, swiftshader = false): { rowsPerGroup: number; workgroup: number } {
+  const WG = opt.workgroup ?? (swiftshader ? 4 : 8);
+  if (!Number.isInteger(WG) || WG < 1 || WG > 256) throw new RangeError(`cell rnn: workgroup must be an integer in [1, 256], got ${WG}`);
+  return { rowsPerGroup: WG, workgroup: WG };
+}
+
 /** Floats from `n` rounded up to the storage-offset alignment (so a block can be bound alone). */
 function alignFloats(n: number, alignBytes: number): number {
   const a = alignBytes / 4;
@@ -118,13 +135,14 @@ export async function cellRnn(g: Graph, cc: CompiledCell, x: Tensor, weights: re
   const needsGrad = g.needsGrad(...inputs);
   const align = g.ctx.alignment;
 
-  // consts = [weights the kernels read | initial states | recurrent masks | sequence mask]
+  // wts = the weights the kernels read; consts = [initial states | recurrent masks | sequence mask | input mask]
   const params: Record<string, number> = Object.fromEntries(cellParamNames(cg).map((f) => [f, 0]));
-  let n = l.weightFloats;
-  const parts: [Tensor, number][] = [];
+  const wts = g.alloc([Math.max(1, l.weightFloats)], `${cg.name}/weights`);
   weights.forEach((w, i) => {
-    if (l.weightOffset[i]! >= 0) parts.push([w, l.weightOffset[i]!]);
+    if (l.weightOffset[i]! >= 0) g.forward.copy(w, new Tensor(wts.buffer, [w.size], wts.byteOffset + 4 * l.weightOffset[i]!, false, 'weights part'));
   });
+  let n = 0;
+  const parts: [Tensor, number][] = [];
   const place = (t: Tensor | null, field: string) => {
     if (!t) return;
     params[field] = n;
@@ -177,11 +195,11 @@ export async function cellRnn(g: Graph, cc: CompiledCell, x: Tensor, weights: re
   const maxWidth = Math.max(...l.forward.map((p) => p.width), ...l.backward.map((p) => p.width));
   const info = g.ctx.gpu.info;
   const swiftshader = /swiftshader/i.test(`${info.vendor} ${info.architecture} ${info.description}`);
-  const { rowsPerGroup, workgroup } = cellWorkLayout(maxWidth, B, software, opts.persistentLayout, swiftshader);
+  const { rowsPerGroup, workgroup } = cc.mode === 'rows' ? rowLayout(opts.persistentLayout, swiftshader) : cellWorkLayout(maxWidth, B, software, opts.persistentLayout, swiftshader);
   Object.assign(params, { B, T, rowsPerGroup });
   const constants = { WG: workgroup, STORAGE_BARRIER: software ? 0 : 1, HAS_INIT: init ? 1 : 0, HAS_REC_MASK: recMasks.some(Boolean) ? 1 : 0, HAS_SEQ_MASK: seqMask ? 1 : 0 };
   const groups = Math.ceil(B / rowsPerGroup);
-  const bindings: Record<string, Tensor> = { consts, xin: xIn, saved, outSeq, last, ...(xproj ? { xproj } : {}) };
+  const bindings: Record<string, Tensor> = { wts, consts, xin: xIn, saved, outSeq, last, ...(xproj ? { xproj } : {}) };
   const kf = await g.ctx.shaders.kernel(cc.module, 'cellForward', constants);
   const own = kf.ownBindings(bindings);
   for (const [tStart, tEnd] of timeChunks(T)) g.forward.dispatch(kf, own, { ...params, tStart, tEnd }, kf.groupsFor(groups * kf.invocations));
@@ -192,7 +210,7 @@ export async function cellRnn(g: Graph, cc: CompiledCell, x: Tensor, weights: re
     name: `cell:${cg.name}`,
     inputs,
     outputs: [outSeq, lastOut, ...lastStates],
-    saved: [consts, xIn, ...(xproj ? [xproj] : []), saved, outSeq],
+    saved: [wts, consts, xIn, ...(xproj ? [xproj] : []), saved, outSeq],
     backward: async () => {
       const dOutSeq = g.gradIfAny(outSeq);
       const dLastOut = g.gradIfAny(lastOut);

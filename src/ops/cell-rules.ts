@@ -7,7 +7,7 @@
 import type { CellNode } from './cell-graph';
 import { at, fl, u, type StepGen } from './cell-wgsl';
 
-const ACT: Record<string, (x: string) => string> = {
+export const ACT: Record<string, (x: string) => string> = {
   tanh: (x) => `tanhStable(${x})`,
   sigmoid: (x) => `sigmoidStable(${x})`,
   relu: (x) => `max(${x}, 0.0)`,
@@ -15,7 +15,7 @@ const ACT: Record<string, (x: string) => string> = {
   hardSigmoidTfjs: (x) => `clamp(0.2 * ${x} + 0.5, 0.0, 1.0)`,
 };
 /** Derivatives in terms of the activation's output y. */
-const ACT_GRAD: Record<string, (y: string) => string> = {
+export const ACT_GRAD: Record<string, (y: string) => string> = {
   tanh: (y) => `(1.0 - ${y} * ${y})`,
   sigmoid: (y) => `${y} * (1.0 - ${y})`,
   relu: (y) => `select(0.0, 1.0, ${y} > 0.0)`,
@@ -28,7 +28,7 @@ export function valueLines(gen: StepGen, n: CellNode, blocked: boolean): void {
   const o = gen.o;
   const v = `n${n.id}`;
   const A = 'a' in n ? gen.V(n.a, 'j') : '';
-  const w = (x: { index: number; offset: number }) => `consts[${at('', gen.weight(x), 'j')}]`;
+  const w = (x: { index: number; offset: number }) => `wts[${at('', gen.weight(x), 'j')}]`;
   switch (n.kind) {
     case 'matmul':
       if (blocked) {
@@ -36,7 +36,7 @@ export function valueLines(gen: StepGen, n: CellNode, blocked: boolean): void {
         return;
       }
       o.line(`var ${v} = ${n.bias ? w(n.bias) : '0.0'};`);
-      for (const t of n.terms) o.line(`for (var k = 0u; k < ${u(gen.node(t.a).width)}; k++) { ${v} += ${gen.V(t.a, 'k')} * consts[${at(`k * ${u(n.width)}`, gen.weight(t.weight), 'j')}]; }`);
+      for (const t of n.terms) o.line(`for (var k = 0u; k < ${u(gen.node(t.a).width)}; k++) { ${v} += ${gen.V(t.a, 'k')} * wts[${at(`k * ${u(n.width)}`, gen.weight(t.weight), 'j')}]; }`);
       break;
     case 'add':
     case 'sub':
@@ -133,7 +133,7 @@ export function gradientLines(gen: StepGen, id: number, blocked: boolean): boole
         o.line(`${d} += ${G()} * ${ACT_GRAD[cn.act]!(gen.V(c, 'j', false))};`);
         break;
       case 'weightMul':
-        o.line(`${d} += ${G()} * consts[${at('', gen.weight(cn.weight), 'j')}];`);
+        o.line(`${d} += ${G()} * wts[${at('', gen.weight(cn.weight), 'j')}];`);
         break;
       case 'stateDrop':
         o.line(`${d} += ${G()} * recMask${cn.state}(b, j);`);
@@ -148,7 +148,7 @@ export function gradientLines(gen: StepGen, id: number, blocked: boolean): boole
       }
       case 'matmul':
         if (skip && skip[0].id === c && skip[1] === pos) break;
-        o.line(`for (var m = 0u; m < ${u(cn.width)}; m++) { ${d} += ${gen.G(c, 'm')} * consts[${at(`j * ${u(cn.width)}`, gen.weight(cn.terms[pos]!.weight), 'm')}]; }`);
+        o.line(`for (var m = 0u; m < ${u(cn.width)}; m++) { ${d} += ${gen.G(c, 'm')} * wts[${at(`j * ${u(cn.width)}`, gen.weight(cn.terms[pos]!.weight), 'm')}]; }`);
         break;
       case 'concat': {
         const off = cn.parts.slice(0, pos).reduce((s, p) => s + gen.node(p).width, 0);

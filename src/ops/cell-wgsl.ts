@@ -151,8 +151,8 @@ export class StepGen {
         const N = n.width;
         out.push({
           node: n.id,
-          segs: n.terms.map((t) => ({ K: this.node(t.a).width, a: (row: string) => this.V(t.a, 'k', false, row), w: (j: string) => `consts[${at(`k * ${u(N)}`, this.weight(t.weight), j)}]` })),
-          init: n.bias ? `vec4f(${[0, 1, 2, 3].map((i) => `consts[${at('', this.weight(n.bias!), `ju.${'xyzw'[i]}`)}]`).join(', ')})` : 'vec4f(0.0)',
+          segs: n.terms.map((t) => ({ K: this.node(t.a).width, a: (row: string) => this.V(t.a, 'k', false, row), w: (j: string) => `wts[${at(`k * ${u(N)}`, this.weight(t.weight), j)}]` })),
+          init: n.bias ? `vec4f(${[0, 1, 2, 3].map((i) => `wts[${at('', this.weight(n.bias!), `ju.${'xyzw'[i]}`)}]`).join(', ')})` : 'vec4f(0.0)',
           buffer: 'saved',
           col: this.l.savedCol[n.id]!,
         });
@@ -166,7 +166,7 @@ export class StepGen {
       if (!use || this.l.gradCol[it.id] === undefined) continue;
       const [mm, term] = use;
       const W = this.weight(mm.terms[term]!.weight), Nc = mm.width;
-      out.push({ node: it.id, segs: [{ K: Nc, a: (row) => this.G(mm.id, 'k', row), w: (j) => `consts[${at(`${j} * ${u(Nc)}`, W, 'k')}]` }], init: 'vec4f(0.0)', buffer: 'dsaved', col: this.l.gradCol[it.id]! });
+      out.push({ node: it.id, segs: [{ K: Nc, a: (row) => this.G(mm.id, 'k', row), w: (j) => `wts[${at(`${j} * ${u(Nc)}`, W, 'k')}]` }], init: 'vec4f(0.0)', buffer: 'dsaved', col: this.l.gradCol[it.id]! });
     }
     return out;
   }

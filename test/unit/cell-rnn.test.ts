@@ -43,8 +43,10 @@ describe('cell compiler: the layer-normalized cell (chapter J) against its float
     ['plain, gradients on every output', { B: 3, T: 5 }],
     ['gradient on the last output only', { B: 3, T: 5, last: true }],
     ['input and recurrent dropout, sequence mask (masked first steps and gaps)', { B: 4, T: 6, dropout: true, seq: (B, T) => Float64Array.from({ length: B * T }, (_, i) => ([0, 2, 3, 9, 13, 18, 19].includes(i) ? 0 : 1)) }],
+    ['the same with the phase kernels (wider cells on CPU adapters)', { B: 4, T: 6, dropout: true, seq: (B, T) => Float64Array.from({ length: B * T }, (_, i) => ([0, 2, 3, 9, 13, 18, 19].includes(i) ? 0 : 1)), compile: { mode: 'phases' } }],
     ['GPU-style kernels and layout: x projected by a GEMM before the loop, weight gradients by GEMMs, 3 rows per workgroup, 64 invocations', { B: 7, T: 4, dropout: true, layout: { rowsPerGroup: 3, workgroup: 64 }, compile: { software: false, outerLimit: 0 } }],
-    ['one row per workgroup, 4 invocations', { B: 3, T: 4, layout: { rowsPerGroup: 1, workgroup: 4 } }],
+    ['phase kernels, one row per workgroup, 4 invocations', { B: 3, T: 4, layout: { rowsPerGroup: 1, workgroup: 4 }, compile: { mode: 'phases' } }],
+    ['row kernels, 3 rows per workgroup (a partial workgroup)', { B: 5, T: 4, dropout: true, layout: { workgroup: 3 } }],
     ['T = 70: two chunks of steps, masks across the boundary', { B: 2, T: 70, dropout: true, seq: (B, T) => Float64Array.from({ length: B * T }, (_, i) => (i % 7 === 3 ? 0 : 1)) }],
   ];
   for (const [label, c] of cases) {
@@ -143,31 +145,46 @@ describe('cell compiler: a GRU and an LSTM written from cellOps equal the built-
 });
 
 describe('cell compiler: what it makes of a cell', () => {
-  it('the LN cell: one generated module (forward above BPTT, then the weight gradients) with its header, compiled through the shader loader; per step 3 barriers forward, 4 backward (5 when x needs its gradient)', async () => {
+  it('the LN cell on CPU adapters: one generated module (forward above BPTT, then the weight gradients), a row per invocation with every unit unrolled and no barrier, compiled through the shader loader', async () => {
     const cell = rnn.layers.lnSimpleRNNCell({ units: 20 });
     const cc = await compileCell(cell, 32, 1, cell.weightSpecs(1), { software: true });
     const { code, name } = cc.module;
     await expect(code).toMatchFileSnapshot('__snapshots__/cell-rnn.ln-cell.wgsl');
+    expect(cc.mode).toBe('rows');
     expect(name).toMatch(/^cell-LNSimpleRNNCell-[0-9a-f]{8}\.wgsl$/);
     for (const k of ['op: src/ops/cell-rnn.ts', 'reference: test/reference/cells.ts', 'test: test/unit/cell-rnn.test.ts']) expect(code).toContain(`//! ${k}`);
-    // forward: x·K + b + h·U (one matmul node with two terms, one register block) | the row's mean and variance | the rest, the state, the output
+    // x·K + b + h·U is one matmul node with two terms
     expect(cc.graph.nodes.filter((n) => n.kind === 'matmul').map((n) => (n.kind === 'matmul' ? n.terms.length : 0))).toEqual([2]);
+    const body = (entry: string) => code.slice(code.indexOf(`fn ${entry}(`), code.indexOf('\n}\n', code.indexOf(`fn ${entry}(`)));
+    for (const e of ['cellForward', 'cellBackward']) expect(body(e)).not.toMatch(/barrier\(\)/);
+    expect(body('cellForward')).toMatch(/let n\d+_19 = wts\[\d+u\] \+ x_0 \* wts\[\d+u\] \+ sd0_0 \* wts/); // unit 19: bias + x·K + h·U at constant offsets
+    // every weight's gradient is summed in the kernel on CPU adapters
+    expect(cc.layout.params).toMatchObject({ gemm: [], weights: [0, 1, 2, 3, 4], total: 5 + 25 + 5 + 5 + 5 }); // tasks of 4×4 and 4 elements
+    const ctx = await gpuContext();
+    const kf = await ctx.shaders.kernel(cc.module, 'cellForward', { WG: 8 });
+    const kb = await ctx.shaders.kernel(cc.module, 'cellBackward', { WG: 8, HAS_DOUT_SEQ: 1, HAS_DX: 1 });
+    const kp = await ctx.shaders.kernel(cc.module, 'cellParamGrads', { WG: 8 });
+    expect(kf.id).toBe(`${name}:cellForward`);
+    expect(kf.resources.map((r) => r.name).sort()).toEqual(['consts', 'last', 'outSeq', 'params', 'saved', 'wts', 'xin']);
+    expect(kb.resources.map((r) => r.name).sort()).toEqual(['carry', 'consts', 'dOutSeq', 'dsaved', 'dxin', 'params', 'saved', 'wts']);
+    expect(kp.resources.map((r) => r.name).sort()).toEqual(['dsaved', 'params', 'saved', 'wg0', 'wg1', 'wg2', 'wg3', 'wg4', 'xin']);
+  });
+
+  it('the phase kernels of the same cell (wider cells on CPU adapters, GPUs): per step 3 barriers forward, 4 backward (5 when x needs its gradient); a GPU build projects x by a GEMM', async () => {
+    const cell = rnn.layers.lnSimpleRNNCell({ units: 20 });
+    const cc = await compileCell(cell, 32, 1, cell.weightSpecs(1), { software: true, mode: 'phases' });
+    expect(cc.mode).toBe('phases');
+    // x·K + b + h·U in register blocks | the row's mean and variance | the rest, the state, the output
     expect(cc.layout.forward.map((p) => `${p.kind}:${p.items.length}`)).toEqual(['units:1', 'rows:1', 'units:6']);
     expect(cc.layout.backward.map((p) => p.kind)).toEqual(['units', 'rows', 'units', 'units', 'units']);
-    expect(code.match(/if \(HAS_DX\) \{\n\s*for/g)).toHaveLength(1); // the last backward phase (x's gradient) runs only when x needs it
-    // every weight's gradient is summed in the kernel on CPU adapters; a GPU build makes the recurrent one a GEMM
-    expect(cc.layout.params).toMatchObject({ gemm: [], weights: [0, 1, 2, 3, 4], total: 5 + 25 + 5 + 5 + 5 }); // tasks of 4×4 and 4 elements
+    expect(cc.module.code.match(/if \(HAS_DX\) \{\n\s*for/g)).toHaveLength(1); // the last backward phase (x's gradient) runs only when x needs it
     const gpu = await compileCell(cell, 32, 1, cell.weightSpecs(1), { software: false, outerLimit: 256 });
+    expect(gpu.mode).toBe('phases');
     expect(gpu.graph.nodes.filter((n) => n.kind === 'proj')).toHaveLength(1);
-    expect(gpu.layout.params.gemm).toHaveLength(1);
+    expect(gpu.layout.params.gemm).toHaveLength(1); // the recurrent weight's gradient: a GEMM
     const ctx = await gpuContext();
-    const kf = await ctx.shaders.kernel(cc.module, 'cellForward', { WG: 16 });
-    const kb = await ctx.shaders.kernel(cc.module, 'cellBackward', { WG: 16, HAS_DOUT_SEQ: 1, HAS_DX: 1 });
-    const kp = await ctx.shaders.kernel(cc.module, 'cellParamGrads', { WG: 16 });
-    expect(kf.id).toBe(`${name}:cellForward`);
-    expect(kf.resources.map((r) => r.name).sort()).toEqual(['consts', 'last', 'outSeq', 'params', 'saved', 'xin']);
-    expect(kb.resources.map((r) => r.name).sort()).toEqual(['carry', 'consts', 'dOutSeq', 'dsaved', 'dxin', 'params', 'saved']);
-    expect(kp.resources.map((r) => r.name).sort()).toEqual(['dsaved', 'params', 'saved', 'wg0', 'wg1', 'wg2', 'wg3', 'wg4', 'xin']);
+    await ctx.shaders.kernel(gpu.module, 'cellForward', { WG: 64 });
+    await ctx.shaders.kernel(gpu.module, 'cellBackward', { WG: 64, HAS_DOUT_SEQ: 1 });
   });
 
   it('cells the compiler cannot handle fail with the reason (the layer then runs them step by step)', async () => {

@@ -5,17 +5,17 @@
 //! test: test/unit/cell-rnn.test.ts
 //
 // The step, per batch row (n<id>: a value; saved / dsaved: its columns in the [B, T, ·] rows):
-//   n0 = x_t [1]  [1] (dsaved 0)  x_t
+//   n0 = x_t [1]  [1]  x_t
 //   n1 = state 0 entering the step [20]  [20] (saved 0)  state 0 (t-1)
-//   n2 = n1 ⊙ recurrent-dropout mask 0  [20] (saved 20, dsaved 1)  state 0 ⊙ recurrent dropout
-//   n3 = n0·w0 + n2·w1 + w2  [20] (saved 40, dsaved 21)  simple_rnn_cell + simple_rnn_cell/recurrent
-//   n4 = mean and 1/sqrt(var + 0.001) of n3's row  [2] (saved 60)  layer_normalization mean, 1/std
-//   n5 = (n3 - mean)·rstd (n4)  [20] (saved 62, dsaved 41)  layer_normalization (x - mean)/std
+//   n2 = n1 ⊙ recurrent-dropout mask 0  [20] (saved 20)  state 0 ⊙ recurrent dropout
+//   n3 = n0·w0 + n2·w1 + w2  [20] (dsaved 0)  simple_rnn_cell + simple_rnn_cell/recurrent
+//   n4 = mean and 1/sqrt(var + 0.001) of n3's row  [2] (saved 40)  layer_normalization mean, 1/std
+//   n5 = (n3 - mean)·rstd (n4)  [20] (saved 42)  layer_normalization (x - mean)/std
 //   n6 = n5 ⊙ w3  [20]  layer_normalization ·gamma
-//   n7 = n6 + w4  [20] (dsaved 61)  layer_normalization +beta
-//   n8 = tanh(n7)  [20] (saved 82)  tanh
+//   n7 = n6 + w4  [20] (dsaved 20)  layer_normalization +beta
+//   n8 = tanh(n7)  [20] (saved 62)  tanh
 //   output = n8; new states = n8
-// Weights in consts: w0 at 0, w1 at 20, w2 at 420, w3 at 440, w4 at 460.
+// Weights in wts: w0 at 0, w1 at 20, w2 at 420, w3 at 440, w4 at 460.
 
 struct Params {
   B: u32,
@@ -41,11 +41,12 @@ override HAS_SEQ_MASK: bool = false; // Keras masking: a masked step carries the
 override HAS_DOUT_SEQ: bool = false; // backward: the output sequence received a gradient
 override HAS_DX: bool = false;       // backward: x needs its gradient (added into dxin)
 override HAS_IN_MASK: bool = false;  // backward: input dropout (dx = dx_dropped ⊙ mask at consts[inMaskOff])
-const SW = 102u; // floats per row and step of saved
-const DW = 103u; // floats per row and step of dsaved
+const SW = 82u; // floats per row and step of saved
+const DW = 62u; // floats per row and step of dsaved
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> consts: array<f32>;          // weights, then initial states, masks
+@group(0) @binding(10) var<storage, read> wts: array<f32, 480>; // the weights the kernels read (w<i> at the offsets below)
+@group(0) @binding(1) var<storage, read> consts: array<f32>;          // initial states, dropout masks, the sequence mask
 @group(0) @binding(2) var<storage, read> xproj: array<f32>;           // [B, T, 0] x_t's projections
 @group(0) @binding(3) var<storage, read> xin: array<f32>;             // [B, T, 1] x
 @group(0) @binding(4) var<storage, read_write> saved: array<f32>;     // [B, T, SW]
@@ -117,336 +118,964 @@ fn put4Grad(at: u32, n: u32, v: vec4f) {
   if (n > 3u) { dsaved[at + 3u] = v.w; }
 }
 
-// Forward over the steps [tStart, tEnd): per step the phases below; the states entering step s are in saved.
+// Forward over the steps [tStart, tEnd): invocation lid owns batch row row0 + lid, every unit of the step unrolled.
 @compute @workgroup_size(WG)
 fn cellForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let R = params.rowsPerGroup;
   let row0 = (wid.y * nwg.x + wid.x) * R;
   let rowEnd = min(row0 + R, params.B); // this workgroup's rows: [row0, rowEnd)
+  let b = row0 + lid;
+  if (b >= rowEnd) { return; }
+  // the states entering the chunk (initial states, zeros, or where the previous chunk left them) and the last output
+  var st0_0 = 0.0;
+  var st0_1 = 0.0;
+  var st0_2 = 0.0;
+  var st0_3 = 0.0;
+  var st0_4 = 0.0;
+  var st0_5 = 0.0;
+  var st0_6 = 0.0;
+  var st0_7 = 0.0;
+  var st0_8 = 0.0;
+  var st0_9 = 0.0;
+  var st0_10 = 0.0;
+  var st0_11 = 0.0;
+  var st0_12 = 0.0;
+  var st0_13 = 0.0;
+  var st0_14 = 0.0;
+  var st0_15 = 0.0;
+  var st0_16 = 0.0;
+  var st0_17 = 0.0;
+  var st0_18 = 0.0;
+  var st0_19 = 0.0;
+  var out_0 = 0.0;
+  var out_1 = 0.0;
+  var out_2 = 0.0;
+  var out_3 = 0.0;
+  var out_4 = 0.0;
+  var out_5 = 0.0;
+  var out_6 = 0.0;
+  var out_7 = 0.0;
+  var out_8 = 0.0;
+  var out_9 = 0.0;
+  var out_10 = 0.0;
+  var out_11 = 0.0;
+  var out_12 = 0.0;
+  var out_13 = 0.0;
+  var out_14 = 0.0;
+  var out_15 = 0.0;
+  var out_16 = 0.0;
+  var out_17 = 0.0;
+  var out_18 = 0.0;
+  var out_19 = 0.0;
   if (params.tStart == 0u) {
-    // the states entering step 0: the initial states, or zeros
-    for (var p = lid; p < R * 20u; p += WG) {
-      let b = row0 + p / 20u;
-      let j = p % 20u;
-      if (b < rowEnd) {
-        var v = 0.0;
-        if (HAS_INIT) { v = consts[params.initOff0 + b * 20u + j]; }
-        saved[rowOf(b, 0u) * SW + j] = v;
-        saved[rowOf(b, 0u) * SW + 20u + j] = v * recMask0(b, j);
-      }
+    if (HAS_INIT) {
+      st0_0 = consts[params.initOff0 + b * 20u + 0u];
+      st0_1 = consts[params.initOff0 + b * 20u + 1u];
+      st0_2 = consts[params.initOff0 + b * 20u + 2u];
+      st0_3 = consts[params.initOff0 + b * 20u + 3u];
+      st0_4 = consts[params.initOff0 + b * 20u + 4u];
+      st0_5 = consts[params.initOff0 + b * 20u + 5u];
+      st0_6 = consts[params.initOff0 + b * 20u + 6u];
+      st0_7 = consts[params.initOff0 + b * 20u + 7u];
+      st0_8 = consts[params.initOff0 + b * 20u + 8u];
+      st0_9 = consts[params.initOff0 + b * 20u + 9u];
+      st0_10 = consts[params.initOff0 + b * 20u + 10u];
+      st0_11 = consts[params.initOff0 + b * 20u + 11u];
+      st0_12 = consts[params.initOff0 + b * 20u + 12u];
+      st0_13 = consts[params.initOff0 + b * 20u + 13u];
+      st0_14 = consts[params.initOff0 + b * 20u + 14u];
+      st0_15 = consts[params.initOff0 + b * 20u + 15u];
+      st0_16 = consts[params.initOff0 + b * 20u + 16u];
+      st0_17 = consts[params.initOff0 + b * 20u + 17u];
+      st0_18 = consts[params.initOff0 + b * 20u + 18u];
+      st0_19 = consts[params.initOff0 + b * 20u + 19u];
     }
-    barrier();
+  } else {
+    st0_0 = last[params.lastOff0 + b * 20u + 0u];
+    st0_1 = last[params.lastOff0 + b * 20u + 1u];
+    st0_2 = last[params.lastOff0 + b * 20u + 2u];
+    st0_3 = last[params.lastOff0 + b * 20u + 3u];
+    st0_4 = last[params.lastOff0 + b * 20u + 4u];
+    st0_5 = last[params.lastOff0 + b * 20u + 5u];
+    st0_6 = last[params.lastOff0 + b * 20u + 6u];
+    st0_7 = last[params.lastOff0 + b * 20u + 7u];
+    st0_8 = last[params.lastOff0 + b * 20u + 8u];
+    st0_9 = last[params.lastOff0 + b * 20u + 9u];
+    st0_10 = last[params.lastOff0 + b * 20u + 10u];
+    st0_11 = last[params.lastOff0 + b * 20u + 11u];
+    st0_12 = last[params.lastOff0 + b * 20u + 12u];
+    st0_13 = last[params.lastOff0 + b * 20u + 13u];
+    st0_14 = last[params.lastOff0 + b * 20u + 14u];
+    st0_15 = last[params.lastOff0 + b * 20u + 15u];
+    st0_16 = last[params.lastOff0 + b * 20u + 16u];
+    st0_17 = last[params.lastOff0 + b * 20u + 17u];
+    st0_18 = last[params.lastOff0 + b * 20u + 18u];
+    st0_19 = last[params.lastOff0 + b * 20u + 19u];
+    out_0 = outSeq[rowOf(b, params.tStart - 1u) * 20u + 0u];
+    out_1 = outSeq[rowOf(b, params.tStart - 1u) * 20u + 1u];
+    out_2 = outSeq[rowOf(b, params.tStart - 1u) * 20u + 2u];
+    out_3 = outSeq[rowOf(b, params.tStart - 1u) * 20u + 3u];
+    out_4 = outSeq[rowOf(b, params.tStart - 1u) * 20u + 4u];
+    out_5 = outSeq[rowOf(b, params.tStart - 1u) * 20u + 5u];
+    out_6 = outSeq[rowOf(b, params.tStart - 1u) * 20u + 6u];
+    out_7 = outSeq[rowOf(b, params.tStart - 1u) * 20u + 7u];
+    out_8 = outSeq[rowOf(b, params.tStart - 1u) * 20u + 8u];
+    out_9 = outSeq[rowOf(b, params.tStart - 1u) * 20u + 9u];
+    out_10 = outSeq[rowOf(b, params.tStart - 1u) * 20u + 10u];
+    out_11 = outSeq[rowOf(b, params.tStart - 1u) * 20u + 11u];
+    out_12 = outSeq[rowOf(b, params.tStart - 1u) * 20u + 12u];
+    out_13 = outSeq[rowOf(b, params.tStart - 1u) * 20u + 13u];
+    out_14 = outSeq[rowOf(b, params.tStart - 1u) * 20u + 14u];
+    out_15 = outSeq[rowOf(b, params.tStart - 1u) * 20u + 15u];
+    out_16 = outSeq[rowOf(b, params.tStart - 1u) * 20u + 16u];
+    out_17 = outSeq[rowOf(b, params.tStart - 1u) * 20u + 17u];
+    out_18 = outSeq[rowOf(b, params.tStart - 1u) * 20u + 18u];
+    out_19 = outSeq[rowOf(b, params.tStart - 1u) * 20u + 19u];
   }
   for (var s = params.tStart; s < params.tEnd; s++) {
-    // phase 1: n3 (8 rows × 4 units per invocation)
-    for (var rb = row0; rb < rowEnd; rb += 8u) {
-      for (var p = lid; p < 5u; p += WG) {
-        let j0 = 4u * p;
-        let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(19u));
-        let r0 = rowOf(min(rb + 0u, rowEnd - 1u), s);
-        let r1 = rowOf(min(rb + 1u, rowEnd - 1u), s);
-        let r2 = rowOf(min(rb + 2u, rowEnd - 1u), s);
-        let r3 = rowOf(min(rb + 3u, rowEnd - 1u), s);
-        let r4 = rowOf(min(rb + 4u, rowEnd - 1u), s);
-        let r5 = rowOf(min(rb + 5u, rowEnd - 1u), s);
-        let r6 = rowOf(min(rb + 6u, rowEnd - 1u), s);
-        let r7 = rowOf(min(rb + 7u, rowEnd - 1u), s);
-        // n3: 8 rows × 4 units
-        let init3 = vec4f(consts[420u + ju.x], consts[420u + ju.y], consts[420u + ju.z], consts[420u + ju.w]); // the bias
-        var d3_0 = init3;
-        var d3_1 = init3;
-        var d3_2 = init3;
-        var d3_3 = init3;
-        var d3_4 = init3;
-        var d3_5 = init3;
-        var d3_6 = init3;
-        var d3_7 = init3;
-        for (var k = 0u; k < 1u; k++) {
-          let w = vec4f(consts[k * 20u + ju.x], consts[k * 20u + ju.y], consts[k * 20u + ju.z], consts[k * 20u + ju.w]);
-          d3_0 += xin[r0 * 1u + k] * w;
-          d3_1 += xin[r1 * 1u + k] * w;
-          d3_2 += xin[r2 * 1u + k] * w;
-          d3_3 += xin[r3 * 1u + k] * w;
-          d3_4 += xin[r4 * 1u + k] * w;
-          d3_5 += xin[r5 * 1u + k] * w;
-          d3_6 += xin[r6 * 1u + k] * w;
-          d3_7 += xin[r7 * 1u + k] * w;
-        }
-        for (var k = 0u; k < 20u; k++) {
-          let w = vec4f(consts[k * 20u + 20u + ju.x], consts[k * 20u + 20u + ju.y], consts[k * 20u + 20u + ju.z], consts[k * 20u + 20u + ju.w]);
-          d3_0 += saved[r0 * SW + 20u + k] * w;
-          d3_1 += saved[r1 * SW + 20u + k] * w;
-          d3_2 += saved[r2 * SW + 20u + k] * w;
-          d3_3 += saved[r3 * SW + 20u + k] * w;
-          d3_4 += saved[r4 * SW + 20u + k] * w;
-          d3_5 += saved[r5 * SW + 20u + k] * w;
-          d3_6 += saved[r6 * SW + 20u + k] * w;
-          d3_7 += saved[r7 * SW + 20u + k] * w;
-        }
-        put4SavedFull(r0 * SW + 40u + j0, d3_0);
-        put4SavedFull(r1 * SW + 40u + j0, d3_1);
-        put4SavedFull(r2 * SW + 40u + j0, d3_2);
-        put4SavedFull(r3 * SW + 40u + j0, d3_3);
-        put4SavedFull(r4 * SW + 40u + j0, d3_4);
-        put4SavedFull(r5 * SW + 40u + j0, d3_5);
-        put4SavedFull(r6 * SW + 40u + j0, d3_6);
-        put4SavedFull(r7 * SW + 40u + j0, d3_7);
-        for (var b = rb; b < min(rb + 8u, rowEnd); b++) {
-          for (var j = j0; j < min(j0 + 4u, 20u); j++) {
-            let row = rowOf(b, s);
-            if (HAS_SEQ_MASK && stepMasked(b, s)) {
-              saved[row * SW + 40u + j] = 0.0;
-            } else {
-              let n3 = saved[row * SW + 40u + j]; // from the dot block
-            }
-          }
-        }
-      }
+    let row = rowOf(b, s);
+    // the states entering step s (for BPTT and the weight gradients), dropped where they enter a matmul
+    saved[row * SW + 0u] = st0_0;
+    let sd0_0 = st0_0 * recMask0(b, 0u);
+    saved[row * SW + 20u] = sd0_0;
+    saved[row * SW + 1u] = st0_1;
+    let sd0_1 = st0_1 * recMask0(b, 1u);
+    saved[row * SW + 21u] = sd0_1;
+    saved[row * SW + 2u] = st0_2;
+    let sd0_2 = st0_2 * recMask0(b, 2u);
+    saved[row * SW + 22u] = sd0_2;
+    saved[row * SW + 3u] = st0_3;
+    let sd0_3 = st0_3 * recMask0(b, 3u);
+    saved[row * SW + 23u] = sd0_3;
+    saved[row * SW + 4u] = st0_4;
+    let sd0_4 = st0_4 * recMask0(b, 4u);
+    saved[row * SW + 24u] = sd0_4;
+    saved[row * SW + 5u] = st0_5;
+    let sd0_5 = st0_5 * recMask0(b, 5u);
+    saved[row * SW + 25u] = sd0_5;
+    saved[row * SW + 6u] = st0_6;
+    let sd0_6 = st0_6 * recMask0(b, 6u);
+    saved[row * SW + 26u] = sd0_6;
+    saved[row * SW + 7u] = st0_7;
+    let sd0_7 = st0_7 * recMask0(b, 7u);
+    saved[row * SW + 27u] = sd0_7;
+    saved[row * SW + 8u] = st0_8;
+    let sd0_8 = st0_8 * recMask0(b, 8u);
+    saved[row * SW + 28u] = sd0_8;
+    saved[row * SW + 9u] = st0_9;
+    let sd0_9 = st0_9 * recMask0(b, 9u);
+    saved[row * SW + 29u] = sd0_9;
+    saved[row * SW + 10u] = st0_10;
+    let sd0_10 = st0_10 * recMask0(b, 10u);
+    saved[row * SW + 30u] = sd0_10;
+    saved[row * SW + 11u] = st0_11;
+    let sd0_11 = st0_11 * recMask0(b, 11u);
+    saved[row * SW + 31u] = sd0_11;
+    saved[row * SW + 12u] = st0_12;
+    let sd0_12 = st0_12 * recMask0(b, 12u);
+    saved[row * SW + 32u] = sd0_12;
+    saved[row * SW + 13u] = st0_13;
+    let sd0_13 = st0_13 * recMask0(b, 13u);
+    saved[row * SW + 33u] = sd0_13;
+    saved[row * SW + 14u] = st0_14;
+    let sd0_14 = st0_14 * recMask0(b, 14u);
+    saved[row * SW + 34u] = sd0_14;
+    saved[row * SW + 15u] = st0_15;
+    let sd0_15 = st0_15 * recMask0(b, 15u);
+    saved[row * SW + 35u] = sd0_15;
+    saved[row * SW + 16u] = st0_16;
+    let sd0_16 = st0_16 * recMask0(b, 16u);
+    saved[row * SW + 36u] = sd0_16;
+    saved[row * SW + 17u] = st0_17;
+    let sd0_17 = st0_17 * recMask0(b, 17u);
+    saved[row * SW + 37u] = sd0_17;
+    saved[row * SW + 18u] = st0_18;
+    let sd0_18 = st0_18 * recMask0(b, 18u);
+    saved[row * SW + 38u] = sd0_18;
+    saved[row * SW + 19u] = st0_19;
+    let sd0_19 = st0_19 * recMask0(b, 19u);
+    saved[row * SW + 39u] = sd0_19;
+    if (HAS_SEQ_MASK && stepMasked(b, s)) {
+      // masked: the states are carried and the output is the previous one; what the weight gradients read is zero
+      saved[row * SW + 40u] = 0.0;
+      saved[row * SW + 41u] = 0.0;
+      saved[row * SW + 42u] = 0.0;
+      saved[row * SW + 43u] = 0.0;
+      saved[row * SW + 44u] = 0.0;
+      saved[row * SW + 45u] = 0.0;
+      saved[row * SW + 46u] = 0.0;
+      saved[row * SW + 47u] = 0.0;
+      saved[row * SW + 48u] = 0.0;
+      saved[row * SW + 49u] = 0.0;
+      saved[row * SW + 50u] = 0.0;
+      saved[row * SW + 51u] = 0.0;
+      saved[row * SW + 52u] = 0.0;
+      saved[row * SW + 53u] = 0.0;
+      saved[row * SW + 54u] = 0.0;
+      saved[row * SW + 55u] = 0.0;
+      saved[row * SW + 56u] = 0.0;
+      saved[row * SW + 57u] = 0.0;
+      saved[row * SW + 58u] = 0.0;
+      saved[row * SW + 59u] = 0.0;
+      saved[row * SW + 60u] = 0.0;
+      saved[row * SW + 61u] = 0.0;
+      saved[row * SW + 62u] = 0.0;
+      saved[row * SW + 63u] = 0.0;
+      saved[row * SW + 64u] = 0.0;
+      saved[row * SW + 65u] = 0.0;
+      saved[row * SW + 66u] = 0.0;
+      saved[row * SW + 67u] = 0.0;
+      saved[row * SW + 68u] = 0.0;
+      saved[row * SW + 69u] = 0.0;
+      saved[row * SW + 70u] = 0.0;
+      saved[row * SW + 71u] = 0.0;
+      saved[row * SW + 72u] = 0.0;
+      saved[row * SW + 73u] = 0.0;
+      saved[row * SW + 74u] = 0.0;
+      saved[row * SW + 75u] = 0.0;
+      saved[row * SW + 76u] = 0.0;
+      saved[row * SW + 77u] = 0.0;
+      saved[row * SW + 78u] = 0.0;
+      saved[row * SW + 79u] = 0.0;
+      saved[row * SW + 80u] = 0.0;
+      saved[row * SW + 81u] = 0.0;
+    } else {
+      let x_0 = xin[row * 1u + 0u];
+      let n3_0 = wts[420u] + x_0 * wts[0u] + sd0_0 * wts[20u] + sd0_1 * wts[40u] + sd0_2 * wts[60u] + sd0_3 * wts[80u] + sd0_4 * wts[100u] + sd0_5 * wts[120u] + sd0_6 * wts[140u] + sd0_7 * wts[160u] + sd0_8 * wts[180u] + sd0_9 * wts[200u] + sd0_10 * wts[220u] + sd0_11 * wts[240u] + sd0_12 * wts[260u] + sd0_13 * wts[280u] + sd0_14 * wts[300u] + sd0_15 * wts[320u] + sd0_16 * wts[340u] + sd0_17 * wts[360u] + sd0_18 * wts[380u] + sd0_19 * wts[400u];
+      let n3_1 = wts[421u] + x_0 * wts[1u] + sd0_0 * wts[21u] + sd0_1 * wts[41u] + sd0_2 * wts[61u] + sd0_3 * wts[81u] + sd0_4 * wts[101u] + sd0_5 * wts[121u] + sd0_6 * wts[141u] + sd0_7 * wts[161u] + sd0_8 * wts[181u] + sd0_9 * wts[201u] + sd0_10 * wts[221u] + sd0_11 * wts[241u] + sd0_12 * wts[261u] + sd0_13 * wts[281u] + sd0_14 * wts[301u] + sd0_15 * wts[321u] + sd0_16 * wts[341u] + sd0_17 * wts[361u] + sd0_18 * wts[381u] + sd0_19 * wts[401u];
+      let n3_2 = wts[422u] + x_0 * wts[2u] + sd0_0 * wts[22u] + sd0_1 * wts[42u] + sd0_2 * wts[62u] + sd0_3 * wts[82u] + sd0_4 * wts[102u] + sd0_5 * wts[122u] + sd0_6 * wts[142u] + sd0_7 * wts[162u] + sd0_8 * wts[182u] + sd0_9 * wts[202u] + sd0_10 * wts[222u] + sd0_11 * wts[242u] + sd0_12 * wts[262u] + sd0_13 * wts[282u] + sd0_14 * wts[302u] + sd0_15 * wts[322u] + sd0_16 * wts[342u] + sd0_17 * wts[362u] + sd0_18 * wts[382u] + sd0_19 * wts[402u];
+      let n3_3 = wts[423u] + x_0 * wts[3u] + sd0_0 * wts[23u] + sd0_1 * wts[43u] + sd0_2 * wts[63u] + sd0_3 * wts[83u] + sd0_4 * wts[103u] + sd0_5 * wts[123u] + sd0_6 * wts[143u] + sd0_7 * wts[163u] + sd0_8 * wts[183u] + sd0_9 * wts[203u] + sd0_10 * wts[223u] + sd0_11 * wts[243u] + sd0_12 * wts[263u] + sd0_13 * wts[283u] + sd0_14 * wts[303u] + sd0_15 * wts[323u] + sd0_16 * wts[343u] + sd0_17 * wts[363u] + sd0_18 * wts[383u] + sd0_19 * wts[403u];
+      let n3_4 = wts[424u] + x_0 * wts[4u] + sd0_0 * wts[24u] + sd0_1 * wts[44u] + sd0_2 * wts[64u] + sd0_3 * wts[84u] + sd0_4 * wts[104u] + sd0_5 * wts[124u] + sd0_6 * wts[144u] + sd0_7 * wts[164u] + sd0_8 * wts[184u] + sd0_9 * wts[204u] + sd0_10 * wts[224u] + sd0_11 * wts[244u] + sd0_12 * wts[264u] + sd0_13 * wts[284u] + sd0_14 * wts[304u] + sd0_15 * wts[324u] + sd0_16 * wts[344u] + sd0_17 * wts[364u] + sd0_18 * wts[384u] + sd0_19 * wts[404u];
+      let n3_5 = wts[425u] + x_0 * wts[5u] + sd0_0 * wts[25u] + sd0_1 * wts[45u] + sd0_2 * wts[65u] + sd0_3 * wts[85u] + sd0_4 * wts[105u] + sd0_5 * wts[125u] + sd0_6 * wts[145u] + sd0_7 * wts[165u] + sd0_8 * wts[185u] + sd0_9 * wts[205u] + sd0_10 * wts[225u] + sd0_11 * wts[245u] + sd0_12 * wts[265u] + sd0_13 * wts[285u] + sd0_14 * wts[305u] + sd0_15 * wts[325u] + sd0_16 * wts[345u] + sd0_17 * wts[365u] + sd0_18 * wts[385u] + sd0_19 * wts[405u];
+      let n3_6 = wts[426u] + x_0 * wts[6u] + sd0_0 * wts[26u] + sd0_1 * wts[46u] + sd0_2 * wts[66u] + sd0_3 * wts[86u] + sd0_4 * wts[106u] + sd0_5 * wts[126u] + sd0_6 * wts[146u] + sd0_7 * wts[166u] + sd0_8 * wts[186u] + sd0_9 * wts[206u] + sd0_10 * wts[226u] + sd0_11 * wts[246u] + sd0_12 * wts[266u] + sd0_13 * wts[286u] + sd0_14 * wts[306u] + sd0_15 * wts[326u] + sd0_16 * wts[346u] + sd0_17 * wts[366u] + sd0_18 * wts[386u] + sd0_19 * wts[406u];
+      let n3_7 = wts[427u] + x_0 * wts[7u] + sd0_0 * wts[27u] + sd0_1 * wts[47u] + sd0_2 * wts[67u] + sd0_3 * wts[87u] + sd0_4 * wts[107u] + sd0_5 * wts[127u] + sd0_6 * wts[147u] + sd0_7 * wts[167u] + sd0_8 * wts[187u] + sd0_9 * wts[207u] + sd0_10 * wts[227u] + sd0_11 * wts[247u] + sd0_12 * wts[267u] + sd0_13 * wts[287u] + sd0_14 * wts[307u] + sd0_15 * wts[327u] + sd0_16 * wts[347u] + sd0_17 * wts[367u] + sd0_18 * wts[387u] + sd0_19 * wts[407u];
+      let n3_8 = wts[428u] + x_0 * wts[8u] + sd0_0 * wts[28u] + sd0_1 * wts[48u] + sd0_2 * wts[68u] + sd0_3 * wts[88u] + sd0_4 * wts[108u] + sd0_5 * wts[128u] + sd0_6 * wts[148u] + sd0_7 * wts[168u] + sd0_8 * wts[188u] + sd0_9 * wts[208u] + sd0_10 * wts[228u] + sd0_11 * wts[248u] + sd0_12 * wts[268u] + sd0_13 * wts[288u] + sd0_14 * wts[308u] + sd0_15 * wts[328u] + sd0_16 * wts[348u] + sd0_17 * wts[368u] + sd0_18 * wts[388u] + sd0_19 * wts[408u];
+      let n3_9 = wts[429u] + x_0 * wts[9u] + sd0_0 * wts[29u] + sd0_1 * wts[49u] + sd0_2 * wts[69u] + sd0_3 * wts[89u] + sd0_4 * wts[109u] + sd0_5 * wts[129u] + sd0_6 * wts[149u] + sd0_7 * wts[169u] + sd0_8 * wts[189u] + sd0_9 * wts[209u] + sd0_10 * wts[229u] + sd0_11 * wts[249u] + sd0_12 * wts[269u] + sd0_13 * wts[289u] + sd0_14 * wts[309u] + sd0_15 * wts[329u] + sd0_16 * wts[349u] + sd0_17 * wts[369u] + sd0_18 * wts[389u] + sd0_19 * wts[409u];
+      let n3_10 = wts[430u] + x_0 * wts[10u] + sd0_0 * wts[30u] + sd0_1 * wts[50u] + sd0_2 * wts[70u] + sd0_3 * wts[90u] + sd0_4 * wts[110u] + sd0_5 * wts[130u] + sd0_6 * wts[150u] + sd0_7 * wts[170u] + sd0_8 * wts[190u] + sd0_9 * wts[210u] + sd0_10 * wts[230u] + sd0_11 * wts[250u] + sd0_12 * wts[270u] + sd0_13 * wts[290u] + sd0_14 * wts[310u] + sd0_15 * wts[330u] + sd0_16 * wts[350u] + sd0_17 * wts[370u] + sd0_18 * wts[390u] + sd0_19 * wts[410u];
+      let n3_11 = wts[431u] + x_0 * wts[11u] + sd0_0 * wts[31u] + sd0_1 * wts[51u] + sd0_2 * wts[71u] + sd0_3 * wts[91u] + sd0_4 * wts[111u] + sd0_5 * wts[131u] + sd0_6 * wts[151u] + sd0_7 * wts[171u] + sd0_8 * wts[191u] + sd0_9 * wts[211u] + sd0_10 * wts[231u] + sd0_11 * wts[251u] + sd0_12 * wts[271u] + sd0_13 * wts[291u] + sd0_14 * wts[311u] + sd0_15 * wts[331u] + sd0_16 * wts[351u] + sd0_17 * wts[371u] + sd0_18 * wts[391u] + sd0_19 * wts[411u];
+      let n3_12 = wts[432u] + x_0 * wts[12u] + sd0_0 * wts[32u] + sd0_1 * wts[52u] + sd0_2 * wts[72u] + sd0_3 * wts[92u] + sd0_4 * wts[112u] + sd0_5 * wts[132u] + sd0_6 * wts[152u] + sd0_7 * wts[172u] + sd0_8 * wts[192u] + sd0_9 * wts[212u] + sd0_10 * wts[232u] + sd0_11 * wts[252u] + sd0_12 * wts[272u] + sd0_13 * wts[292u] + sd0_14 * wts[312u] + sd0_15 * wts[332u] + sd0_16 * wts[352u] + sd0_17 * wts[372u] + sd0_18 * wts[392u] + sd0_19 * wts[412u];
+      let n3_13 = wts[433u] + x_0 * wts[13u] + sd0_0 * wts[33u] + sd0_1 * wts[53u] + sd0_2 * wts[73u] + sd0_3 * wts[93u] + sd0_4 * wts[113u] + sd0_5 * wts[133u] + sd0_6 * wts[153u] + sd0_7 * wts[173u] + sd0_8 * wts[193u] + sd0_9 * wts[213u] + sd0_10 * wts[233u] + sd0_11 * wts[253u] + sd0_12 * wts[273u] + sd0_13 * wts[293u] + sd0_14 * wts[313u] + sd0_15 * wts[333u] + sd0_16 * wts[353u] + sd0_17 * wts[373u] + sd0_18 * wts[393u] + sd0_19 * wts[413u];
+      let n3_14 = wts[434u] + x_0 * wts[14u] + sd0_0 * wts[34u] + sd0_1 * wts[54u] + sd0_2 * wts[74u] + sd0_3 * wts[94u] + sd0_4 * wts[114u] + sd0_5 * wts[134u] + sd0_6 * wts[154u] + sd0_7 * wts[174u] + sd0_8 * wts[194u] + sd0_9 * wts[214u] + sd0_10 * wts[234u] + sd0_11 * wts[254u] + sd0_12 * wts[274u] + sd0_13 * wts[294u] + sd0_14 * wts[314u] + sd0_15 * wts[334u] + sd0_16 * wts[354u] + sd0_17 * wts[374u] + sd0_18 * wts[394u] + sd0_19 * wts[414u];
+      let n3_15 = wts[435u] + x_0 * wts[15u] + sd0_0 * wts[35u] + sd0_1 * wts[55u] + sd0_2 * wts[75u] + sd0_3 * wts[95u] + sd0_4 * wts[115u] + sd0_5 * wts[135u] + sd0_6 * wts[155u] + sd0_7 * wts[175u] + sd0_8 * wts[195u] + sd0_9 * wts[215u] + sd0_10 * wts[235u] + sd0_11 * wts[255u] + sd0_12 * wts[275u] + sd0_13 * wts[295u] + sd0_14 * wts[315u] + sd0_15 * wts[335u] + sd0_16 * wts[355u] + sd0_17 * wts[375u] + sd0_18 * wts[395u] + sd0_19 * wts[415u];
+      let n3_16 = wts[436u] + x_0 * wts[16u] + sd0_0 * wts[36u] + sd0_1 * wts[56u] + sd0_2 * wts[76u] + sd0_3 * wts[96u] + sd0_4 * wts[116u] + sd0_5 * wts[136u] + sd0_6 * wts[156u] + sd0_7 * wts[176u] + sd0_8 * wts[196u] + sd0_9 * wts[216u] + sd0_10 * wts[236u] + sd0_11 * wts[256u] + sd0_12 * wts[276u] + sd0_13 * wts[296u] + sd0_14 * wts[316u] + sd0_15 * wts[336u] + sd0_16 * wts[356u] + sd0_17 * wts[376u] + sd0_18 * wts[396u] + sd0_19 * wts[416u];
+      let n3_17 = wts[437u] + x_0 * wts[17u] + sd0_0 * wts[37u] + sd0_1 * wts[57u] + sd0_2 * wts[77u] + sd0_3 * wts[97u] + sd0_4 * wts[117u] + sd0_5 * wts[137u] + sd0_6 * wts[157u] + sd0_7 * wts[177u] + sd0_8 * wts[197u] + sd0_9 * wts[217u] + sd0_10 * wts[237u] + sd0_11 * wts[257u] + sd0_12 * wts[277u] + sd0_13 * wts[297u] + sd0_14 * wts[317u] + sd0_15 * wts[337u] + sd0_16 * wts[357u] + sd0_17 * wts[377u] + sd0_18 * wts[397u] + sd0_19 * wts[417u];
+      let n3_18 = wts[438u] + x_0 * wts[18u] + sd0_0 * wts[38u] + sd0_1 * wts[58u] + sd0_2 * wts[78u] + sd0_3 * wts[98u] + sd0_4 * wts[118u] + sd0_5 * wts[138u] + sd0_6 * wts[158u] + sd0_7 * wts[178u] + sd0_8 * wts[198u] + sd0_9 * wts[218u] + sd0_10 * wts[238u] + sd0_11 * wts[258u] + sd0_12 * wts[278u] + sd0_13 * wts[298u] + sd0_14 * wts[318u] + sd0_15 * wts[338u] + sd0_16 * wts[358u] + sd0_17 * wts[378u] + sd0_18 * wts[398u] + sd0_19 * wts[418u];
+      let n3_19 = wts[439u] + x_0 * wts[19u] + sd0_0 * wts[39u] + sd0_1 * wts[59u] + sd0_2 * wts[79u] + sd0_3 * wts[99u] + sd0_4 * wts[119u] + sd0_5 * wts[139u] + sd0_6 * wts[159u] + sd0_7 * wts[179u] + sd0_8 * wts[199u] + sd0_9 * wts[219u] + sd0_10 * wts[239u] + sd0_11 * wts[259u] + sd0_12 * wts[279u] + sd0_13 * wts[299u] + sd0_14 * wts[319u] + sd0_15 * wts[339u] + sd0_16 * wts[359u] + sd0_17 * wts[379u] + sd0_18 * wts[399u] + sd0_19 * wts[419u];
+      let n4_0 = (n3_0 + n3_1 + n3_2 + n3_3 + n3_4 + n3_5 + n3_6 + n3_7 + n3_8 + n3_9 + n3_10 + n3_11 + n3_12 + n3_13 + n3_14 + n3_15 + n3_16 + n3_17 + n3_18 + n3_19) / (20.0); // the row's mean
+      let n4_1 = 1.0 / sqrt(((n3_0 - n4_0) * (n3_0 - n4_0) + (n3_1 - n4_0) * (n3_1 - n4_0) + (n3_2 - n4_0) * (n3_2 - n4_0) + (n3_3 - n4_0) * (n3_3 - n4_0) + (n3_4 - n4_0) * (n3_4 - n4_0) + (n3_5 - n4_0) * (n3_5 - n4_0) + (n3_6 - n4_0) * (n3_6 - n4_0) + (n3_7 - n4_0) * (n3_7 - n4_0) + (n3_8 - n4_0) * (n3_8 - n4_0) + (n3_9 - n4_0) * (n3_9 - n4_0) + (n3_10 - n4_0) * (n3_10 - n4_0) + (n3_11 - n4_0) * (n3_11 - n4_0) + (n3_12 - n4_0) * (n3_12 - n4_0) + (n3_13 - n4_0) * (n3_13 - n4_0) + (n3_14 - n4_0) * (n3_14 - n4_0) + (n3_15 - n4_0) * (n3_15 - n4_0) + (n3_16 - n4_0) * (n3_16 - n4_0) + (n3_17 - n4_0) * (n3_17 - n4_0) + (n3_18 - n4_0) * (n3_18 - n4_0) + (n3_19 - n4_0) * (n3_19 - n4_0)) / (20.0) + (0.0010000000474974513)); // 1/std
+      saved[row * SW + 40u] = n4_0;
+      saved[row * SW + 41u] = n4_1;
+      let n5_0 = (n3_0 - n4_0) * n4_1;
+      let n5_1 = (n3_1 - n4_0) * n4_1;
+      let n5_2 = (n3_2 - n4_0) * n4_1;
+      let n5_3 = (n3_3 - n4_0) * n4_1;
+      let n5_4 = (n3_4 - n4_0) * n4_1;
+      let n5_5 = (n3_5 - n4_0) * n4_1;
+      let n5_6 = (n3_6 - n4_0) * n4_1;
+      let n5_7 = (n3_7 - n4_0) * n4_1;
+      let n5_8 = (n3_8 - n4_0) * n4_1;
+      let n5_9 = (n3_9 - n4_0) * n4_1;
+      let n5_10 = (n3_10 - n4_0) * n4_1;
+      let n5_11 = (n3_11 - n4_0) * n4_1;
+      let n5_12 = (n3_12 - n4_0) * n4_1;
+      let n5_13 = (n3_13 - n4_0) * n4_1;
+      let n5_14 = (n3_14 - n4_0) * n4_1;
+      let n5_15 = (n3_15 - n4_0) * n4_1;
+      let n5_16 = (n3_16 - n4_0) * n4_1;
+      let n5_17 = (n3_17 - n4_0) * n4_1;
+      let n5_18 = (n3_18 - n4_0) * n4_1;
+      let n5_19 = (n3_19 - n4_0) * n4_1;
+      saved[row * SW + 42u] = n5_0;
+      saved[row * SW + 43u] = n5_1;
+      saved[row * SW + 44u] = n5_2;
+      saved[row * SW + 45u] = n5_3;
+      saved[row * SW + 46u] = n5_4;
+      saved[row * SW + 47u] = n5_5;
+      saved[row * SW + 48u] = n5_6;
+      saved[row * SW + 49u] = n5_7;
+      saved[row * SW + 50u] = n5_8;
+      saved[row * SW + 51u] = n5_9;
+      saved[row * SW + 52u] = n5_10;
+      saved[row * SW + 53u] = n5_11;
+      saved[row * SW + 54u] = n5_12;
+      saved[row * SW + 55u] = n5_13;
+      saved[row * SW + 56u] = n5_14;
+      saved[row * SW + 57u] = n5_15;
+      saved[row * SW + 58u] = n5_16;
+      saved[row * SW + 59u] = n5_17;
+      saved[row * SW + 60u] = n5_18;
+      saved[row * SW + 61u] = n5_19;
+      let n6_0 = n5_0 * wts[440u];
+      let n6_1 = n5_1 * wts[441u];
+      let n6_2 = n5_2 * wts[442u];
+      let n6_3 = n5_3 * wts[443u];
+      let n6_4 = n5_4 * wts[444u];
+      let n6_5 = n5_5 * wts[445u];
+      let n6_6 = n5_6 * wts[446u];
+      let n6_7 = n5_7 * wts[447u];
+      let n6_8 = n5_8 * wts[448u];
+      let n6_9 = n5_9 * wts[449u];
+      let n6_10 = n5_10 * wts[450u];
+      let n6_11 = n5_11 * wts[451u];
+      let n6_12 = n5_12 * wts[452u];
+      let n6_13 = n5_13 * wts[453u];
+      let n6_14 = n5_14 * wts[454u];
+      let n6_15 = n5_15 * wts[455u];
+      let n6_16 = n5_16 * wts[456u];
+      let n6_17 = n5_17 * wts[457u];
+      let n6_18 = n5_18 * wts[458u];
+      let n6_19 = n5_19 * wts[459u];
+      let n7_0 = n6_0 + wts[460u];
+      let n7_1 = n6_1 + wts[461u];
+      let n7_2 = n6_2 + wts[462u];
+      let n7_3 = n6_3 + wts[463u];
+      let n7_4 = n6_4 + wts[464u];
+      let n7_5 = n6_5 + wts[465u];
+      let n7_6 = n6_6 + wts[466u];
+      let n7_7 = n6_7 + wts[467u];
+      let n7_8 = n6_8 + wts[468u];
+      let n7_9 = n6_9 + wts[469u];
+      let n7_10 = n6_10 + wts[470u];
+      let n7_11 = n6_11 + wts[471u];
+      let n7_12 = n6_12 + wts[472u];
+      let n7_13 = n6_13 + wts[473u];
+      let n7_14 = n6_14 + wts[474u];
+      let n7_15 = n6_15 + wts[475u];
+      let n7_16 = n6_16 + wts[476u];
+      let n7_17 = n6_17 + wts[477u];
+      let n7_18 = n6_18 + wts[478u];
+      let n7_19 = n6_19 + wts[479u];
+      let n8_0 = tanhStable(n7_0);
+      let n8_1 = tanhStable(n7_1);
+      let n8_2 = tanhStable(n7_2);
+      let n8_3 = tanhStable(n7_3);
+      let n8_4 = tanhStable(n7_4);
+      let n8_5 = tanhStable(n7_5);
+      let n8_6 = tanhStable(n7_6);
+      let n8_7 = tanhStable(n7_7);
+      let n8_8 = tanhStable(n7_8);
+      let n8_9 = tanhStable(n7_9);
+      let n8_10 = tanhStable(n7_10);
+      let n8_11 = tanhStable(n7_11);
+      let n8_12 = tanhStable(n7_12);
+      let n8_13 = tanhStable(n7_13);
+      let n8_14 = tanhStable(n7_14);
+      let n8_15 = tanhStable(n7_15);
+      let n8_16 = tanhStable(n7_16);
+      let n8_17 = tanhStable(n7_17);
+      let n8_18 = tanhStable(n7_18);
+      let n8_19 = tanhStable(n7_19);
+      saved[row * SW + 62u] = n8_0;
+      saved[row * SW + 63u] = n8_1;
+      saved[row * SW + 64u] = n8_2;
+      saved[row * SW + 65u] = n8_3;
+      saved[row * SW + 66u] = n8_4;
+      saved[row * SW + 67u] = n8_5;
+      saved[row * SW + 68u] = n8_6;
+      saved[row * SW + 69u] = n8_7;
+      saved[row * SW + 70u] = n8_8;
+      saved[row * SW + 71u] = n8_9;
+      saved[row * SW + 72u] = n8_10;
+      saved[row * SW + 73u] = n8_11;
+      saved[row * SW + 74u] = n8_12;
+      saved[row * SW + 75u] = n8_13;
+      saved[row * SW + 76u] = n8_14;
+      saved[row * SW + 77u] = n8_15;
+      saved[row * SW + 78u] = n8_16;
+      saved[row * SW + 79u] = n8_17;
+      saved[row * SW + 80u] = n8_18;
+      saved[row * SW + 81u] = n8_19;
+      let ns0_0 = n8_0;
+      let ns0_1 = n8_1;
+      let ns0_2 = n8_2;
+      let ns0_3 = n8_3;
+      let ns0_4 = n8_4;
+      let ns0_5 = n8_5;
+      let ns0_6 = n8_6;
+      let ns0_7 = n8_7;
+      let ns0_8 = n8_8;
+      let ns0_9 = n8_9;
+      let ns0_10 = n8_10;
+      let ns0_11 = n8_11;
+      let ns0_12 = n8_12;
+      let ns0_13 = n8_13;
+      let ns0_14 = n8_14;
+      let ns0_15 = n8_15;
+      let ns0_16 = n8_16;
+      let ns0_17 = n8_17;
+      let ns0_18 = n8_18;
+      let ns0_19 = n8_19;
+      st0_0 = ns0_0;
+      st0_1 = ns0_1;
+      st0_2 = ns0_2;
+      st0_3 = ns0_3;
+      st0_4 = ns0_4;
+      st0_5 = ns0_5;
+      st0_6 = ns0_6;
+      st0_7 = ns0_7;
+      st0_8 = ns0_8;
+      st0_9 = ns0_9;
+      st0_10 = ns0_10;
+      st0_11 = ns0_11;
+      st0_12 = ns0_12;
+      st0_13 = ns0_13;
+      st0_14 = ns0_14;
+      st0_15 = ns0_15;
+      st0_16 = ns0_16;
+      st0_17 = ns0_17;
+      st0_18 = ns0_18;
+      st0_19 = ns0_19;
+      out_0 = n8_0;
+      out_1 = n8_1;
+      out_2 = n8_2;
+      out_3 = n8_3;
+      out_4 = n8_4;
+      out_5 = n8_5;
+      out_6 = n8_6;
+      out_7 = n8_7;
+      out_8 = n8_8;
+      out_9 = n8_9;
+      out_10 = n8_10;
+      out_11 = n8_11;
+      out_12 = n8_12;
+      out_13 = n8_13;
+      out_14 = n8_14;
+      out_15 = n8_15;
+      out_16 = n8_16;
+      out_17 = n8_17;
+      out_18 = n8_18;
+      out_19 = n8_19;
     }
-    barrier();
-    // phase 2: n4
-    for (var r = lid; r < R; r += WG) {
-      let b = row0 + r;
-      if (b < rowEnd) {
-        let row = rowOf(b, s);
-        if (HAS_SEQ_MASK && stepMasked(b, s)) {
-          saved[row * SW + 60u] = 0.0; saved[row * SW + 61u] = 0.0;
-        } else {
-          var sum = 0.0;
-          for (var k = 0u; k < 20u; k++) { sum += saved[row * SW + 40u + k]; }
-          let mean = sum / (20.0);
-          var q = 0.0;
-          for (var k = 0u; k < 20u; k++) { let d = saved[row * SW + 40u + k] - mean; q += d * d; }
-          saved[row * SW + 60u] = mean;
-          saved[row * SW + 61u] = 1.0 / sqrt(q / (20.0) + (0.0010000000474974513));
-        }
-      }
-    }
-    barrier();
-    // phase 3: n5, n6, n7, n8, state 0 → next step, output
-    for (var p = lid; p < R * 20u; p += WG) {
-      let b = row0 + p / 20u;
-      let j = p % 20u;
-      if (b < rowEnd) {
-        let row = rowOf(b, s);
-        let nextRow = select(rowOf(b, s + 1u), params.B * params.T, s + 1u == params.T);
-        var c0: f32;
-        var out = 0.0;
-        if (HAS_SEQ_MASK && stepMasked(b, s)) {
-          saved[row * SW + 62u + j] = 0.0;
-          saved[row * SW + 82u + j] = 0.0;
-          c0 = saved[row * SW + j]; // carried
-          if (s > 0u) { out = outSeq[rowOf(b, s - 1u) * 20u + j]; } // the previous output
-        } else {
-          let n5 = (saved[row * SW + 40u + j] - saved[row * SW + 60u]) * saved[row * SW + 61u];
-          saved[row * SW + 62u + j] = n5;
-          let n6 = n5 * consts[440u + j];
-          let n7 = n6 + consts[460u + j];
-          let n8 = tanhStable(n7);
-          saved[row * SW + 82u + j] = n8;
-          c0 = n8;
-          out = n8;
-        }
-        saved[nextRow * SW + j] = c0;
-        saved[nextRow * SW + 20u + j] = c0 * recMask0(b, j);
-        last[params.lastOff0 + b * 20u + j] = c0;
-        outSeq[row * 20u + j] = out;
-        last[params.outLastOff + b * 20u + j] = out;
-      }
-    }
-    barrier();
+    outSeq[row * 20u + 0u] = out_0;
+    outSeq[row * 20u + 1u] = out_1;
+    outSeq[row * 20u + 2u] = out_2;
+    outSeq[row * 20u + 3u] = out_3;
+    outSeq[row * 20u + 4u] = out_4;
+    outSeq[row * 20u + 5u] = out_5;
+    outSeq[row * 20u + 6u] = out_6;
+    outSeq[row * 20u + 7u] = out_7;
+    outSeq[row * 20u + 8u] = out_8;
+    outSeq[row * 20u + 9u] = out_9;
+    outSeq[row * 20u + 10u] = out_10;
+    outSeq[row * 20u + 11u] = out_11;
+    outSeq[row * 20u + 12u] = out_12;
+    outSeq[row * 20u + 13u] = out_13;
+    outSeq[row * 20u + 14u] = out_14;
+    outSeq[row * 20u + 15u] = out_15;
+    outSeq[row * 20u + 16u] = out_16;
+    outSeq[row * 20u + 17u] = out_17;
+    outSeq[row * 20u + 18u] = out_18;
+    outSeq[row * 20u + 19u] = out_19;
   }
+  // where the chunk leaves the states and the output (after the last chunk: the final ones)
+  last[params.lastOff0 + b * 20u + 0u] = st0_0;
+  last[params.lastOff0 + b * 20u + 1u] = st0_1;
+  last[params.lastOff0 + b * 20u + 2u] = st0_2;
+  last[params.lastOff0 + b * 20u + 3u] = st0_3;
+  last[params.lastOff0 + b * 20u + 4u] = st0_4;
+  last[params.lastOff0 + b * 20u + 5u] = st0_5;
+  last[params.lastOff0 + b * 20u + 6u] = st0_6;
+  last[params.lastOff0 + b * 20u + 7u] = st0_7;
+  last[params.lastOff0 + b * 20u + 8u] = st0_8;
+  last[params.lastOff0 + b * 20u + 9u] = st0_9;
+  last[params.lastOff0 + b * 20u + 10u] = st0_10;
+  last[params.lastOff0 + b * 20u + 11u] = st0_11;
+  last[params.lastOff0 + b * 20u + 12u] = st0_12;
+  last[params.lastOff0 + b * 20u + 13u] = st0_13;
+  last[params.lastOff0 + b * 20u + 14u] = st0_14;
+  last[params.lastOff0 + b * 20u + 15u] = st0_15;
+  last[params.lastOff0 + b * 20u + 16u] = st0_16;
+  last[params.lastOff0 + b * 20u + 17u] = st0_17;
+  last[params.lastOff0 + b * 20u + 18u] = st0_18;
+  last[params.lastOff0 + b * 20u + 19u] = st0_19;
+  last[params.outLastOff + b * 20u + 0u] = out_0;
+  last[params.outLastOff + b * 20u + 1u] = out_1;
+  last[params.outLastOff + b * 20u + 2u] = out_2;
+  last[params.outLastOff + b * 20u + 3u] = out_3;
+  last[params.outLastOff + b * 20u + 4u] = out_4;
+  last[params.outLastOff + b * 20u + 5u] = out_5;
+  last[params.outLastOff + b * 20u + 6u] = out_6;
+  last[params.outLastOff + b * 20u + 7u] = out_7;
+  last[params.outLastOff + b * 20u + 8u] = out_8;
+  last[params.outLastOff + b * 20u + 9u] = out_9;
+  last[params.outLastOff + b * 20u + 10u] = out_10;
+  last[params.outLastOff + b * 20u + 11u] = out_11;
+  last[params.outLastOff + b * 20u + 12u] = out_12;
+  last[params.outLastOff + b * 20u + 13u] = out_13;
+  last[params.outLastOff + b * 20u + 14u] = out_14;
+  last[params.outLastOff + b * 20u + 15u] = out_15;
+  last[params.outLastOff + b * 20u + 16u] = out_16;
+  last[params.outLastOff + b * 20u + 17u] = out_17;
+  last[params.outLastOff + b * 20u + 18u] = out_18;
+  last[params.outLastOff + b * 20u + 19u] = out_19;
 }
 
-// BPTT over the steps tEnd-1 down to tStart. carry holds the gradients of the states leaving step s
-// (and of its output, carried by masked steps) on entry, those of the states entering it on exit.
+// BPTT over the steps tEnd-1 down to tStart for one batch row; the gradients of the states and of the
+// output (carried by masked steps) stay in registers from step to step and pass between chunks through carry.
 @compute @workgroup_size(WG)
 fn cellBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let R = params.rowsPerGroup;
   let row0 = (wid.y * nwg.x + wid.x) * R;
   let rowEnd = min(row0 + R, params.B); // this workgroup's rows: [row0, rowEnd)
+  let b = row0 + lid;
+  if (b >= rowEnd) { return; }
+  // the gradients of the states and of the output leaving the chunk
+  var dst0_0 = carry[params.carryOff0 + b * 20u + 0u];
+  var dst0_1 = carry[params.carryOff0 + b * 20u + 1u];
+  var dst0_2 = carry[params.carryOff0 + b * 20u + 2u];
+  var dst0_3 = carry[params.carryOff0 + b * 20u + 3u];
+  var dst0_4 = carry[params.carryOff0 + b * 20u + 4u];
+  var dst0_5 = carry[params.carryOff0 + b * 20u + 5u];
+  var dst0_6 = carry[params.carryOff0 + b * 20u + 6u];
+  var dst0_7 = carry[params.carryOff0 + b * 20u + 7u];
+  var dst0_8 = carry[params.carryOff0 + b * 20u + 8u];
+  var dst0_9 = carry[params.carryOff0 + b * 20u + 9u];
+  var dst0_10 = carry[params.carryOff0 + b * 20u + 10u];
+  var dst0_11 = carry[params.carryOff0 + b * 20u + 11u];
+  var dst0_12 = carry[params.carryOff0 + b * 20u + 12u];
+  var dst0_13 = carry[params.carryOff0 + b * 20u + 13u];
+  var dst0_14 = carry[params.carryOff0 + b * 20u + 14u];
+  var dst0_15 = carry[params.carryOff0 + b * 20u + 15u];
+  var dst0_16 = carry[params.carryOff0 + b * 20u + 16u];
+  var dst0_17 = carry[params.carryOff0 + b * 20u + 17u];
+  var dst0_18 = carry[params.carryOff0 + b * 20u + 18u];
+  var dst0_19 = carry[params.carryOff0 + b * 20u + 19u];
+  var dout_0 = carry[params.outCarryOff + b * 20u + 0u];
+  var dout_1 = carry[params.outCarryOff + b * 20u + 1u];
+  var dout_2 = carry[params.outCarryOff + b * 20u + 2u];
+  var dout_3 = carry[params.outCarryOff + b * 20u + 3u];
+  var dout_4 = carry[params.outCarryOff + b * 20u + 4u];
+  var dout_5 = carry[params.outCarryOff + b * 20u + 5u];
+  var dout_6 = carry[params.outCarryOff + b * 20u + 6u];
+  var dout_7 = carry[params.outCarryOff + b * 20u + 7u];
+  var dout_8 = carry[params.outCarryOff + b * 20u + 8u];
+  var dout_9 = carry[params.outCarryOff + b * 20u + 9u];
+  var dout_10 = carry[params.outCarryOff + b * 20u + 10u];
+  var dout_11 = carry[params.outCarryOff + b * 20u + 11u];
+  var dout_12 = carry[params.outCarryOff + b * 20u + 12u];
+  var dout_13 = carry[params.outCarryOff + b * 20u + 13u];
+  var dout_14 = carry[params.outCarryOff + b * 20u + 14u];
+  var dout_15 = carry[params.outCarryOff + b * 20u + 15u];
+  var dout_16 = carry[params.outCarryOff + b * 20u + 16u];
+  var dout_17 = carry[params.outCarryOff + b * 20u + 17u];
+  var dout_18 = carry[params.outCarryOff + b * 20u + 18u];
+  var dout_19 = carry[params.outCarryOff + b * 20u + 19u];
   for (var i = params.tStart; i < params.tEnd; i++) {
     let s = params.tEnd - 1u - (i - params.tStart);
-    // phase 1: dn8, output gradient carry, dn7, dn6, dn5
-    for (var p = lid; p < R * 20u; p += WG) {
-      let b = row0 + p / 20u;
-      let j = p % 20u;
-      if (b < rowEnd) {
-        let row = rowOf(b, s);
-        if (HAS_SEQ_MASK && stepMasked(b, s)) {
-          if (HAS_DOUT_SEQ) { carry[params.outCarryOff + b * 20u + j] += dOutSeq[row * 20u + j]; } // passed to the previous output
-          dsaved[row * DW + 61u + j] = 0.0;
-          dsaved[row * DW + 81u + j] = 0.0;
-          dsaved[row * DW + 41u + j] = 0.0;
-        } else {
-          var g8 = 0.0;
-          if (HAS_DOUT_SEQ) { g8 += dOutSeq[row * 20u + j]; }
-          g8 += carry[params.outCarryOff + b * 20u + j]; // the output's gradient
-          g8 += carry[params.carryOff0 + b * 20u + j]; // from the next step (new state 0)
-          carry[params.outCarryOff + b * 20u + j] = 0.0;
-          var g7 = 0.0;
-          g7 += g8 * (1.0 - saved[row * SW + 82u + j] * saved[row * SW + 82u + j]);
-          dsaved[row * DW + 61u + j] = g7;
-          var g6 = 0.0;
-          g6 += g7;
-          dsaved[row * DW + 81u + j] = g6 * saved[row * SW + 62u + j]; // for the weight's gradient
-          var g5 = 0.0;
-          g5 += g6 * consts[440u + j];
-          dsaved[row * DW + 41u + j] = g5;
-        }
+    let row = rowOf(b, s);
+    if (HAS_SEQ_MASK && stepMasked(b, s)) {
+      // masked: the output gradient goes to the previous output, the states' pass through; nothing for the weights
+      if (HAS_DOUT_SEQ) { dout_0 += dOutSeq[row * 20u + 0u]; }
+      if (HAS_DOUT_SEQ) { dout_1 += dOutSeq[row * 20u + 1u]; }
+      if (HAS_DOUT_SEQ) { dout_2 += dOutSeq[row * 20u + 2u]; }
+      if (HAS_DOUT_SEQ) { dout_3 += dOutSeq[row * 20u + 3u]; }
+      if (HAS_DOUT_SEQ) { dout_4 += dOutSeq[row * 20u + 4u]; }
+      if (HAS_DOUT_SEQ) { dout_5 += dOutSeq[row * 20u + 5u]; }
+      if (HAS_DOUT_SEQ) { dout_6 += dOutSeq[row * 20u + 6u]; }
+      if (HAS_DOUT_SEQ) { dout_7 += dOutSeq[row * 20u + 7u]; }
+      if (HAS_DOUT_SEQ) { dout_8 += dOutSeq[row * 20u + 8u]; }
+      if (HAS_DOUT_SEQ) { dout_9 += dOutSeq[row * 20u + 9u]; }
+      if (HAS_DOUT_SEQ) { dout_10 += dOutSeq[row * 20u + 10u]; }
+      if (HAS_DOUT_SEQ) { dout_11 += dOutSeq[row * 20u + 11u]; }
+      if (HAS_DOUT_SEQ) { dout_12 += dOutSeq[row * 20u + 12u]; }
+      if (HAS_DOUT_SEQ) { dout_13 += dOutSeq[row * 20u + 13u]; }
+      if (HAS_DOUT_SEQ) { dout_14 += dOutSeq[row * 20u + 14u]; }
+      if (HAS_DOUT_SEQ) { dout_15 += dOutSeq[row * 20u + 15u]; }
+      if (HAS_DOUT_SEQ) { dout_16 += dOutSeq[row * 20u + 16u]; }
+      if (HAS_DOUT_SEQ) { dout_17 += dOutSeq[row * 20u + 17u]; }
+      if (HAS_DOUT_SEQ) { dout_18 += dOutSeq[row * 20u + 18u]; }
+      if (HAS_DOUT_SEQ) { dout_19 += dOutSeq[row * 20u + 19u]; }
+      dsaved[row * DW + 0u] = 0.0;
+      dsaved[row * DW + 1u] = 0.0;
+      dsaved[row * DW + 2u] = 0.0;
+      dsaved[row * DW + 3u] = 0.0;
+      dsaved[row * DW + 4u] = 0.0;
+      dsaved[row * DW + 5u] = 0.0;
+      dsaved[row * DW + 6u] = 0.0;
+      dsaved[row * DW + 7u] = 0.0;
+      dsaved[row * DW + 8u] = 0.0;
+      dsaved[row * DW + 9u] = 0.0;
+      dsaved[row * DW + 10u] = 0.0;
+      dsaved[row * DW + 11u] = 0.0;
+      dsaved[row * DW + 12u] = 0.0;
+      dsaved[row * DW + 13u] = 0.0;
+      dsaved[row * DW + 14u] = 0.0;
+      dsaved[row * DW + 15u] = 0.0;
+      dsaved[row * DW + 16u] = 0.0;
+      dsaved[row * DW + 17u] = 0.0;
+      dsaved[row * DW + 18u] = 0.0;
+      dsaved[row * DW + 19u] = 0.0;
+      dsaved[row * DW + 40u] = 0.0;
+      dsaved[row * DW + 41u] = 0.0;
+      dsaved[row * DW + 42u] = 0.0;
+      dsaved[row * DW + 43u] = 0.0;
+      dsaved[row * DW + 44u] = 0.0;
+      dsaved[row * DW + 45u] = 0.0;
+      dsaved[row * DW + 46u] = 0.0;
+      dsaved[row * DW + 47u] = 0.0;
+      dsaved[row * DW + 48u] = 0.0;
+      dsaved[row * DW + 49u] = 0.0;
+      dsaved[row * DW + 50u] = 0.0;
+      dsaved[row * DW + 51u] = 0.0;
+      dsaved[row * DW + 52u] = 0.0;
+      dsaved[row * DW + 53u] = 0.0;
+      dsaved[row * DW + 54u] = 0.0;
+      dsaved[row * DW + 55u] = 0.0;
+      dsaved[row * DW + 56u] = 0.0;
+      dsaved[row * DW + 57u] = 0.0;
+      dsaved[row * DW + 58u] = 0.0;
+      dsaved[row * DW + 59u] = 0.0;
+      dsaved[row * DW + 20u] = 0.0;
+      dsaved[row * DW + 21u] = 0.0;
+      dsaved[row * DW + 22u] = 0.0;
+      dsaved[row * DW + 23u] = 0.0;
+      dsaved[row * DW + 24u] = 0.0;
+      dsaved[row * DW + 25u] = 0.0;
+      dsaved[row * DW + 26u] = 0.0;
+      dsaved[row * DW + 27u] = 0.0;
+      dsaved[row * DW + 28u] = 0.0;
+      dsaved[row * DW + 29u] = 0.0;
+      dsaved[row * DW + 30u] = 0.0;
+      dsaved[row * DW + 31u] = 0.0;
+      dsaved[row * DW + 32u] = 0.0;
+      dsaved[row * DW + 33u] = 0.0;
+      dsaved[row * DW + 34u] = 0.0;
+      dsaved[row * DW + 35u] = 0.0;
+      dsaved[row * DW + 36u] = 0.0;
+      dsaved[row * DW + 37u] = 0.0;
+      dsaved[row * DW + 38u] = 0.0;
+      dsaved[row * DW + 39u] = 0.0;
+    } else {
+      let g8_0 = dout_0 + select(0.0, dOutSeq[row * 20u + 0u], HAS_DOUT_SEQ) + dst0_0;
+      let g8_1 = dout_1 + select(0.0, dOutSeq[row * 20u + 1u], HAS_DOUT_SEQ) + dst0_1;
+      let g8_2 = dout_2 + select(0.0, dOutSeq[row * 20u + 2u], HAS_DOUT_SEQ) + dst0_2;
+      let g8_3 = dout_3 + select(0.0, dOutSeq[row * 20u + 3u], HAS_DOUT_SEQ) + dst0_3;
+      let g8_4 = dout_4 + select(0.0, dOutSeq[row * 20u + 4u], HAS_DOUT_SEQ) + dst0_4;
+      let g8_5 = dout_5 + select(0.0, dOutSeq[row * 20u + 5u], HAS_DOUT_SEQ) + dst0_5;
+      let g8_6 = dout_6 + select(0.0, dOutSeq[row * 20u + 6u], HAS_DOUT_SEQ) + dst0_6;
+      let g8_7 = dout_7 + select(0.0, dOutSeq[row * 20u + 7u], HAS_DOUT_SEQ) + dst0_7;
+      let g8_8 = dout_8 + select(0.0, dOutSeq[row * 20u + 8u], HAS_DOUT_SEQ) + dst0_8;
+      let g8_9 = dout_9 + select(0.0, dOutSeq[row * 20u + 9u], HAS_DOUT_SEQ) + dst0_9;
+      let g8_10 = dout_10 + select(0.0, dOutSeq[row * 20u + 10u], HAS_DOUT_SEQ) + dst0_10;
+      let g8_11 = dout_11 + select(0.0, dOutSeq[row * 20u + 11u], HAS_DOUT_SEQ) + dst0_11;
+      let g8_12 = dout_12 + select(0.0, dOutSeq[row * 20u + 12u], HAS_DOUT_SEQ) + dst0_12;
+      let g8_13 = dout_13 + select(0.0, dOutSeq[row * 20u + 13u], HAS_DOUT_SEQ) + dst0_13;
+      let g8_14 = dout_14 + select(0.0, dOutSeq[row * 20u + 14u], HAS_DOUT_SEQ) + dst0_14;
+      let g8_15 = dout_15 + select(0.0, dOutSeq[row * 20u + 15u], HAS_DOUT_SEQ) + dst0_15;
+      let g8_16 = dout_16 + select(0.0, dOutSeq[row * 20u + 16u], HAS_DOUT_SEQ) + dst0_16;
+      let g8_17 = dout_17 + select(0.0, dOutSeq[row * 20u + 17u], HAS_DOUT_SEQ) + dst0_17;
+      let g8_18 = dout_18 + select(0.0, dOutSeq[row * 20u + 18u], HAS_DOUT_SEQ) + dst0_18;
+      let g8_19 = dout_19 + select(0.0, dOutSeq[row * 20u + 19u], HAS_DOUT_SEQ) + dst0_19;
+      let v8_0 = saved[row * SW + 62u];
+      let g7_0 = g8_0 * (1.0 - v8_0 * v8_0);
+      let v8_1 = saved[row * SW + 63u];
+      let g7_1 = g8_1 * (1.0 - v8_1 * v8_1);
+      let v8_2 = saved[row * SW + 64u];
+      let g7_2 = g8_2 * (1.0 - v8_2 * v8_2);
+      let v8_3 = saved[row * SW + 65u];
+      let g7_3 = g8_3 * (1.0 - v8_3 * v8_3);
+      let v8_4 = saved[row * SW + 66u];
+      let g7_4 = g8_4 * (1.0 - v8_4 * v8_4);
+      let v8_5 = saved[row * SW + 67u];
+      let g7_5 = g8_5 * (1.0 - v8_5 * v8_5);
+      let v8_6 = saved[row * SW + 68u];
+      let g7_6 = g8_6 * (1.0 - v8_6 * v8_6);
+      let v8_7 = saved[row * SW + 69u];
+      let g7_7 = g8_7 * (1.0 - v8_7 * v8_7);
+      let v8_8 = saved[row * SW + 70u];
+      let g7_8 = g8_8 * (1.0 - v8_8 * v8_8);
+      let v8_9 = saved[row * SW + 71u];
+      let g7_9 = g8_9 * (1.0 - v8_9 * v8_9);
+      let v8_10 = saved[row * SW + 72u];
+      let g7_10 = g8_10 * (1.0 - v8_10 * v8_10);
+      let v8_11 = saved[row * SW + 73u];
+      let g7_11 = g8_11 * (1.0 - v8_11 * v8_11);
+      let v8_12 = saved[row * SW + 74u];
+      let g7_12 = g8_12 * (1.0 - v8_12 * v8_12);
+      let v8_13 = saved[row * SW + 75u];
+      let g7_13 = g8_13 * (1.0 - v8_13 * v8_13);
+      let v8_14 = saved[row * SW + 76u];
+      let g7_14 = g8_14 * (1.0 - v8_14 * v8_14);
+      let v8_15 = saved[row * SW + 77u];
+      let g7_15 = g8_15 * (1.0 - v8_15 * v8_15);
+      let v8_16 = saved[row * SW + 78u];
+      let g7_16 = g8_16 * (1.0 - v8_16 * v8_16);
+      let v8_17 = saved[row * SW + 79u];
+      let g7_17 = g8_17 * (1.0 - v8_17 * v8_17);
+      let v8_18 = saved[row * SW + 80u];
+      let g7_18 = g8_18 * (1.0 - v8_18 * v8_18);
+      let v8_19 = saved[row * SW + 81u];
+      let g7_19 = g8_19 * (1.0 - v8_19 * v8_19);
+      dsaved[row * DW + 20u] = g7_0;
+      dsaved[row * DW + 21u] = g7_1;
+      dsaved[row * DW + 22u] = g7_2;
+      dsaved[row * DW + 23u] = g7_3;
+      dsaved[row * DW + 24u] = g7_4;
+      dsaved[row * DW + 25u] = g7_5;
+      dsaved[row * DW + 26u] = g7_6;
+      dsaved[row * DW + 27u] = g7_7;
+      dsaved[row * DW + 28u] = g7_8;
+      dsaved[row * DW + 29u] = g7_9;
+      dsaved[row * DW + 30u] = g7_10;
+      dsaved[row * DW + 31u] = g7_11;
+      dsaved[row * DW + 32u] = g7_12;
+      dsaved[row * DW + 33u] = g7_13;
+      dsaved[row * DW + 34u] = g7_14;
+      dsaved[row * DW + 35u] = g7_15;
+      dsaved[row * DW + 36u] = g7_16;
+      dsaved[row * DW + 37u] = g7_17;
+      dsaved[row * DW + 38u] = g7_18;
+      dsaved[row * DW + 39u] = g7_19;
+      let g6_0 = g7_0;
+      let g6_1 = g7_1;
+      let g6_2 = g7_2;
+      let g6_3 = g7_3;
+      let g6_4 = g7_4;
+      let g6_5 = g7_5;
+      let g6_6 = g7_6;
+      let g6_7 = g7_7;
+      let g6_8 = g7_8;
+      let g6_9 = g7_9;
+      let g6_10 = g7_10;
+      let g6_11 = g7_11;
+      let g6_12 = g7_12;
+      let g6_13 = g7_13;
+      let g6_14 = g7_14;
+      let g6_15 = g7_15;
+      let g6_16 = g7_16;
+      let g6_17 = g7_17;
+      let g6_18 = g7_18;
+      let g6_19 = g7_19;
+      let v5_0 = saved[row * SW + 42u];
+      dsaved[row * DW + 40u] = g6_0 * v5_0;
+      let v5_1 = saved[row * SW + 43u];
+      dsaved[row * DW + 41u] = g6_1 * v5_1;
+      let v5_2 = saved[row * SW + 44u];
+      dsaved[row * DW + 42u] = g6_2 * v5_2;
+      let v5_3 = saved[row * SW + 45u];
+      dsaved[row * DW + 43u] = g6_3 * v5_3;
+      let v5_4 = saved[row * SW + 46u];
+      dsaved[row * DW + 44u] = g6_4 * v5_4;
+      let v5_5 = saved[row * SW + 47u];
+      dsaved[row * DW + 45u] = g6_5 * v5_5;
+      let v5_6 = saved[row * SW + 48u];
+      dsaved[row * DW + 46u] = g6_6 * v5_6;
+      let v5_7 = saved[row * SW + 49u];
+      dsaved[row * DW + 47u] = g6_7 * v5_7;
+      let v5_8 = saved[row * SW + 50u];
+      dsaved[row * DW + 48u] = g6_8 * v5_8;
+      let v5_9 = saved[row * SW + 51u];
+      dsaved[row * DW + 49u] = g6_9 * v5_9;
+      let v5_10 = saved[row * SW + 52u];
+      dsaved[row * DW + 50u] = g6_10 * v5_10;
+      let v5_11 = saved[row * SW + 53u];
+      dsaved[row * DW + 51u] = g6_11 * v5_11;
+      let v5_12 = saved[row * SW + 54u];
+      dsaved[row * DW + 52u] = g6_12 * v5_12;
+      let v5_13 = saved[row * SW + 55u];
+      dsaved[row * DW + 53u] = g6_13 * v5_13;
+      let v5_14 = saved[row * SW + 56u];
+      dsaved[row * DW + 54u] = g6_14 * v5_14;
+      let v5_15 = saved[row * SW + 57u];
+      dsaved[row * DW + 55u] = g6_15 * v5_15;
+      let v5_16 = saved[row * SW + 58u];
+      dsaved[row * DW + 56u] = g6_16 * v5_16;
+      let v5_17 = saved[row * SW + 59u];
+      dsaved[row * DW + 57u] = g6_17 * v5_17;
+      let v5_18 = saved[row * SW + 60u];
+      dsaved[row * DW + 58u] = g6_18 * v5_18;
+      let v5_19 = saved[row * SW + 61u];
+      dsaved[row * DW + 59u] = g6_19 * v5_19;
+      let g5_0 = g6_0 * wts[440u];
+      let g5_1 = g6_1 * wts[441u];
+      let g5_2 = g6_2 * wts[442u];
+      let g5_3 = g6_3 * wts[443u];
+      let g5_4 = g6_4 * wts[444u];
+      let g5_5 = g6_5 * wts[445u];
+      let g5_6 = g6_6 * wts[446u];
+      let g5_7 = g6_7 * wts[447u];
+      let g5_8 = g6_8 * wts[448u];
+      let g5_9 = g6_9 * wts[449u];
+      let g5_10 = g6_10 * wts[450u];
+      let g5_11 = g6_11 * wts[451u];
+      let g5_12 = g6_12 * wts[452u];
+      let g5_13 = g6_13 * wts[453u];
+      let g5_14 = g6_14 * wts[454u];
+      let g5_15 = g6_15 * wts[455u];
+      let g5_16 = g6_16 * wts[456u];
+      let g5_17 = g6_17 * wts[457u];
+      let g5_18 = g6_18 * wts[458u];
+      let g5_19 = g6_19 * wts[459u];
+      let v4_1 = saved[row * SW + 41u];
+      let r5 = v4_1;
+      let s1_5 = (g5_0 + g5_1 + g5_2 + g5_3 + g5_4 + g5_5 + g5_6 + g5_7 + g5_8 + g5_9 + g5_10 + g5_11 + g5_12 + g5_13 + g5_14 + g5_15 + g5_16 + g5_17 + g5_18 + g5_19) / (20.0);
+      let s2_5 = (g5_0 * v5_0 + g5_1 * v5_1 + g5_2 * v5_2 + g5_3 * v5_3 + g5_4 * v5_4 + g5_5 * v5_5 + g5_6 * v5_6 + g5_7 * v5_7 + g5_8 * v5_8 + g5_9 * v5_9 + g5_10 * v5_10 + g5_11 * v5_11 + g5_12 * v5_12 + g5_13 * v5_13 + g5_14 * v5_14 + g5_15 * v5_15 + g5_16 * v5_16 + g5_17 * v5_17 + g5_18 * v5_18 + g5_19 * v5_19) / (20.0);
+      let g3_0 = r5 * (g5_0 - s1_5 - v5_0 * s2_5);
+      let g3_1 = r5 * (g5_1 - s1_5 - v5_1 * s2_5);
+      let g3_2 = r5 * (g5_2 - s1_5 - v5_2 * s2_5);
+      let g3_3 = r5 * (g5_3 - s1_5 - v5_3 * s2_5);
+      let g3_4 = r5 * (g5_4 - s1_5 - v5_4 * s2_5);
+      let g3_5 = r5 * (g5_5 - s1_5 - v5_5 * s2_5);
+      let g3_6 = r5 * (g5_6 - s1_5 - v5_6 * s2_5);
+      let g3_7 = r5 * (g5_7 - s1_5 - v5_7 * s2_5);
+      let g3_8 = r5 * (g5_8 - s1_5 - v5_8 * s2_5);
+      let g3_9 = r5 * (g5_9 - s1_5 - v5_9 * s2_5);
+      let g3_10 = r5 * (g5_10 - s1_5 - v5_10 * s2_5);
+      let g3_11 = r5 * (g5_11 - s1_5 - v5_11 * s2_5);
+      let g3_12 = r5 * (g5_12 - s1_5 - v5_12 * s2_5);
+      let g3_13 = r5 * (g5_13 - s1_5 - v5_13 * s2_5);
+      let g3_14 = r5 * (g5_14 - s1_5 - v5_14 * s2_5);
+      let g3_15 = r5 * (g5_15 - s1_5 - v5_15 * s2_5);
+      let g3_16 = r5 * (g5_16 - s1_5 - v5_16 * s2_5);
+      let g3_17 = r5 * (g5_17 - s1_5 - v5_17 * s2_5);
+      let g3_18 = r5 * (g5_18 - s1_5 - v5_18 * s2_5);
+      let g3_19 = r5 * (g5_19 - s1_5 - v5_19 * s2_5);
+      dsaved[row * DW + 0u] = g3_0;
+      dsaved[row * DW + 1u] = g3_1;
+      dsaved[row * DW + 2u] = g3_2;
+      dsaved[row * DW + 3u] = g3_3;
+      dsaved[row * DW + 4u] = g3_4;
+      dsaved[row * DW + 5u] = g3_5;
+      dsaved[row * DW + 6u] = g3_6;
+      dsaved[row * DW + 7u] = g3_7;
+      dsaved[row * DW + 8u] = g3_8;
+      dsaved[row * DW + 9u] = g3_9;
+      dsaved[row * DW + 10u] = g3_10;
+      dsaved[row * DW + 11u] = g3_11;
+      dsaved[row * DW + 12u] = g3_12;
+      dsaved[row * DW + 13u] = g3_13;
+      dsaved[row * DW + 14u] = g3_14;
+      dsaved[row * DW + 15u] = g3_15;
+      dsaved[row * DW + 16u] = g3_16;
+      dsaved[row * DW + 17u] = g3_17;
+      dsaved[row * DW + 18u] = g3_18;
+      dsaved[row * DW + 19u] = g3_19;
+      let g2_0 = g3_0 * wts[20u] + g3_1 * wts[21u] + g3_2 * wts[22u] + g3_3 * wts[23u] + g3_4 * wts[24u] + g3_5 * wts[25u] + g3_6 * wts[26u] + g3_7 * wts[27u] + g3_8 * wts[28u] + g3_9 * wts[29u] + g3_10 * wts[30u] + g3_11 * wts[31u] + g3_12 * wts[32u] + g3_13 * wts[33u] + g3_14 * wts[34u] + g3_15 * wts[35u] + g3_16 * wts[36u] + g3_17 * wts[37u] + g3_18 * wts[38u] + g3_19 * wts[39u];
+      let g2_1 = g3_0 * wts[40u] + g3_1 * wts[41u] + g3_2 * wts[42u] + g3_3 * wts[43u] + g3_4 * wts[44u] + g3_5 * wts[45u] + g3_6 * wts[46u] + g3_7 * wts[47u] + g3_8 * wts[48u] + g3_9 * wts[49u] + g3_10 * wts[50u] + g3_11 * wts[51u] + g3_12 * wts[52u] + g3_13 * wts[53u] + g3_14 * wts[54u] + g3_15 * wts[55u] + g3_16 * wts[56u] + g3_17 * wts[57u] + g3_18 * wts[58u] + g3_19 * wts[59u];
+      let g2_2 = g3_0 * wts[60u] + g3_1 * wts[61u] + g3_2 * wts[62u] + g3_3 * wts[63u] + g3_4 * wts[64u] + g3_5 * wts[65u] + g3_6 * wts[66u] + g3_7 * wts[67u] + g3_8 * wts[68u] + g3_9 * wts[69u] + g3_10 * wts[70u] + g3_11 * wts[71u] + g3_12 * wts[72u] + g3_13 * wts[73u] + g3_14 * wts[74u] + g3_15 * wts[75u] + g3_16 * wts[76u] + g3_17 * wts[77u] + g3_18 * wts[78u] + g3_19 * wts[79u];
+      let g2_3 = g3_0 * wts[80u] + g3_1 * wts[81u] + g3_2 * wts[82u] + g3_3 * wts[83u] + g3_4 * wts[84u] + g3_5 * wts[85u] + g3_6 * wts[86u] + g3_7 * wts[87u] + g3_8 * wts[88u] + g3_9 * wts[89u] + g3_10 * wts[90u] + g3_11 * wts[91u] + g3_12 * wts[92u] + g3_13 * wts[93u] + g3_14 * wts[94u] + g3_15 * wts[95u] + g3_16 * wts[96u] + g3_17 * wts[97u] + g3_18 * wts[98u] + g3_19 * wts[99u];
+      let g2_4 = g3_0 * wts[100u] + g3_1 * wts[101u] + g3_2 * wts[102u] + g3_3 * wts[103u] + g3_4 * wts[104u] + g3_5 * wts[105u] + g3_6 * wts[106u] + g3_7 * wts[107u] + g3_8 * wts[108u] + g3_9 * wts[109u] + g3_10 * wts[110u] + g3_11 * wts[111u] + g3_12 * wts[112u] + g3_13 * wts[113u] + g3_14 * wts[114u] + g3_15 * wts[115u] + g3_16 * wts[116u] + g3_17 * wts[117u] + g3_18 * wts[118u] + g3_19 * wts[119u];
+      let g2_5 = g3_0 * wts[120u] + g3_1 * wts[121u] + g3_2 * wts[122u] + g3_3 * wts[123u] + g3_4 * wts[124u] + g3_5 * wts[125u] + g3_6 * wts[126u] + g3_7 * wts[127u] + g3_8 * wts[128u] + g3_9 * wts[129u] + g3_10 * wts[130u] + g3_11 * wts[131u] + g3_12 * wts[132u] + g3_13 * wts[133u] + g3_14 * wts[134u] + g3_15 * wts[135u] + g3_16 * wts[136u] + g3_17 * wts[137u] + g3_18 * wts[138u] + g3_19 * wts[139u];
+      let g2_6 = g3_0 * wts[140u] + g3_1 * wts[141u] + g3_2 * wts[142u] + g3_3 * wts[143u] + g3_4 * wts[144u] + g3_5 * wts[145u] + g3_6 * wts[146u] + g3_7 * wts[147u] + g3_8 * wts[148u] + g3_9 * wts[149u] + g3_10 * wts[150u] + g3_11 * wts[151u] + g3_12 * wts[152u] + g3_13 * wts[153u] + g3_14 * wts[154u] + g3_15 * wts[155u] + g3_16 * wts[156u] + g3_17 * wts[157u] + g3_18 * wts[158u] + g3_19 * wts[159u];
+      let g2_7 = g3_0 * wts[160u] + g3_1 * wts[161u] + g3_2 * wts[162u] + g3_3 * wts[163u] + g3_4 * wts[164u] + g3_5 * wts[165u] + g3_6 * wts[166u] + g3_7 * wts[167u] + g3_8 * wts[168u] + g3_9 * wts[169u] + g3_10 * wts[170u] + g3_11 * wts[171u] + g3_12 * wts[172u] + g3_13 * wts[173u] + g3_14 * wts[174u] + g3_15 * wts[175u] + g3_16 * wts[176u] + g3_17 * wts[177u] + g3_18 * wts[178u] + g3_19 * wts[179u];
+      let g2_8 = g3_0 * wts[180u] + g3_1 * wts[181u] + g3_2 * wts[182u] + g3_3 * wts[183u] + g3_4 * wts[184u] + g3_5 * wts[185u] + g3_6 * wts[186u] + g3_7 * wts[187u] + g3_8 * wts[188u] + g3_9 * wts[189u] + g3_10 * wts[190u] + g3_11 * wts[191u] + g3_12 * wts[192u] + g3_13 * wts[193u] + g3_14 * wts[194u] + g3_15 * wts[195u] + g3_16 * wts[196u] + g3_17 * wts[197u] + g3_18 * wts[198u] + g3_19 * wts[199u];
+      let g2_9 = g3_0 * wts[200u] + g3_1 * wts[201u] + g3_2 * wts[202u] + g3_3 * wts[203u] + g3_4 * wts[204u] + g3_5 * wts[205u] + g3_6 * wts[206u] + g3_7 * wts[207u] + g3_8 * wts[208u] + g3_9 * wts[209u] + g3_10 * wts[210u] + g3_11 * wts[211u] + g3_12 * wts[212u] + g3_13 * wts[213u] + g3_14 * wts[214u] + g3_15 * wts[215u] + g3_16 * wts[216u] + g3_17 * wts[217u] + g3_18 * wts[218u] + g3_19 * wts[219u];
+      let g2_10 = g3_0 * wts[220u] + g3_1 * wts[221u] + g3_2 * wts[222u] + g3_3 * wts[223u] + g3_4 * wts[224u] + g3_5 * wts[225u] + g3_6 * wts[226u] + g3_7 * wts[227u] + g3_8 * wts[228u] + g3_9 * wts[229u] + g3_10 * wts[230u] + g3_11 * wts[231u] + g3_12 * wts[232u] + g3_13 * wts[233u] + g3_14 * wts[234u] + g3_15 * wts[235u] + g3_16 * wts[236u] + g3_17 * wts[237u] + g3_18 * wts[238u] + g3_19 * wts[239u];
+      let g2_11 = g3_0 * wts[240u] + g3_1 * wts[241u] + g3_2 * wts[242u] + g3_3 * wts[243u] + g3_4 * wts[244u] + g3_5 * wts[245u] + g3_6 * wts[246u] + g3_7 * wts[247u] + g3_8 * wts[248u] + g3_9 * wts[249u] + g3_10 * wts[250u] + g3_11 * wts[251u] + g3_12 * wts[252u] + g3_13 * wts[253u] + g3_14 * wts[254u] + g3_15 * wts[255u] + g3_16 * wts[256u] + g3_17 * wts[257u] + g3_18 * wts[258u] + g3_19 * wts[259u];
+      let g2_12 = g3_0 * wts[260u] + g3_1 * wts[261u] + g3_2 * wts[262u] + g3_3 * wts[263u] + g3_4 * wts[264u] + g3_5 * wts[265u] + g3_6 * wts[266u] + g3_7 * wts[267u] + g3_8 * wts[268u] + g3_9 * wts[269u] + g3_10 * wts[270u] + g3_11 * wts[271u] + g3_12 * wts[272u] + g3_13 * wts[273u] + g3_14 * wts[274u] + g3_15 * wts[275u] + g3_16 * wts[276u] + g3_17 * wts[277u] + g3_18 * wts[278u] + g3_19 * wts[279u];
+      let g2_13 = g3_0 * wts[280u] + g3_1 * wts[281u] + g3_2 * wts[282u] + g3_3 * wts[283u] + g3_4 * wts[284u] + g3_5 * wts[285u] + g3_6 * wts[286u] + g3_7 * wts[287u] + g3_8 * wts[288u] + g3_9 * wts[289u] + g3_10 * wts[290u] + g3_11 * wts[291u] + g3_12 * wts[292u] + g3_13 * wts[293u] + g3_14 * wts[294u] + g3_15 * wts[295u] + g3_16 * wts[296u] + g3_17 * wts[297u] + g3_18 * wts[298u] + g3_19 * wts[299u];
+      let g2_14 = g3_0 * wts[300u] + g3_1 * wts[301u] + g3_2 * wts[302u] + g3_3 * wts[303u] + g3_4 * wts[304u] + g3_5 * wts[305u] + g3_6 * wts[306u] + g3_7 * wts[307u] + g3_8 * wts[308u] + g3_9 * wts[309u] + g3_10 * wts[310u] + g3_11 * wts[311u] + g3_12 * wts[312u] + g3_13 * wts[313u] + g3_14 * wts[314u] + g3_15 * wts[315u] + g3_16 * wts[316u] + g3_17 * wts[317u] + g3_18 * wts[318u] + g3_19 * wts[319u];
+      let g2_15 = g3_0 * wts[320u] + g3_1 * wts[321u] + g3_2 * wts[322u] + g3_3 * wts[323u] + g3_4 * wts[324u] + g3_5 * wts[325u] + g3_6 * wts[326u] + g3_7 * wts[327u] + g3_8 * wts[328u] + g3_9 * wts[329u] + g3_10 * wts[330u] + g3_11 * wts[331u] + g3_12 * wts[332u] + g3_13 * wts[333u] + g3_14 * wts[334u] + g3_15 * wts[335u] + g3_16 * wts[336u] + g3_17 * wts[337u] + g3_18 * wts[338u] + g3_19 * wts[339u];
+      let g2_16 = g3_0 * wts[340u] + g3_1 * wts[341u] + g3_2 * wts[342u] + g3_3 * wts[343u] + g3_4 * wts[344u] + g3_5 * wts[345u] + g3_6 * wts[346u] + g3_7 * wts[347u] + g3_8 * wts[348u] + g3_9 * wts[349u] + g3_10 * wts[350u] + g3_11 * wts[351u] + g3_12 * wts[352u] + g3_13 * wts[353u] + g3_14 * wts[354u] + g3_15 * wts[355u] + g3_16 * wts[356u] + g3_17 * wts[357u] + g3_18 * wts[358u] + g3_19 * wts[359u];
+      let g2_17 = g3_0 * wts[360u] + g3_1 * wts[361u] + g3_2 * wts[362u] + g3_3 * wts[363u] + g3_4 * wts[364u] + g3_5 * wts[365u] + g3_6 * wts[366u] + g3_7 * wts[367u] + g3_8 * wts[368u] + g3_9 * wts[369u] + g3_10 * wts[370u] + g3_11 * wts[371u] + g3_12 * wts[372u] + g3_13 * wts[373u] + g3_14 * wts[374u] + g3_15 * wts[375u] + g3_16 * wts[376u] + g3_17 * wts[377u] + g3_18 * wts[378u] + g3_19 * wts[379u];
+      let g2_18 = g3_0 * wts[380u] + g3_1 * wts[381u] + g3_2 * wts[382u] + g3_3 * wts[383u] + g3_4 * wts[384u] + g3_5 * wts[385u] + g3_6 * wts[386u] + g3_7 * wts[387u] + g3_8 * wts[388u] + g3_9 * wts[389u] + g3_10 * wts[390u] + g3_11 * wts[391u] + g3_12 * wts[392u] + g3_13 * wts[393u] + g3_14 * wts[394u] + g3_15 * wts[395u] + g3_16 * wts[396u] + g3_17 * wts[397u] + g3_18 * wts[398u] + g3_19 * wts[399u];
+      let g2_19 = g3_0 * wts[400u] + g3_1 * wts[401u] + g3_2 * wts[402u] + g3_3 * wts[403u] + g3_4 * wts[404u] + g3_5 * wts[405u] + g3_6 * wts[406u] + g3_7 * wts[407u] + g3_8 * wts[408u] + g3_9 * wts[409u] + g3_10 * wts[410u] + g3_11 * wts[411u] + g3_12 * wts[412u] + g3_13 * wts[413u] + g3_14 * wts[414u] + g3_15 * wts[415u] + g3_16 * wts[416u] + g3_17 * wts[417u] + g3_18 * wts[418u] + g3_19 * wts[419u];
+      let g1_0 = g2_0 * recMask0(b, 0u);
+      let g1_1 = g2_1 * recMask0(b, 1u);
+      let g1_2 = g2_2 * recMask0(b, 2u);
+      let g1_3 = g2_3 * recMask0(b, 3u);
+      let g1_4 = g2_4 * recMask0(b, 4u);
+      let g1_5 = g2_5 * recMask0(b, 5u);
+      let g1_6 = g2_6 * recMask0(b, 6u);
+      let g1_7 = g2_7 * recMask0(b, 7u);
+      let g1_8 = g2_8 * recMask0(b, 8u);
+      let g1_9 = g2_9 * recMask0(b, 9u);
+      let g1_10 = g2_10 * recMask0(b, 10u);
+      let g1_11 = g2_11 * recMask0(b, 11u);
+      let g1_12 = g2_12 * recMask0(b, 12u);
+      let g1_13 = g2_13 * recMask0(b, 13u);
+      let g1_14 = g2_14 * recMask0(b, 14u);
+      let g1_15 = g2_15 * recMask0(b, 15u);
+      let g1_16 = g2_16 * recMask0(b, 16u);
+      let g1_17 = g2_17 * recMask0(b, 17u);
+      let g1_18 = g2_18 * recMask0(b, 18u);
+      let g1_19 = g2_19 * recMask0(b, 19u);
+      let g0_0 = g3_0 * wts[0u] + g3_1 * wts[1u] + g3_2 * wts[2u] + g3_3 * wts[3u] + g3_4 * wts[4u] + g3_5 * wts[5u] + g3_6 * wts[6u] + g3_7 * wts[7u] + g3_8 * wts[8u] + g3_9 * wts[9u] + g3_10 * wts[10u] + g3_11 * wts[11u] + g3_12 * wts[12u] + g3_13 * wts[13u] + g3_14 * wts[14u] + g3_15 * wts[15u] + g3_16 * wts[16u] + g3_17 * wts[17u] + g3_18 * wts[18u] + g3_19 * wts[19u];
+      if (HAS_DX) {
+        dxin[row * 1u + 0u] += g0_0 * inMask(b, 0u); // x's gradient
       }
-    }
-    barrier();
-    // phase 2: Σ dn5, Σ dn5·n5
-    for (var r = lid; r < R; r += WG) {
-      let b = row0 + r;
-      if (b < rowEnd) {
-        let row = rowOf(b, s);
-        if (!(HAS_SEQ_MASK && stepMasked(b, s))) {
-          var s1 = 0.0;
-          var s2 = 0.0;
-          for (var k = 0u; k < 20u; k++) { let gk = dsaved[row * DW + 41u + k]; s1 += gk; s2 += gk * saved[row * SW + 62u + k]; }
-          dsaved[row * DW + 101u] = s1;
-          dsaved[row * DW + 102u] = s2;
-        }
-      }
-    }
-    barrier();
-    // phase 3: dn3
-    for (var p = lid; p < R * 20u; p += WG) {
-      let b = row0 + p / 20u;
-      let j = p % 20u;
-      if (b < rowEnd) {
-        let row = rowOf(b, s);
-        if (HAS_SEQ_MASK && stepMasked(b, s)) {
-          dsaved[row * DW + 21u + j] = 0.0;
-        } else {
-          var g3 = 0.0;
-          g3 += saved[row * SW + 61u] * (dsaved[row * DW + 41u + j] - dsaved[row * DW + 101u] / (20.0) - saved[row * SW + 62u + j] * dsaved[row * DW + 102u] / (20.0));
-          dsaved[row * DW + 21u + j] = g3;
-        }
-      }
-    }
-    barrier();
-    // phase 4: dn2, dn1 (8 rows × 4 units per invocation)
-    for (var rb = row0; rb < rowEnd; rb += 8u) {
-      for (var p = lid; p < 5u; p += WG) {
-        let j0 = 4u * p;
-        let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(19u));
-        let r0 = rowOf(min(rb + 0u, rowEnd - 1u), s);
-        let r1 = rowOf(min(rb + 1u, rowEnd - 1u), s);
-        let r2 = rowOf(min(rb + 2u, rowEnd - 1u), s);
-        let r3 = rowOf(min(rb + 3u, rowEnd - 1u), s);
-        let r4 = rowOf(min(rb + 4u, rowEnd - 1u), s);
-        let r5 = rowOf(min(rb + 5u, rowEnd - 1u), s);
-        let r6 = rowOf(min(rb + 6u, rowEnd - 1u), s);
-        let r7 = rowOf(min(rb + 7u, rowEnd - 1u), s);
-        // n2's gradient through a matmul: 8 rows × 4 units
-        var d2_0 = vec4f(0.0);
-        var d2_1 = vec4f(0.0);
-        var d2_2 = vec4f(0.0);
-        var d2_3 = vec4f(0.0);
-        var d2_4 = vec4f(0.0);
-        var d2_5 = vec4f(0.0);
-        var d2_6 = vec4f(0.0);
-        var d2_7 = vec4f(0.0);
-        for (var k = 0u; k < 20u; k++) {
-          let w = vec4f(consts[ju.x * 20u + 20u + k], consts[ju.y * 20u + 20u + k], consts[ju.z * 20u + 20u + k], consts[ju.w * 20u + 20u + k]);
-          d2_0 += dsaved[r0 * DW + 21u + k] * w;
-          d2_1 += dsaved[r1 * DW + 21u + k] * w;
-          d2_2 += dsaved[r2 * DW + 21u + k] * w;
-          d2_3 += dsaved[r3 * DW + 21u + k] * w;
-          d2_4 += dsaved[r4 * DW + 21u + k] * w;
-          d2_5 += dsaved[r5 * DW + 21u + k] * w;
-          d2_6 += dsaved[r6 * DW + 21u + k] * w;
-          d2_7 += dsaved[r7 * DW + 21u + k] * w;
-        }
-        put4GradFull(r0 * DW + 1u + j0, d2_0);
-        put4GradFull(r1 * DW + 1u + j0, d2_1);
-        put4GradFull(r2 * DW + 1u + j0, d2_2);
-        put4GradFull(r3 * DW + 1u + j0, d2_3);
-        put4GradFull(r4 * DW + 1u + j0, d2_4);
-        put4GradFull(r5 * DW + 1u + j0, d2_5);
-        put4GradFull(r6 * DW + 1u + j0, d2_6);
-        put4GradFull(r7 * DW + 1u + j0, d2_7);
-        for (var b = rb; b < min(rb + 8u, rowEnd); b++) {
-          for (var j = j0; j < min(j0 + 4u, 20u); j++) {
-            let row = rowOf(b, s);
-            if (HAS_SEQ_MASK && stepMasked(b, s)) {
-              dsaved[row * DW + 1u + j] = 0.0;
-            } else {
-              var g2 = dsaved[row * DW + 1u + j]; // Σ over a matmul, from the dot block
-              var g1 = 0.0;
-              g1 += g2 * recMask0(b, j);
-              carry[params.carryOff0 + b * 20u + j] = g1; // to the previous step
-            }
-          }
-        }
-      }
-    }
-    barrier();
-    // phase 5: dn0 (8 rows × 4 units per invocation)
-    if (HAS_DX) {
-      for (var rb = row0; rb < rowEnd; rb += 8u) {
-        for (var p = lid; p < 1u; p += WG) {
-          let j0 = 4u * p;
-          let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(0u));
-          let r0 = rowOf(min(rb + 0u, rowEnd - 1u), s);
-          let r1 = rowOf(min(rb + 1u, rowEnd - 1u), s);
-          let r2 = rowOf(min(rb + 2u, rowEnd - 1u), s);
-          let r3 = rowOf(min(rb + 3u, rowEnd - 1u), s);
-          let r4 = rowOf(min(rb + 4u, rowEnd - 1u), s);
-          let r5 = rowOf(min(rb + 5u, rowEnd - 1u), s);
-          let r6 = rowOf(min(rb + 6u, rowEnd - 1u), s);
-          let r7 = rowOf(min(rb + 7u, rowEnd - 1u), s);
-          if (HAS_DX) {
-            // n0's gradient through a matmul: 8 rows × 4 units
-            var d0_0 = vec4f(0.0);
-            var d0_1 = vec4f(0.0);
-            var d0_2 = vec4f(0.0);
-            var d0_3 = vec4f(0.0);
-            var d0_4 = vec4f(0.0);
-            var d0_5 = vec4f(0.0);
-            var d0_6 = vec4f(0.0);
-            var d0_7 = vec4f(0.0);
-            for (var k = 0u; k < 20u; k++) {
-              let w = vec4f(consts[ju.x * 20u + k], consts[ju.y * 20u + k], consts[ju.z * 20u + k], consts[ju.w * 20u + k]);
-              d0_0 += dsaved[r0 * DW + 21u + k] * w;
-              d0_1 += dsaved[r1 * DW + 21u + k] * w;
-              d0_2 += dsaved[r2 * DW + 21u + k] * w;
-              d0_3 += dsaved[r3 * DW + 21u + k] * w;
-              d0_4 += dsaved[r4 * DW + 21u + k] * w;
-              d0_5 += dsaved[r5 * DW + 21u + k] * w;
-              d0_6 += dsaved[r6 * DW + 21u + k] * w;
-              d0_7 += dsaved[r7 * DW + 21u + k] * w;
-            }
-            put4Grad(r0 * DW + j0, 1u - j0, d0_0);
-            put4Grad(r1 * DW + j0, 1u - j0, d0_1);
-            put4Grad(r2 * DW + j0, 1u - j0, d0_2);
-            put4Grad(r3 * DW + j0, 1u - j0, d0_3);
-            put4Grad(r4 * DW + j0, 1u - j0, d0_4);
-            put4Grad(r5 * DW + j0, 1u - j0, d0_5);
-            put4Grad(r6 * DW + j0, 1u - j0, d0_6);
-            put4Grad(r7 * DW + j0, 1u - j0, d0_7);
-          }
-          for (var b = rb; b < min(rb + 8u, rowEnd); b++) {
-            for (var j = j0; j < min(j0 + 4u, 1u); j++) {
-              let row = rowOf(b, s);
-              if (HAS_SEQ_MASK && stepMasked(b, s)) {
-                dsaved[row * DW + j] = 0.0;
-              } else {
-                if (HAS_DX) {
-                  var g0 = dsaved[row * DW + j]; // Σ over a matmul, from the dot block
-                  dxin[row * 1u + j] += g0 * inMask(b, j); // x's gradient
-                }
-              }
-            }
-          }
-        }
-      }
-      barrier();
+      dst0_0 = g1_0;
+      dst0_1 = g1_1;
+      dst0_2 = g1_2;
+      dst0_3 = g1_3;
+      dst0_4 = g1_4;
+      dst0_5 = g1_5;
+      dst0_6 = g1_6;
+      dst0_7 = g1_7;
+      dst0_8 = g1_8;
+      dst0_9 = g1_9;
+      dst0_10 = g1_10;
+      dst0_11 = g1_11;
+      dst0_12 = g1_12;
+      dst0_13 = g1_13;
+      dst0_14 = g1_14;
+      dst0_15 = g1_15;
+      dst0_16 = g1_16;
+      dst0_17 = g1_17;
+      dst0_18 = g1_18;
+      dst0_19 = g1_19;
+      dout_0 = 0.0;
+      dout_1 = 0.0;
+      dout_2 = 0.0;
+      dout_3 = 0.0;
+      dout_4 = 0.0;
+      dout_5 = 0.0;
+      dout_6 = 0.0;
+      dout_7 = 0.0;
+      dout_8 = 0.0;
+      dout_9 = 0.0;
+      dout_10 = 0.0;
+      dout_11 = 0.0;
+      dout_12 = 0.0;
+      dout_13 = 0.0;
+      dout_14 = 0.0;
+      dout_15 = 0.0;
+      dout_16 = 0.0;
+      dout_17 = 0.0;
+      dout_18 = 0.0;
+      dout_19 = 0.0;
     }
   }
+  carry[params.carryOff0 + b * 20u + 0u] = dst0_0;
+  carry[params.carryOff0 + b * 20u + 1u] = dst0_1;
+  carry[params.carryOff0 + b * 20u + 2u] = dst0_2;
+  carry[params.carryOff0 + b * 20u + 3u] = dst0_3;
+  carry[params.carryOff0 + b * 20u + 4u] = dst0_4;
+  carry[params.carryOff0 + b * 20u + 5u] = dst0_5;
+  carry[params.carryOff0 + b * 20u + 6u] = dst0_6;
+  carry[params.carryOff0 + b * 20u + 7u] = dst0_7;
+  carry[params.carryOff0 + b * 20u + 8u] = dst0_8;
+  carry[params.carryOff0 + b * 20u + 9u] = dst0_9;
+  carry[params.carryOff0 + b * 20u + 10u] = dst0_10;
+  carry[params.carryOff0 + b * 20u + 11u] = dst0_11;
+  carry[params.carryOff0 + b * 20u + 12u] = dst0_12;
+  carry[params.carryOff0 + b * 20u + 13u] = dst0_13;
+  carry[params.carryOff0 + b * 20u + 14u] = dst0_14;
+  carry[params.carryOff0 + b * 20u + 15u] = dst0_15;
+  carry[params.carryOff0 + b * 20u + 16u] = dst0_16;
+  carry[params.carryOff0 + b * 20u + 17u] = dst0_17;
+  carry[params.carryOff0 + b * 20u + 18u] = dst0_18;
+  carry[params.carryOff0 + b * 20u + 19u] = dst0_19;
+  carry[params.outCarryOff + b * 20u + 0u] = dout_0;
+  carry[params.outCarryOff + b * 20u + 1u] = dout_1;
+  carry[params.outCarryOff + b * 20u + 2u] = dout_2;
+  carry[params.outCarryOff + b * 20u + 3u] = dout_3;
+  carry[params.outCarryOff + b * 20u + 4u] = dout_4;
+  carry[params.outCarryOff + b * 20u + 5u] = dout_5;
+  carry[params.outCarryOff + b * 20u + 6u] = dout_6;
+  carry[params.outCarryOff + b * 20u + 7u] = dout_7;
+  carry[params.outCarryOff + b * 20u + 8u] = dout_8;
+  carry[params.outCarryOff + b * 20u + 9u] = dout_9;
+  carry[params.outCarryOff + b * 20u + 10u] = dout_10;
+  carry[params.outCarryOff + b * 20u + 11u] = dout_11;
+  carry[params.outCarryOff + b * 20u + 12u] = dout_12;
+  carry[params.outCarryOff + b * 20u + 13u] = dout_13;
+  carry[params.outCarryOff + b * 20u + 14u] = dout_14;
+  carry[params.outCarryOff + b * 20u + 15u] = dout_15;
+  carry[params.outCarryOff + b * 20u + 16u] = dout_16;
+  carry[params.outCarryOff + b * 20u + 17u] = dout_17;
+  carry[params.outCarryOff + b * 20u + 18u] = dout_18;
+  carry[params.outCarryOff + b * 20u + 19u] = dout_19;
 }
 
 // After BPTT: the weight gradients that are sums over every row and step (biases, gamma, beta and, on CPU
@@ -468,7 +1097,7 @@ fn cellParamGrads(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgr
     var a2 = vec4f(0.0);
     var a3 = vec4f(0.0);
     for (var r = 0u; r < rows; r++) {
-      let d = vec4f(dsaved[r * DW + 21u + ju.x], dsaved[r * DW + 21u + ju.y], dsaved[r * DW + 21u + ju.z], dsaved[r * DW + 21u + ju.w]);
+      let d = vec4f(dsaved[r * DW + ju.x], dsaved[r * DW + ju.y], dsaved[r * DW + ju.z], dsaved[r * DW + ju.w]);
       a0 += xin[r * 1u + ku.x] * d;
       a1 += xin[r * 1u + ku.y] * d;
       a2 += xin[r * 1u + ku.z] * d;
@@ -501,7 +1130,7 @@ fn cellParamGrads(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgr
     var a2 = vec4f(0.0);
     var a3 = vec4f(0.0);
     for (var r = 0u; r < rows; r++) {
-      let d = vec4f(dsaved[r * DW + 21u + ju.x], dsaved[r * DW + 21u + ju.y], dsaved[r * DW + 21u + ju.z], dsaved[r * DW + 21u + ju.w]);
+      let d = vec4f(dsaved[r * DW + ju.x], dsaved[r * DW + ju.y], dsaved[r * DW + ju.z], dsaved[r * DW + ju.w]);
       a0 += saved[r * SW + 20u + ku.x] * d;
       a1 += saved[r * SW + 20u + ku.y] * d;
       a2 += saved[r * SW + 20u + ku.z] * d;
@@ -528,7 +1157,7 @@ fn cellParamGrads(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgr
     let j0 = 4u * (e - 30u);
     let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(19u));
     var acc = vec4f(0.0);
-    for (var r = 0u; r < rows; r++) { acc += vec4f(dsaved[r * DW + 21u + ju.x], dsaved[r * DW + 21u + ju.y], dsaved[r * DW + 21u + ju.z], dsaved[r * DW + 21u + ju.w]); }
+    for (var r = 0u; r < rows; r++) { acc += vec4f(dsaved[r * DW + ju.x], dsaved[r * DW + ju.y], dsaved[r * DW + ju.z], dsaved[r * DW + ju.w]); }
     if (j0 + 0u < 20u) { wg2[j0 + 0u] += acc.x; }
     if (j0 + 1u < 20u) { wg2[j0 + 1u] += acc.y; }
     if (j0 + 2u < 20u) { wg2[j0 + 2u] += acc.z; }
@@ -538,7 +1167,7 @@ fn cellParamGrads(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgr
     let j0 = 4u * (e - 35u);
     let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(19u));
     var acc = vec4f(0.0);
-    for (var r = 0u; r < rows; r++) { acc += vec4f(dsaved[r * DW + 81u + ju.x], dsaved[r * DW + 81u + ju.y], dsaved[r * DW + 81u + ju.z], dsaved[r * DW + 81u + ju.w]); }
+    for (var r = 0u; r < rows; r++) { acc += vec4f(dsaved[r * DW + 40u + ju.x], dsaved[r * DW + 40u + ju.y], dsaved[r * DW + 40u + ju.z], dsaved[r * DW + 40u + ju.w]); }
     if (j0 + 0u < 20u) { wg3[j0 + 0u] += acc.x; }
     if (j0 + 1u < 20u) { wg3[j0 + 1u] += acc.y; }
     if (j0 + 2u < 20u) { wg3[j0 + 2u] += acc.z; }
@@ -548,7 +1177,7 @@ fn cellParamGrads(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgr
     let j0 = 4u * (e - 40u);
     let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(19u));
     var acc = vec4f(0.0);
-    for (var r = 0u; r < rows; r++) { acc += vec4f(dsaved[r * DW + 61u + ju.x], dsaved[r * DW + 61u + ju.y], dsaved[r * DW + 61u + ju.z], dsaved[r * DW + 61u + ju.w]); }
+    for (var r = 0u; r < rows; r++) { acc += vec4f(dsaved[r * DW + 20u + ju.x], dsaved[r * DW + 20u + ju.y], dsaved[r * DW + 20u + ju.z], dsaved[r * DW + 20u + ju.w]); }
     if (j0 + 0u < 20u) { wg4[j0 + 0u] += acc.x; }
     if (j0 + 1u < 20u) { wg4[j0 + 1u] += acc.y; }
     if (j0 + 2u < 20u) { wg4[j0 + 2u] += acc.z; }
