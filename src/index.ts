@@ -69,8 +69,12 @@ export type { NormalizationArgs, BatchNormalizationArgs } from './layers/normali
 export { callbacks, BaseCallback, EarlyStopping, ReduceLROnPlateau, TerminateOnNaN, ModelCheckpoint, CSVLogger, HistoryLogger, readCheckpoint } from './callbacks';
 export type { CallbackModel, EarlyStoppingArgs, ReduceLROnPlateauArgs, ModelCheckpointArgs, MemoryCheckpoint, CheckpointFile, CsvLoggerArgs, HistoryLoggerArgs } from './callbacks';
 export type { ExponentialDecayConfig, PiecewiseConstantDecayConfig, LearningRateLike, SerializedSchedule } from './optim/schedules';
-export { getGpu, GpuError } from './gpu/device';
-export type { Gpu, GpuInfo } from './gpu/device';
+export { getGpu, GpuError, DeviceLostError } from './gpu/device';
+export type { Gpu, GpuInfo, GpuOptions } from './gpu/device';
+export { recover } from './model/recover';
+export type { RecoverResult } from './model/recover';
+export { selfTest, SelfTestError } from './model/self-test';
+export type { SelfTestResult } from './model/self-test';
 export { ShaderError } from './gpu/shader';
 export * as data from './data/synthetic';
 export { MT19937 } from './data/mt19937';

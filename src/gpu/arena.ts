@@ -3,7 +3,9 @@
  * second one with the same layout), so the optimizer update and gradient clipping are single
  * dispatches over the whole model. Each variable starts at an offset aligned to the device's
  * minStorageBufferOffsetAlignment, so it can also be bound on its own; the padding stays zero
- * (zero gradient, zero update).
+ * (zero gradient, zero update). `host` is a copy of the weights on the host (as initialised, as
+ * set, or as of the training loop's last backup), kept so that they survive a lost device:
+ * `moveTo` rebuilds the arena from it on a new one.
  */
 import type { Context } from './context';
 import { createStorageBuffer } from './pool';
@@ -21,18 +23,28 @@ export interface Variable extends VariableSpec {
   /** Offset in elements. */
   offset: number;
   size: number;
+  /** Its values (a view of the arena's params; replaced when the arena moves to a new device). */
   value: Tensor;
   grad: Tensor;
 }
 
+/** The arena's weights on the host and which moment they are from (for messages). */
+export interface HostCopy {
+  data: Float32Array;
+  /** e.g. 'as initialised', 'as set by setWeights', 'after epoch 2, batch 8'. */
+  note: string;
+}
+
 export class ParamArena {
   readonly vars: Variable[] = [];
-  readonly params: GPUBuffer;
-  readonly grads: GPUBuffer;
+  params: GPUBuffer;
+  grads: GPUBuffer;
   /** Total elements including alignment padding. */
   readonly length: number;
+  /** The weights on the host (see the file header); null when unknown. */
+  host: HostCopy | null = null;
 
-  constructor(readonly ctx: Context, specs: readonly VariableSpec[]) {
+  constructor(public ctx: Context, specs: readonly VariableSpec[]) {
     const align = ctx.alignment / 4;
     let off = 0;
     const placed: { spec: VariableSpec; offset: number; size: number }[] = [];
@@ -54,6 +66,24 @@ export class ParamArena {
         grad: new Tensor(this.grads, spec.shape, offset * 4, false, `d(${spec.name})`),
       });
     }
+  }
+
+  /**
+   * Rebuilds the arena on `ctx` (a new device after a loss) from the host copy: new buffers, every
+   * variable's value and gradient views re-pointed (the Variable objects stay, so every model and
+   * layer sharing them follows).
+   */
+  moveTo(ctx: Context): void {
+    if (!this.host) throw new Error('the weights have no host copy to rebuild them from');
+    this.ctx = ctx;
+    this.params = createStorageBuffer(ctx.device, this.length * 4, 'params');
+    this.grads = createStorageBuffer(ctx.device, this.length * 4, 'grads');
+    for (const v of this.vars) {
+      v.value = new Tensor(this.params, v.shape, v.offset * 4, true, v.name);
+      v.grad = new Tensor(this.grads, v.shape, v.offset * 4, false, `d(${v.name})`);
+    }
+    const d = this.host.data;
+    ctx.device.queue.writeBuffer(this.params, 0, d.buffer, d.byteOffset, d.byteLength);
   }
 
   /** The whole arena as one tensor (for optimizers). */

@@ -30,12 +30,15 @@ export class Context {
 }
 
 let shared: Promise<Context> | null = null;
+let sharedCtx: Context | null = null;
 
-/** The shared Context (one per page or process). */
+/** The shared Context (one per page or process); a new one (on a new device) once its device is lost. */
 export function getContext(): Promise<Context> {
-  if (!shared) {
-    shared = getGpu().then((g) => new Context(g));
-    shared.catch(() => (shared = null));
+  if (!shared || sharedCtx?.gpu.isLost) {
+    sharedCtx = null;
+    const p: Promise<Context> = getGpu().then((g) => (shared === p ? (sharedCtx = new Context(g)) : new Context(g)));
+    shared = p;
+    p.catch(() => shared === p && (shared = null));
   }
   return shared;
 }

@@ -5,7 +5,8 @@
  *
  * GPU errors never pass silently: an `uncapturederror` handler records them and the next
  * `checkErrors()` (called after every submitted step) throws them as a descriptive Error;
- * `device.lost` is turned into an Error the same way.
+ * `device.lost` is turned into a DeviceLostError the same way, and the next `getGpu()` makes a
+ * new device (`rnn.recover()` moves the models onto it: src/model/recover.ts).
  */
 
 import { importAtRunTime } from './runtime-import';
@@ -44,8 +45,16 @@ export interface Gpu {
   readonly adapter: GPUAdapter;
   /** What the adapter says about itself. */
   readonly info: GpuInfo;
-  /** Throws (once) the first GPU error recorded since the last call, if any. */
+  /** Throws (once) the first GPU error recorded since the last call, if any; a DeviceLostError once the device is lost. */
   checkErrors(): void;
+  /** True once the device is lost (destroyed, a driver reset, …): every later GPU call is refused. */
+  readonly isLost: boolean;
+  /** 'GPU device lost (reason): message' once lost, else null. */
+  readonly lostMessage: string | null;
+  /** Resolves with the loss's description ('GPU device lost (destroyed): …') when the device is lost. */
+  readonly whenLost: Promise<string>;
+  /** False after `getGpu({selfTest: false})`: models skip the startup self-test on this device. */
+  selfTest: boolean;
 }
 
 /** Raised for validation/out-of-memory/internal errors reported by the GPU, and for device loss. */
@@ -54,10 +63,29 @@ export class GpuError extends Error {
   override name = 'GpuError';
 }
 
+/**
+ * The GPU device was lost (destroyed, a driver reset or crash, the browser's GPU process gone).
+ * The models' weights and training state stay on the host as of their last backup; after
+ * `await rnn.recover()` they continue on a new device (docs/reliability.md).
+ */
+export class DeviceLostError extends GpuError {
+  /** 'DeviceLostError'. */
+  override name = 'DeviceLostError';
+}
+
+/** The library's Gpu of a device (for readbacks that need to know whether it was lost). */
+const gpus = new WeakMap<GPUDevice, Gpu>();
+
+/** The Gpu object of `device`, if the library made it. */
+export function gpuOf(device: GPUDevice): Gpu | undefined {
+  return gpus.get(device);
+}
+
 // Keep the Dawn instance alive as long as any device lives: if it is garbage-collected the
 // process crashes later at random (see docs/design.md, "Dawn in Node").
 let dawnInstance: unknown = null;
 let current: Promise<Gpu> | null = null;
+let currentGpu: Gpu | null = null;
 
 const SOFTWARE_ICDS = [
   '/usr/share/vulkan/icd.d/lvp_icd.json', // Mesa lavapipe (Debian mesa-vulkan-drivers)
@@ -76,21 +104,33 @@ const WANTED_LIMITS = [
   'maxComputeWorkgroupsPerDimension',
 ] as const;
 
+/** Options of `rnn.getGpu`. */
+export interface GpuOptions {
+  /** In Node, use a software Vulkan driver even if hardware exists. */
+  forceSoftware?: boolean;
+  /**
+   * `false` skips the startup self-test (a tiny LSTM and GRU forward and backward checked against
+   * float64 values before a model first uses the device). Default true.
+   */
+  selfTest?: boolean;
+}
+
 /**
- * Returns the shared GPU (creating it on first use). All models share one device.
- * @param opts.forceSoftware in Node, use a software Vulkan driver even if hardware exists.
+ * Returns the shared GPU (creating it on first use). All models share one device; after it is
+ * lost, the next call makes a new one.
  */
-export function getGpu(opts: { forceSoftware?: boolean } = {}): Promise<Gpu> {
+export function getGpu(opts: GpuOptions = {}): Promise<Gpu> {
   if (!current) {
     current = createGpu(opts).catch((e: unknown) => {
       current = null;
       throw e;
     });
   }
+  if (opts.selfTest === false) void current.then((g) => (g.selfTest = false), () => undefined);
   return current;
 }
 
-async function createGpu(opts: { forceSoftware?: boolean }): Promise<Gpu> {
+async function createGpu(opts: GpuOptions): Promise<Gpu> {
   const { gpu, runtime, icd, quiet } = await findGpuApi(opts);
   const adapter = await (quiet ? quiet(() => gpu.requestAdapter({ powerPreference: 'high-performance' })) : gpu.requestAdapter({ powerPreference: 'high-performance' }));
   if (!adapter) {
@@ -113,9 +153,10 @@ async function createGpu(opts: { forceSoftware?: boolean }): Promise<Gpu> {
     const e = (ev as GPUUncapturedErrorEvent).error;
     errors.push(`${e.constructor?.name ?? 'GPUError'}: ${e.message}`);
   });
-  void device.lost.then((info) => {
-    lost = `GPU device lost (${info.reason}): ${info.message}`;
-    current = null;
+  const whenLost = device.lost.then((info) => {
+    lost = `GPU device lost (${info.reason ?? 'unknown'}): ${info.message || 'no message'}`;
+    if (currentGpu === result) (current = null), (currentGpu = null); // the next getGpu() makes a new device
+    return lost;
   });
 
   const ai = adapter.info;
@@ -133,25 +174,36 @@ async function createGpu(opts: { forceSoftware?: boolean }): Promise<Gpu> {
     runtime,
     ...(icd ? { icd } : {}),
   };
-  return {
+  const result: Gpu = {
     device,
     adapter,
     info,
     checkErrors() {
-      if (lost) throw new GpuError(lost);
+      if (lost) throw new DeviceLostError(`${lost}; call \`await rnn.recover()\` to continue on a new device`);
       if (errors.length) {
         const msg = errors.splice(0).join('\n');
         throw new GpuError(`GPU error: ${msg}`);
       }
     },
+    get isLost() {
+      return lost !== null;
+    },
+    get lostMessage() {
+      return lost;
+    },
+    whenLost,
+    selfTest: opts.selfTest !== false,
   };
+  gpus.set(device, result);
+  currentGpu = result;
+  return result;
 }
 
 function isSoftwareName(s: string): boolean {
   return /swiftshader|llvmpipe|lavapipe|software|cpu/i.test(s);
 }
 
-async function findGpuApi(opts: { forceSoftware?: boolean }): Promise<{
+async function findGpuApi(opts: GpuOptions): Promise<{
   gpu: GPU;
   runtime: 'browser' | 'node';
   icd?: string;

@@ -3,6 +3,7 @@
  * calls them once per epoch (or every N steps), never inside a step.
  */
 import type { Tensor } from '../tensor';
+import { DeviceLostError, GpuError, gpuOf } from './device';
 
 /** Writes host data into a tensor (queued; ordered before later submits). */
 export function upload(device: GPUDevice, t: Tensor, data: Float32Array | Float64Array | readonly number[], offsetElems = 0): void {
@@ -23,7 +24,7 @@ export async function readback(device: GPUDevice, ...tensors: Tensor[]): Promise
   }
   device.queue.submit([enc.finish()]);
   try {
-    await staging.mapAsync(0x0001); // GPUMapMode.READ
+    await staging.mapAsync(0x0001).catch((e: unknown) => mapFailed(device, e)); // GPUMapMode.READ
     const all = new Float32Array(staging.getMappedRange().slice(0));
     staging.unmap();
     const out: Float32Array[] = [];
@@ -36,4 +37,17 @@ export async function readback(device: GPUDevice, ...tensors: Tensor[]): Promise
   } finally {
     staging.destroy();
   }
+}
+
+/**
+ * Why a readback's map failed. On a lost device Dawn and browsers reject with a bare AbortError
+ * (empty message); the device's `lost` promise settles within milliseconds, so wait briefly for it
+ * and say what happened.
+ */
+async function mapFailed(device: GPUDevice, e: unknown): Promise<never> {
+  const gpu = gpuOf(device);
+  const lost = gpu ? await Promise.race([gpu.whenLost, new Promise<null>((r) => setTimeout(() => r(null), 250))]) : null;
+  if (lost) throw new DeviceLostError(`${lost}; call \`await rnn.recover()\` to continue on a new device`);
+  const err = e as Error;
+  throw new GpuError(`reading back from the GPU failed: ${err?.name ?? 'Error'}${err?.message ? `: ${err.message}` : ''}`);
 }

@@ -33,7 +33,8 @@ export class BufferPool {
     const max = this.device.limits.maxStorageBufferBindingSize;
     if (size > max && bytes <= max) return this.create(bytes, label);
     if (bytes > max) {
-      throw new RangeError(`${label}: a ${bytes}-byte buffer exceeds this device's storage binding limit (${max} bytes); use a smaller batch or sequence length`);
+      // (plans are checked before this from their shapes, src/model/limits.ts; this is the last guard)
+      throw new RangeError(`${label}: a ${bytes}-byte tensor exceeds this device's maxStorageBufferBindingSize (${max} bytes); use a smaller batchSize, shorter sequences or fewer units`);
     }
     const list = this.free.get(size);
     const buf = list?.pop() ?? this.create(size, label);

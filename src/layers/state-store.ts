@@ -31,7 +31,12 @@ export class StateStore {
   /** The state tensors for `batch` (created zero-filled on first use). */
   tensors(ctx: Context, batch: number): Tensor[] {
     this.checkAlive('step');
-    if (this.ctx && this.ctx !== ctx) throw new Error(`${this.owner}: the state belongs to another GPU device`);
+    if (this.ctx && this.ctx !== ctx) {
+      if (!this.ctx.gpu.isLost) throw new Error(`${this.owner}: the state belongs to another GPU device`);
+      // its device was lost and the model moved (rnn.recover()): the state starts again from zeros
+      this.byBatch.clear();
+      this.active = null;
+    }
     this.ctx = ctx;
     let t = this.byBatch.get(batch);
     if (!t) {

@@ -43,31 +43,50 @@ export async function evaluateBatches(ctx: Context, plan: PlanFor, totals: Total
   return logsFromSums(compiled, await totals.read(), n);
 }
 
+/** Bytes of outputs gathered on the GPU before one readback (predict reads back once per this much). */
+export const PREDICT_CHUNK_BYTES = 64 << 20;
+
 /**
  * The model's outputs for every row of `xs` (one HostTensor per output; `outShapes[i]` is output
- * i's shape per row), read back once.
+ * i's shape per row). Batches' outputs are gathered on the GPU and read back once per chunk of
+ * PREDICT_CHUNK_BYTES (once in all for most data), so only a batch's buffers and a chunk's count
+ * against the device's limits, however many rows there are.
  */
 export async function predictBatches(ctx: Context, plan: PlanFor, xs: HostTensor[], batchSize: number, outShapes: readonly (readonly number[])[], beginBatch?: (rows: number) => void): Promise<HostTensor[]> {
   const dev = ctx.device;
   const n = xs[0]!.shape[0]!;
   const outRows = outShapes.map((s) => shapeSize(s));
-  const results = outRows.map((r, i) => ctx.pool.acquire(n * r * 4, `predictions ${i}`));
-  try {
-    for (let start = 0; start < n; start += batchSize) {
-      const batch = cutRows({ xs, ys: [], sampleWeight: null }, start, Math.min(n, start + batchSize));
-      const rows = batchRows(batch);
-      const p = await plan({ mode: 'predict', xShapes: batch.xs.map((x) => x.shape), yShapes: [], sampleWeight: false });
-      beginBatch?.(rows);
-      uploadBatch(dev, p, batch);
-      const enc = dev.createCommandEncoder();
-      p.graph.encode(enc);
-      p.outs.forEach((o, i) => enc.copyBufferToBuffer(o.buffer, o.byteOffset, results[i]!, start * outRows[i]! * 4, rows * outRows[i]! * 4));
-      dev.queue.submit([enc.finish()]);
+  const rowBytes = 4 * Math.max(...outRows, 1);
+  const budget = Math.min(PREDICT_CHUNK_BYTES, dev.limits.maxStorageBufferBindingSize);
+  const chunkRows = Math.max(batchSize, Math.floor(budget / rowBytes / batchSize) * batchSize);
+  const outputs = outRows.map((r, i) => {
+    try {
+      return new Float32Array(n * r);
+    } catch {
+      throw new RangeError(`predict: output ${i} of ${n} rows × ${r} values (${n * r * 4} bytes) does not fit in memory; predict fewer rows at a time`);
     }
-    const data = await readback(dev, ...results.map((r, i) => new Tensor(r, [n * outRows[i]!], 0, false, `predictions ${i}`)));
-    ctx.gpu.checkErrors();
-    return data.map((d, i) => ({ data: Float32Array.from(d), shape: [n, ...outShapes[i]!] }));
-  } finally {
-    for (const r of results) ctx.pool.release(r);
+  });
+  for (let c0 = 0; c0 < n; c0 += chunkRows) {
+    const c1 = Math.min(n, c0 + chunkRows);
+    const results = outRows.map((r, i) => ctx.pool.acquire((c1 - c0) * r * 4, `predictions ${i}`));
+    try {
+      for (let start = c0; start < c1; start += batchSize) {
+        const batch = cutRows({ xs, ys: [], sampleWeight: null }, start, Math.min(c1, start + batchSize));
+        const rows = batchRows(batch);
+        const p = await plan({ mode: 'predict', xShapes: batch.xs.map((x) => x.shape), yShapes: [], sampleWeight: false });
+        beginBatch?.(rows);
+        uploadBatch(dev, p, batch);
+        const enc = dev.createCommandEncoder();
+        p.graph.encode(enc);
+        p.outs.forEach((o, i) => enc.copyBufferToBuffer(o.buffer, o.byteOffset, results[i]!, (start - c0) * outRows[i]! * 4, rows * outRows[i]! * 4));
+        dev.queue.submit([enc.finish()]);
+      }
+      const data = await readback(dev, ...results.map((r, i) => new Tensor(r, [(c1 - c0) * outRows[i]!], 0, false, `predictions ${i}`)));
+      ctx.gpu.checkErrors();
+      data.forEach((d, i) => outputs[i]!.set(d, c0 * outRows[i]!));
+    } finally {
+      for (const r of results) ctx.pool.release(r);
+    }
   }
+  return outputs.map((d, i) => ({ data: d, shape: [n, ...outShapes[i]!] }));
 }

@@ -6,18 +6,25 @@
  * holds the state (graph, arena, plans, optimizer); the modules beside it do the work.
  */
 import type { HostTensor, TensorLike } from '../host';
-import { getContext, type Context } from '../gpu/context';
-import type { ParamArena, Variable } from '../gpu/arena';
+import type { Context } from '../gpu/context';
+import type { Variable } from '../gpu/arena';
 import type { Tensor } from '../tensor';
 import type { Layer, Shape } from '../layers/layer';
 import type { Optimizer, OptimizerSnapshot, OptimizerState } from '../optim/optimizers';
 import { noGrad } from '../ops/loss';
 import { parseCompileArgs, type CompiledConfig } from './compile';
-import { PlanCache, Totals, buildPlan, planKey, type Plan, type PlanFor, type PlanShape } from './plans';
+import { buildPlan, planKey, type Plan, type PlanFor, type PlanShape } from './plans';
 import { prepareBatch, batchRows, type HostBatch } from './data';
 import { trainLoop, trainStep, trainStepInfo, checkFitArgs, checkFitDatasetArgs, fitValidation, arrayBatchSource, datasetBatchSource, gradientsOf, type BatchSource, type DatasetFn, type LoopArgs } from './train-loop';
 import { checkBatchSize, evaluateBatches, predictBatches } from './inference';
-import { layerWeights, createArena, readWeights, writeWeights, existingArena, registerWeights, layerVars, retainArena, releaseArena } from './weights';
+import { layerWeights, createArena, readWeights, writeWeights, existingArena, registerWeights, layerVars, retainArena } from './weights';
+import { DeviceState } from './device-state';
+import { checkBatchLimits, checkWeightLimits } from './limits';
+import { modelContext } from './self-test';
+import { trackModel } from './recover';
+
+/** Which call builds a plan of each mode (for limit messages). */
+const PLAN_CALLS = { train: 'fit', eval: 'evaluate', predict: 'predict', step: 'predictStep' } as const;
 import { CallGate } from './calls';
 import { stepInput, runStep, statefulLayers } from './streaming';
 import type { CompileArgs, EvaluateArgs, FitArgs, FitDatasetArgs, History, ModelArgs, ModelData, TrainingStepInfo } from './types';
@@ -32,20 +39,11 @@ export class Model extends ModelBase {
   /** Set to true (e.g. from a callback or a Stop button) to stop fit() after the current batch. */
   stopTraining = false;
 
-  protected ctx: Context | null = null;
-  private arena: ParamArena | null = null;
-  /** The arena was built by this model (else it belongs to the model whose layers this one reuses). */
-  private ownsArena = false;
+  /** The model's device state: context, weights, optimizer, plans, loss sums, host backup (device-state.ts). */
+  private readonly dev: DeviceState;
   private compiled: CompiledConfig | null = null;
   /** compile's arguments in JSON form (saved with the model). */
   private compileJSON: TrainingConfigJSON | null = null;
-  private optState: OptimizerState | null = null;
-  /** Which variables the optimizer state was built for (trainable flags can change). */
-  private optVars = '';
-  private plans = new PlanCache();
-  private totals: Totals | null = null;
-  /** Evaluation's own sums, so a callback's evaluate() does not disturb the epoch's. */
-  private evalTotals: Totals | null = null;
   /** Which call is in progress (calls.ts). */
   private readonly calls: CallGate;
 
@@ -53,11 +51,12 @@ export class Model extends ModelBase {
   constructor(args: Partial<ModelArgs> = {}, defaultName = 'model') {
     super(args, defaultName);
     this.calls = new CallGate(this.name);
+    this.dev = new DeviceState(this.name);
   }
 
   /** True once the weights exist (the graph can no longer change). */
   protected get isBuilt(): boolean {
-    return this.arena !== null;
+    return this.dev.arena !== null;
   }
 
 
@@ -73,40 +72,39 @@ export class Model extends ModelBase {
   compile(args: CompileArgs): void {
     this.enterSync('compile', true);
     const compiled = parseCompileArgs(args, this.outputNames, `${this.name}.compile`);
-    this.optState?.destroy();
-    this.optState = null;
-    this.plans.dispose('train');
-    this.plans.dispose('eval');
+    this.dev.optState?.destroy();
+    this.dev.optState = null;
+    this.dev.plans.dispose('train');
+    this.dev.plans.dispose('eval');
     this.compiled = compiled;
     this.compileJSON = { optimizer: serializeOptimizer(compiled.optimizer), loss: args.loss, ...(args.lossWeights !== undefined ? { lossWeights: args.lossWeights } : {}), ...(args.metrics !== undefined ? { metrics: args.metrics } : {}) };
-    if (this.ctx) this.makeTotals(this.ctx);
+    if (this.dev.ctx) this.dev.makeTotals(this.totalSlots);
   }
 
   /** Builds the weights (called by fit/predict; needs the GPU). `input`: the first input's shape, for a Sequential without inputShape. */
   async build(input?: Shape): Promise<void> {
     this.checkAlive('build');
-    if (this.arena) return;
+    if (this.dev.arena) return;
     const topo = this.graphFor(input ?? null);
-    const ctx = (this.ctx ??= await getContext());
+    const ctx = (this.dev.ctx ??= await modelContext());
     const weights = layerWeights(topo.layers, topo.layers.map((l) => topo.weightInput(l)));
     const shared = existingArena(topo.layers, (l) => weights.some((w) => w.layer === l), `${this.name}.build`);
     if (shared) {
-      this.arena = shared;
+      this.dev.arena = shared;
     } else {
-      this.arena = createArena(ctx, weights, this.seed);
-      this.ownsArena = true;
-      registerWeights(this.arena, weights);
+      checkWeightLimits(weights, ctx.device.limits, `${this.name}.build`);
+      this.dev.arena = createArena(ctx, weights, this.seed);
+      this.dev.ownsArena = true;
+      registerWeights(this.dev.arena, weights);
     }
-    retainArena(this.arena);
-    this.makeTotals(ctx);
+    retainArena(this.dev.arena);
+    this.dev.makeTotals(this.totalSlots);
+    trackModel(this);
   }
 
-  private makeTotals(ctx: Context): void {
-    this.totals?.destroy();
-    this.evalTotals?.destroy();
-    const slots = Math.max(16, this.compiled?.slots ?? 0);
-    this.totals = new Totals(ctx, slots);
-    this.evalTotals = new Totals(ctx, slots);
+  /** Slots of the loss sums: the compiled losses' and metrics' (at least 16). */
+  private get totalSlots(): number {
+    return Math.max(16, this.compiled?.slots ?? 0);
   }
 
   /** This model's variables, in its layers' order (a model sharing another's arena sees its own). */
@@ -120,30 +118,35 @@ export class Model extends ModelBase {
   }
 
   protected get readyCtx(): Context {
-    if (!this.ctx) throw new Error(`${this.name}: not built`);
-    return this.ctx;
+    if (!this.dev.ctx) throw new Error(`${this.name}: not built`);
+    return this.dev.ctx;
   }
 
   /** The cached plan for these shapes, built on first use from the graph. */
   protected readonly plan: PlanFor = (shape: PlanShape) =>
-    this.plans.get(this.planCacheKey(shape), () => {
+    this.dev.plans.get(this.planCacheKey(shape), () => {
       const topo = this.graphFor(null);
       const weights = (l: Layer): Tensor[] => layerVars(l).map((v) => (l.trainable ? v.value : noGrad(v.value)));
+      checkBatchLimits(topo, shape.xShapes, this.readyCtx.device.limits, `${this.name}.${PLAN_CALLS[shape.mode]}`);
       return buildPlan({
         ctx: this.readyCtx, shape, trained: this.trainedVars,
         forward: (g, xs) => topo.forward(g, xs, weights),
-        compiled: this.compiled, totals: shape.mode === 'eval' ? this.evalTotals! : this.totals!, name: this.name,
+        compiled: this.compiled, totals: shape.mode === 'eval' ? this.dev.evalTotals! : this.dev.totals!, name: this.name,
       });
     });
 
   // ---------------------------------------------------------------- calls and their order
 
-  private checkAlive(where: string): void {
+  /** Throws when the model was disposed, or (unless `lostOk`) when its device was lost. */
+  private checkAlive(where: string, lostOk = false): void {
     if (this.calls.disposed) this.calls.check(where, false);
+    if (!lostOk) this.dev.checkDevice(where);
   }
 
   protected enter<T>(where: string, body: () => Promise<T>, exclusive = false): Promise<T> {
-    return this.calls.run(where, body, exclusive);
+    return this.calls.run(where, body, exclusive).catch((e: unknown) => {
+      throw this.dev.explain(e, where);
+    });
   }
 
   private enterSync(where: string, exclusive: boolean): void {
@@ -156,20 +159,8 @@ export class Model extends ModelBase {
   }
 
   /** The optimizer state for the current trainable variables (rebuilt when layers were frozen or unfrozen). */
-  private async ensureOptimizer(): Promise<OptimizerState> {
-    const vars = this.trainedVars;
-    const key = vars.map((v) => v.offset).join(',');
-    if (this.optState && key !== this.optVars) {
-      // trainable changed: train plans and the optimizer's slots follow (Keras: after recompiling)
-      this.optState.destroy();
-      this.optState = null;
-      this.plans.dispose('train');
-    }
-    if (!this.optState) {
-      this.optState = await this.compiled!.optimizer.build(this.readyCtx, this.arena!, vars);
-      this.optVars = key;
-    }
-    return this.optState;
+  private ensureOptimizer(where = 'fit'): Promise<OptimizerState> {
+    return this.dev.ensureOptimizer(this.compiled!.optimizer, this.trainedVars, where);
   }
 
   /** Before every batch, `stateful` layers check the batch size (it must not change). */
@@ -203,7 +194,7 @@ export class Model extends ModelBase {
     return this.enter('fit', async () => {
       await this.build();
       const src = arrayBatchSource(train, batchSize, args.shuffle ?? !stateful, args.seed ?? this.seed);
-      return this.train(src, epochs, val, args);
+      return this.train(src, epochs, val, args, 'fit');
     }, true);
   }
 
@@ -227,25 +218,32 @@ export class Model extends ModelBase {
         await this.build();
         return batch;
       });
-      return this.train(src, epochs, val, { ...args, validationBatchSize: args.validationBatchSize });
+      return this.train(src, epochs, val, { ...args, validationBatchSize: args.validationBatchSize }, 'fitDataset');
     }, true);
   }
 
-  /** fit and fitDataset's loop over this model (train-loop.ts), after building the optimizer. */
-  private async train(src: BatchSource, epochs: number, val: HostBatch | null, args: LoopArgs & { validationBatchSize?: number | undefined }): Promise<History> {
-    await this.ensureOptimizer();
-    return trainLoop({
+  /**
+   * fit and fitDataset's loop over this model (train-loop.ts), after building the optimizer; with
+   * `resume`, from the host backup's position (the backup is put back on the device first).
+   */
+  private async train(src: BatchSource, epochs: number, val: HostBatch | null, args: LoopArgs & { validationBatchSize?: number | undefined; resume?: boolean }, where: string): Promise<History> {
+    const opt = await this.ensureOptimizer(where);
+    const from = args.resume ? this.dev.resumePoint(src.batchesPerEpoch, epochs, this.layers, opt, `${this.name}.${where}`) : null;
+    const history = await trainLoop({
       ...this.stepTarget(),
       model: this,
-      totals: this.totals!,
+      totals: this.dev.totals!,
       compiled: this.compiled!,
-      evaluate: (v) => evaluateBatches(this.readyCtx, this.plan, this.evalTotals!, this.compiled!, v, args.validationBatchSize ?? 128, this.beginBatch),
+      evaluate: (v) => evaluateBatches(this.readyCtx, this.plan, this.dev.evalTotals!, this.compiled!, v, args.validationBatchSize ?? 128, this.beginBatch),
       setPaused: (p) => (this.calls.paused = p),
-    }, src, epochs, val, args);
+      backup: () => this.dev.captureBackup(this.layers),
+    }, src, epochs, val, args, from);
+    this.dev.backup.position = null; // the run finished: nothing to resume
+    return history;
   }
 
   private stepTarget() {
-    return { ctx: this.readyCtx, arena: this.arena!, plan: this.plan, optimizer: () => this.optState!, beginBatch: this.beginBatch };
+    return { ctx: this.readyCtx, arena: this.dev.arena!, plan: this.plan, optimizer: () => this.dev.optState!, beginBatch: this.beginBatch };
   }
 
   /** One gradient step on one batch; returns its loss (read back: one sync per call). */
@@ -256,10 +254,10 @@ export class Model extends ModelBase {
     const batch = this.prepare(x, y, 'trainOnBatch', args.sampleWeight);
     return this.enter('trainOnBatch', async () => {
       await this.build();
-      await this.ensureOptimizer();
-      this.totals!.clear();
+      await this.ensureOptimizer('trainOnBatch');
+      this.dev.totals!.clear();
       await trainStep(this.stepTarget(), batch);
-      const t = await this.totals!.read();
+      const t = await this.dev.readTotals(this.layers, 'after trainOnBatch'); // with the host backup
       return t[0]! / batchRows(batch);
     }, true);
   }
@@ -282,7 +280,7 @@ export class Model extends ModelBase {
     const data = this.prepare(x, y, 'evaluate', args.sampleWeight);
     return this.enter('evaluate', async () => {
       await this.build();
-      return evaluateBatches(this.readyCtx, this.plan, this.evalTotals!, compiled, data, batchSize, this.beginBatch);
+      return evaluateBatches(this.readyCtx, this.plan, this.dev.evalTotals!, compiled, data, batchSize, this.beginBatch);
     });
   }
 
@@ -326,19 +324,19 @@ export class Model extends ModelBase {
 
   /** All weights in Keras order and layout (per layer: kernel, recurrent_kernel, bias). */
   async getWeights(): Promise<HostTensor[]> {
-    this.checkAlive('getWeights');
-    await this.build();
+    this.checkAlive('getWeights', true); // after a device loss: the host copy
+    if (!this.dev.arena) await this.build();
     return readWeights(this.readyCtx, this.vars);
   }
 
   /** Names of the weights ('layer/weight'), aligned with getWeights(). */
   get weightNames(): string[] {
-    return this.arena ? this.vars.map((v) => v.name) : [];
+    return this.dev.arena ? this.vars.map((v) => v.name) : [];
   }
 
   /** Shapes of the weights, aligned with weightNames ([] before the model is built). */
   get weightShapes(): number[][] {
-    return this.arena ? this.vars.map((v) => [...v.shape]) : [];
+    return this.dev.arena ? this.vars.map((v) => [...v.shape]) : [];
   }
 
   // ---------------------------------------------------------------- saving (serialize.ts, load.ts)
@@ -386,7 +384,7 @@ export class Model extends ModelBase {
 
   /** @internal The optimizer state, once training has built it. */
   get optimizerStateForSave(): OptimizerState | null {
-    return this.optState;
+    return this.dev.optState;
   }
 
   /** @internal Builds the optimizer state and restores a saved one (load.ts). */
@@ -399,10 +397,11 @@ export class Model extends ModelBase {
 
   /** Sets all weights (Keras order and layout). Count and shapes are checked before anything changes. */
   async setWeights(weights: TensorLike[]): Promise<void> {
+    this.checkAlive('setWeights');
     this.enterSync('setWeights', false);
     await this.build();
     writeWeights(this.readyCtx, this.vars, weights, `${this.name}.setWeights`);
-    this.optState?.reset();
+    this.dev.optState?.reset();
   }
 
 
@@ -427,13 +426,13 @@ export class Model extends ModelBase {
 
   /** The cached train plan for these shapes, if built (benchmark profiling). @internal */
   trainPlanFor(xShapes: readonly (readonly number[])[], yShapes: readonly (readonly number[])[]): { plan: Plan; optimizer: OptimizerState; grads: GPUBuffer; device: GPUDevice } | null {
-    const plan = this.plans.peek(this.planCacheKey({ mode: 'train', xShapes, yShapes, sampleWeight: false }));
-    return plan && this.optState && this.arena && this.ctx ? { plan, optimizer: this.optState, grads: this.arena.grads, device: this.ctx.device } : null;
+    const plan = this.dev.plans.peek(this.planCacheKey({ mode: 'train', xShapes, yShapes, sampleWeight: false }));
+    return plan && this.dev.optState && this.dev.arena && this.dev.ctx ? { plan, optimizer: this.dev.optState, grads: this.dev.arena.grads, device: this.dev.ctx.device } : null;
   }
 
   /** Bytes of the GPU buffer pool (for memory tests: flat across epochs). */
   get pooledBytes(): number {
-    return this.ctx?.pool.bytesAllocated ?? 0;
+    return this.dev.ctx?.pool.bytesAllocated ?? 0;
   }
 
   // ---------------------------------------------------------------- streaming
@@ -469,17 +468,18 @@ export class Model extends ModelBase {
   dispose(): void {
     if (this.calls.disposed) return;
     this.enterSync('dispose', true);
-    this.plans.dispose();
-    this.optState?.destroy();
-    // The weights live on while another model made from these layers still uses them; with the
-    // last one the layers are disposed too (stored recurrent state, dropout RNG buffers).
-    if (this.arena && releaseArena(this.arena, this.name)) for (const l of this.layers) (l as { disposeState?: () => void }).disposeState?.();
-    this.totals?.destroy();
-    this.evalTotals?.destroy();
-    this.optState = null;
-    this.arena = null;
+    this.dev.dispose(this.layers);
     this.calls.disposed = true;
-    // The plans' activation buffers went back to the shared pool; free the idle ones.
-    this.ctx?.pool.trim();
+  }
+
+  /** @internal True once disposed. */
+  get isDisposed(): boolean {
+    return this.calls.disposed;
+  }
+
+  /** @internal rnn.recover(): rebuilds the model on `ctx` from its host backup when its device was lost. */
+  async moveToDevice(ctx: Context): Promise<boolean> {
+    if (!this.dev.ctx?.gpu.isLost || this.calls.busy) return false;
+    return this.dev.moveTo(ctx, this.totalSlots, this.layers, async () => (this.compiled && this.dev.backup.optimizer ? this.ensureOptimizer('recover') : null));
   }
 }

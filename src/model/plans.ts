@@ -74,6 +74,11 @@ export class Totals {
     this.ctx.device.queue.writeBuffer(this.buffer, 0, new Float32Array(this.slots));
   }
 
+  /** Sets the sums (a resumed fit's running sums; ordered before the next submit). */
+  write(data: Float32Array): void {
+    this.ctx.device.queue.writeBuffer(this.buffer, 0, data.buffer, data.byteOffset, Math.min(data.byteLength, 4 * this.slots));
+  }
+
   /** Reads the sums back (one sync) and reports any GPU error. */
   async read(): Promise<Float32Array> {
     const [t] = await readback(this.ctx.device, this.tensor);

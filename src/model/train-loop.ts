@@ -16,6 +16,7 @@ import type { Plan, PlanFor, Totals } from './plans';
 import { logsFromSums, type CompiledConfig } from './compile';
 import { batchRows, cutRows, rowGatherer, type HostBatch } from './data';
 import type { Callback, FitArgs, FitDatasetArgs, History, Logs, ModelData, TrainingStepInfo } from './types';
+import { STEP_BACKUP_MAX_BYTES, copyHistory, positionNote, type FitPosition, type PendingBackup } from './backup';
 import { checkOptions, is } from '../options';
 
 /** Where the training loop gets its batches. */
@@ -47,6 +48,8 @@ export interface TrainTarget extends StepTarget {
   evaluate(val: HostBatch): Promise<Logs>;
   /** Marks the model usable by callbacks (true) or busy with a step (false). */
   setPaused(paused: boolean): void;
+  /** The host backup's tensors and keeper (backup.ts), read with the loss sums at the loop's sync points. */
+  backup?(): PendingBackup;
 }
 
 /** The loop's options (FitArgs and FitDatasetArgs share them). */
@@ -55,12 +58,27 @@ export interface LoopArgs {
   yieldEvery?: number;
 }
 
-/** The epoch/batch loop: one submit per step, one readback per epoch; returns the history. */
-export async function trainLoop(target: TrainTarget, src: BatchSource, epochs: number, val: HostBatch | null, args: LoopArgs): Promise<History> {
+/**
+ * The epoch/batch loop: one submit per step, one readback per epoch (with the host backup); returns
+ * the history. `resume`: a backup's position to continue from (its epochs' shuffles are replayed,
+ * its running sums restored), so the run goes on as the interrupted one would have.
+ */
+export async function trainLoop(target: TrainTarget, src: BatchSource, epochs: number, val: HostBatch | null, args: LoopArgs, resume: FitPosition | null = null): Promise<History> {
   const callbacks = args.callbacks === undefined ? [] : Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks];
   const { model, ctx, totals } = target;
   const dev = ctx.device;
-  const history: History = { epoch: [], history: {} };
+  const history: History = resume ? copyHistory(resume.history) : { epoch: [], history: {} };
+  const nBatches = src.batchesPerEpoch;
+  /** At a sync point: one readback of the loss sums and the backup (if any); the sums. */
+  const sync = async (epoch: number, batch: number, seen: number): Promise<Float32Array> => {
+    const pending = target.backup?.() ?? null;
+    const [sums, ...data] = await readback(dev, totals.tensor, ...(pending?.tensors ?? []));
+    ctx.gpu.checkErrors();
+    const position: FitPosition = { epoch, batch, epochs, batchesPerEpoch: nBatches, seen, totals: sums!.slice(), history: copyHistory(history) };
+    pending?.commit(data, positionNote(position), position);
+    return sums!;
+  };
+  const stepBackups = target.backup !== undefined && target.backup().bytes <= STEP_BACKUP_MAX_BYTES;
   const push = (k: string, v: number) => (history.history[k] ??= []).push(v);
   const yieldEvery = args.yieldEvery ?? (typeof window === 'undefined' ? 200 : 16);
   let lastYield = now();
@@ -78,15 +96,20 @@ export async function trainLoop(target: TrainTarget, src: BatchSource, epochs: n
   await pause(async () => {
     for (const cb of callbacks) await cb.onTrainBegin?.();
   });
-  for (let epoch = 0; epoch < epochs && !model.stopTraining; epoch++) {
+  for (let e = 0; e < (resume?.epoch ?? 0); e++) src.startEpoch(e); // the finished epochs' shuffles
+  for (let epoch = resume?.epoch ?? 0; epoch < epochs && !model.stopTraining; epoch++) {
     await pause(async () => {
       for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
     });
     src.startEpoch(epoch);
     totals.clear();
     let seen = 0;
-    const nBatches = src.batchesPerEpoch;
-    for (let b = 0; b < nBatches; b++) {
+    let first = 0;
+    if (resume && epoch === resume.epoch) {
+      totals.write(resume.totals);
+      [seen, first] = [resume.seen, resume.batch];
+    }
+    for (let b = first; b < nBatches; b++) {
       const batch = await src.batch(b);
       const rows = batchRows(batch);
       await pause(async () => {
@@ -94,9 +117,11 @@ export async function trainLoop(target: TrainTarget, src: BatchSource, epochs: n
       });
       await trainStep(target, batch);
       seen += rows;
-      if (b % 8 === 7 || b === nBatches - 1) {
-        // Bound the work in flight (no readback: the GPU signals completion).
-        await dev.queue.onSubmittedWorkDone();
+      if (b % 8 === 7 && b !== nBatches - 1 && stepBackups) {
+        // Bound the work in flight: wait for the GPU to finish, reading the host backup meanwhile.
+        await sync(epoch, b + 1, seen);
+      } else if (b % 8 === 7 || b === nBatches - 1) {
+        await dev.queue.onSubmittedWorkDone(); // (the epoch's end reads the backup)
         ctx.gpu.checkErrors();
       }
       await pause(async () => {
@@ -108,7 +133,7 @@ export async function trainLoop(target: TrainTarget, src: BatchSource, epochs: n
       });
       if (model.stopTraining) break;
     }
-    const logs: Logs = logsFromSums(target.compiled, await totals.read(), seen);
+    const logs: Logs = logsFromSums(target.compiled, await sync(epoch, nBatches, seen), seen);
     if (val) for (const [k, v] of Object.entries(await target.evaluate(val))) logs[`val_${k}`] = v;
     // Callbacks first, as Keras's History callback runs last: they may add entries (learning_rate).
     await pause(async () => {
@@ -183,7 +208,7 @@ export function trainStepInfo(plan: Plan, opt: OptimizerState): TrainingStepInfo
 export function checkFitArgs(args: FitArgs, where: string): { epochs: number; batchSize: number } {
   checkOptions(where, args ?? null, {
     epochs: is.nonNegativeInt, batchSize: is.positiveInt, validationData: is.array, validationSplit: is.number, shuffle: is.boolean,
-    seed: is.seed, sampleWeight: is.any, callbacks: is.any, yieldEvery: is.nonNegative,
+    seed: is.seed, sampleWeight: is.any, callbacks: is.any, yieldEvery: is.nonNegative, resume: is.boolean,
   }, '{epochs: 10, batchSize: 32}');
   const epochs = args.epochs ?? 1;
   const batchSize = args.batchSize ?? 32;
@@ -199,7 +224,7 @@ export function checkFitArgs(args: FitArgs, where: string): { epochs: number; ba
 export function checkFitDatasetArgs(dataset: unknown, args: FitDatasetArgs, where: string): number {
   if (typeof dataset !== 'function') throw new TypeError(`${where}: dataset must be a function (epoch, batch) => {x, y}`);
   checkOptions(where, args ?? null, {
-    epochs: is.nonNegativeInt, batchesPerEpoch: is.positiveInt, validationData: is.array, validationBatchSize: is.positiveInt, callbacks: is.any, yieldEvery: is.nonNegative,
+    epochs: is.nonNegativeInt, batchesPerEpoch: is.positiveInt, validationData: is.array, validationBatchSize: is.positiveInt, callbacks: is.any, yieldEvery: is.nonNegative, resume: is.boolean,
   }, '{epochs: 10, batchesPerEpoch: 100}');
   const epochs = args.epochs ?? 1;
   if (!Number.isInteger(epochs) || epochs < 0) throw new RangeError(`${where}: epochs must be a non-negative integer, got ${epochs}`);

@@ -108,6 +108,13 @@ export interface FitArgs {
   callbacks?: Callback | Callback[];
   /** Give the event loop a turn at least every this many milliseconds (browsers stay responsive). Default 16 in browsers, 200 in Node. */
   yieldEvery?: number;
+  /**
+   * Continue the run a GPU device loss interrupted (after `await rnn.recover()`), from the model's
+   * host backup: the same epoch and batch, shuffled order, optimizer state, random streams and
+   * the epoch's running loss, so it ends as the uninterrupted run would have. Give the same data
+   * and options as that run. The history returned covers the whole run. Default false.
+   */
+  resume?: boolean;
 }
 
 /** Options of `fitDataset`. */
@@ -124,6 +131,8 @@ export interface FitDatasetArgs {
   callbacks?: Callback | Callback[];
   /** Give the event loop a turn at least every this many milliseconds (default 16 in browsers, 200 in Node). */
   yieldEvery?: number;
+  /** Continue the run a GPU device loss interrupted (see FitArgs.resume). Default false. */
+  resume?: boolean;
 }
 
 /** What fit returns: the epochs run and, per log name, one value per epoch. */

@@ -109,21 +109,40 @@ export function layerVars(layer: Layer): Variable[] {
 
 /**
  * The arena for `weights` (named 'layer/weight'), initialised on the GPU from one MT19937 stream
- * seeded with `seed`, drawn in arena order.
+ * seeded with `seed`, drawn in arena order. The initial values stay on the host as its host copy.
  */
 export function createArena(ctx: Context, weights: readonly LayerWeight[], seed: number): ParamArena {
   const arena = new ParamArena(ctx, weights.map(({ layer, spec }) => ({ name: `${layer.name}/${spec.name}`, shape: spec.shape, trainable: spec.trainable ?? true })));
   const rng = new Rng(new MT19937(seed >>> 0));
+  const host = new Float32Array(arena.length);
   for (let i = 0; i < weights.length; i++) {
     const { spec } = weights[i]!;
-    const values = spec.initValues ? spec.initValues(rng) : initialize(spec.init, spec.shape, rng);
-    upload(ctx.device, arena.vars[i]!.value, values);
+    host.set(spec.initValues ? spec.initValues(rng) : initialize(spec.init, spec.shape, rng), arena.vars[i]!.offset);
   }
+  ctx.device.queue.writeBuffer(arena.params, 0, host.buffer, host.byteOffset, host.byteLength);
+  arena.host = { data: host, note: 'as initialised' };
+  indexArena(arena);
   return arena;
 }
 
-/** The variables' values, read back (Keras layouts). */
+/** The arena whose params `vars` are views of (every model's variables share one). */
+function arenaOf(vars: readonly Variable[]): ParamArena | undefined {
+  return vars.length ? arenas.get(vars[0]!.value.buffer) : undefined;
+}
+const arenas = new WeakMap<GPUBuffer, ParamArena>();
+
+/** Makes `arena` findable from its variables (after it is made or moved to a new device). */
+export function indexArena(arena: ParamArena): void {
+  arenas.set(arena.params, arena);
+}
+
+/**
+ * The variables' values, read back (Keras layouts); on a lost device, the arena's host copy (the
+ * weights as of the last backup).
+ */
 export async function readWeights(ctx: Context, vars: readonly Variable[]): Promise<HostTensor[]> {
+  const arena = arenaOf(vars);
+  if (ctx.gpu.isLost && arena?.host) return vars.map((v) => ({ data: arena.host!.data.slice(v.offset, v.offset + v.size), shape: [...v.shape] }));
   const data = await readback(ctx.device, ...vars.map((v) => v.value));
   return vars.map((v, i) => ({ data: Float32Array.from(data[i]!), shape: [...v.shape] }));
 }
@@ -145,6 +164,11 @@ export function writeWeights(ctx: Context, vars: readonly Variable[], weights: T
     return h;
   });
   hosts.forEach((h, i) => upload(ctx.device, vars[i]!.value, h.data));
+  const arena = arenaOf(vars);
+  if (arena?.host) {
+    hosts.forEach((h, i) => arena.host!.data.set(h.data, vars[i]!.offset));
+    arena.host.note = `as set by ${where.split(':')[0]}`;
+  }
 }
 
 /** Parameters of one layer for an input shape: all of them, and the non-trainable ones. */

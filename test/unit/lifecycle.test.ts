@@ -11,7 +11,7 @@ import { randomArray } from '../helpers/rng';
 import { expectClose } from '../helpers/compare';
 import { FORWARD } from '../helpers/tolerances';
 
-const host = (data: ArrayLike<number>, shape: number[]): HostTensor => ({ data: Float32Array.from(data), shape });
+const host = (data: ArrayLike<number>, shape: readonly number[]): HostTensor => ({ data: Float32Array.from(data), shape: [...shape] });
 const B = 4, T = 5;
 const x = host(randomArray(4 * B * T, 1601), [4 * B, T, 1]);
 const y = host(randomArray(4 * B, 1602), [4 * B, 1]);
