@@ -154,7 +154,7 @@ async function createGpu(opts: GpuOptions): Promise<Gpu> {
     errors.push(`${e.constructor?.name ?? 'GPUError'}: ${e.message}`);
   });
   const whenLost = device.lost.then((info) => {
-    lost = `GPU device lost (${info.reason ?? 'unknown'}): ${info.message.replace(/\.+$/, '') || 'no message'}`;
+    lost = `GPU device lost (${info.reason ?? 'unknown'}): ${(info.message ?? '').replace(/\.+$/, '') || 'no message'}`;
     if (currentGpu === result) (current = null), (currentGpu = null); // the next getGpu() makes a new device
     return lost;
   });

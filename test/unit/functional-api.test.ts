@@ -726,7 +726,7 @@ describe('5. rnn.utils.timeseriesDatasetFromArray (Keras timeseries_dataset_from
 
 // =============================================================================================
 describe('6. frozen layers (layer.trainable = false)', () => {
-  const slotsOf = (m: rnn.Model) => (m as unknown as { optState: { slots: number } | null }).optState?.slots;
+  const slotsOf = (m: rnn.Model) => (m as unknown as { dev: { optState: { slots: number } | null } }).dev.optState?.slots;
 
   it('a frozen middle layer: bit-identical after fit, no optimizer slots, non-trainable in summary; gradients pass through it; unfreezing trains it again', async () => {
     const mk = () => {
