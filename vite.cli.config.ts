@@ -12,7 +12,7 @@ export default defineConfig({
     target: 'node20',
     sourcemap: true,
     rollupOptions: {
-      input: { chapter: 'scripts/chapter.ts', weather: 'scripts/weather.ts', bench: 'scripts/bench.ts' },
+      input: { chapter: 'scripts/chapter.ts', weather: 'scripts/weather.ts', bench: 'scripts/bench.ts', fuzz: 'scripts/fuzz.ts', soak: 'scripts/soak.ts' },
       output: { entryFileNames: '[name].js', format: 'es' },
     },
   },

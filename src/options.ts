@@ -51,6 +51,13 @@ export const is = {
   function: ((v) => (typeof v === 'function' ? null : `must be a function, got ${describe(v)}`)) as Check,
   object: ((v) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? null : `must be an object, got ${describe(v)}`)) as Check,
   array: ((v) => (Array.isArray(v) ? null : `must be an array, got ${describe(v)}`)) as Check,
+  /** Training callbacks: one callback object (e.g. `rnn.callbacks.earlyStopping({...})` or `{onEpochEnd() {...}}`) or an array of them. */
+  callbacks: ((v) => {
+    const one = (c: unknown) => c !== null && typeof c === 'object' && !Array.isArray(c);
+    return (Array.isArray(v) ? v.every(one) : one(v))
+      ? null
+      : `must be a callback object or an array of them (e.g. [rnn.callbacks.earlyStopping({patience: 3})]), got ${describe(v)}`;
+  }) as Check,
   /** Anything (checked by the function itself, e.g. tensors and data). */
   any: (() => null) as Check,
   /** One of the listed strings. */

@@ -208,7 +208,7 @@ export function trainStepInfo(plan: Plan, opt: OptimizerState): TrainingStepInfo
 export function checkFitArgs(args: FitArgs, where: string): { epochs: number; batchSize: number } {
   checkOptions(where, args ?? null, {
     epochs: is.nonNegativeInt, batchSize: is.positiveInt, validationData: is.array, validationSplit: is.number, shuffle: is.boolean,
-    seed: is.seed, sampleWeight: is.any, callbacks: is.any, yieldEvery: is.nonNegative, resume: is.boolean,
+    seed: is.seed, sampleWeight: is.any, callbacks: is.callbacks, yieldEvery: is.nonNegative, resume: is.boolean,
   }, '{epochs: 10, batchSize: 32}');
   const epochs = args.epochs ?? 1;
   const batchSize = args.batchSize ?? 32;
@@ -224,7 +224,7 @@ export function checkFitArgs(args: FitArgs, where: string): { epochs: number; ba
 export function checkFitDatasetArgs(dataset: unknown, args: FitDatasetArgs, where: string): number {
   if (typeof dataset !== 'function') throw new TypeError(`${where}: dataset must be a function (epoch, batch) => {x, y}`);
   checkOptions(where, args ?? null, {
-    epochs: is.nonNegativeInt, batchesPerEpoch: is.positiveInt, validationData: is.array, validationBatchSize: is.positiveInt, callbacks: is.any, yieldEvery: is.nonNegative, resume: is.boolean,
+    epochs: is.nonNegativeInt, batchesPerEpoch: is.positiveInt, validationData: is.array, validationBatchSize: is.positiveInt, callbacks: is.callbacks, yieldEvery: is.nonNegative, resume: is.boolean,
   }, '{epochs: 10, batchesPerEpoch: 100}');
   const epochs = args.epochs ?? 1;
   if (!Number.isInteger(epochs) || epochs < 0) throw new RangeError(`${where}: epochs must be a non-negative integer, got ${epochs}`);

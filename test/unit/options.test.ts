@@ -21,6 +21,17 @@ describe('reproducers: misspelled options and wrong types are errors, not ignore
     expect(m.pooledBytes).toBe(0);
     expect(m.weightNames).toEqual([]); // not built
   });
+  it("fit's callbacks must be callback objects: a name or a null is refused before any GPU work (found by the fuzzer)", async () => {
+    const m = rnn.sequential({ layers: [rnn.layers.dense({ units: 1, inputShape: [2] })] });
+    m.compile({ optimizer: 'sgd', loss: 'mse' });
+    for (const callbacks of ['earlyStopping', ['earlyStopping'], [null], 5]) {
+      await expect(m.fit([[1, 2]], [[1]], { callbacks } as never)).rejects.toThrow(/fit: callbacks must be a callback object or an array of them/);
+    }
+    expect(m.pooledBytes).toBe(0);
+    const h = await m.fit([[1, 2]], [[1]], { epochs: 1, callbacks: [rnn.callbacks.earlyStopping({ patience: 1 }), {}] });
+    expect(h.history.loss).toHaveLength(1);
+    m.dispose();
+  });
   it("returnSequences: 'false' is refused (a string is not a boolean)", () => {
     expect(() => rnn.layers.gru({ units: 4, returnSequences: 'false' } as never)).toThrow(/gru: returnSequences must be true or false, got the string "false"/);
   });
