@@ -14,6 +14,7 @@
  *   npm run bench -- --require-gpu         refuse software adapters (real-GPU runs)
  *   npm run bench -- --ours-only           webgpu-rnn only (kernel work, profiles; no ratio)
  *   npm run bench -- --time-loop step      force our per-step (or persistent) recurrent kernels
+ *   npm run bench -- --vs-torch            Node run: + native PyTorch on the CPU (1 thread, all threads)
  * See docs/performance.md.
  */
 import { createServer, type Server } from 'node:http';
@@ -21,14 +22,15 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { extname, join, normalize } from 'node:path';
+import { dirname, extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import { adapterSlug, phaseTotals, profileTable, resultTable, selectConfigs, trainingFlops, type BenchConfig, type ConfigResult } from './configs';
+import { adapterSlug, phaseTotals, profileTable, resultTable, selectConfigs, torchTable, trainingFlops, type BenchConfig, type ConfigResult, type TorchSide } from './configs';
 import { DEFAULT_OPTIONS, QUICK_OPTIONS, runConfig, type RunOptions } from './core';
 // Static (not a lazy chunk): `npm start` may empty dist-cli/ while a long benchmark runs.
 import { nodeEnvironment } from './node';
+import { PYTHON, TORCH_INSTALL_HINT, torchSides, type TorchInfo } from './torch';
 
 const require = createRequire(import.meta.url);
 
@@ -48,10 +50,12 @@ export interface CliArgs {
   oursOnly: boolean;
   /** Our layers' timeLoop: persistent or per-step kernels (default auto). */
   timeLoop: 'auto' | 'persistent' | 'step';
+  /** Node run: also time native PyTorch on the CPU (torch-1t, torch-all) in the same rounds. */
+  vsTorch: boolean;
 }
 
 export function parseArgs(argv: readonly string[]): CliArgs {
-  const a: CliArgs = { quick: false, profile: false, configs: null, runtime: 'both', tfjsNode: true, rounds: null, maxStepS: null, budgetS: 540, outDir: 'bench/results', requireGpu: false, oursOnly: false, timeLoop: 'auto' };
+  const a: CliArgs = { quick: false, profile: false, configs: null, runtime: 'both', tfjsNode: true, rounds: null, maxStepS: null, budgetS: 540, outDir: 'bench/results', requireGpu: false, oursOnly: false, timeLoop: 'auto', vsTorch: false };
   const value = (i: number, flag: string) => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
@@ -67,6 +71,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       case '--no-tfjs-node': a.tfjsNode = false; break;
       case '--require-gpu': a.requireGpu = true; break;
       case '--ours-only': a.oursOnly = true; break;
+      case '--vs-torch': a.vsTorch = true; break;
       case '--time-loop': {
         const v = take();
         if (v !== 'auto' && v !== 'persistent' && v !== 'step') throw new Error(`--time-loop must be auto, persistent or step, got ${v}`);
@@ -97,7 +102,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
 
 const USAGE = `usage: npm run bench -- [--quick] [--configs id,id] [--profile] [--runtime browser|node|both]
                        [--no-tfjs-node] [--rounds N] [--max-step-s S] [--budget-s S] [--out DIR]
-                       [--require-gpu] [--ours-only] [--time-loop auto|persistent|step]
+                       [--require-gpu] [--ours-only] [--time-loop auto|persistent|step] [--vs-torch]
 configs: lstm20x2 gru20x2 gru20x2-ra lstm128 lstm256 lncell`;
 
 function positive(flag: string, v: string): number {
@@ -134,6 +139,8 @@ interface RunRecord {
   wallS: number;
   results: ConfigResult[];
   notes: string[];
+  /** --vs-torch: the PyTorch processes (torch and BLAS versions, thread counts). */
+  torch?: Record<TorchSide, TorchInfo>;
 }
 
 interface CodeInfo {
@@ -195,6 +202,12 @@ function printRecord(rec: RunRecord, file: string): void {
   out.push(`tfjs ${rec.tfjs}; ${rec.machine.cpus} CPU cores, load average ${rec.machine.loadavgStart.join(' ')} → ${rec.machine.loadavgEnd.join(' ')}; ${rec.options.rounds} alternating rounds per side`);
   out.push('');
   out.push(resultTable(rec.results));
+  if (rec.torch) {
+    const t = rec.torch['torch-1t'];
+    out.push('');
+    out.push(`### ours vs PyTorch ${t.torch} on the CPU (${rec.machine.cpus} cores; BLAS ${t.blas ?? 'unknown'}): ms/step ratios ours ÷ torch (> 1: PyTorch is faster)`);
+    out.push(torchTable(rec.results));
+  }
   for (const r of rec.results) {
     const skipped = r.sides.filter((s) => s.status !== 'ok');
     if (skipped.length) out.push(`  ${r.id}: ${skipped.map((s) => `${s.side} ${s.status} (${s.reason})`).join('; ')}`);
@@ -355,28 +368,62 @@ function skippedConfig(cfg: BenchConfig, reason: string): ConfigResult {
 
 // ------------------------------------------------------------------------------- node
 
+/**
+ * --vs-torch: scripts/setup.mjs --vs-torch installs python3-torch and libopenblas0-pthread where they
+ * are missing (npm passes `-- …` arguments to the last command of `npm run bench` only, so the
+ * runner calls the setup itself). Throws when it cannot.
+ */
+function ensureTorch(): void {
+  const setup = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'setup.mjs');
+  try {
+    execFileSync(process.execPath, [setup, '--vs-torch'], { stdio: ['ignore', 2, 2] });
+  } catch (e) {
+    throw new Error(`--vs-torch: ${setup} --vs-torch failed (${(e as Error).message.split('\n')[0]}); ${TORCH_INSTALL_HINT}`);
+  }
+}
+
 async function runNode(args: CliArgs, configs: BenchConfig[], opts: RunOptions, deadline: number): Promise<RunRecord> {
   const load = os.loadavg().map((v) => Math.round(v * 100) / 100);
   const t0 = Date.now();
-  const env = await nodeEnvironment(args.tfjsNode);
-  log(`[node] adapter ${JSON.stringify(env.gpu.info)}; tfjs ${env.tf ? `backend ${env.tf.getBackend()}` : env.tfUnavailable}`);
-  if (args.requireGpu && env.gpu.info.isFallbackAdapter) throw new Error('--require-gpu: Dawn gave a software (fallback) adapter');
-  const results: ConfigResult[] = [];
-  for (const cfg of configs) {
-    if (Date.now() > deadline) {
-      results.push(skippedConfig(cfg, 'time budget (--budget-s) spent'));
-      continue;
+  // PyTorch first: a Python without torch fails the run before Dawn starts
+  const torch = args.vsTorch ? await torchSides(os.availableParallelism()) : null;
+  try {
+    if (torch) log(`[node] torch-1t: ${JSON.stringify(torch.info['torch-1t'])}; torch-all: ${JSON.stringify(torch.info['torch-all'])}`);
+    const env = await nodeEnvironment(args.tfjsNode);
+    if (torch) env.external = torch.sides;
+    log(`[node] adapter ${JSON.stringify(env.gpu.info)}; tfjs ${env.tf ? `backend ${env.tf.getBackend()}` : env.tfUnavailable}`);
+    if (args.requireGpu && env.gpu.info.isFallbackAdapter) throw new Error('--require-gpu: Dawn gave a software (fallback) adapter');
+    const results: ConfigResult[] = [];
+    for (const cfg of configs) {
+      if (Date.now() > deadline) {
+        results.push(skippedConfig(cfg, 'time budget (--budget-s) spent'));
+        continue;
+      }
+      log(`[node] ${cfg.id}: ${cfg.title}, B=${cfg.B} T=${cfg.T} I=${cfg.I}`);
+      const o = { ...opts, budgetMs: fairShare(deadline, configs.length - results.length), hardBudgetMs: Math.max(0, deadline - Date.now()) };
+      results.push(await runConfig(cfg, env, o, (l) => log(`[node] ${l}`)));
+      env.gpu.checkErrors();
     }
-    log(`[node] ${cfg.id}: ${cfg.title}, B=${cfg.B} T=${cfg.T} I=${cfg.I}`);
-    const o = { ...opts, budgetMs: fairShare(deadline, configs.length - results.length), hardBudgetMs: Math.max(0, deadline - Date.now()) };
-    results.push(await runConfig(cfg, env, o, (l) => log(`[node] ${l}`)));
-    env.gpu.checkErrors();
+    return nodeRecord(args, opts, env, results, load, t0, torch?.info);
+  } finally {
+    await torch?.close();
   }
+}
+
+function nodeRecord(args: CliArgs, opts: RunOptions, env: Awaited<ReturnType<typeof nodeEnvironment>>, results: ConfigResult[], load: number[], t0: number, torch?: Record<TorchSide, TorchInfo>): RunRecord {
   const notes = [
     'ms/step: median over alternating timed runs (each N steps ending in an awaited readback) after warm-up; IQR = q1–q3 of the runs',
     'tfjs here is tfjs-backend-webgpu running in Node on its own Dawn device (navigator.gpu shimmed to webgpu.create([])); there is no tfjs-node-webgpu',
     'software adapter on a shared 2-core machine: ratios only, no absolute speed claims',
   ];
+  if (torch) {
+    notes.push(
+      `--vs-torch: PyTorch ${torch['torch-1t'].torch} on the CPU (${PYTHON} bench/torch_rnn.py, one process per side, without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE): ` +
+        `torch-1t = ${torch['torch-1t'].threads} thread, torch-all = ${torch['torch-all'].threads} threads (torch.set_num_threads and OpenBLAS's pool); ` +
+        'same shapes, step (zero_grad, forward, MSE, backward, Adam lr 1e-3) and batch distribution, PyTorch\'s own initial weights; ' +
+        'timed in Python (the N steps, the last ending with loss.item()); vsTorch = ours ms ÷ torch ms (> 1: PyTorch is faster)',
+    );
+  }
   return {
     schema: 'webgpu-rnn-bench/1',
     date: new Date(t0).toISOString(),
@@ -384,13 +431,14 @@ async function runNode(args: CliArgs, configs: BenchConfig[], opts: RunOptions, 
     adapter: { ...env.gpu.info, features: [...env.gpu.adapter.features].sort(), deviceHasTimestampQuery: env.gpu.device.features.has('timestamp-query') },
     tfjsAdapter: env.tfAdapter ?? null,
     tfjs: env.tf ? `${env.versions.tfjs} (webgpu on Dawn)` : (env.tfUnavailable ?? 'unavailable'),
-    versions: { ...env.versions, 'webgpu-rnn': ownVersion() },
+    versions: { ...env.versions, 'webgpu-rnn': ownVersion(), ...(torch ? { torch: torch['torch-1t'].torch } : {}) },
     code: codeInfo(),
     machine: machine(load),
     options: { ...opts, quick: args.quick, budgetS: args.budgetS },
     wallS: (Date.now() - t0) / 1000,
     results,
     notes,
+    ...(torch ? { torch } : {}),
   };
 }
 
@@ -402,6 +450,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   const opts = options(args);
   const start = Date.now();
   const runtimes: ('browser' | 'node')[] = args.runtime === 'both' ? ['browser', 'node'] : [args.runtime];
+  if (args.vsTorch) {
+    if (args.runtime === 'browser') throw new Error('--vs-torch times PyTorch alongside the Node run: use --runtime node (or both)');
+    ensureTorch();
+  }
   // The browser part gets 60 % of the budget when both run (tfjs on SwiftShader is the slow one).
   const share = runtimes.length === 2 ? [0.6, 1] : [1];
   log(`bench: ${configs.map((c) => c.id).join(', ')} on ${runtimes.join(' + ')}; ${opts.rounds} rounds; budget ${args.budgetS} s${args.profile ? '; profiling' : ''}`);

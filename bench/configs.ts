@@ -10,9 +10,14 @@ export type Cell = 'lstm' | 'gru' | 'lncell';
 /**
  * Who trains: our library, tfjs-webgpu with sigmoid gates (same maths), tfjs with its default
  * hardSigmoid gates; for custom cells, ours-steps = our library running the cell's ops step by step
- * (`fused: false`: what custom cells did before they were compiled into fused kernels).
+ * (`fused: false`: what custom cells did before they were compiled into fused kernels); with Node's
+ * `--vs-torch`, PyTorch on the CPU (torch-1t: one thread, torch-all: every core).
  */
-export type Side = 'ours' | 'tfjs' | 'tfjs-default' | 'ours-steps';
+export type Side = 'ours' | 'tfjs' | 'tfjs-default' | 'ours-steps' | TorchSide;
+
+/** Node's `--vs-torch`: native PyTorch on the CPU with one thread and with all of them (bench/torch.ts). */
+export type TorchSide = 'torch-1t' | 'torch-all';
+export const TORCH_SIDES: readonly TorchSide[] = ['torch-1t', 'torch-all'];
 
 export interface BenchConfig {
   /** Short id used by `--configs`. */
@@ -234,6 +239,11 @@ export interface ConfigResult {
   speedup: Partial<Record<Side, { ofMedians: number; pairedMedian: number; pairedIqr: [number, number] }>>;
   profile?: ProfileResult[];
   note?: string;
+  /**
+   * `--vs-torch`: ours ÷ PyTorch ms/step per torch side that ran (> 1: PyTorch is faster), as the
+   * ratio of medians and as the median (and quartiles) of the per-round paired ratios.
+   */
+  vsTorch?: Partial<Record<TorchSide, { oursOverTorch: number; pairedMedian: number; pairedIqr: [number, number] }>>;
 }
 
 /** Speed-ups of ours over every other side that ran. */
@@ -246,6 +256,25 @@ export function speedups(sides: readonly SideResult[]): ConfigResult['speedup'] 
     const paired = s.msPerStep.slice(0, ours.msPerStep.length).map((v, i) => v / ours.msPerStep![i]!);
     const p = summarize(paired);
     out[s.side] = { ofMedians: s.summary!.median / ours.summary!.median, pairedMedian: p.median, pairedIqr: [p.q1, p.q3] };
+  }
+  return out;
+}
+
+/** ours ms ÷ torch ms for every torch side that ran alongside ours (undefined when none did). */
+export function oursVsTorch(sides: readonly SideResult[]): ConfigResult['vsTorch'] {
+  const ours = sides.find((s) => s.side === 'ours' && s.status === 'ok');
+  if (!ours?.msPerStep?.length) return undefined;
+  let out: ConfigResult['vsTorch'];
+  for (const t of TORCH_SIDES) {
+    const s = sides.find((x) => x.side === t && x.status === 'ok');
+    if (!s?.msPerStep?.length) continue;
+    const n = Math.min(s.msPerStep.length, ours.msPerStep.length);
+    const paired = summarize(ours.msPerStep.slice(0, n).map((v, i) => v / s.msPerStep![i]!));
+    (out ??= {})[t] = {
+      oursOverTorch: summarize(ours.msPerStep).median / summarize(s.msPerStep).median,
+      pairedMedian: paired.median,
+      pairedIqr: [paired.q1, paired.q3],
+    };
   }
   return out;
 }
@@ -293,6 +322,29 @@ export function resultTable(results: readonly ConfigResult[]): string {
       ]);
     }
   }
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => `| ${r.map((v, i) => v.padEnd(w[i]!)).join(' | ')} |`;
+  return [line(head), `|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+/**
+ * `--vs-torch`: one row per configuration, ours against PyTorch on the CPU with one thread and with
+ * all threads; ratios are ours ÷ torch ms/step (> 1: PyTorch is faster), paired = median of the
+ * per-round ratios.
+ */
+export function torchTable(results: readonly ConfigResult[]): string {
+  const head = ['config', 'ours ms', 'torch-1t ms', 'torch-all ms', 'ours / torch-1t', 'ours / torch-all'];
+  const ms = (c: ConfigResult, side: Side) => {
+    const s = c.sides.find((x) => x.side === side);
+    return !s ? '—' : s.status === 'ok' ? fmt(s.summary?.median) : `${s.status}: ${s.reason ?? ''}`;
+  };
+  const ratio = (c: ConfigResult, t: TorchSide) => {
+    const v = c.vsTorch?.[t];
+    return v ? `${fmt(v.oursOverTorch)} (paired ${fmt(v.pairedMedian)}, IQR ${fmt(v.pairedIqr[0])}–${fmt(v.pairedIqr[1])})` : '—';
+  };
+  const rows = results
+    .filter((c) => c.sides.some((s) => (TORCH_SIDES as readonly Side[]).includes(s.side)))
+    .map((c) => [c.id, ms(c, 'ours'), ms(c, 'torch-1t'), ms(c, 'torch-all'), ratio(c, 'torch-1t'), ratio(c, 'torch-all')]);
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => `| ${r.map((v, i) => v.padEnd(w[i]!)).join(' | ')} |`;
   return [line(head), `|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`, ...rows.map(line)].join('\n');

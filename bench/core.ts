@@ -19,6 +19,7 @@ import type { PassProfiler, Program } from '../src/gpu/program';
 import {
   extrapolateStepMs,
   finishSide,
+  oursVsTorch,
   speedups,
   stepsPerRun,
   trainingFlops,
@@ -139,7 +140,7 @@ export async function countCalls(fn: () => Promise<unknown>): Promise<CallCounts
 
 // ------------------------------------------------------------------------------- contenders
 
-interface Contender {
+export interface Contender {
   side: Side;
   /** Selects the sequence length of the data (probe: short; then the configuration's T). */
   useT(T: number): void;
@@ -443,6 +444,20 @@ export interface Environment {
   tf: Tf | null;
   /** Why tfjs is unavailable (shown instead of its rows). */
   tfUnavailable?: string;
+  /**
+   * Sides outside WebGPU (Node's --vs-torch: PyTorch on the CPU), after the configuration's own
+   * sides in every round. They train the same shapes with their own initial weights.
+   */
+  external?: ExternalSide[];
+}
+
+/** A side that is not a WebGPU library (bench/torch.ts): built per configuration, timed like the others. */
+export interface ExternalSide {
+  side: Side;
+  /** Why this configuration cannot run on this side, or null. */
+  unsupported(cfg: BenchConfig): string | null;
+  /** Builds the model for `cfg` (sequence length cfg.T at first). */
+  start(cfg: BenchConfig, seed: number): Promise<Contender>;
 }
 
 /** Runs one configuration: probe, warm-up, alternating timed rounds, call counts, optional profile. */
@@ -501,9 +516,22 @@ export async function runConfig(cfg: BenchConfig, env: Environment, opts: RunOpt
         sideResults.set(side, { side, status: 'error', reason: `build: ${(e as Error).message}` });
       }
     }
+    for (const ext of env.external ?? []) {
+      const why = opts.skipSides.includes(ext.side) ? 'not run in this mode' : ext.unsupported(cfg);
+      if (why) {
+        sideResults.set(ext.side, { side: ext.side, status: 'skipped', reason: why });
+        continue;
+      }
+      try {
+        contenders.push(await ext.start(cfg, opts.seed));
+        sideResults.set(ext.side, { side: ext.side, status: 'ok' });
+      } catch (e) {
+        sideResults.set(ext.side, { side: ext.side, status: 'error', reason: `build: ${(e as Error).message}` });
+      }
+    }
     for (const c of contenders) sideResults.get(c.side)!.initialLoss = await c.initialLoss();
     const losses = contenders.map((c) => `${c.side} ${sideResults.get(c.side)!.initialLoss!.toPrecision(6)}`).join(', ');
-    log(`${cfg.id}: initial loss (same weights) ${losses}`);
+    log(`${cfg.id}: initial loss (same weights${env.external?.length ? '; torch: its own' : ''}) ${losses}`);
 
     // ---- probe at a short sequence: a compiling step, then the faster of two timed steps,
     //      extrapolated to T (an over-estimate where part of the step does not grow with T)
@@ -553,7 +581,8 @@ export async function runConfig(cfg: BenchConfig, env: Environment, opts: RunOpt
       log(`${cfg.id}/${c.side}: warm-up ${r.warmupMs.map((v) => v.toFixed(0)).join(', ')} ms`);
       r.stepsPerRun = stepsPerRun(Math.min(...r.warmupMs.slice(1)), opts.targetRunMs, opts.maxStepsPerRun);
       if (c instanceof Ours) r.stepInfo = await c.model.trainingStepInfo([cfg.B, cfg.T, cfg.I], [cfg.B, 1]);
-      r.calls = await countCalls(() => c.run(1));
+      // WebGPU calls: the WebGPU sides only (an external side would count zeros)
+      if (c instanceof Ours || c instanceof Tfjs) r.calls = await countCalls(() => c.run(1));
     }
 
     // ---- timed rounds, alternating sides; as many as the configuration's budget allows
@@ -605,8 +634,11 @@ export async function runConfig(cfg: BenchConfig, env: Environment, opts: RunOpt
       }
     }
   }
-  result.sides = cfg.sides.map((s) => finishSide(sideResults.get(s) ?? { side: s, status: 'skipped', reason: 'not run' }, cfg.B, flops));
+  const sides = [...cfg.sides, ...(env.external ?? []).map((e) => e.side)];
+  result.sides = sides.map((s) => finishSide(sideResults.get(s) ?? { side: s, status: 'skipped', reason: 'not run' }, cfg.B, flops));
   result.speedup = speedups(result.sides);
+  const vs = oursVsTorch(result.sides);
+  if (vs) result.vsTorch = vs;
   result.wallS = (now() - started) / 1000;
   return result;
 }

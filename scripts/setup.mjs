@@ -6,7 +6,10 @@
 //   3. with --browser: Debian's Chromium (the Playwright tests drive /usr/bin/chromium);
 //   4. with --browser (the test setup): Debian's python3-h5py (the Keras weights file check);
 //   5. with --browser: Debian's python3-torch, python3-onnx, python3-numpy (the PyTorch / ONNX
-//      interop tests run the real runtimes; ~180 MB download, ~800 MB installed).
+//      interop tests run the real runtimes; ~180 MB download, ~800 MB installed);
+//   6. with --vs-torch (`npm run bench -- --vs-torch`: bench/cli.ts calls this script with it):
+//      python3-torch and libopenblas0-pthread (PyTorch on the CPU timed against ours; without
+//      OpenBLAS Debian's torch falls back to the slow reference BLAS).
 // As root it installs with apt-get; otherwise it names the packages to install and fails.
 // Plain Node (no dependencies), so it runs on a fresh clone.
 import { execSync, spawnSync } from 'node:child_process';
@@ -16,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const browser = process.argv.includes('--browser');
+const vsTorch = process.argv.includes('--vs-torch');
 const quiet = (cmd) => spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
 const run = (cmd, opts = {}) => {
   console.error(`[setup] ${cmd}`);
@@ -127,4 +131,18 @@ if (browser && process.platform === 'linux' && quiet(`${debianPython} -c "import
   const pkgs = interop.map((m) => `python3-${m}`).join(' ');
   if (!isRoot || !hasApt) fail(`The PyTorch / ONNX interop tests run PyTorch and onnx.checker: apt-get install ${pkgs} (for ${debianPython}; ~180 MB download, ~800 MB installed)`);
   aptInstall(pkgs);
+}
+
+// 6. PyTorch on the CPU for `npm run bench -- --vs-torch` (bench/torch_rnn.py), with OpenBLAS ---
+const hasDeb = (name) => quiet(`dpkg-query -W -f='\${Status}' ${name} 2>/dev/null`).stdout?.includes('install ok installed');
+if (vsTorch && process.platform === 'linux') {
+  const missing = [
+    ...(quiet(`${debianPython} -c "import torch"`).status !== 0 ? ['python3-torch'] : []),
+    ...(hasApt && !hasDeb('libopenblas0-pthread') ? ['libopenblas0-pthread'] : []),
+  ];
+  if (missing.length) {
+    if (!isRoot || !hasApt) fail(`npm run bench -- --vs-torch times PyTorch on the CPU: apt-get install ${missing.join(' ')} (for ${debianPython})`);
+    aptInstall(missing.join(' '));
+  }
+  if (quiet(`${debianPython} -c "import torch"`).status !== 0) fail(`--vs-torch: ${debianPython} still cannot import torch after installing python3-torch`);
 }
