@@ -11,7 +11,7 @@
  */
 import type { CellGraph } from './cell-graph';
 import { describeNode } from './cell-graph';
-import { layoutCell, postLoopReads, type CellLayout } from './cell-layout';
+import { layoutCell, postLoopReads, PARAM_TILE, type CellLayout, type ParamTile } from './cell-layout';
 import { StepGen, at, u } from './cell-wgsl';
 import { RowGen } from './cell-rows';
 
@@ -133,47 +133,69 @@ function header(g: CellGraph, l: CellLayout, o: StepGen['o']): void {
 /** The weight gradients summed over all rows and steps after BPTT (the plan of cell-layout.ts). */
 function paramGrads(gen: StepGen): void {
   const { g, l, o } = gen;
+  const lanes = ['x', 'y', 'z', 'w'];
+  const widest = Math.max(...l.params.kernel.map((e) => e.jBlock));
   o.line('');
   o.line('// After BPTT: the weight gradients that are sums over every row and step (biases, gamma, beta and, on CPU');
-  o.line('// adapters, the matmul weights). Invocation e does one task: Σ over the rows of 4×4 elements of an outer');
-  o.line('// product (8 loads per 16 multiply-adds) or of 4 elements of a column sum, added to the gradient. No two');
-  o.line('// tasks add to the same element: no atomics, the same order every run.');
+  o.line('// adapters, the matmul weights). Workgroup `task` sums one tile of a gradient (rows k0.., columns j0.. of');
+  o.line('// an outer product Σ_r A[r, k]·dY[r, j], or columns j0.. of a column sum): its lanes take a row each in');
+  o.line('// turn, the tile in registers, then the lanes\' tiles are summed through `red` in lane order and added to');
+  o.line('// the gradient. No two workgroups add to the same element: no atomics, the same order every run.');
+  o.line(`var<workgroup> red: array<f32, WG * ${u(widest)}>; // one row of every lane's tile`);
   o.line('@compute @workgroup_size(WG)');
-  o.line('fn cellParamGrads(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {');
-  o.line('  let e = flatIndex(gid, nwg, WG);');
+  o.line('fn cellParamGrads(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {');
+  o.line('  let task = wid.y * nwg.x + wid.x;');
   o.line('  let rows = params.B * params.T;');
   o.depth = 1;
-  const lanes = ['x', 'y', 'z', 'w'];
-  l.params.kernel.forEach(({ term: t, base, tasks }, ti) => {
+  let base = 0;
+  l.params.kernel.forEach(({ term: t, kBlock: KB, kBlocks, jBlock: JB, jBlocks }, ti) => {
+    const tasks = kBlocks * jBlocks;
     if (ti) o.depth--;
-    o.line(`${ti ? '} else ' : ''}if (e < ${u(base + tasks)}) {`);
+    o.line(`${ti ? '} else ' : ''}if (task < ${u(base + tasks)}) {`);
     o.depth++;
-    const task = base ? `e - ${u(base)}` : 'e';
-    if (t.kind === 'sum') {
-      const col = t.col === 'grad' ? l.gradCol[t.node]! : l.contribCol.get(t.node)!;
-      o.line(`// w${t.weight}[${t.offset}..${t.offset + t.width}) += Σ_r ${t.col === 'grad' ? `dn${t.node}` : `dn${t.node} ⊙ its input`}[r, ·]`);
-      o.line(`let j0 = 4u * (${task});`);
-      o.line(`let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(${u(t.width - 1)}));`);
-      o.line('var acc = vec4f(0.0);');
-      o.line(`for (var r = 0u; r < rows; r++) { acc += vec4f(${lanes.map((c) => `dsaved[${at('r * DW', col, `ju.${c}`)}]`).join(', ')}); }`);
-      lanes.forEach((c, i) => o.line(`if (j0 + ${u(i)} < ${u(t.width)}) { wg${t.weight}[${at('', t.offset, `j0 + ${u(i)}`)}] += acc.${c}; }`));
-    } else {
+    const tk = base ? `(task - ${u(base)})` : 'task';
+    base += tasks;
+    const [K, N, col] = t.kind === 'outer' ? [t.K, t.N, l.gradCol[t.product.node]] : [1, t.width, t.col === 'grad' ? l.gradCol[t.node] : l.contribCol.get(t.node)];
+    if (col === undefined) throw new Error(`cell codegen: the weight gradient of w${t.weight} reads a gradient with no column in dsaved`);
+    if (t.kind === 'outer') {
       const p = t.product;
-      const A = (k: string) => (p.a === null ? `xin[r * ${u(g.inputSize)} + ${k}]` : gen.V(p.a, k, false, 'r'));
-      const nj = Math.ceil(t.N / 4);
-      o.line(`// w${t.weight}[${t.K}, ${t.N}] (at ${t.offset}) += Σ_r ${p.a === null ? 'x' : `n${p.a}`}[r, k]·dn${p.node}[r, j] for k in k0..k0+3, j in j0..j0+3`);
-      o.line(`let k0 = 4u * ((${task}) / ${u(nj)});`);
-      o.line(`let j0 = 4u * ((${task}) % ${u(nj)});`);
-      o.line(`let ku = min(vec4u(k0) + vec4u(0u, 1u, 2u, 3u), vec4u(${u(t.K - 1)}));`);
-      o.line(`let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(${u(t.N - 1)}));`);
-      lanes.forEach((_, q) => o.line(`var a${q} = vec4f(0.0);`));
-      o.open('for (var r = 0u; r < rows; r++)');
-      o.line(`let d = vec4f(${lanes.map((c) => gen.G(p.node, `ju.${c}`, 'r')).join(', ')});`);
-      lanes.forEach((c, q) => o.line(`a${q} += ${A(`ku.${c}`)} * d;`));
+      gen.gradReads.add(p.node);
+      o.line(`// w${t.weight}[${K}, ${N}] (at ${t.offset}) += Σ_r ${p.a === null ? 'x' : `n${p.a}`}[r, k]·dn${p.node}[r, j], k in k0..k0+${KB}, j in j0..j0+${JB}`);
+    } else {
+      o.line(`// w${t.weight}[${t.offset}..${t.offset + N}) += Σ_r ${t.col === 'grad' ? `dn${t.node}` : `dn${t.node} ⊙ its input`}[r, j], j in j0..j0+${JB}`);
+    }
+    const k0 = kBlocks > 1 ? 'k0' : '0u';
+    const j0 = jBlocks > 1 ? 'j0' : '0u';
+    if (kBlocks > 1) o.line(`let k0 = ${jBlocks > 1 ? `(${tk} / ${u(jBlocks)})` : tk} * ${u(KB)};`);
+    if (jBlocks > 1) o.line(`let j0 = ${kBlocks > 1 ? `(${tk} % ${u(jBlocks)})` : tk} * ${u(JB)};`);
+    // a clamped index: constant when the term is one block
+    const idx = (start: string, i: number, n: number) => (start === '0u' ? u(Math.min(i, n - 1)) : `min(${start} + ${u(i)}, ${u(n - 1)})`);
+    for (let q = 0; q < KB; q++) for (let c = 0; c < JB / 4; c++) o.line(`var a${q}_${c} = vec4f(0.0);`);
+    o.open('for (var r0 = 0u; r0 < rows; r0 += WG)');
+    o.line('let r = min(r0 + lid, rows - 1u);');
+    o.line('let live = select(0.0, 1.0, r0 + lid < rows);');
+    for (let c = 0; c < JB / 4; c++) o.line(`let d${c} = live * vec4f(${lanes.map((_, i) => `dsaved[${at('r * DW', col, idx(j0, 4 * c + i, N))}]`).join(', ')});`);
+    for (let q = 0; q < KB; q++) {
+      if (t.kind === 'outer') {
+        const p = t.product;
+        const k = idx(k0, q, K);
+        o.line(`let x${q} = ${p.a === null ? `xin[r * ${u(g.inputSize)} + ${k}]` : gen.V(p.a, k, false, 'r')};`);
+      }
+      for (let c = 0; c < JB / 4; c++) o.line(`a${q}_${c} += ${t.kind === 'outer' ? `x${q} * ` : ''}d${c};`);
+    }
+    o.close();
+    for (let q = 0; q < KB; q++) {
+      for (let c = 0; c < JB; c++) o.line(`red[lid * ${u(JB)} + ${u(c)}] = a${q}_${c >> 2}.${lanes[c & 3]};`);
+      o.line('workgroupBarrier();');
+      o.open(`for (var i = lid; i < ${u(JB)}; i += WG)`);
+      o.line('var s = 0.0;');
+      o.line(`for (var m = 0u; m < WG; m++) { s += red[m * ${u(JB)} + i]; }`);
+      const kq = k0 === '0u' ? u(q) : `${k0} + ${u(q)}`;
+      const jc = j0 === '0u' ? 'i' : `${j0} + i`;
+      const conds = [...(k0 === '0u' ? [] : [`${kq} < ${u(K)}`]), `${jc} < ${u(N)}`];
+      o.line(`if (${conds.join(' && ')}) { wg${t.weight}[${at(K > 1 ? `(${kq}) * ${u(N)}` : '', t.offset, jc)}] += s; }`);
       o.close();
-      lanes.forEach((_, q) => {
-        lanes.forEach((c, i) => o.line(`if (k0 + ${u(q)} < ${u(t.K)} && j0 + ${u(i)} < ${u(t.N)}) { wg${t.weight}[${at(`(k0 + ${u(q)}) * ${u(t.N)}`, t.offset, `j0 + ${u(i)}`)}] += a${q}.${c}; }`));
-      });
+      o.line('workgroupBarrier();');
     }
   });
   o.close();
@@ -194,12 +216,12 @@ function entry(o: StepGen['o'], name: string): void {
  * and gradient records which ones any code reads back (from another phase, in BPTT, or after it);
  * the second keeps only those, so values used only where they are computed are never stored.
  */
-export function generateCell(g: CellGraph, weightSizes: readonly number[], outerLimit: number, mode: CellKernelMode = 'phases'): { layout: CellLayout; module: CellModuleSource } {
-  const first = new StepGen(g, layoutCell(g, weightSizes, outerLimit));
+export function generateCell(g: CellGraph, weightSizes: readonly number[], outerLimit: number, mode: CellKernelMode = 'phases', tile: ParamTile = PARAM_TILE.gpu): { layout: CellLayout; module: CellModuleSource } {
+  const first = new StepGen(g, layoutCell(g, weightSizes, outerLimit, undefined, tile));
   const reads = emit(first, mode);
   const post = postLoopReads(g);
   const keep = { values: new Set([...reads.values, ...post.values]), grads: new Set([...reads.grads, ...post.grads]) };
-  const layout = layoutCell(g, weightSizes, outerLimit, keep);
+  const layout = layoutCell(g, weightSizes, outerLimit, keep, tile);
   return { layout, module: emit(new StepGen(g, layout), mode).module };
 }
 

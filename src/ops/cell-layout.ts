@@ -143,7 +143,7 @@ export interface Keep {
  * every value and gradient gets a column (the first pass of cell-codegen.ts, which finds out what
  * is read); with it only those in `keep` (and the states, their dropped copies and the statistics).
  */
-export function layoutCell(g: CellGraph, weightSizes: readonly number[], outerLimit: number, keep?: Keep): CellLayout {
+export function layoutCell(g: CellGraph, weightSizes: readonly number[], outerLimit: number, keep?: Keep, tile: ParamTile = PARAM_TILE.gpu): CellLayout {
   const N = g.nodes.length;
   const consumers: [number, number][][] = g.nodes.map(() => []);
   for (const n of g.nodes) operands(n).forEach((o, pos) => consumers[o]!.push([n.id, pos]));
@@ -180,7 +180,7 @@ export function layoutCell(g: CellGraph, weightSizes: readonly number[], outerLi
   }
   return {
     savedWidth: sw, savedCol, gradWidth: dw, gradCol, contribCol, normStatsCol, weightOffset, weightFloats: wf,
-    forward: forwardPhases(g), backward: backwardPhases(g, consumers), consumers, params: paramGradPlan(g, outerLimit),
+    forward: forwardPhases(g), backward: backwardPhases(g, consumers), consumers, params: paramGradPlan(g, outerLimit, tile),
   };
 }
 
@@ -203,13 +203,14 @@ export type ParamTerm =
 
 export interface ParamGradPlan {
   /**
-   * The terms cellParamGrads sums, each split into tasks (one invocation each): 4×4 elements of an
-   * outer product, 4 elements of a column sum; term i's tasks are [base, base + tasks).
+   * The terms cellParamGrads sums, each split into kBlocks·jBlocks tasks (one workgroup each): a
+   * tile of kBlock rows × jBlock columns of the weight's gradient (a column sum: 1 × jBlock), summed
+   * over all rows by the workgroup's lanes, a row per lane at a time, then across the lanes.
    */
-  kernel: { term: ParamTerm; base: number; tasks: number }[];
+  kernel: { term: ParamTerm; kBlock: number; kBlocks: number; jBlock: number; jBlocks: number }[];
   /** The weights whose gradient the kernel adds to (its bindings wg<i>). */
   weights: number[];
-  /** Tasks in all (invocations of the dispatch). */
+  /** Workgroups of the dispatch (the tasks of all terms). */
   total: number;
   /** Products whose weight gradient is a GEMM instead. */
   gemm: Product[];
@@ -218,13 +219,23 @@ export interface ParamGradPlan {
 }
 
 /**
- * GPUs: the largest K·N of a matmul weight summed in cellParamGrads (a task per 4×4 elements, B·T
- * rows each); bigger ones are GEMMs (tiled, parallel over the rows too). CPU adapters sum every
- * weight there: a GEMM's many small workgroups cost more than its better loads save.
+ * A lane's tile in cellParamGrads: at most `floats` accumulators, rows of at most `cols` columns.
+ * CPU adapters: big tiles, few loads per multiply-add (a lane's loads are one gather each on
+ * lavapipe and cost more than the spilled registers: the LN cell's I = 20 layer, 10×20 tiles 0.53
+ * ms, 5×20 0.64, 2×20 1.03, against 0.87 for the former 4×4 tasks summing every row); GPUs: 4×4.
+ * `tile` of layoutCell.
+ */
+export const PARAM_TILE = { cpu: { floats: 200, cols: 20 }, gpu: { floats: 16, cols: 4 } } as const;
+export type ParamTile = { readonly floats: number; readonly cols: number };
+
+/**
+ * GPUs: the largest K·N of a matmul weight summed in cellParamGrads (a workgroup per 4×4 tile,
+ * B·T/WG rows per lane); bigger ones are GEMMs (tiled, parallel over the rows too). CPU adapters
+ * sum every weight there: a GEMM's many small workgroups cost more than its better loads save.
  */
 export const SMALL_OUTER = 4096;
 
-function paramGradPlan(g: CellGraph, outerLimit: number): ParamGradPlan {
+function paramGradPlan(g: CellGraph, outerLimit: number, tile: ParamTile): ParamGradPlan {
   const terms: ParamTerm[] = [];
   const gemm: Product[] = [];
   for (const p of products(g)) {
@@ -259,14 +270,14 @@ function paramGradPlan(g: CellGraph, outerLimit: number): ParamGradPlan {
     const outer = kernelTerms.flatMap((t) => (t.kind === 'outer' ? [t.product] : []));
     return { kernel: [], weights: [], total: 0, gemm: [...gemm, ...outer], gemmSums: [...gemmSums, ...kernelTerms.filter((t) => t.kind === 'sum')] };
   }
-  let base = 0;
   const kernel = kernelTerms.map((term) => {
-    const tasks = term.kind === 'outer' ? Math.ceil(term.K / 4) * Math.ceil(term.N / 4) : Math.ceil(term.width / 4);
-    const e = { term, base, tasks };
-    base += tasks;
-    return e;
+    const [K, N] = term.kind === 'outer' ? [term.K, term.N] : [1, term.width];
+    const jBlocks = Math.ceil(N / tile.cols);
+    const jBlock = 4 * Math.ceil(N / (4 * jBlocks));
+    const kBlocks = Math.ceil(K / Math.max(1, Math.floor(tile.floats / jBlock)));
+    return { term, kBlock: Math.ceil(K / kBlocks), kBlocks, jBlock, jBlocks };
   });
-  return { kernel, weights, total: base, gemm, gemmSums };
+  return { kernel, weights, total: kernel.reduce((n, e) => n + e.kBlocks * e.jBlocks, 0), gemm, gemmSums };
 }
 
 /** The buffer an outer product reads its left operand from. */

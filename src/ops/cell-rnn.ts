@@ -16,7 +16,7 @@ import { accumulateInto } from './reduce';
 import { maskMulInto } from './sequence';
 import { timeChunks, RNN_WORKGROUP, RNN_WORKGROUP_CPU, type PersistentLayoutOption } from './rnn-tuning';
 import { traceCell, type CellGraph, type TraceableCell } from './cell-graph';
-import { SMALL_OUTER, type CellLayout } from './cell-layout';
+import { SMALL_OUTER, PARAM_TILE, type CellLayout } from './cell-layout';
 import { cellParamNames, generateCell, type CellKernelMode } from './cell-codegen';
 import { rowKernelsFit } from './cell-rows';
 
@@ -55,7 +55,7 @@ export async function compileCell(cell: TraceableCell, B: number, I: number, wei
   const graph = await traceCell(cell, B, I, weights, opts.hoistInput ?? (!opts.software || I > 64), opts.mergeSums ?? true);
   const mode = opts.mode ?? (opts.software && rowKernelsFit(graph) ? 'rows' : 'phases');
   if (mode === 'rows' && !rowKernelsFit(graph)) throw new RangeError(`${cell.className}: too big for the row kernels (mode 'rows')`);
-  const { layout, module } = generateCell(graph, weights.map((w) => w.shape.reduce((a, b) => a * b, 1)), opts.outerLimit ?? (opts.software ? Infinity : SMALL_OUTER), mode);
+  const { layout, module } = generateCell(graph, weights.map((w) => w.shape.reduce((a, b) => a * b, 1)), opts.outerLimit ?? (opts.software ? Infinity : SMALL_OUTER), mode, opts.software ? PARAM_TILE.cpu : PARAM_TILE.gpu);
   return { graph, layout, module, weightShapes: weights.map((w) => [...w.shape]), mode };
 }
 
@@ -275,13 +275,14 @@ async function weightAndInputGrads(g: Graph, cc: CompiledCell, b: GradBuffers): 
   const P = cg.projWidth, I = cg.inputSize;
   const plan = l.params;
   if (plan.weights.some((i) => b.weights[i]!.requiresGrad)) {
-    const k = await g.ctx.shaders.kernel(cc.module, 'cellParamGrads', { WG: b.workgroup });
+    // at most 64 lanes: its workgroup memory (WG × a tile's row) stays far below the 16 KiB limit
+    const k = await g.ctx.shaders.kernel(cc.module, 'cellParamGrads', { WG: Math.min(b.workgroup, 64) });
     const grads: Record<string, Tensor> = {};
     for (const i of plan.weights) {
       const w = b.weights[i]!;
       grads[`wg${i}`] = w.requiresGrad ? g.grad(w) : g.alloc([w.size], `${cg.name}/unused gradient`);
     }
-    bp.dispatch(k, k.ownBindings({ ...b.bindings, dsaved: b.dsaved, ...grads }), b.params, plan.total);
+    bp.dispatch(k, k.ownBindings({ ...b.bindings, dsaved: b.dsaved, ...grads }), b.params, k.groupsFor(plan.total * k.invocations));
   }
   const dview = (col: number): MatView => ({ t: b.dsaved, off: col, rowStride: Math.max(1, l.gradWidth) });
   /** All steps' values of a node as a [B·T, width] view. */

@@ -1079,108 +1079,599 @@ fn cellBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
 }
 
 // After BPTT: the weight gradients that are sums over every row and step (biases, gamma, beta and, on CPU
-// adapters, the matmul weights). Invocation e does one task: Σ over the rows of 4×4 elements of an outer
-// product (8 loads per 16 multiply-adds) or of 4 elements of a column sum, added to the gradient. No two
-// tasks add to the same element: no atomics, the same order every run.
+// adapters, the matmul weights). Workgroup `task` sums one tile of a gradient (rows k0.., columns j0.. of
+// an outer product Σ_r A[r, k]·dY[r, j], or columns j0.. of a column sum): its lanes take a row each in
+// turn, the tile in registers, then the lanes' tiles are summed through `red` in lane order and added to
+// the gradient. No two workgroups add to the same element: no atomics, the same order every run.
+var<workgroup> red: array<f32, WG * 20u>; // one row of every lane's tile
 @compute @workgroup_size(WG)
-fn cellParamGrads(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let e = flatIndex(gid, nwg, WG);
+fn cellParamGrads(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let task = wid.y * nwg.x + wid.x;
   let rows = params.B * params.T;
-  if (e < 5u) {
-    // w0[1, 20] (at 0) += Σ_r n0[r, k]·dn3[r, j] for k in k0..k0+3, j in j0..j0+3
-    let k0 = 4u * ((e) / 5u);
-    let j0 = 4u * ((e) % 5u);
-    let ku = min(vec4u(k0) + vec4u(0u, 1u, 2u, 3u), vec4u(0u));
-    let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(19u));
-    var a0 = vec4f(0.0);
-    var a1 = vec4f(0.0);
-    var a2 = vec4f(0.0);
-    var a3 = vec4f(0.0);
-    for (var r = 0u; r < rows; r++) {
-      let d = vec4f(dsaved[r * DW + ju.x], dsaved[r * DW + ju.y], dsaved[r * DW + ju.z], dsaved[r * DW + ju.w]);
-      a0 += xin[r * 1u + ku.x] * d;
-      a1 += xin[r * 1u + ku.y] * d;
-      a2 += xin[r * 1u + ku.z] * d;
-      a3 += xin[r * 1u + ku.w] * d;
+  if (task < 1u) {
+    // w0[1, 20] (at 0) += Σ_r n0[r, k]·dn3[r, j], k in k0..k0+1, j in j0..j0+20
+    var a0_0 = vec4f(0.0);
+    var a0_1 = vec4f(0.0);
+    var a0_2 = vec4f(0.0);
+    var a0_3 = vec4f(0.0);
+    var a0_4 = vec4f(0.0);
+    for (var r0 = 0u; r0 < rows; r0 += WG) {
+      let r = min(r0 + lid, rows - 1u);
+      let live = select(0.0, 1.0, r0 + lid < rows);
+      let d0 = live * vec4f(dsaved[r * DW], dsaved[r * DW + 1u], dsaved[r * DW + 2u], dsaved[r * DW + 3u]);
+      let d1 = live * vec4f(dsaved[r * DW + 4u], dsaved[r * DW + 5u], dsaved[r * DW + 6u], dsaved[r * DW + 7u]);
+      let d2 = live * vec4f(dsaved[r * DW + 8u], dsaved[r * DW + 9u], dsaved[r * DW + 10u], dsaved[r * DW + 11u]);
+      let d3 = live * vec4f(dsaved[r * DW + 12u], dsaved[r * DW + 13u], dsaved[r * DW + 14u], dsaved[r * DW + 15u]);
+      let d4 = live * vec4f(dsaved[r * DW + 16u], dsaved[r * DW + 17u], dsaved[r * DW + 18u], dsaved[r * DW + 19u]);
+      let x0 = xin[r * 1u];
+      a0_0 += x0 * d0;
+      a0_1 += x0 * d1;
+      a0_2 += x0 * d2;
+      a0_3 += x0 * d3;
+      a0_4 += x0 * d4;
     }
-    if (k0 + 0u < 1u && j0 + 0u < 20u) { wg0[(k0 + 0u) * 20u + j0 + 0u] += a0.x; }
-    if (k0 + 0u < 1u && j0 + 1u < 20u) { wg0[(k0 + 0u) * 20u + j0 + 1u] += a0.y; }
-    if (k0 + 0u < 1u && j0 + 2u < 20u) { wg0[(k0 + 0u) * 20u + j0 + 2u] += a0.z; }
-    if (k0 + 0u < 1u && j0 + 3u < 20u) { wg0[(k0 + 0u) * 20u + j0 + 3u] += a0.w; }
-    if (k0 + 1u < 1u && j0 + 0u < 20u) { wg0[(k0 + 1u) * 20u + j0 + 0u] += a1.x; }
-    if (k0 + 1u < 1u && j0 + 1u < 20u) { wg0[(k0 + 1u) * 20u + j0 + 1u] += a1.y; }
-    if (k0 + 1u < 1u && j0 + 2u < 20u) { wg0[(k0 + 1u) * 20u + j0 + 2u] += a1.z; }
-    if (k0 + 1u < 1u && j0 + 3u < 20u) { wg0[(k0 + 1u) * 20u + j0 + 3u] += a1.w; }
-    if (k0 + 2u < 1u && j0 + 0u < 20u) { wg0[(k0 + 2u) * 20u + j0 + 0u] += a2.x; }
-    if (k0 + 2u < 1u && j0 + 1u < 20u) { wg0[(k0 + 2u) * 20u + j0 + 1u] += a2.y; }
-    if (k0 + 2u < 1u && j0 + 2u < 20u) { wg0[(k0 + 2u) * 20u + j0 + 2u] += a2.z; }
-    if (k0 + 2u < 1u && j0 + 3u < 20u) { wg0[(k0 + 2u) * 20u + j0 + 3u] += a2.w; }
-    if (k0 + 3u < 1u && j0 + 0u < 20u) { wg0[(k0 + 3u) * 20u + j0 + 0u] += a3.x; }
-    if (k0 + 3u < 1u && j0 + 1u < 20u) { wg0[(k0 + 3u) * 20u + j0 + 1u] += a3.y; }
-    if (k0 + 3u < 1u && j0 + 2u < 20u) { wg0[(k0 + 3u) * 20u + j0 + 2u] += a3.z; }
-    if (k0 + 3u < 1u && j0 + 3u < 20u) { wg0[(k0 + 3u) * 20u + j0 + 3u] += a3.w; }
-  } else if (e < 30u) {
-    // w1[20, 20] (at 0) += Σ_r n2[r, k]·dn3[r, j] for k in k0..k0+3, j in j0..j0+3
-    let k0 = 4u * ((e - 5u) / 5u);
-    let j0 = 4u * ((e - 5u) % 5u);
-    let ku = min(vec4u(k0) + vec4u(0u, 1u, 2u, 3u), vec4u(19u));
-    let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(19u));
-    var a0 = vec4f(0.0);
-    var a1 = vec4f(0.0);
-    var a2 = vec4f(0.0);
-    var a3 = vec4f(0.0);
-    for (var r = 0u; r < rows; r++) {
-      let d = vec4f(dsaved[r * DW + ju.x], dsaved[r * DW + ju.y], dsaved[r * DW + ju.z], dsaved[r * DW + ju.w]);
-      a0 += saved[r * SW + 20u + ku.x] * d;
-      a1 += saved[r * SW + 20u + ku.y] * d;
-      a2 += saved[r * SW + 20u + ku.z] * d;
-      a3 += saved[r * SW + 20u + ku.w] * d;
+    red[lid * 20u + 0u] = a0_0.x;
+    red[lid * 20u + 1u] = a0_0.y;
+    red[lid * 20u + 2u] = a0_0.z;
+    red[lid * 20u + 3u] = a0_0.w;
+    red[lid * 20u + 4u] = a0_1.x;
+    red[lid * 20u + 5u] = a0_1.y;
+    red[lid * 20u + 6u] = a0_1.z;
+    red[lid * 20u + 7u] = a0_1.w;
+    red[lid * 20u + 8u] = a0_2.x;
+    red[lid * 20u + 9u] = a0_2.y;
+    red[lid * 20u + 10u] = a0_2.z;
+    red[lid * 20u + 11u] = a0_2.w;
+    red[lid * 20u + 12u] = a0_3.x;
+    red[lid * 20u + 13u] = a0_3.y;
+    red[lid * 20u + 14u] = a0_3.z;
+    red[lid * 20u + 15u] = a0_3.w;
+    red[lid * 20u + 16u] = a0_4.x;
+    red[lid * 20u + 17u] = a0_4.y;
+    red[lid * 20u + 18u] = a0_4.z;
+    red[lid * 20u + 19u] = a0_4.w;
+    workgroupBarrier();
+    for (var i = lid; i < 20u; i += WG) {
+      var s = 0.0;
+      for (var m = 0u; m < WG; m++) { s += red[m * 20u + i]; }
+      if (i < 20u) { wg0[i] += s; }
     }
-    if (k0 + 0u < 20u && j0 + 0u < 20u) { wg1[(k0 + 0u) * 20u + j0 + 0u] += a0.x; }
-    if (k0 + 0u < 20u && j0 + 1u < 20u) { wg1[(k0 + 0u) * 20u + j0 + 1u] += a0.y; }
-    if (k0 + 0u < 20u && j0 + 2u < 20u) { wg1[(k0 + 0u) * 20u + j0 + 2u] += a0.z; }
-    if (k0 + 0u < 20u && j0 + 3u < 20u) { wg1[(k0 + 0u) * 20u + j0 + 3u] += a0.w; }
-    if (k0 + 1u < 20u && j0 + 0u < 20u) { wg1[(k0 + 1u) * 20u + j0 + 0u] += a1.x; }
-    if (k0 + 1u < 20u && j0 + 1u < 20u) { wg1[(k0 + 1u) * 20u + j0 + 1u] += a1.y; }
-    if (k0 + 1u < 20u && j0 + 2u < 20u) { wg1[(k0 + 1u) * 20u + j0 + 2u] += a1.z; }
-    if (k0 + 1u < 20u && j0 + 3u < 20u) { wg1[(k0 + 1u) * 20u + j0 + 3u] += a1.w; }
-    if (k0 + 2u < 20u && j0 + 0u < 20u) { wg1[(k0 + 2u) * 20u + j0 + 0u] += a2.x; }
-    if (k0 + 2u < 20u && j0 + 1u < 20u) { wg1[(k0 + 2u) * 20u + j0 + 1u] += a2.y; }
-    if (k0 + 2u < 20u && j0 + 2u < 20u) { wg1[(k0 + 2u) * 20u + j0 + 2u] += a2.z; }
-    if (k0 + 2u < 20u && j0 + 3u < 20u) { wg1[(k0 + 2u) * 20u + j0 + 3u] += a2.w; }
-    if (k0 + 3u < 20u && j0 + 0u < 20u) { wg1[(k0 + 3u) * 20u + j0 + 0u] += a3.x; }
-    if (k0 + 3u < 20u && j0 + 1u < 20u) { wg1[(k0 + 3u) * 20u + j0 + 1u] += a3.y; }
-    if (k0 + 3u < 20u && j0 + 2u < 20u) { wg1[(k0 + 3u) * 20u + j0 + 2u] += a3.z; }
-    if (k0 + 3u < 20u && j0 + 3u < 20u) { wg1[(k0 + 3u) * 20u + j0 + 3u] += a3.w; }
-  } else if (e < 35u) {
-    // w2[0..20) += Σ_r dn3[r, ·]
-    let j0 = 4u * (e - 30u);
-    let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(19u));
-    var acc = vec4f(0.0);
-    for (var r = 0u; r < rows; r++) { acc += vec4f(dsaved[r * DW + ju.x], dsaved[r * DW + ju.y], dsaved[r * DW + ju.z], dsaved[r * DW + ju.w]); }
-    if (j0 + 0u < 20u) { wg2[j0 + 0u] += acc.x; }
-    if (j0 + 1u < 20u) { wg2[j0 + 1u] += acc.y; }
-    if (j0 + 2u < 20u) { wg2[j0 + 2u] += acc.z; }
-    if (j0 + 3u < 20u) { wg2[j0 + 3u] += acc.w; }
-  } else if (e < 40u) {
-    // w3[0..20) += Σ_r dn6 ⊙ its input[r, ·]
-    let j0 = 4u * (e - 35u);
-    let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(19u));
-    var acc = vec4f(0.0);
-    for (var r = 0u; r < rows; r++) { acc += vec4f(dsaved[r * DW + 40u + ju.x], dsaved[r * DW + 40u + ju.y], dsaved[r * DW + 40u + ju.z], dsaved[r * DW + 40u + ju.w]); }
-    if (j0 + 0u < 20u) { wg3[j0 + 0u] += acc.x; }
-    if (j0 + 1u < 20u) { wg3[j0 + 1u] += acc.y; }
-    if (j0 + 2u < 20u) { wg3[j0 + 2u] += acc.z; }
-    if (j0 + 3u < 20u) { wg3[j0 + 3u] += acc.w; }
-  } else if (e < 45u) {
-    // w4[0..20) += Σ_r dn7[r, ·]
-    let j0 = 4u * (e - 40u);
-    let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(19u));
-    var acc = vec4f(0.0);
-    for (var r = 0u; r < rows; r++) { acc += vec4f(dsaved[r * DW + 20u + ju.x], dsaved[r * DW + 20u + ju.y], dsaved[r * DW + 20u + ju.z], dsaved[r * DW + 20u + ju.w]); }
-    if (j0 + 0u < 20u) { wg4[j0 + 0u] += acc.x; }
-    if (j0 + 1u < 20u) { wg4[j0 + 1u] += acc.y; }
-    if (j0 + 2u < 20u) { wg4[j0 + 2u] += acc.z; }
-    if (j0 + 3u < 20u) { wg4[j0 + 3u] += acc.w; }
+    workgroupBarrier();
+  } else if (task < 3u) {
+    // w1[20, 20] (at 0) += Σ_r n2[r, k]·dn3[r, j], k in k0..k0+10, j in j0..j0+20
+    let k0 = (task - 1u) * 10u;
+    var a0_0 = vec4f(0.0);
+    var a0_1 = vec4f(0.0);
+    var a0_2 = vec4f(0.0);
+    var a0_3 = vec4f(0.0);
+    var a0_4 = vec4f(0.0);
+    var a1_0 = vec4f(0.0);
+    var a1_1 = vec4f(0.0);
+    var a1_2 = vec4f(0.0);
+    var a1_3 = vec4f(0.0);
+    var a1_4 = vec4f(0.0);
+    var a2_0 = vec4f(0.0);
+    var a2_1 = vec4f(0.0);
+    var a2_2 = vec4f(0.0);
+    var a2_3 = vec4f(0.0);
+    var a2_4 = vec4f(0.0);
+    var a3_0 = vec4f(0.0);
+    var a3_1 = vec4f(0.0);
+    var a3_2 = vec4f(0.0);
+    var a3_3 = vec4f(0.0);
+    var a3_4 = vec4f(0.0);
+    var a4_0 = vec4f(0.0);
+    var a4_1 = vec4f(0.0);
+    var a4_2 = vec4f(0.0);
+    var a4_3 = vec4f(0.0);
+    var a4_4 = vec4f(0.0);
+    var a5_0 = vec4f(0.0);
+    var a5_1 = vec4f(0.0);
+    var a5_2 = vec4f(0.0);
+    var a5_3 = vec4f(0.0);
+    var a5_4 = vec4f(0.0);
+    var a6_0 = vec4f(0.0);
+    var a6_1 = vec4f(0.0);
+    var a6_2 = vec4f(0.0);
+    var a6_3 = vec4f(0.0);
+    var a6_4 = vec4f(0.0);
+    var a7_0 = vec4f(0.0);
+    var a7_1 = vec4f(0.0);
+    var a7_2 = vec4f(0.0);
+    var a7_3 = vec4f(0.0);
+    var a7_4 = vec4f(0.0);
+    var a8_0 = vec4f(0.0);
+    var a8_1 = vec4f(0.0);
+    var a8_2 = vec4f(0.0);
+    var a8_3 = vec4f(0.0);
+    var a8_4 = vec4f(0.0);
+    var a9_0 = vec4f(0.0);
+    var a9_1 = vec4f(0.0);
+    var a9_2 = vec4f(0.0);
+    var a9_3 = vec4f(0.0);
+    var a9_4 = vec4f(0.0);
+    for (var r0 = 0u; r0 < rows; r0 += WG) {
+      let r = min(r0 + lid, rows - 1u);
+      let live = select(0.0, 1.0, r0 + lid < rows);
+      let d0 = live * vec4f(dsaved[r * DW], dsaved[r * DW + 1u], dsaved[r * DW + 2u], dsaved[r * DW + 3u]);
+      let d1 = live * vec4f(dsaved[r * DW + 4u], dsaved[r * DW + 5u], dsaved[r * DW + 6u], dsaved[r * DW + 7u]);
+      let d2 = live * vec4f(dsaved[r * DW + 8u], dsaved[r * DW + 9u], dsaved[r * DW + 10u], dsaved[r * DW + 11u]);
+      let d3 = live * vec4f(dsaved[r * DW + 12u], dsaved[r * DW + 13u], dsaved[r * DW + 14u], dsaved[r * DW + 15u]);
+      let d4 = live * vec4f(dsaved[r * DW + 16u], dsaved[r * DW + 17u], dsaved[r * DW + 18u], dsaved[r * DW + 19u]);
+      let x0 = saved[r * SW + 20u + min(k0 + 0u, 19u)];
+      a0_0 += x0 * d0;
+      a0_1 += x0 * d1;
+      a0_2 += x0 * d2;
+      a0_3 += x0 * d3;
+      a0_4 += x0 * d4;
+      let x1 = saved[r * SW + 20u + min(k0 + 1u, 19u)];
+      a1_0 += x1 * d0;
+      a1_1 += x1 * d1;
+      a1_2 += x1 * d2;
+      a1_3 += x1 * d3;
+      a1_4 += x1 * d4;
+      let x2 = saved[r * SW + 20u + min(k0 + 2u, 19u)];
+      a2_0 += x2 * d0;
+      a2_1 += x2 * d1;
+      a2_2 += x2 * d2;
+      a2_3 += x2 * d3;
+      a2_4 += x2 * d4;
+      let x3 = saved[r * SW + 20u + min(k0 + 3u, 19u)];
+      a3_0 += x3 * d0;
+      a3_1 += x3 * d1;
+      a3_2 += x3 * d2;
+      a3_3 += x3 * d3;
+      a3_4 += x3 * d4;
+      let x4 = saved[r * SW + 20u + min(k0 + 4u, 19u)];
+      a4_0 += x4 * d0;
+      a4_1 += x4 * d1;
+      a4_2 += x4 * d2;
+      a4_3 += x4 * d3;
+      a4_4 += x4 * d4;
+      let x5 = saved[r * SW + 20u + min(k0 + 5u, 19u)];
+      a5_0 += x5 * d0;
+      a5_1 += x5 * d1;
+      a5_2 += x5 * d2;
+      a5_3 += x5 * d3;
+      a5_4 += x5 * d4;
+      let x6 = saved[r * SW + 20u + min(k0 + 6u, 19u)];
+      a6_0 += x6 * d0;
+      a6_1 += x6 * d1;
+      a6_2 += x6 * d2;
+      a6_3 += x6 * d3;
+      a6_4 += x6 * d4;
+      let x7 = saved[r * SW + 20u + min(k0 + 7u, 19u)];
+      a7_0 += x7 * d0;
+      a7_1 += x7 * d1;
+      a7_2 += x7 * d2;
+      a7_3 += x7 * d3;
+      a7_4 += x7 * d4;
+      let x8 = saved[r * SW + 20u + min(k0 + 8u, 19u)];
+      a8_0 += x8 * d0;
+      a8_1 += x8 * d1;
+      a8_2 += x8 * d2;
+      a8_3 += x8 * d3;
+      a8_4 += x8 * d4;
+      let x9 = saved[r * SW + 20u + min(k0 + 9u, 19u)];
+      a9_0 += x9 * d0;
+      a9_1 += x9 * d1;
+      a9_2 += x9 * d2;
+      a9_3 += x9 * d3;
+      a9_4 += x9 * d4;
+    }
+    red[lid * 20u + 0u] = a0_0.x;
+    red[lid * 20u + 1u] = a0_0.y;
+    red[lid * 20u + 2u] = a0_0.z;
+    red[lid * 20u + 3u] = a0_0.w;
+    red[lid * 20u + 4u] = a0_1.x;
+    red[lid * 20u + 5u] = a0_1.y;
+    red[lid * 20u + 6u] = a0_1.z;
+    red[lid * 20u + 7u] = a0_1.w;
+    red[lid * 20u + 8u] = a0_2.x;
+    red[lid * 20u + 9u] = a0_2.y;
+    red[lid * 20u + 10u] = a0_2.z;
+    red[lid * 20u + 11u] = a0_2.w;
+    red[lid * 20u + 12u] = a0_3.x;
+    red[lid * 20u + 13u] = a0_3.y;
+    red[lid * 20u + 14u] = a0_3.z;
+    red[lid * 20u + 15u] = a0_3.w;
+    red[lid * 20u + 16u] = a0_4.x;
+    red[lid * 20u + 17u] = a0_4.y;
+    red[lid * 20u + 18u] = a0_4.z;
+    red[lid * 20u + 19u] = a0_4.w;
+    workgroupBarrier();
+    for (var i = lid; i < 20u; i += WG) {
+      var s = 0.0;
+      for (var m = 0u; m < WG; m++) { s += red[m * 20u + i]; }
+      if (k0 + 0u < 20u && i < 20u) { wg1[(k0 + 0u) * 20u + i] += s; }
+    }
+    workgroupBarrier();
+    red[lid * 20u + 0u] = a1_0.x;
+    red[lid * 20u + 1u] = a1_0.y;
+    red[lid * 20u + 2u] = a1_0.z;
+    red[lid * 20u + 3u] = a1_0.w;
+    red[lid * 20u + 4u] = a1_1.x;
+    red[lid * 20u + 5u] = a1_1.y;
+    red[lid * 20u + 6u] = a1_1.z;
+    red[lid * 20u + 7u] = a1_1.w;
+    red[lid * 20u + 8u] = a1_2.x;
+    red[lid * 20u + 9u] = a1_2.y;
+    red[lid * 20u + 10u] = a1_2.z;
+    red[lid * 20u + 11u] = a1_2.w;
+    red[lid * 20u + 12u] = a1_3.x;
+    red[lid * 20u + 13u] = a1_3.y;
+    red[lid * 20u + 14u] = a1_3.z;
+    red[lid * 20u + 15u] = a1_3.w;
+    red[lid * 20u + 16u] = a1_4.x;
+    red[lid * 20u + 17u] = a1_4.y;
+    red[lid * 20u + 18u] = a1_4.z;
+    red[lid * 20u + 19u] = a1_4.w;
+    workgroupBarrier();
+    for (var i = lid; i < 20u; i += WG) {
+      var s = 0.0;
+      for (var m = 0u; m < WG; m++) { s += red[m * 20u + i]; }
+      if (k0 + 1u < 20u && i < 20u) { wg1[(k0 + 1u) * 20u + i] += s; }
+    }
+    workgroupBarrier();
+    red[lid * 20u + 0u] = a2_0.x;
+    red[lid * 20u + 1u] = a2_0.y;
+    red[lid * 20u + 2u] = a2_0.z;
+    red[lid * 20u + 3u] = a2_0.w;
+    red[lid * 20u + 4u] = a2_1.x;
+    red[lid * 20u + 5u] = a2_1.y;
+    red[lid * 20u + 6u] = a2_1.z;
+    red[lid * 20u + 7u] = a2_1.w;
+    red[lid * 20u + 8u] = a2_2.x;
+    red[lid * 20u + 9u] = a2_2.y;
+    red[lid * 20u + 10u] = a2_2.z;
+    red[lid * 20u + 11u] = a2_2.w;
+    red[lid * 20u + 12u] = a2_3.x;
+    red[lid * 20u + 13u] = a2_3.y;
+    red[lid * 20u + 14u] = a2_3.z;
+    red[lid * 20u + 15u] = a2_3.w;
+    red[lid * 20u + 16u] = a2_4.x;
+    red[lid * 20u + 17u] = a2_4.y;
+    red[lid * 20u + 18u] = a2_4.z;
+    red[lid * 20u + 19u] = a2_4.w;
+    workgroupBarrier();
+    for (var i = lid; i < 20u; i += WG) {
+      var s = 0.0;
+      for (var m = 0u; m < WG; m++) { s += red[m * 20u + i]; }
+      if (k0 + 2u < 20u && i < 20u) { wg1[(k0 + 2u) * 20u + i] += s; }
+    }
+    workgroupBarrier();
+    red[lid * 20u + 0u] = a3_0.x;
+    red[lid * 20u + 1u] = a3_0.y;
+    red[lid * 20u + 2u] = a3_0.z;
+    red[lid * 20u + 3u] = a3_0.w;
+    red[lid * 20u + 4u] = a3_1.x;
+    red[lid * 20u + 5u] = a3_1.y;
+    red[lid * 20u + 6u] = a3_1.z;
+    red[lid * 20u + 7u] = a3_1.w;
+    red[lid * 20u + 8u] = a3_2.x;
+    red[lid * 20u + 9u] = a3_2.y;
+    red[lid * 20u + 10u] = a3_2.z;
+    red[lid * 20u + 11u] = a3_2.w;
+    red[lid * 20u + 12u] = a3_3.x;
+    red[lid * 20u + 13u] = a3_3.y;
+    red[lid * 20u + 14u] = a3_3.z;
+    red[lid * 20u + 15u] = a3_3.w;
+    red[lid * 20u + 16u] = a3_4.x;
+    red[lid * 20u + 17u] = a3_4.y;
+    red[lid * 20u + 18u] = a3_4.z;
+    red[lid * 20u + 19u] = a3_4.w;
+    workgroupBarrier();
+    for (var i = lid; i < 20u; i += WG) {
+      var s = 0.0;
+      for (var m = 0u; m < WG; m++) { s += red[m * 20u + i]; }
+      if (k0 + 3u < 20u && i < 20u) { wg1[(k0 + 3u) * 20u + i] += s; }
+    }
+    workgroupBarrier();
+    red[lid * 20u + 0u] = a4_0.x;
+    red[lid * 20u + 1u] = a4_0.y;
+    red[lid * 20u + 2u] = a4_0.z;
+    red[lid * 20u + 3u] = a4_0.w;
+    red[lid * 20u + 4u] = a4_1.x;
+    red[lid * 20u + 5u] = a4_1.y;
+    red[lid * 20u + 6u] = a4_1.z;
+    red[lid * 20u + 7u] = a4_1.w;
+    red[lid * 20u + 8u] = a4_2.x;
+    red[lid * 20u + 9u] = a4_2.y;
+    red[lid * 20u + 10u] = a4_2.z;
+    red[lid * 20u + 11u] = a4_2.w;
+    red[lid * 20u + 12u] = a4_3.x;
+    red[lid * 20u + 13u] = a4_3.y;
+    red[lid * 20u + 14u] = a4_3.z;
+    red[lid * 20u + 15u] = a4_3.w;
+    red[lid * 20u + 16u] = a4_4.x;
+    red[lid * 20u + 17u] = a4_4.y;
+    red[lid * 20u + 18u] = a4_4.z;
+    red[lid * 20u + 19u] = a4_4.w;
+    workgroupBarrier();
+    for (var i = lid; i < 20u; i += WG) {
+      var s = 0.0;
+      for (var m = 0u; m < WG; m++) { s += red[m * 20u + i]; }
+      if (k0 + 4u < 20u && i < 20u) { wg1[(k0 + 4u) * 20u + i] += s; }
+    }
+    workgroupBarrier();
+    red[lid * 20u + 0u] = a5_0.x;
+    red[lid * 20u + 1u] = a5_0.y;
+    red[lid * 20u + 2u] = a5_0.z;
+    red[lid * 20u + 3u] = a5_0.w;
+    red[lid * 20u + 4u] = a5_1.x;
+    red[lid * 20u + 5u] = a5_1.y;
+    red[lid * 20u + 6u] = a5_1.z;
+    red[lid * 20u + 7u] = a5_1.w;
+    red[lid * 20u + 8u] = a5_2.x;
+    red[lid * 20u + 9u] = a5_2.y;
+    red[lid * 20u + 10u] = a5_2.z;
+    red[lid * 20u + 11u] = a5_2.w;
+    red[lid * 20u + 12u] = a5_3.x;
+    red[lid * 20u + 13u] = a5_3.y;
+    red[lid * 20u + 14u] = a5_3.z;
+    red[lid * 20u + 15u] = a5_3.w;
+    red[lid * 20u + 16u] = a5_4.x;
+    red[lid * 20u + 17u] = a5_4.y;
+    red[lid * 20u + 18u] = a5_4.z;
+    red[lid * 20u + 19u] = a5_4.w;
+    workgroupBarrier();
+    for (var i = lid; i < 20u; i += WG) {
+      var s = 0.0;
+      for (var m = 0u; m < WG; m++) { s += red[m * 20u + i]; }
+      if (k0 + 5u < 20u && i < 20u) { wg1[(k0 + 5u) * 20u + i] += s; }
+    }
+    workgroupBarrier();
+    red[lid * 20u + 0u] = a6_0.x;
+    red[lid * 20u + 1u] = a6_0.y;
+    red[lid * 20u + 2u] = a6_0.z;
+    red[lid * 20u + 3u] = a6_0.w;
+    red[lid * 20u + 4u] = a6_1.x;
+    red[lid * 20u + 5u] = a6_1.y;
+    red[lid * 20u + 6u] = a6_1.z;
+    red[lid * 20u + 7u] = a6_1.w;
+    red[lid * 20u + 8u] = a6_2.x;
+    red[lid * 20u + 9u] = a6_2.y;
+    red[lid * 20u + 10u] = a6_2.z;
+    red[lid * 20u + 11u] = a6_2.w;
+    red[lid * 20u + 12u] = a6_3.x;
+    red[lid * 20u + 13u] = a6_3.y;
+    red[lid * 20u + 14u] = a6_3.z;
+    red[lid * 20u + 15u] = a6_3.w;
+    red[lid * 20u + 16u] = a6_4.x;
+    red[lid * 20u + 17u] = a6_4.y;
+    red[lid * 20u + 18u] = a6_4.z;
+    red[lid * 20u + 19u] = a6_4.w;
+    workgroupBarrier();
+    for (var i = lid; i < 20u; i += WG) {
+      var s = 0.0;
+      for (var m = 0u; m < WG; m++) { s += red[m * 20u + i]; }
+      if (k0 + 6u < 20u && i < 20u) { wg1[(k0 + 6u) * 20u + i] += s; }
+    }
+    workgroupBarrier();
+    red[lid * 20u + 0u] = a7_0.x;
+    red[lid * 20u + 1u] = a7_0.y;
+    red[lid * 20u + 2u] = a7_0.z;
+    red[lid * 20u + 3u] = a7_0.w;
+    red[lid * 20u + 4u] = a7_1.x;
+    red[lid * 20u + 5u] = a7_1.y;
+    red[lid * 20u + 6u] = a7_1.z;
+    red[lid * 20u + 7u] = a7_1.w;
+    red[lid * 20u + 8u] = a7_2.x;
+    red[lid * 20u + 9u] = a7_2.y;
+    red[lid * 20u + 10u] = a7_2.z;
+    red[lid * 20u + 11u] = a7_2.w;
+    red[lid * 20u + 12u] = a7_3.x;
+    red[lid * 20u + 13u] = a7_3.y;
+    red[lid * 20u + 14u] = a7_3.z;
+    red[lid * 20u + 15u] = a7_3.w;
+    red[lid * 20u + 16u] = a7_4.x;
+    red[lid * 20u + 17u] = a7_4.y;
+    red[lid * 20u + 18u] = a7_4.z;
+    red[lid * 20u + 19u] = a7_4.w;
+    workgroupBarrier();
+    for (var i = lid; i < 20u; i += WG) {
+      var s = 0.0;
+      for (var m = 0u; m < WG; m++) { s += red[m * 20u + i]; }
+      if (k0 + 7u < 20u && i < 20u) { wg1[(k0 + 7u) * 20u + i] += s; }
+    }
+    workgroupBarrier();
+    red[lid * 20u + 0u] = a8_0.x;
+    red[lid * 20u + 1u] = a8_0.y;
+    red[lid * 20u + 2u] = a8_0.z;
+    red[lid * 20u + 3u] = a8_0.w;
+    red[lid * 20u + 4u] = a8_1.x;
+    red[lid * 20u + 5u] = a8_1.y;
+    red[lid * 20u + 6u] = a8_1.z;
+    red[lid * 20u + 7u] = a8_1.w;
+    red[lid * 20u + 8u] = a8_2.x;
+    red[lid * 20u + 9u] = a8_2.y;
+    red[lid * 20u + 10u] = a8_2.z;
+    red[lid * 20u + 11u] = a8_2.w;
+    red[lid * 20u + 12u] = a8_3.x;
+    red[lid * 20u + 13u] = a8_3.y;
+    red[lid * 20u + 14u] = a8_3.z;
+    red[lid * 20u + 15u] = a8_3.w;
+    red[lid * 20u + 16u] = a8_4.x;
+    red[lid * 20u + 17u] = a8_4.y;
+    red[lid * 20u + 18u] = a8_4.z;
+    red[lid * 20u + 19u] = a8_4.w;
+    workgroupBarrier();
+    for (var i = lid; i < 20u; i += WG) {
+      var s = 0.0;
+      for (var m = 0u; m < WG; m++) { s += red[m * 20u + i]; }
+      if (k0 + 8u < 20u && i < 20u) { wg1[(k0 + 8u) * 20u + i] += s; }
+    }
+    workgroupBarrier();
+    red[lid * 20u + 0u] = a9_0.x;
+    red[lid * 20u + 1u] = a9_0.y;
+    red[lid * 20u + 2u] = a9_0.z;
+    red[lid * 20u + 3u] = a9_0.w;
+    red[lid * 20u + 4u] = a9_1.x;
+    red[lid * 20u + 5u] = a9_1.y;
+    red[lid * 20u + 6u] = a9_1.z;
+    red[lid * 20u + 7u] = a9_1.w;
+    red[lid * 20u + 8u] = a9_2.x;
+    red[lid * 20u + 9u] = a9_2.y;
+    red[lid * 20u + 10u] = a9_2.z;
+    red[lid * 20u + 11u] = a9_2.w;
+    red[lid * 20u + 12u] = a9_3.x;
+    red[lid * 20u + 13u] = a9_3.y;
+    red[lid * 20u + 14u] = a9_3.z;
+    red[lid * 20u + 15u] = a9_3.w;
+    red[lid * 20u + 16u] = a9_4.x;
+    red[lid * 20u + 17u] = a9_4.y;
+    red[lid * 20u + 18u] = a9_4.z;
+    red[lid * 20u + 19u] = a9_4.w;
+    workgroupBarrier();
+    for (var i = lid; i < 20u; i += WG) {
+      var s = 0.0;
+      for (var m = 0u; m < WG; m++) { s += red[m * 20u + i]; }
+      if (k0 + 9u < 20u && i < 20u) { wg1[(k0 + 9u) * 20u + i] += s; }
+    }
+    workgroupBarrier();
+  } else if (task < 4u) {
+    // w2[0..20) += Σ_r dn3[r, j], j in j0..j0+20
+    var a0_0 = vec4f(0.0);
+    var a0_1 = vec4f(0.0);
+    var a0_2 = vec4f(0.0);
+    var a0_3 = vec4f(0.0);
+    var a0_4 = vec4f(0.0);
+    for (var r0 = 0u; r0 < rows; r0 += WG) {
+      let r = min(r0 + lid, rows - 1u);
+      let live = select(0.0, 1.0, r0 + lid < rows);
+      let d0 = live * vec4f(dsaved[r * DW], dsaved[r * DW + 1u], dsaved[r * DW + 2u], dsaved[r * DW + 3u]);
+      let d1 = live * vec4f(dsaved[r * DW + 4u], dsaved[r * DW + 5u], dsaved[r * DW + 6u], dsaved[r * DW + 7u]);
+      let d2 = live * vec4f(dsaved[r * DW + 8u], dsaved[r * DW + 9u], dsaved[r * DW + 10u], dsaved[r * DW + 11u]);
+      let d3 = live * vec4f(dsaved[r * DW + 12u], dsaved[r * DW + 13u], dsaved[r * DW + 14u], dsaved[r * DW + 15u]);
+      let d4 = live * vec4f(dsaved[r * DW + 16u], dsaved[r * DW + 17u], dsaved[r * DW + 18u], dsaved[r * DW + 19u]);
+      a0_0 += d0;
+      a0_1 += d1;
+      a0_2 += d2;
+      a0_3 += d3;
+      a0_4 += d4;
+    }
+    red[lid * 20u + 0u] = a0_0.x;
+    red[lid * 20u + 1u] = a0_0.y;
+    red[lid * 20u + 2u] = a0_0.z;
+    red[lid * 20u + 3u] = a0_0.w;
+    red[lid * 20u + 4u] = a0_1.x;
+    red[lid * 20u + 5u] = a0_1.y;
+    red[lid * 20u + 6u] = a0_1.z;
+    red[lid * 20u + 7u] = a0_1.w;
+    red[lid * 20u + 8u] = a0_2.x;
+    red[lid * 20u + 9u] = a0_2.y;
+    red[lid * 20u + 10u] = a0_2.z;
+    red[lid * 20u + 11u] = a0_2.w;
+    red[lid * 20u + 12u] = a0_3.x;
+    red[lid * 20u + 13u] = a0_3.y;
+    red[lid * 20u + 14u] = a0_3.z;
+    red[lid * 20u + 15u] = a0_3.w;
+    red[lid * 20u + 16u] = a0_4.x;
+    red[lid * 20u + 17u] = a0_4.y;
+    red[lid * 20u + 18u] = a0_4.z;
+    red[lid * 20u + 19u] = a0_4.w;
+    workgroupBarrier();
+    for (var i = lid; i < 20u; i += WG) {
+      var s = 0.0;
+      for (var m = 0u; m < WG; m++) { s += red[m * 20u + i]; }
+      if (i < 20u) { wg2[i] += s; }
+    }
+    workgroupBarrier();
+  } else if (task < 5u) {
+    // w3[0..20) += Σ_r dn6 ⊙ its input[r, j], j in j0..j0+20
+    var a0_0 = vec4f(0.0);
+    var a0_1 = vec4f(0.0);
+    var a0_2 = vec4f(0.0);
+    var a0_3 = vec4f(0.0);
+    var a0_4 = vec4f(0.0);
+    for (var r0 = 0u; r0 < rows; r0 += WG) {
+      let r = min(r0 + lid, rows - 1u);
+      let live = select(0.0, 1.0, r0 + lid < rows);
+      let d0 = live * vec4f(dsaved[r * DW + 40u], dsaved[r * DW + 40u + 1u], dsaved[r * DW + 40u + 2u], dsaved[r * DW + 40u + 3u]);
+      let d1 = live * vec4f(dsaved[r * DW + 40u + 4u], dsaved[r * DW + 40u + 5u], dsaved[r * DW + 40u + 6u], dsaved[r * DW + 40u + 7u]);
+      let d2 = live * vec4f(dsaved[r * DW + 40u + 8u], dsaved[r * DW + 40u + 9u], dsaved[r * DW + 40u + 10u], dsaved[r * DW + 40u + 11u]);
+      let d3 = live * vec4f(dsaved[r * DW + 40u + 12u], dsaved[r * DW + 40u + 13u], dsaved[r * DW + 40u + 14u], dsaved[r * DW + 40u + 15u]);
+      let d4 = live * vec4f(dsaved[r * DW + 40u + 16u], dsaved[r * DW + 40u + 17u], dsaved[r * DW + 40u + 18u], dsaved[r * DW + 40u + 19u]);
+      a0_0 += d0;
+      a0_1 += d1;
+      a0_2 += d2;
+      a0_3 += d3;
+      a0_4 += d4;
+    }
+    red[lid * 20u + 0u] = a0_0.x;
+    red[lid * 20u + 1u] = a0_0.y;
+    red[lid * 20u + 2u] = a0_0.z;
+    red[lid * 20u + 3u] = a0_0.w;
+    red[lid * 20u + 4u] = a0_1.x;
+    red[lid * 20u + 5u] = a0_1.y;
+    red[lid * 20u + 6u] = a0_1.z;
+    red[lid * 20u + 7u] = a0_1.w;
+    red[lid * 20u + 8u] = a0_2.x;
+    red[lid * 20u + 9u] = a0_2.y;
+    red[lid * 20u + 10u] = a0_2.z;
+    red[lid * 20u + 11u] = a0_2.w;
+    red[lid * 20u + 12u] = a0_3.x;
+    red[lid * 20u + 13u] = a0_3.y;
+    red[lid * 20u + 14u] = a0_3.z;
+    red[lid * 20u + 15u] = a0_3.w;
+    red[lid * 20u + 16u] = a0_4.x;
+    red[lid * 20u + 17u] = a0_4.y;
+    red[lid * 20u + 18u] = a0_4.z;
+    red[lid * 20u + 19u] = a0_4.w;
+    workgroupBarrier();
+    for (var i = lid; i < 20u; i += WG) {
+      var s = 0.0;
+      for (var m = 0u; m < WG; m++) { s += red[m * 20u + i]; }
+      if (i < 20u) { wg3[i] += s; }
+    }
+    workgroupBarrier();
+  } else if (task < 6u) {
+    // w4[0..20) += Σ_r dn7[r, j], j in j0..j0+20
+    var a0_0 = vec4f(0.0);
+    var a0_1 = vec4f(0.0);
+    var a0_2 = vec4f(0.0);
+    var a0_3 = vec4f(0.0);
+    var a0_4 = vec4f(0.0);
+    for (var r0 = 0u; r0 < rows; r0 += WG) {
+      let r = min(r0 + lid, rows - 1u);
+      let live = select(0.0, 1.0, r0 + lid < rows);
+      let d0 = live * vec4f(dsaved[r * DW + 20u], dsaved[r * DW + 20u + 1u], dsaved[r * DW + 20u + 2u], dsaved[r * DW + 20u + 3u]);
+      let d1 = live * vec4f(dsaved[r * DW + 20u + 4u], dsaved[r * DW + 20u + 5u], dsaved[r * DW + 20u + 6u], dsaved[r * DW + 20u + 7u]);
+      let d2 = live * vec4f(dsaved[r * DW + 20u + 8u], dsaved[r * DW + 20u + 9u], dsaved[r * DW + 20u + 10u], dsaved[r * DW + 20u + 11u]);
+      let d3 = live * vec4f(dsaved[r * DW + 20u + 12u], dsaved[r * DW + 20u + 13u], dsaved[r * DW + 20u + 14u], dsaved[r * DW + 20u + 15u]);
+      let d4 = live * vec4f(dsaved[r * DW + 20u + 16u], dsaved[r * DW + 20u + 17u], dsaved[r * DW + 20u + 18u], dsaved[r * DW + 20u + 19u]);
+      a0_0 += d0;
+      a0_1 += d1;
+      a0_2 += d2;
+      a0_3 += d3;
+      a0_4 += d4;
+    }
+    red[lid * 20u + 0u] = a0_0.x;
+    red[lid * 20u + 1u] = a0_0.y;
+    red[lid * 20u + 2u] = a0_0.z;
+    red[lid * 20u + 3u] = a0_0.w;
+    red[lid * 20u + 4u] = a0_1.x;
+    red[lid * 20u + 5u] = a0_1.y;
+    red[lid * 20u + 6u] = a0_1.z;
+    red[lid * 20u + 7u] = a0_1.w;
+    red[lid * 20u + 8u] = a0_2.x;
+    red[lid * 20u + 9u] = a0_2.y;
+    red[lid * 20u + 10u] = a0_2.z;
+    red[lid * 20u + 11u] = a0_2.w;
+    red[lid * 20u + 12u] = a0_3.x;
+    red[lid * 20u + 13u] = a0_3.y;
+    red[lid * 20u + 14u] = a0_3.z;
+    red[lid * 20u + 15u] = a0_3.w;
+    red[lid * 20u + 16u] = a0_4.x;
+    red[lid * 20u + 17u] = a0_4.y;
+    red[lid * 20u + 18u] = a0_4.z;
+    red[lid * 20u + 19u] = a0_4.w;
+    workgroupBarrier();
+    for (var i = lid; i < 20u; i += WG) {
+      var s = 0.0;
+      for (var m = 0u; m < WG; m++) { s += red[m * 20u + i]; }
+      if (i < 20u) { wg4[i] += s; }
+    }
+    workgroupBarrier();
   }
 }
