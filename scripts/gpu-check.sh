@@ -64,13 +64,16 @@ timeout 60 "$NODE" scripts/gpu-report.mjs adapter > "$OUT/adapter.json"
 phase adapter $? "$t"
 cat "$OUT/adapter.json"
 
-# 4. the unit tests on it (the Seattle tests need data that does not travel)
+# 4. the unit tests on it. Left out: the Seattle tests (their data does not travel), the consumer
+# tests (npm pack, Chromium), the PyTorch/ONNX/h5py peers (test/interop, keras-h5py, bench-torch:
+# Python packages and onnxruntime-node that are not packed); every kernel test runs.
 t=$(date +%s)
 # (tests.jsonl: a line per finished test, kept when the budget cuts the run; tests.json: vitest's report, at the end)
 : > "$OUT/tests.jsonl"
 GPU_CHECK_TESTS_JSONL="$OUT/tests.jsonl" timeout "${GPU_CHECK_TEST_S:-150}" "$NODE" node_modules/vitest/vitest.mjs run \
   --reporter=dot --reporter=./scripts/vitest-progress-reporter.mjs --reporter=json --outputFile.json="$OUT/tests.json" \
-  --maxWorkers="${GPU_CHECK_WORKERS:-6}" --exclude test/unit/seattle.test.ts --exclude test/unit/weather-train.test.ts
+  --maxWorkers="${GPU_CHECK_WORKERS:-6}" --exclude test/unit/seattle.test.ts --exclude test/unit/weather-train.test.ts \
+  --exclude 'test/consumer/**' --exclude 'test/interop/**' --exclude test/io/keras-h5py.test.ts --exclude test/unit/bench-torch.test.ts
 phase tests $? "$t"
 
 # 5. the benchmark, both time loops (tfjs-backend-webgpu beside ours when its bundles were packed)

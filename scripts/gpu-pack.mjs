@@ -74,8 +74,9 @@ const paths = [
   'node_modules/webgpu/package.json',
   'node_modules/webgpu/index.js',
   'node_modules/webgpu/dist/linux-x64',
-  // vitest and what it loads (vite, rolldown's native binding, …); the Seattle data is not needed (those tests are left out there)
-  ...closure(['vitest', 'wgsl_reflect', 'papaparse'], new Set(['vega-datasets'])),
+  // vitest and what it loads (vite, rolldown's native binding, …) and the library's own runtime dependencies
+  // (fflate, h5wasm, protobufjs: saving and loading); the Seattle data is not needed (those tests are left out there)
+  ...closure(['vitest', 'wgsl_reflect', 'papaparse', ...Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).dependencies ?? {})], new Set(['vega-datasets'])),
 ];
 if (!args.has('--no-tfjs')) {
   // tfjs-backend-webgpu in Node (bench/node.ts): each package's Node bundle and package.json, and their few runtime modules
