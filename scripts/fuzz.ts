@@ -15,14 +15,7 @@
 import * as rnn from '../src/index';
 import { runFuzz, summarize } from '../test/fuzz/fuzz';
 import type { Variety } from '../test/fuzz/valid-cases';
-
-function option(argv: string[], name: string): string | undefined {
-  const i = argv.indexOf(name);
-  if (i < 0) return undefined;
-  const v = argv[i + 1];
-  if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`);
-  return v;
-}
+import { option } from './cli-option';
 
 function count(argv: string[], name: string, fallback: number): number {
   const v = option(argv, name);

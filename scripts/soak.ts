@@ -12,14 +12,7 @@
 import { writeFileSync } from 'node:fs';
 import * as rnn from '../src/index';
 import { runSoak } from '../test/soak/soak';
-
-function option(argv: string[], name: string): string | undefined {
-  const i = argv.indexOf(name);
-  if (i < 0) return undefined;
-  const v = argv[i + 1];
-  if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`);
-  return v;
-}
+import { option } from './cli-option';
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
