@@ -73,6 +73,24 @@ export class Graph {
     this.tape.push(rec);
   }
 
+  /**
+   * Records a one-input op that saves nothing: when `x` needs a gradient, `backward(dy)` runs with
+   * d(y) once something has contributed to it (the common case of copies, masks and noise).
+   */
+  recordUnary(name: string, x: Tensor, y: Tensor, backward: (dy: Tensor) => Promise<void>): void {
+    if (!this.needsGrad(x)) return;
+    this.record({
+      name,
+      inputs: [x],
+      outputs: [y],
+      saved: [],
+      backward: async () => {
+        const dy = this.gradIfAny(y);
+        if (dy) await backward(dy);
+      },
+    });
+  }
+
   /** Registers `grad` as the gradient buffer of `t` (parameters: a view of the gradient arena). */
   setGrad(t: Tensor, grad: Tensor): void {
     this.grads.set(t, grad);

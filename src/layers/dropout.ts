@@ -6,9 +6,9 @@
 import type { Graph } from '../autograd/tape';
 import type { Tensor } from '../tensor';
 import { mul } from '../ops/elementwise';
-import { advanceRng, dropoutMask } from '../ops/sequence';
-import { Layer, type LayerArgs, type Shape } from './layer';
-import { RandomStream } from './random-stream';
+import { dropoutMask } from '../ops/sequence';
+import type { LayerArgs } from './layer';
+import { RandomLayer } from './random-layer';
 import { is } from '../options';
 
 /** Options of `rnn.layers.dropout` (Keras `Dropout`). */
@@ -30,42 +30,26 @@ export interface DropoutArgs extends LayerArgs {
  * rnn.layers.dropout({ rate: 0.2 });
  * ```
  */
-export class Dropout extends Layer {
+export class Dropout extends RandomLayer {
   readonly className = 'Dropout';
   /** Fraction of values dropped in training. */
   readonly rate: number;
-  /** Seed of the masks. */
-  readonly seed: number;
-  /** The masks' random stream. @internal */
-  readonly randomStream: RandomStream;
 
   constructor(args: DropoutArgs) {
     if (!args || typeof args !== 'object') throw new TypeError('dropout: expected an options object like {rate: 0.2}');
     super(args, 'dropout', { rate: is.number, noiseShape: (v) => (v === null ? null : 'is not supported (only null: a mask per value)'), seed: is.seed });
     if (typeof args.rate !== 'number' || !(args.rate >= 0 && args.rate < 1)) throw new RangeError(`${this.name}: rate must be a number in [0, 1), got ${JSON.stringify(args.rate)}`);
     this.rate = args.rate;
-    this.seed = args.seed ?? Math.floor(Math.random() * 0xffffffff);
-    this.randomStream = new RandomStream(`${this.name}/rng`);
   }
 
-  outputShape(input: Shape): Shape {
-    return input;
+  protected get active(): boolean {
+    return this.rate > 0;
   }
 
-  async call(g: Graph, x: Tensor): Promise<Tensor> {
-    if (!g.training || this.rate === 0) return x;
-    const rng = this.randomStream.buffer(g.ctx);
+  protected async draw(g: Graph, x: Tensor, rng: GPUBuffer): Promise<Tensor> {
     const m = g.alloc(x.shape, `${this.name}/mask`, false);
     await dropoutMask(g, m, this.rate, this.seed, 0, rng);
-    await advanceRng(g, rng);
-    const y = await mul(g, x, m);
-    y.mask = x.mask;
-    return y;
-  }
-
-  /** Frees the random stream's buffer (model.dispose()). @internal */
-  disposeState(): void {
-    this.randomStream.dispose();
+    return mul(g, x, m);
   }
 
   getConfig(): Record<string, unknown> {

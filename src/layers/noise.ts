@@ -5,11 +5,12 @@
  */
 import type { Graph } from '../autograd/tape';
 import type { Tensor } from '../tensor';
-import { advanceRng, gaussianNoise } from '../ops/sequence';
-import { Layer, type LayerArgs, type Shape } from './layer';
+import { gaussianNoise } from '../ops/sequence';
+import type { LayerArgs } from './layer';
+import { RandomLayer } from './random-layer';
 import { is } from '../options';
-import { RandomStream } from './random-stream';
 
+/** Options of `rnn.layers.gaussianNoise` (Keras `GaussianNoise`). */
 export interface GaussianNoiseArgs extends LayerArgs {
   /** Standard deviation of the noise (Keras `stddev`). */
   stddev: number;
@@ -17,14 +18,19 @@ export interface GaussianNoiseArgs extends LayerArgs {
   seed?: number;
 }
 
-export class GaussianNoise extends Layer {
+/**
+ * Keras `GaussianNoise` (a regularizer): adds zero-mean Gaussian noise of `stddev` in training,
+ * identity in predict and evaluate. Made by `rnn.layers.gaussianNoise`.
+ *
+ * @example
+ * ```ts
+ * rnn.layers.gaussianNoise({ stddev: 0.2 });
+ * ```
+ */
+export class GaussianNoise extends RandomLayer {
   readonly className = 'GaussianNoise';
   /** Standard deviation of the noise added in training. */
   readonly stddev: number;
-  /** Seed of the noise. */
-  readonly seed: number;
-  /** The noise's random stream. @internal */
-  readonly randomStream: RandomStream;
 
   constructor(args: GaussianNoiseArgs) {
     if (!args || typeof args !== 'object') throw new TypeError('gaussianNoise: expected an options object like {stddev: 0.1}');
@@ -32,30 +38,15 @@ export class GaussianNoise extends Layer {
     if (typeof args.stddev !== 'number' || !Number.isFinite(args.stddev) || args.stddev < 0) {
       throw new RangeError(`${this.name}: stddev must be a finite number >= 0, got ${JSON.stringify(args.stddev)}`);
     }
-    if (args.seed !== undefined && !(Number.isInteger(args.seed) && args.seed >= 0 && args.seed <= 0xffffffff)) {
-      throw new RangeError(`${this.name}: seed must be an integer in [0, 2^32-1], got ${JSON.stringify(args.seed)}`);
-    }
     this.stddev = args.stddev;
-    this.randomStream = new RandomStream(`${this.name}/rng`);
-    this.seed = args.seed ?? Math.floor(Math.random() * 0xffffffff);
   }
 
-  outputShape(input: Shape): Shape {
-    return input;
+  protected get active(): boolean {
+    return this.stddev > 0;
   }
 
-  async call(g: Graph, x: Tensor): Promise<Tensor> {
-    if (!g.training || this.stddev === 0) return x;
-    const rng = this.randomStream.buffer(g.ctx);
-    const y = await gaussianNoise(g, x, this.stddev, this.seed, rng, this.name);
-    await advanceRng(g, rng);
-    y.mask = x.mask;
-    return y;
-  }
-
-  /** Frees the noise counter's buffer (model.dispose()). */
-  disposeState(): void {
-    this.randomStream.dispose();
+  protected draw(g: Graph, x: Tensor, rng: GPUBuffer): Promise<Tensor> {
+    return gaussianNoise(g, x, this.stddev, this.seed, rng, this.name);
   }
 
   getConfig(): Record<string, unknown> {

@@ -82,18 +82,9 @@ export async function slice(g: Graph, x: Tensor, axis: number, start: number, si
   const y = g.alloc(outShape, name, g.needsGrad(x));
   const c: Copy = { rows, cols: size * inner, srcCols: n * inner, srcOff: start * inner, dstCols: size * inner, dstOff: 0 };
   await copyColumns(g, g.forward, x, y, c, false);
-  if (g.needsGrad(x)) {
-    g.record({
-      name,
-      inputs: [x],
-      outputs: [y],
-      saved: [],
-      backward: async () => {
-        const dy = g.gradIfAny(y);
-        if (dy) await copyColumns(g, g.backwardProgram, dy, g.grad(x), { rows, cols: c.cols, srcCols: c.cols, srcOff: 0, dstCols: c.srcCols, dstOff: c.srcOff }, true);
-      },
-    });
-  }
+  g.recordUnary(name, x, y, async (dy) => {
+    await copyColumns(g, g.backwardProgram, dy, g.grad(x), { rows, cols: c.cols, srcCols: c.cols, srcOff: 0, dstCols: c.srcCols, dstOff: c.srcOff }, true);
+  });
   return y;
 }
 

@@ -89,18 +89,9 @@ export async function scale(g: Graph, x: Tensor, factor: number, shift = 0, name
   const y = g.alloc(x.shape, name, g.needsGrad(x));
   const params = { n: x.size, op: 0, cols: 1, scale: factor, shift };
   g.forward.dispatch(await g.kernel('elementwise', 'scaleForward'), { x, y }, params, x.size);
-  if (g.needsGrad(x)) {
-    g.record({
-      name,
-      inputs: [x],
-      outputs: [y],
-      saved: [],
-      backward: async () => {
-        const dy = g.gradIfAny(y);
-        if (dy) g.backwardProgram.dispatch(await g.kernel('elementwise', 'scaleBackward'), { dy, dx: g.grad(x) }, params, x.size);
-      },
-    });
-  }
+  g.recordUnary(name, x, y, async (dy) => {
+    g.backwardProgram.dispatch(await g.kernel('elementwise', 'scaleBackward'), { dy, dx: g.grad(x) }, params, x.size);
+  });
   return y;
 }
 

@@ -42,18 +42,9 @@ export async function applyMask(g: Graph, x: Tensor, mask: Tensor, per: 'step' |
   const l: MaskLayout = per === 'step' ? { T, F, sB: T, sT: 1, sF: 0 } : { T, F, sB: F, sT: 0, sF: 1 };
   const y = g.alloc(x.shape, name, g.needsGrad(x));
   await maskMulInto(g, g.forward, x, mask, y, l, false);
-  if (g.needsGrad(x)) {
-    g.record({
-      name,
-      inputs: [x],
-      outputs: [y],
-      saved: [],
-      backward: async () => {
-        const dy = g.gradIfAny(y);
-        if (dy) await maskMulInto(g, g.backwardProgram, dy, mask, g.grad(x), l, true);
-      },
-    });
-  }
+  g.recordUnary(name, x, y, async (dy) => {
+    await maskMulInto(g, g.backwardProgram, dy, mask, g.grad(x), l, true);
+  });
   return y;
 }
 
@@ -131,18 +122,9 @@ export async function takeStep(g: Graph, x: Tensor, t: number): Promise<Tensor> 
   const y = g.alloc([B, F], `x[:, ${t}]`, g.needsGrad(x));
   const params = { n: B * F, T, F, t, accumulate: false };
   g.forward.dispatch(await g.kernel('sequence', 'takeStep'), { sliceSrc: x, sliceDst: y }, params, B * F);
-  if (g.needsGrad(x)) {
-    g.record({
-      name: 'takeStep',
-      inputs: [x],
-      outputs: [y],
-      saved: [],
-      backward: async () => {
-        const dy = g.gradIfAny(y);
-        if (dy) g.backwardProgram.dispatch(await g.kernel('sequence', 'putStep'), { sliceSrc: dy, sliceDst: g.grad(x) }, { ...params, accumulate: true }, B * F);
-      },
-    });
-  }
+  g.recordUnary('takeStep', x, y, async (dy) => {
+    g.backwardProgram.dispatch(await g.kernel('sequence', 'putStep'), { sliceSrc: dy, sliceDst: g.grad(x) }, { ...params, accumulate: true }, B * F);
+  });
   return y;
 }
 
@@ -177,18 +159,9 @@ export async function reverseTime(g: Graph, x: Tensor, name = 'reverseTime'): Pr
   const params = { n: x.size, T, F, accumulate: false };
   const k = await g.kernel('sequence', 'reverseSteps');
   g.forward.dispatch(k, { reverseIn: x, reverseOut: y }, params, x.size);
-  if (g.needsGrad(x)) {
-    g.record({
-      name,
-      inputs: [x],
-      outputs: [y],
-      saved: [],
-      backward: async () => {
-        const dy = g.gradIfAny(y);
-        if (dy) g.backwardProgram.dispatch(k, { reverseIn: dy, reverseOut: g.grad(x) }, { ...params, accumulate: true }, x.size);
-      },
-    });
-  }
+  g.recordUnary(name, x, y, async (dy) => {
+    g.backwardProgram.dispatch(k, { reverseIn: dy, reverseOut: g.grad(x) }, { ...params, accumulate: true }, x.size);
+  });
   return y;
 }
 
@@ -200,18 +173,9 @@ export async function repeatSteps(g: Graph, x: Tensor, n: number, name = 'repeat
   const y = g.alloc([B, n, F], name, g.needsGrad(x));
   const params = { B, T: n, F };
   g.forward.dispatch(await g.kernel('sequence', 'repeatSteps'), { repeatIn: x, repeatOut: y }, params, B * n * F);
-  if (g.needsGrad(x)) {
-    g.record({
-      name,
-      inputs: [x],
-      outputs: [y],
-      saved: [],
-      backward: async () => {
-        const dy = g.gradIfAny(y);
-        if (dy) g.backwardProgram.dispatch(await g.kernel('sequence', 'sumSteps'), { repeatIn: dy, repeatOut: g.grad(x) }, params, B * F);
-      },
-    });
-  }
+  g.recordUnary(name, x, y, async (dy) => {
+    g.backwardProgram.dispatch(await g.kernel('sequence', 'sumSteps'), { repeatIn: dy, repeatOut: g.grad(x) }, params, B * F);
+  });
   return y;
 }
 
@@ -225,17 +189,8 @@ export async function gaussianNoise(g: Graph, x: Tensor, stddev: number, seed: n
   const y = g.alloc(x.shape, name, g.needsGrad(x));
   const k = await g.kernel('sequence', 'gaussianNoise');
   g.forward.dispatch(k, { noiseIn: x, noiseOut: y, noiseRng: { buffer: rngState, offset: 0, size: 16 } }, { n: x.size, stddev, seed: seed >>> 0 }, x.size);
-  if (g.needsGrad(x)) {
-    g.record({
-      name,
-      inputs: [x],
-      outputs: [y],
-      saved: [],
-      backward: async () => {
-        const dy = g.gradIfAny(y);
-        if (dy) await accumulateInto(g, g.backwardProgram, dy, g.grad(x));
-      },
-    });
-  }
+  g.recordUnary(name, x, y, async (dy) => {
+    await accumulateInto(g, g.backwardProgram, dy, g.grad(x));
+  });
   return y;
 }
