@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # scripts/gpu-check.sh — everything worth knowing from a borrowed GPU machine, in one call of at most
-# 10 minutes (docs/performance.md, "GPU check"; ../shared/docs/gpu.md). The machine has an NVIDIA GPU,
+# 10 minutes (docs/performance.md, "GPU check"). The machine has an NVIDIA GPU,
 # python3 and PyTorch, but no Node.js and no network: pack first, here, with
 #     node scripts/gpu-pack.mjs             # → .gpu/ (node, node_modules, the bench bundle), .gl/ (libvulkan1)
 # then run, with `carry: [".gpu", ".gl"]` and a timeout of 600 s:

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Packs what scripts/gpu-check.sh needs on a borrowed GPU machine that has no Node.js and no
-// network (docs/performance.md, "GPU check"; ../shared/docs/gpu.md): run it here, then carry
+// network (docs/performance.md, "GPU check"): run it here, then carry
 // `.gpu` and `.gl` with the device call. Plain Node (no dependencies).
 //
 //   .gpu/node.xz          this machine's node binary (xz)
@@ -93,7 +93,7 @@ log(`payload: ${paths.length} paths → .gpu/payload.tar.xz`);
 // the bundle goes in as dist-cli/ (where gpu-check.sh runs it from)
 sh(`tar -cf - ${paths.map((p) => `"${p}"`).join(' ')} -C ${bundle} --transform 's,^\\./,dist-cli/,' . | xz -T2 -6 > .gpu/payload.tar.xz`);
 
-// ---- 4. the Vulkan loader (as ../shared/docs/gpu.md)
+// ---- 4. the Vulkan loader (the GPU machine has the NVIDIA driver and its ICD, not libvulkan1)
 if (!existsSync(join(root, '.gl')) || !readdirSync(join(root, '.gl')).some((f) => f.startsWith('libvulkan1_'))) {
   log('apt-get download libvulkan1 → .gl/');
   mkdirSync(join(root, '.gl'), { recursive: true });
