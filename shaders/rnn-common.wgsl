@@ -60,6 +60,7 @@ override REVERSE: bool;        // walk time backwards (step s is time T-1-s)
 override HAS_REC_MASK: bool;   // recurrent-dropout mask at aux[recMaskOff + b*H + k]
 override HAS_SEQ_MASK: bool;   // sequence mask at aux[seqMaskOff + b*T + t]
 override STAGED: bool;         // persistent forward: h_{s-1} of the rows staged in 8-row blocks
+override WIDE_ROWS: bool;      // ... of 16 rows instead (lavapipe; rnn-persistent-tiles.wgsl forwardWide)
 override WG: u32;              // invocations per workgroup of the persistent kernels
 
 @group(0) @binding(0) var<uniform> params: Params;

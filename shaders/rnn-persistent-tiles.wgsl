@@ -61,8 +61,13 @@ fn recurrentDots(b: u32, s: u32, j: u32, nGates: u32, gh: u32) -> vec4f {
   return select(vec4f(0.0), acc, vec4<bool>(true, nGates > 1u, nGates > 2u, nGates > 3u));
 }
 
+// Rows per staged block: 8, or 16 on lavapipe (WIDE_ROWS, see forwardWide).
+fn rowBlock() -> u32 {
+  return select(RNN_ROW_BLOCK, RNN_ROW_BLOCK_WIDE, WIDE_ROWS);
+}
+
 fn paddedRows() -> u32 {
-  return ((params.rowsPerGroup + RNN_ROW_BLOCK - 1u) / RNN_ROW_BLOCK) * RNN_ROW_BLOCK;
+  return ((params.rowsPerGroup + rowBlock() - 1u) / rowBlock()) * rowBlock();
 }
 
 // Fills hSh for processing step s (call in uniform control flow, then workgroupBarrier()).
@@ -169,6 +174,47 @@ fn recurrentDotsBlock(rb: u32, j0: u32, nGates: u32, gh: u32) -> array<vec4f, 32
   return array<vec4f, 32>(a00 * m, a01 * m, a02 * m, a03 * m, a10 * m, a11 * m, a12 * m, a13 * m, a20 * m, a21 * m, a22 * m, a23 * m, a30 * m, a31 * m, a32 * m, a33 * m, a40 * m, a41 * m, a42 * m, a43 * m, a50 * m, a51 * m, a52 * m, a53 * m, a60 * m, a61 * m, a62 * m, a63 * m, a70 * m, a71 * m, a72 * m, a73 * m);
 }
 
+// lavapipe (WIDE_ROWS): the staged rows ob*16.. of the block × the 4 units 4p..4p+3, cellForward
+// included. lavapipe turns every load whose address is not a constant into a loop over the
+// lanes (a branch, a bounds check and a scalar load each), whether the address is the same for
+// every lane or not, so loads per multiply-add set the speed: 16 rows share each U load here
+// (32 loads per 256 multiply-adds, against 24 per 128 in the 8-row block). The accumulators are
+// an array indexed only in constant-trip loops, which lavapipe unrolls into registers;
+// SwiftShader would keep it in memory and takes the 8-row block (docs/performance.md).
+fn forwardWide(row0: u32, s: u32, ob: u32, p: u32) {
+  let H = params.H;
+  let gh = GATES * H; // U's row stride
+  let nGates = REC_GATES;
+  let o = vec4u(0u, select(0u, H, nGates > 1u), select(0u, 2u * H, nGates > 2u), select(0u, 3u * H, nGates > 3u));
+  let j0 = 4u * p;
+  let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(H - 1u));
+  let h0 = ob * RNN_ROW_BLOCK_WIDE * H;
+  var acc = array<vec4f, 4u * RNN_ROW_BLOCK_WIDE>();
+  for (var k = 0u; k < H; k++) {
+    let ub = vec4u(k * gh) + ju;
+    let u0 = vec4f(recurrentKernel[ub.x + o.x], recurrentKernel[ub.x + o.y], recurrentKernel[ub.x + o.z], recurrentKernel[ub.x + o.w]);
+    let u1 = vec4f(recurrentKernel[ub.y + o.x], recurrentKernel[ub.y + o.y], recurrentKernel[ub.y + o.z], recurrentKernel[ub.y + o.w]);
+    let u2 = vec4f(recurrentKernel[ub.z + o.x], recurrentKernel[ub.z + o.y], recurrentKernel[ub.z + o.z], recurrentKernel[ub.z + o.w]);
+    let u3 = vec4f(recurrentKernel[ub.w + o.x], recurrentKernel[ub.w + o.y], recurrentKernel[ub.w + o.z], recurrentKernel[ub.w + o.w]);
+    for (var q = 0u; q < RNN_ROW_BLOCK_WIDE; q++) {
+      let x = vec4f(hSh[h0 + q * H + k]);
+      acc[4u * q] = fma(x, u0, acc[4u * q]);
+      acc[4u * q + 1u] = fma(x, u1, acc[4u * q + 1u]);
+      acc[4u * q + 2u] = fma(x, u2, acc[4u * q + 2u]);
+      acc[4u * q + 3u] = fma(x, u3, acc[4u * q + 3u]);
+    }
+  }
+  let m = select(vec4f(0.0), vec4f(1.0), vec4<bool>(true, nGates > 1u, nGates > 2u, nGates > 3u));
+  for (var q = 0u; q < RNN_ROW_BLOCK_WIDE; q++) {
+    let r = ob * RNN_ROW_BLOCK_WIDE + q;
+    for (var u = 0u; u < 4u; u++) {
+      if (j0 + u < H && r < params.rowsPerGroup && row0 + r < params.B) {
+        cellForward(row0 + r, s, j0 + u, acc[4u * q + u] * m);
+      }
+    }
+  }
+}
+
 // One task of the forward work split for step s: task p of row block ob. Staged (CPU adapters):
 // the 8 rows of block ob × the 4 units 4p..4p+3, the recurrent dots of all 32 pairs at once;
 // otherwise (GPUs, or too wide to stage): one (row, unit) pair p of the workgroup's R*H, its dots
@@ -182,7 +228,7 @@ struct ForwardTile {
 }
 
 fn forwardRowBlocks() -> u32 {
-  return select(1u, paddedRows() / RNN_ROW_BLOCK, STAGED);
+  return select(1u, paddedRows() / rowBlock(), STAGED);
 }
 
 fn forwardTasks() -> u32 {
@@ -219,6 +265,10 @@ fn forwardStep(row0: u32, s: u32, lid: u32) {
   // every invocation (broadcast loads); invocations stride over groups of 4 units.
   for (var ob = 0u; ob < forwardRowBlocks(); ob++) {
     for (var p = lid; p < forwardTasks(); p += WG) {
+      if (STAGED && WIDE_ROWS) {
+        forwardWide(row0, s, ob, p);
+        continue;
+      }
       let t = forwardTile(row0, s, ob, p);
       for (var q = 0u; q < t.nRows; q++) {
         for (var u = 0u; u < t.nUnits; u++) {
@@ -324,10 +374,52 @@ fn dGDotUBlock(ba: vec4u, bb: vec4u, k0: u32, colStart: u32, colEnd: u32) -> arr
   return array<vec4f, 16>(a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71);
 }
 
+// lavapipe (WIDE_ROWS): dhFromDG's blocks are 16 rows × 8 units (24 loads per column feed 128
+// multiply-adds, against 16 per 64), accumulated in an array as in forwardWide.
+fn dhFromDGWide(row0: u32, lid: u32, s: u32, stride: u32, off: u32, cols: u32, adds: bool) {
+  let H = params.H;
+  let last = min(row0 + params.rowsPerGroup, params.B) - 1u;
+  for (var ob = 0u; ob < (params.rowsPerGroup + RNN_ROW_BLOCK_WIDE - 1u) / RNN_ROW_BLOCK_WIDE; ob++) {
+    let r0 = ob * RNN_ROW_BLOCK_WIDE;
+    // dG offsets of the block's rows (rows past R or B clamped to a valid one, results dropped)
+    var base = array<u32, RNN_ROW_BLOCK_WIDE>();
+    for (var q = 0u; q < RNN_ROW_BLOCK_WIDE; q++) { base[q] = rowOf(min(row0 + r0 + q, last), s) * stride + off; }
+    for (var k0 = lid * BKB; k0 < H; k0 += WG * BKB) {
+      let ki = min(vec4u(k0) + vec4u(0u, 1u, 2u, 3u), vec4u(H - 1u));
+      let kj = min(vec4u(k0) + vec4u(4u, 5u, 6u, 7u), vec4u(H - 1u));
+      var acc = array<vec4f, 2u * RNN_ROW_BLOCK_WIDE>();
+      for (var c = 0u; c < cols; c++) {
+        let ub = c * H;
+        let u = vec4f(recurrentKernelT[ub + ki.x], recurrentKernelT[ub + ki.y], recurrentKernelT[ub + ki.z], recurrentKernelT[ub + ki.w]);
+        let v = vec4f(recurrentKernelT[ub + kj.x], recurrentKernelT[ub + kj.y], recurrentKernelT[ub + kj.z], recurrentKernelT[ub + kj.w]);
+        for (var q = 0u; q < RNN_ROW_BLOCK_WIDE; q++) {
+          let d = vec4f(dG[base[q] + c]);
+          acc[2u * q] = fma(d, u, acc[2u * q]);
+          acc[2u * q + 1u] = fma(d, v, acc[2u * q + 1u]);
+        }
+      }
+      for (var q = 0u; q < RNN_ROW_BLOCK_WIDE; q++) {
+        let b = row0 + r0 + q;
+        for (var e = 0u; e < BKB; e++) {
+          let k = k0 + e;
+          if (k < H && r0 + q < params.rowsPerGroup && b < params.B && !stepMasked(b, s)) {
+            let val = recMask(b, k) * lane(acc[2u * q + e / 4u], e % 4u);
+            if (adds) { dhCarry[b * H + k] += val; } else { dhCarry[b * H + k] = val; }
+          }
+        }
+      }
+    }
+  }
+}
+
 // dh_{s-1}[b, k] (= or, with `adds`, +=) recMask(b, k) · Σ_{c < cols} dG[rowOf(b, s)*stride + off + c]·U[k, c]
 // for the workgroup's rows whose step s is not masked (a masked step's dh was passed through by
 // the cell). Call after every dG of the step is written (storageBarrier + workgroupBarrier).
 fn dhFromDG(row0: u32, lid: u32, s: u32, stride: u32, off: u32, cols: u32, adds: bool) {
+  if (WIDE_ROWS) {
+    dhFromDGWide(row0, lid, s, stride, off, cols, adds);
+    return;
+  }
   let H = params.H;
   for (var ob = 0u; ob < bwdRowBlocks(); ob++) { // uniform row block: dG reads are broadcasts
     let r0 = ob * BRB;

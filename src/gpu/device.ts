@@ -199,6 +199,18 @@ async function createGpu(opts: GpuOptions): Promise<Gpu> {
   return result;
 }
 
+/**
+ * Which CPU (software) adapter this is, from its names: their compilers reward different kernel
+ * shapes (docs/performance.md), so some tiles are chosen per adapter. null on GPUs and unknown ones.
+ */
+export function cpuAdapter(info: Pick<GpuInfo, 'vendor' | 'architecture' | 'device' | 'description' | 'isFallbackAdapter'>): 'lavapipe' | 'swiftshader' | null {
+  if (!info.isFallbackAdapter) return null;
+  const names = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`;
+  if (/llvmpipe|lavapipe/i.test(names)) return 'lavapipe';
+  if (/swiftshader/i.test(names)) return 'swiftshader';
+  return null;
+}
+
 function isSoftwareName(s: string): boolean {
   return /swiftshader|llvmpipe|lavapipe|software|cpu/i.test(s);
 }

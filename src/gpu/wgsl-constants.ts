@@ -31,6 +31,8 @@ export const OPTIM_LAYOUT = { auxPartials: 4 } as const;
 export const RNN_TILES = {
   /** Persistent forward: batch rows per register block (R is padded to a multiple of it). */
   rowBlock: 8,
+  /** The same on lavapipe (`WIDE_ROWS`): 16 rows share each load of U. */
+  rowBlockWide: 16,
   /** Persistent forward: floats of workgroup memory staging h_{t-1} (16 KB, WebGPU's default limit). */
   stageFloats: 4096,
   /** Per-step kernels: batch rows per tile. */

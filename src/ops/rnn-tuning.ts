@@ -37,8 +37,8 @@ export function rnnRowsPerGroup(H: number, B = 1, software = false): number {
 }
 
 /** True when R rows of H units (R padded to the row block) fit the forward kernels' staging buffer. */
-export function rnnStaged(H: number, R: number): boolean {
-  return Math.ceil(R / RNN_TILES.rowBlock) * RNN_TILES.rowBlock * H <= RNN_TILES.stageFloats;
+export function rnnStaged(H: number, R: number, rowBlock: number = RNN_TILES.rowBlock): boolean {
+  return Math.ceil(R / rowBlock) * rowBlock * H <= RNN_TILES.stageFloats;
 }
 
 /** Tuning / testing knob of the persistent kernels (RnnOptions.persistentLayout); results do not depend on it. */
@@ -49,32 +49,45 @@ export interface PersistentLayoutOption {
   staged?: boolean;
   /** Invocations per workgroup (default RNN_WORKGROUP, RNN_WORKGROUP_CPU on CPU adapters). */
   workgroup?: number;
+  /** Rows per staged block, 8 or 16 (default: 16 on lavapipe when more than 8 rows stage, else 8). */
+  rowBlock?: 8 | 16;
 }
 
 export interface PersistentLayout {
   rowsPerGroup: number;
   staged: boolean;
   workgroup: number;
+  /** Rows per staged block (16: the `WIDE_ROWS` forward of shaders/rnn-persistent-tiles.wgsl). */
+  rowBlock: 8 | 16;
 }
 
-/** The persistent kernels' layout for a layer; a bad option throws, naming it. */
-export function persistentLayout(H: number, B: number, software: boolean, opt: PersistentLayoutOption = {}): PersistentLayout {
+/**
+ * The persistent kernels' layout for a layer; a bad option throws, naming it. `lavapipe`: the
+ * adapter is Mesa's lavapipe, whose forward kernel is fastest with 16-row blocks (SwiftShader's is
+ * not; docs/performance.md).
+ */
+export function persistentLayout(H: number, B: number, software: boolean, opt: PersistentLayoutOption = {}, lavapipe = false): PersistentLayout {
   if (opt.rowsPerGroup !== undefined && !(Number.isInteger(opt.rowsPerGroup) && opt.rowsPerGroup >= 1)) {
     throw new RangeError(`rnn: persistentLayout.rowsPerGroup must be a positive integer, got ${opt.rowsPerGroup}`);
   }
   if (opt.workgroup !== undefined && !(Number.isInteger(opt.workgroup) && opt.workgroup >= 1 && opt.workgroup <= 256)) {
     throw new RangeError(`rnn: persistentLayout.workgroup must be an integer in [1, 256], got ${opt.workgroup}`);
   }
+  if (opt.rowBlock !== undefined && opt.rowBlock !== 8 && opt.rowBlock !== 16) {
+    throw new RangeError(`rnn: persistentLayout.rowBlock must be 8 or 16, got ${String(opt.rowBlock)}`);
+  }
   const R = opt.rowsPerGroup ?? rnnRowsPerGroup(H, B, software);
-  if (opt.staged && !rnnStaged(H, R)) {
+  const rowBlock = opt.rowBlock ?? (lavapipe && R > RNN_TILES.rowBlock && rnnStaged(H, R, RNN_TILES.rowBlockWide) ? 16 : 8);
+  if (opt.staged && !rnnStaged(H, R, rowBlock)) {
     throw new RangeError(`rnn: persistentLayout.staged: ${R} rows of ${H} units do not fit the ${RNN_TILES.stageFloats}-float staging buffer`);
   }
   return {
+    rowBlock,
     rowsPerGroup: R,
     // CPU adapters: stage 8-row blocks (each U load feeds 8 rows). GPUs: one (row, unit) per
     // invocation (R = ⌊64/H⌋ rows would be padded to 8 in the blocked path, and one invocation
     // walking 4 units × 8 rows serialises what a GPU runs in parallel).
-    staged: opt.staged ?? (software && rnnStaged(H, R)),
+    staged: opt.staged ?? (software && rnnStaged(H, R, rowBlock)),
     workgroup: opt.workgroup ?? (software ? RNN_WORKGROUP_CPU : RNN_WORKGROUP),
   };
 }
@@ -89,6 +102,8 @@ export interface RecurrentSwitches {
   hasRecMask: boolean;
   hasSeqMask: boolean;
   staged: boolean;
+  /** Staged rows in blocks of 16 (else 8). */
+  wideRows: boolean;
   /** Invocations per workgroup of the persistent kernels. */
   workgroup: number;
 }
@@ -111,6 +126,7 @@ export function recurrentConstants(cfg: RnnOpConfig, sw: RecurrentSwitches): Rec
     HAS_REC_MASK: b(sw.hasRecMask),
     HAS_SEQ_MASK: b(sw.hasSeqMask),
     STAGED: b(sw.staged),
+    WIDE_ROWS: b(sw.wideRows),
     WG: sw.workgroup,
   };
 }

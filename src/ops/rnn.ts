@@ -7,6 +7,7 @@
  * docs/design.md §6; the choices per layer (time loop, tiles): rnn-tuning.ts.
  */
 import type { Graph } from '../autograd/tape';
+import { cpuAdapter } from '../gpu/device';
 import type { Program } from '../gpu/program';
 import type { ParamValues } from '../gpu/shader';
 import { Tensor } from '../tensor';
@@ -325,7 +326,7 @@ function prepareCall(g: Graph, cfg: RnnOpConfig, x: Tensor, w: RnnWeights, h0: T
   want(opts.recurrentMask, 'the recurrent-dropout mask', [B, H]);
   want(opts.seqMask, 'the sequence mask', [B, T]);
   const software = g.ctx.gpu.info.isFallbackAdapter;
-  const layout = persistentLayout(H, B, software, opts.persistentLayout);
+  const layout = persistentLayout(H, B, software, opts.persistentLayout, cpuAdapter(g.ctx.gpu.info) === 'lavapipe');
   const timeLoop = resolveTimeLoop(cfg, B, software, opts.timeLoop);
   const variant = cellVariant(cfg);
   const recurrentMask = opts.recurrentMask ?? null;
@@ -347,6 +348,7 @@ function prepareCall(g: Graph, cfg: RnnOpConfig, x: Tensor, w: RnnWeights, h0: T
     hasRecMask: recurrentMask !== null,
     hasSeqMask: seqMask !== null,
     staged: layout.staged,
+    wideRows: layout.rowBlock === 16,
     workgroup: layout.workgroup,
   });
   const { h0Off, c0Off, recMaskOff, seqMaskOff } = aux;

@@ -9,7 +9,7 @@
 import { describe, it, expect } from 'vitest';
 import { gpuContext, input, Graph } from '../helpers/gpu';
 import { rnn, type RnnOpConfig, type RnnOptions } from '../../src/ops/rnn';
-import { chooseTimeLoop, recurrentConstants, rnnStaged } from '../../src/ops/rnn-tuning';
+import { chooseTimeLoop, persistentLayout, recurrentConstants, rnnStaged } from '../../src/ops/rnn-tuning';
 
 describe('time-loop selection', () => {
   const cfg = (cell: RnnOpConfig['cell'], resetAfter = true, units = 8): RnnOpConfig => ({
@@ -67,19 +67,31 @@ describe('pipeline constants of the recurrent kernels', () => {
   it('recurrentConstants sets every override the kernels declare; rnnStaged follows the 16 KB staging buffer', () => {
     const c = recurrentConstants(
       { cell: 'lstm', units: 8, activation: 'tanh', recurrentActivation: 'hardSigmoid', resetAfter: false, useBias: true },
-      { hasH0: true, hasC0: false, hasRecBias: false, hasDHSeq: true, reverse: true, hasRecMask: false, hasSeqMask: true, staged: true, workgroup: 16 },
+      { hasH0: true, hasC0: false, hasRecBias: false, hasDHSeq: true, reverse: true, hasRecMask: false, hasSeqMask: true, staged: true, wideRows: true, workgroup: 16 },
     );
-    expect(c).toEqual({ ACT: 1, REC_ACT: 4, HAS_H0: 1, HAS_C0: 0, HAS_REC_BIAS: 0, HAS_DH_SEQ: 1, REVERSE: 1, HAS_REC_MASK: 0, HAS_SEQ_MASK: 1, STAGED: 1, WG: 16 });
+    expect(c).toEqual({ ACT: 1, REC_ACT: 4, HAS_H0: 1, HAS_C0: 0, HAS_REC_BIAS: 0, HAS_DH_SEQ: 1, REVERSE: 1, HAS_REC_MASK: 0, HAS_SEQ_MASK: 1, STAGED: 1, WIDE_ROWS: 1, WG: 16 });
     expect(rnnStaged(512, 8)).toBe(true); // 8 × 512 = 4096 floats
     expect(rnnStaged(520, 1)).toBe(false); // padded to 8 rows: 4160 floats
     expect(rnnStaged(128, 16)).toBe(true);
+    expect(rnnStaged(256, 9, 16)).toBe(true); // one 16-row block: 4096 floats
+    expect(rnnStaged(260, 9, 16)).toBe(false);
+  });
+
+  it('16-row blocks on lavapipe only, when more than 8 rows stage; rowBlock is checked', () => {
+    expect(persistentLayout(128, 64, true, {}, true).rowBlock).toBe(16);
+    expect(persistentLayout(128, 64, true, {}, false).rowBlock).toBe(8); // SwiftShader
+    expect(persistentLayout(128, 64, false, {}, false).rowBlock).toBe(8); // GPUs (unstaged)
+    expect(persistentLayout(20, 12, true, {}, true).rowBlock).toBe(8); // R = 6: half a 16-row block would idle
+    expect(persistentLayout(512, 64, true, {}, true)).toMatchObject({ rowBlock: 8, staged: true }); // 16 × 512 does not stage
+    expect(persistentLayout(20, 12, true, { rowBlock: 16 }, false).rowBlock).toBe(16);
+    expect(() => persistentLayout(20, 12, true, { rowBlock: 12 as 8 })).toThrow(/rowBlock must be 8 or 16, got 12/);
   });
 
   it('one pipeline per distinct set of constants; an unknown constant name and a missing one fail clearly', async () => {
     const ctx = await gpuContext();
     const base = recurrentConstants(
       { cell: 'lstm', units: 8, activation: 'tanh', recurrentActivation: 'sigmoid', resetAfter: false, useBias: true },
-      { hasH0: false, hasC0: false, hasRecBias: false, hasDHSeq: false, reverse: false, hasRecMask: false, hasSeqMask: false, staged: true, workgroup: 64 },
+      { hasH0: false, hasC0: false, hasRecBias: false, hasDHSeq: false, reverse: false, hasRecMask: false, hasSeqMask: false, staged: true, wideRows: false, workgroup: 64 },
     );
     const a = await ctx.kernel('lstmCell', 'recurrentForward', base);
     expect(a.invocations).toBe(64);

@@ -48,6 +48,9 @@ function casesFor(v: Variant): RnnCase[] {
     // shader cache on an idle machine, ≈11 s with both cores busy, ≈0.1 s with a warm cache.
     { name: '4 invocations per workgroup (one SIMD group on SwiftShader)', B: 6, T: 3, I: 2, H: 9, lossOn: 'both', persistentLayout: { workgroup: 4 } },
     { name: 'staged with 5 rows per workgroup (a padded 8-row block)', B: 11, T: 3, I: 2, H: 9, lossOn: 'both', persistentLayout: { rowsPerGroup: 5, staged: true } },
+    // lavapipe's layout is 16-row blocks, SwiftShader's 8: each is forced here on whichever adapter runs
+    { name: 'staged in a 16-row block holding 11 rows (padded), masked steps', B: 23, T: 4, I: 2, H: 9, lossOn: 'both', seqMask: true, persistentLayout: { rowsPerGroup: 11, rowBlock: 16 } },
+    { name: 'staged in 8-row blocks with 16 rows per workgroup (the SwiftShader layout)', B: 37, T: 4, I: 3, H: 20, lossOn: 'both', weightScale: 0.3, persistentLayout: { rowBlock: 8 } },
     {
       name: lstm || v.cell === 'gru' ? 'activation relu, recurrentActivation hardSigmoid' : 'activation relu',
       B: 3, T: 4, I: 3, H: 5, lossOn: 'both', activation: 'relu', recurrentActivation: 'hardSigmoid',
