@@ -130,7 +130,8 @@ const EXPERIMENTS: Experiment[] = [
     ] }),
   },
   {
-    // The custom cell runs its ops once per time step (T x ops dispatches), so it is the slowest row.
+    // The custom cell runs as generated fused kernels (docs/design.md §6.2). The first run on a machine
+    // waits ~2 minutes on lavapipe before its first epoch (Mesa's shader cache is empty; docs/performance.md).
     id: 'lncell', name: 'J  Seq-to-seq, layer-normalized cell (RNN(LNSimpleRNNCell))', data: 'seq2seq', metric: 'valid last-step MSE', book: 0.0121, band: 0.016,
     reduced: FULL, lr: 0.001,
     build: () => rnn.sequential({ layers: [

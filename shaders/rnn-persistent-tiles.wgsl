@@ -8,11 +8,12 @@
 //! test: test/unit/rnn.test.ts
 //
 // Why blocks: on CPU adapters every load an invocation makes is a gather (SwiftShader: four scalar
-// loads, each bounds-checked), so the loads per multiply-add set the speed. Forward: 8 batch rows
-// (RNN_ROW_BLOCK) × 4 units per invocation, the rows' h_{s-1} ⊙ recMask staged in workgroup memory
-// (per k: 8 h loads and 16 U loads feed 128 multiply-adds) — for CPU adapters (STAGED). GPUs (or
-// rows too wide to stage) take one (row, unit) pair per invocation (recurrentDots). BPTT: 8 rows ×
-// 8 units per invocation (BRB × BKB), dG read straight from storage. Measurements: docs/performance.md.
+// loads, each bounds-checked; lavapipe: a loop over the lanes), so the loads per multiply-add set
+// the speed. Forward: 8 batch rows (RNN_ROW_BLOCK) × 4 units per invocation, the rows' h_{s-1} ⊙
+// recMask staged in workgroup memory (per k: 8 h loads and 16 U loads feed 128 multiply-adds) — for
+// CPU adapters (STAGED); 16 rows on lavapipe (WIDE_ROWS: forwardWide, dhFromDGWide). GPUs (or rows
+// too wide to stage) take one (row, unit) pair per invocation (recurrentDots). BPTT: 8 rows × 8
+// units per invocation (BRB × BKB), dG read straight from storage. Measurements: docs/performance.md.
 //! include rnn-common.wgsl
 
 var<workgroup> hSh: array<f32, RNN_STAGE_FLOATS>; // [roundUp(R, RNN_ROW_BLOCK), H]: h_{s-1} ⊙ recMask (0 past B)
