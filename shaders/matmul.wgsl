@@ -10,7 +10,8 @@
 // Entry points (src/ops/matmul.ts gemmEntry chooses): `matmul` — 32x32 outputs per 16x16
 // workgroup (2x2 per invocation), K staged 16 at a time through workgroup memory; `matmulDirect`
 // — a 4x4 block per invocation straight from global memory (no barriers); `matmulDirect8x8` — the
-// same with 8x8 blocks. Each has a `…Bias` twin that adds bias[n] to every row. `transpose` makes a
+// same with 8x8 blocks (both direct kernels read aligned, consecutive operand rows as vec4s through
+// a4 / b4 when the host sets aVec / bVec). Each has a `…Bias` twin that adds bias[n] to every row. `transpose` makes a
 // transposed copy (BPTT reads Uᵀ so that an invocation's units are consecutive addresses).
 //! op: src/ops/matmul.ts
 //! reference: test/reference/ops.ts
@@ -27,6 +28,8 @@ struct Params {
   bOff: u32, bInner: u32, bOuter: u32, bRowStride: u32,
   cOff: u32, cInner: u32, cOuter: u32, cRowStride: u32,
   biasOff: u32,
+  aVec: u32,  // 1: op(A)'s rows m0.. of every k are 4-aligned and consecutive in memory (read as vec4s from a4)
+  bVec: u32,  // 1: the same for op(B)'s columns n0.. (b4)
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -34,6 +37,10 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;   // [N] at biasOff (matmulBias only)
+// a and b again, as vec4s (the direct kernels, when aVec / bVec): CPU adapters load each element
+// of a vector in one per-lane loop with one bounds check, instead of one loop per element.
+@group(0) @binding(8) var<storage, read> a4: array<vec4f>;
+@group(0) @binding(9) var<storage, read> b4: array<vec4f>;
 
 const TILE = 32u;
 const BK = 16u;
@@ -177,6 +184,8 @@ fn directTile(gid: vec3u) {
   let K = params.K;
   let aOff = params.aOff; let aOuter = params.aOuter; let aInner = params.aInner; let aStride = params.aRowStride;
   let bOff = params.bOff; let bOuter = params.bOuter; let bInner = params.bInner; let bStride = params.bRowStride;
+  let aVec = params.aVec == 1u;
+  let bVec = params.bVec == 1u;
   var aOuterIdx = 0u; var aInnerIdx = 0u; // row cursor of A over k (transA)
   var bOuterIdx = 0u; var bInnerIdx = 0u; // row cursor of B over k (!transB)
   for (var k = 0u; k < K; k++) {
@@ -196,11 +205,14 @@ fn directTile(gid: vec3u) {
       bInnerIdx++;
       if (bInnerIdx == bInner) { bInnerIdx = 0u; bOuterIdx++; }
     }
-    let bv = vec4f(b[bo.x], b[bo.y], b[bo.z], b[bo.w]);
-    accD[0] += a[ao.x] * bv;
-    accD[1] += a[ao.y] * bv;
-    accD[2] += a[ao.z] * bv;
-    accD[3] += a[ao.w] * bv;
+    var bv: vec4f;
+    if (bVec) { bv = b4[bo.x / 4u]; } else { bv = vec4f(b[bo.x], b[bo.y], b[bo.z], b[bo.w]); }
+    var av: vec4f;
+    if (aVec) { av = a4[ao.x / 4u]; } else { av = vec4f(a[ao.x], a[ao.y], a[ao.z], a[ao.w]); }
+    accD[0] += av.x * bv;
+    accD[1] += av.y * bv;
+    accD[2] += av.z * bv;
+    accD[3] += av.w * bv;
   }
 }
 
@@ -284,6 +296,8 @@ fn directTile8x8(gid: vec3u) -> array<vec4f, 16> {
   var c6_1 = vec4f(0.0);
   var c7_0 = vec4f(0.0);
   var c7_1 = vec4f(0.0);
+  let aVec = params.aVec == 1u;
+  let bVec = params.bVec == 1u;
   var aOuterIdx = 0u; var aInnerIdx = 0u; // row cursor of A over k (transA)
   var bOuterIdx = 0u; var bInnerIdx = 0u; // row cursor of B over k (!transB)
   for (var k = 0u; k < K; k++) {
@@ -311,32 +325,42 @@ fn directTile8x8(gid: vec3u) -> array<vec4f, 16> {
       bInnerIdx++;
       if (bInnerIdx == bInner) { bInnerIdx = 0u; bOuterIdx++; }
     }
-    let b0 = vec4f(b[bo0.x], b[bo0.y], b[bo0.z], b[bo0.w]);
-    let b1 = vec4f(b[bo1.x], b[bo1.y], b[bo1.z], b[bo1.w]);
-    let a0 = a[ao0.x];
-    c0_0 += a0 * b0;
-    c0_1 += a0 * b1;
-    let a1 = a[ao0.y];
-    c1_0 += a1 * b0;
-    c1_1 += a1 * b1;
-    let a2 = a[ao0.z];
-    c2_0 += a2 * b0;
-    c2_1 += a2 * b1;
-    let a3 = a[ao0.w];
-    c3_0 += a3 * b0;
-    c3_1 += a3 * b1;
-    let a4 = a[ao1.x];
-    c4_0 += a4 * b0;
-    c4_1 += a4 * b1;
-    let a5 = a[ao1.y];
-    c5_0 += a5 * b0;
-    c5_1 += a5 * b1;
-    let a6 = a[ao1.z];
-    c6_0 += a6 * b0;
-    c6_1 += a6 * b1;
-    let a7 = a[ao1.w];
-    c7_0 += a7 * b0;
-    c7_1 += a7 * b1;
+    var b0: vec4f;
+    var b1: vec4f;
+    if (bVec) {
+      let i = bo0.x / 4u; // bo0.x: the row's start + n0
+      b0 = b4[i];
+      b1 = b4[i + 1u];
+    } else {
+      b0 = vec4f(b[bo0.x], b[bo0.y], b[bo0.z], b[bo0.w]);
+      b1 = vec4f(b[bo1.x], b[bo1.y], b[bo1.z], b[bo1.w]);
+    }
+    var av0: vec4f;
+    var av1: vec4f;
+    if (aVec) {
+      let i = ao0.x / 4u;
+      av0 = a4[i];
+      av1 = a4[i + 1u];
+    } else {
+      av0 = vec4f(a[ao0.x], a[ao0.y], a[ao0.z], a[ao0.w]);
+      av1 = vec4f(a[ao1.x], a[ao1.y], a[ao1.z], a[ao1.w]);
+    }
+    c0_0 += av0.x * b0;
+    c0_1 += av0.x * b1;
+    c1_0 += av0.y * b0;
+    c1_1 += av0.y * b1;
+    c2_0 += av0.z * b0;
+    c2_1 += av0.z * b1;
+    c3_0 += av0.w * b0;
+    c3_1 += av0.w * b1;
+    c4_0 += av1.x * b0;
+    c4_1 += av1.x * b1;
+    c5_0 += av1.y * b0;
+    c5_1 += av1.y * b1;
+    c6_0 += av1.z * b0;
+    c6_1 += av1.z * b1;
+    c7_0 += av1.w * b0;
+    c7_1 += av1.w * b1;
   }
   return array<vec4f, 16>(c0_0, c0_1, c1_0, c1_1, c2_0, c2_1, c3_0, c3_1, c4_0, c4_1, c5_0, c5_1, c6_0, c6_1, c7_0, c7_1);
 }

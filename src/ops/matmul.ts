@@ -71,6 +71,21 @@ export function directSide(M: number, N: number, software: boolean): number {
   return software && Math.ceil(M / 32) * Math.ceil(N / 32) < 8 ? 4 : 8;
 }
 
+/**
+ * True when a view's `n` elements along the block dimension are consecutive for every k (the
+ * dimension runs along the stored rows: `alongRows`), every row of the view starts 4-aligned, a
+ * block of `width` never straddles the edge (n divisible by width), and the last vec4 read lies
+ * within the binding's whole vec4s — so the direct kernels may read them as vec4s.
+ */
+export function vecReadable(v: MatView, rows: number, n: number, width: number, alongRows: boolean): boolean {
+  const off = v.off ?? 0;
+  const plain = v.inner === undefined || v.inner === PLAIN;
+  if (!alongRows || n % width !== 0 || off % 4 !== 0 || v.rowStride % 4 !== 0 || (!plain && (v.outer ?? 0) % 4 !== 0)) return false;
+  const r = rows - 1;
+  const lastRow = plain ? off + r * v.rowStride : off + Math.floor(r / v.inner!) * (v.outer ?? 0) + (r % v.inner!) * v.rowStride;
+  return lastRow + n <= Math.floor(v.t.size / 4) * 4;
+}
+
 /** Outputs of C per workgroup side of an entry family (`side`: direct-4x4 invocations per side). */
 function blockOf(entry: string, side: number): number {
   if (entry.startsWith('matmulDirect8x8')) return 64;
@@ -96,6 +111,15 @@ export async function gemm(g: Graph, prog: Program, s: GemmSpec): Promise<void> 
   });
   const bindings: Record<string, Tensor> = { a: s.a.t, b: s.b.t, c: s.c.t };
   if (s.bias) bindings.bias = s.bias.t;
+  // The direct kernels also read a and b as vec4s when the block's rows (columns) of every k are
+  // aligned and consecutive; a binding of fewer than 4 floats gets a placeholder (never read).
+  const width = entry.startsWith('matmulDirect8x8') ? 8 : 4;
+  const aVec = entry.startsWith('matmulDirect') && vecReadable(s.a, s.K, s.M, width, s.transA ?? false);
+  const bVec = entry.startsWith('matmulDirect') && vecReadable(s.b, s.K, s.N, width, !(s.transB ?? false));
+  if (kernel.resources.some((r) => r.name === 'a4')) {
+    bindings.a4 = s.a.t.size >= 4 ? s.a.t : g.alloc([4], 'matmul a4 placeholder');
+    bindings.b4 = s.b.t.size >= 4 ? s.b.t : g.alloc([4], 'matmul b4 placeholder');
+  }
   prog.dispatch(
     kernel,
     bindings,
@@ -110,6 +134,8 @@ export async function gemm(g: Graph, prog: Program, s: GemmSpec): Promise<void> 
       ...v(s.b, 'b'),
       ...v(s.c, 'c'),
       biasOff: s.bias?.off ?? 0,
+      aVec,
+      bVec,
     },
     [Math.ceil(s.N / block), Math.ceil(s.M / block), 1],
   );

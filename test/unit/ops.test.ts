@@ -10,7 +10,7 @@ import { expectClose } from '../helpers/compare';
 import { FORWARD, GRAD, EXACT } from '../helpers/tolerances';
 import { randomArray } from '../helpers/rng';
 import * as ref from '../reference/ops';
-import { matmul, gemm, gemmEntry, directSide } from '../../src/ops/matmul';
+import { matmul, gemm, gemmEntry, directSide, vecReadable } from '../../src/ops/matmul';
 import { activation, add, mul, sub, scale, biasAdd } from '../../src/ops/elementwise';
 import { sum, mean } from '../../src/ops/reduce';
 import { mse, accumulateScalar, accumulateMetric, regressionLoss, type LossKind } from '../../src/ops/loss';
@@ -80,13 +80,28 @@ describe('gemmEntry: the kernel chosen by shape and adapter', () => {
     expect(directSide(20, 80, false)).toBe(8);
     expect(directSide(1600, 20, true)).toBe(8); // 50 workgroups already
   });
+
+  it('vecReadable: vec4 reads only for aligned, consecutive, in-bounds blocks', () => {
+    const t = (size: number) => ({ size }) as never;
+    expect(vecReadable({ t: t(64), rowStride: 8 }, 8, 8, 8, true)).toBe(true);
+    expect(vecReadable({ t: t(64), rowStride: 8 }, 8, 8, 8, false)).toBe(false); // the block runs across rows
+    expect(vecReadable({ t: t(60), rowStride: 6 }, 10, 6, 4, true)).toBe(false); // rows not 4-aligned
+    expect(vecReadable({ t: t(64), rowStride: 8 }, 8, 12, 8, true)).toBe(false); // a block would straddle the edge
+    expect(vecReadable({ t: t(66), rowStride: 8, off: 2 }, 8, 8, 8, true)).toBe(false); // offset not 4-aligned
+    expect(vecReadable({ t: t(64), rowStride: 8, off: 4 }, 8, 4, 4, true)).toBe(true); // last vec4 ends at 64
+    expect(vecReadable({ t: t(67), rowStride: 8, off: 4 }, 8, 8, 4, true)).toBe(false); // past the last whole vec4 (64)
+    // the [B, T, H] weight-gradient view: rows (b, t) at b*outer + t*rowStride
+    expect(vecReadable({ t: t(3 * 5 * 8), off: 8, inner: 4, outer: 40, rowStride: 8 }, 12, 8, 8, true)).toBe(true);
+    expect(vecReadable({ t: t(3 * 5 * 6), off: 6, inner: 4, outer: 30, rowStride: 6 }, 12, 6, 4, true)).toBe(false);
+  });
 });
 
 const ENTRIES = [['matmul', 'matmulBias'], ['matmulDirect', 'matmulDirectBias'], ['matmulDirect8x8', 'matmulDirect8x8Bias']] as const;
 
 for (const [plain, withBias] of ENTRIES) {
   describe(`gemm kernel ${plain}: transposes, bias, accumulate, row views`, () => {
-    for (const [M, K, N] of [[1, 1, 1], [5, 3, 65], [33, 17, 31], [65, 40, 3], [130, 9, 71]] as [number, number, number][]) {
+    // M and N divisible by 8: the direct kernels read op(A) (transA) and op(B) (!transB) as vec4s
+    for (const [M, K, N] of [[1, 1, 1], [5, 3, 65], [33, 17, 31], [65, 40, 3], [130, 9, 71], [8, 6, 16], [24, 5, 40]] as [number, number, number][]) {
       for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
         it(`M=${M} K=${K} N=${N} transA=${transA} transB=${transB}, + bias, accumulate`, async () => {
           const ctx = await gpuContext();
@@ -107,10 +122,11 @@ for (const [plain, withBias] of ENTRIES) {
       }
     }
 
-    it('sums over a strided [B, T, H] sub-sequence as one matrix (the RNN weight-gradient view)', async () => {
+    // N = 6: scalar loads of dG; N = 8: both operands read as vec4s (aligned rows, H and N divisible by 4)
+    for (const N of [6, 8]) it(`sums over a strided [B, T, H] sub-sequence as one matrix (the RNN weight-gradient view), N=${N}`, async () => {
       const ctx = await gpuContext();
       const g = new Graph(ctx, false);
-      const B = 3, T = 5, H = 4, N = 6;
+      const B = 3, T = 5, H = 8;
       const seq = randomArray(B * T * H, 8), dG = randomArray(B * T * N, 9);
       const st = input(g, [B, T, H], seq), dt = input(g, [B, T, N], dG);
       const out = g.alloc([H, N], 'dW');
