@@ -11,8 +11,9 @@
 // workgroup (2x2 per invocation), K staged 16 at a time through workgroup memory; `matmulDirect`
 // — a 4x4 block per invocation straight from global memory (no barriers); `matmulDirect8x8` — the
 // same with 8x8 blocks (both direct kernels read aligned, consecutive operand rows as vec4s through
-// a4 / b4 when the host sets aVec / bVec). Each has a `…Bias` twin that adds bias[n] to every row. `transpose` makes a
-// transposed copy (BPTT reads Uᵀ so that an invocation's units are consecutive addresses).
+// a4 / b4 under the pipeline constants A_VEC / B_VEC). Each has a `…Bias` twin that adds bias[n]
+// to every row. `transpose` makes a transposed copy (BPTT reads Uᵀ so that an invocation's units
+// are consecutive addresses).
 //! op: src/ops/matmul.ts
 //! reference: test/reference/ops.ts
 //! test: test/unit/ops.test.ts
@@ -28,16 +29,20 @@ struct Params {
   bOff: u32, bInner: u32, bOuter: u32, bRowStride: u32,
   cOff: u32, cInner: u32, cOuter: u32, cRowStride: u32,
   biasOff: u32,
-  aVec: u32,  // 1: op(A)'s rows m0.. of every k are 4-aligned and consecutive in memory (read as vec4s from a4)
-  bVec: u32,  // 1: the same for op(B)'s columns n0.. (b4)
 }
+
+// Direct kernels: op(A)'s rows m0.. of every k are 4-aligned and consecutive in memory, read as
+// vec4s from a4 (A_VEC); the same for op(B)'s columns n0.. (B_VEC). Pipeline constants, not
+// params: SwiftShader runs both sides of a branch on a runtime value (the scalar loads as well).
+override A_VEC: bool = false;
+override B_VEC: bool = false;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;   // [N] at biasOff (matmulBias only)
-// a and b again, as vec4s (the direct kernels, when aVec / bVec): CPU adapters load each element
+// a and b again, as vec4s (the direct kernels, under A_VEC / B_VEC): CPU adapters load each element
 // of a vector in one per-lane loop with one bounds check, instead of one loop per element.
 @group(0) @binding(8) var<storage, read> a4: array<vec4f>;
 @group(0) @binding(9) var<storage, read> b4: array<vec4f>;
@@ -184,8 +189,8 @@ fn directTile(gid: vec3u) {
   let K = params.K;
   let aOff = params.aOff; let aOuter = params.aOuter; let aInner = params.aInner; let aStride = params.aRowStride;
   let bOff = params.bOff; let bOuter = params.bOuter; let bInner = params.bInner; let bStride = params.bRowStride;
-  let aVec = params.aVec == 1u;
-  let bVec = params.bVec == 1u;
+  let aVec = A_VEC;
+  let bVec = B_VEC;
   var aOuterIdx = 0u; var aInnerIdx = 0u; // row cursor of A over k (transA)
   var bOuterIdx = 0u; var bInnerIdx = 0u; // row cursor of B over k (!transB)
   for (var k = 0u; k < K; k++) {
@@ -296,8 +301,8 @@ fn directTile8x8(gid: vec3u) -> array<vec4f, 16> {
   var c6_1 = vec4f(0.0);
   var c7_0 = vec4f(0.0);
   var c7_1 = vec4f(0.0);
-  let aVec = params.aVec == 1u;
-  let bVec = params.bVec == 1u;
+  let aVec = A_VEC;
+  let bVec = B_VEC;
   var aOuterIdx = 0u; var aInnerIdx = 0u; // row cursor of A over k (transA)
   var bOuterIdx = 0u; var bInnerIdx = 0u; // row cursor of B over k (!transB)
   for (var k = 0u; k < K; k++) {

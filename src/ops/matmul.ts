@@ -101,7 +101,14 @@ export async function gemm(g: Graph, prog: Program, s: GemmSpec): Promise<void> 
   const entry = s.entry ?? gemmEntry(s.M, s.N, s.K, Boolean(s.bias), software);
   const direct4 = entry.startsWith('matmulDirect') && !entry.startsWith('matmulDirect8x8');
   const side = directSide(s.M, s.N, software);
-  const kernel = await g.kernel('matmul', entry, direct4 ? { GW: side } : {});
+  // The direct kernels also read a and b as vec4s when the block's rows (columns) of every k are
+  // aligned and consecutive (pipeline constants A_VEC / B_VEC); a binding of fewer than 4 floats
+  // gets a placeholder (never read).
+  const direct = entry.startsWith('matmulDirect');
+  const width = entry.startsWith('matmulDirect8x8') ? 8 : 4;
+  const aVec = direct && vecReadable(s.a, s.K, s.M, width, s.transA ?? false);
+  const bVec = direct && vecReadable(s.b, s.K, s.N, width, !(s.transB ?? false));
+  const kernel = await g.kernel('matmul', entry, direct ? { ...(direct4 ? { GW: side } : {}), A_VEC: aVec ? 1 : 0, B_VEC: bVec ? 1 : 0 } : {});
   const block = blockOf(entry, side);
   const v = (m: MatView, p: 'a' | 'b' | 'c') => ({
     [`${p}Off`]: m.off ?? 0,
@@ -111,11 +118,6 @@ export async function gemm(g: Graph, prog: Program, s: GemmSpec): Promise<void> 
   });
   const bindings: Record<string, Tensor> = { a: s.a.t, b: s.b.t, c: s.c.t };
   if (s.bias) bindings.bias = s.bias.t;
-  // The direct kernels also read a and b as vec4s when the block's rows (columns) of every k are
-  // aligned and consecutive; a binding of fewer than 4 floats gets a placeholder (never read).
-  const width = entry.startsWith('matmulDirect8x8') ? 8 : 4;
-  const aVec = entry.startsWith('matmulDirect') && vecReadable(s.a, s.K, s.M, width, s.transA ?? false);
-  const bVec = entry.startsWith('matmulDirect') && vecReadable(s.b, s.K, s.N, width, !(s.transB ?? false));
   if (kernel.resources.some((r) => r.name === 'a4')) {
     bindings.a4 = s.a.t.size >= 4 ? s.a.t : g.alloc([4], 'matmul a4 placeholder');
     bindings.b4 = s.b.t.size >= 4 ? s.b.t : g.alloc([4], 'matmul b4 placeholder');
@@ -134,8 +136,6 @@ export async function gemm(g: Graph, prog: Program, s: GemmSpec): Promise<void> 
       ...v(s.b, 'b'),
       ...v(s.c, 'c'),
       biasOff: s.bias?.off ?? 0,
-      aVec,
-      bVec,
     },
     [Math.ceil(s.N / block), Math.ceil(s.M / block), 1],
   );
