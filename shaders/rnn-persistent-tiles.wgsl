@@ -20,6 +20,24 @@ var<workgroup> hSh: array<f32, RNN_STAGE_FLOATS>; // [roundUp(R, RNN_ROW_BLOCK),
 
 // ---------------------------------------------------------------- forward: h_{s-1}·U
 
+// Offsets of the gate blocks g < nGates within a row of U (lanes >= nGates re-read block 0).
+fn gateOffsets(nGates: u32) -> vec4u {
+  let H = params.H;
+  return vec4u(0u, select(0u, H, nGates > 1u), select(0u, 2u * H, nGates > 2u), select(0u, 3u * H, nGates > 3u));
+}
+
+// U[k, g*H + j] for the 4 gate blocks, u = k*GH + j and o = gateOffsets(nGates).
+fn unitGates(u: u32, o: vec4u) -> vec4f {
+  return vec4f(recurrentKernel[u + o.x], recurrentKernel[u + o.y], recurrentKernel[u + o.z], recurrentKernel[u + o.w]);
+}
+
+// The gates (unitGates) of the 4 units ju at input k, one vec4 per unit (gh: U's row stride).
+struct UnitQuad { u0: vec4f, u1: vec4f, u2: vec4f, u3: vec4f }
+fn quadGates(k: u32, ju: vec4u, o: vec4u, gh: u32) -> UnitQuad {
+  let ub = vec4u(k * gh) + ju;
+  return UnitQuad(unitGates(ub.x, o), unitGates(ub.y, o), unitGates(ub.z, o), unitGates(ub.w, o));
+}
+
 // Lane g < nGates: Σ_k (h_{s-1} ⊙ recMask)[b, k] · U[k, g*H + j] (the recurrent pre-activation of
 // unit j); lanes >= nGates are 0. gh is U's row stride. NOTE: the gate columns are gathered into one
 // vec4 per k, with no dynamically indexed vector lanes and no branch inside the k loops (the mask /
@@ -29,7 +47,7 @@ fn recurrentDots(b: u32, s: u32, j: u32, nGates: u32, gh: u32) -> vec4f {
   let H = params.H;
   var acc = vec4f(0.0);
   // lanes >= nGates re-read column j and are masked out at the end
-  let o = vec4u(0u, select(0u, H, nGates > 1u), select(0u, 2u * H, nGates > 2u), select(0u, 3u * H, nGates > 3u));
+  let o = gateOffsets(nGates);
   let mb = params.recMaskOff + b * H;
   if (s == 0u) {
     if (!HAS_H0) { return acc; }
@@ -37,12 +55,12 @@ fn recurrentDots(b: u32, s: u32, j: u32, nGates: u32, gh: u32) -> vec4f {
     if (HAS_REC_MASK) {
       for (var k = 0u; k < H; k++) {
         let u = k * gh + j;
-        acc += aux[hb + k] * aux[mb + k] * vec4f(recurrentKernel[u + o.x], recurrentKernel[u + o.y], recurrentKernel[u + o.z], recurrentKernel[u + o.w]);
+        acc += aux[hb + k] * aux[mb + k] * unitGates(u, o);
       }
     } else {
       for (var k = 0u; k < H; k++) {
         let u = k * gh + j;
-        acc += aux[hb + k] * vec4f(recurrentKernel[u + o.x], recurrentKernel[u + o.y], recurrentKernel[u + o.z], recurrentKernel[u + o.w]);
+        acc += aux[hb + k] * unitGates(u, o);
       }
     }
   } else {
@@ -50,12 +68,12 @@ fn recurrentDots(b: u32, s: u32, j: u32, nGates: u32, gh: u32) -> vec4f {
     if (HAS_REC_MASK) {
       for (var k = 0u; k < H; k++) {
         let u = k * gh + j;
-        acc += hSeq[hb + k] * aux[mb + k] * vec4f(recurrentKernel[u + o.x], recurrentKernel[u + o.y], recurrentKernel[u + o.z], recurrentKernel[u + o.w]);
+        acc += hSeq[hb + k] * aux[mb + k] * unitGates(u, o);
       }
     } else {
       for (var k = 0u; k < H; k++) {
         let u = k * gh + j;
-        acc += hSeq[hb + k] * vec4f(recurrentKernel[u + o.x], recurrentKernel[u + o.y], recurrentKernel[u + o.z], recurrentKernel[u + o.w]);
+        acc += hSeq[hb + k] * unitGates(u, o);
       }
     }
   }
@@ -88,7 +106,7 @@ fn stageHPrev(row0: u32, s: u32, lid: u32) {
 // are 0): element 4*q + u is row rb+q, unit j0+u. Units past H re-read H-1 (the caller skips them).
 fn recurrentDotsBlock(rb: u32, j0: u32, nGates: u32, gh: u32) -> array<vec4f, 32> {
   let H = params.H;
-  let o = vec4u(0u, select(0u, H, nGates > 1u), select(0u, 2u * H, nGates > 2u), select(0u, 3u * H, nGates > 3u));
+  let o = gateOffsets(nGates);
   let h0 = rb * H;
   let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(H - 1u));
   var a00 = vec4f(0.0);
@@ -124,52 +142,48 @@ fn recurrentDotsBlock(rb: u32, j0: u32, nGates: u32, gh: u32) -> array<vec4f, 32
   var a72 = vec4f(0.0);
   var a73 = vec4f(0.0);
   for (var k = 0u; k < H; k++) {
-    let ub = vec4u(k * gh) + ju;
-    let u0 = vec4f(recurrentKernel[ub.x + o.x], recurrentKernel[ub.x + o.y], recurrentKernel[ub.x + o.z], recurrentKernel[ub.x + o.w]);
-    let u1 = vec4f(recurrentKernel[ub.y + o.x], recurrentKernel[ub.y + o.y], recurrentKernel[ub.y + o.z], recurrentKernel[ub.y + o.w]);
-    let u2 = vec4f(recurrentKernel[ub.z + o.x], recurrentKernel[ub.z + o.y], recurrentKernel[ub.z + o.z], recurrentKernel[ub.z + o.w]);
-    let u3 = vec4f(recurrentKernel[ub.w + o.x], recurrentKernel[ub.w + o.y], recurrentKernel[ub.w + o.z], recurrentKernel[ub.w + o.w]);
+    let g = quadGates(k, ju, o, gh);
     let hk = h0 + k;
     let x0 = hSh[hk];
-    a00 += x0 * u0;
-    a01 += x0 * u1;
-    a02 += x0 * u2;
-    a03 += x0 * u3;
+    a00 += x0 * g.u0;
+    a01 += x0 * g.u1;
+    a02 += x0 * g.u2;
+    a03 += x0 * g.u3;
     let x1 = hSh[hk + H];
-    a10 += x1 * u0;
-    a11 += x1 * u1;
-    a12 += x1 * u2;
-    a13 += x1 * u3;
+    a10 += x1 * g.u0;
+    a11 += x1 * g.u1;
+    a12 += x1 * g.u2;
+    a13 += x1 * g.u3;
     let x2 = hSh[hk + 2u * H];
-    a20 += x2 * u0;
-    a21 += x2 * u1;
-    a22 += x2 * u2;
-    a23 += x2 * u3;
+    a20 += x2 * g.u0;
+    a21 += x2 * g.u1;
+    a22 += x2 * g.u2;
+    a23 += x2 * g.u3;
     let x3 = hSh[hk + 3u * H];
-    a30 += x3 * u0;
-    a31 += x3 * u1;
-    a32 += x3 * u2;
-    a33 += x3 * u3;
+    a30 += x3 * g.u0;
+    a31 += x3 * g.u1;
+    a32 += x3 * g.u2;
+    a33 += x3 * g.u3;
     let x4 = hSh[hk + 4u * H];
-    a40 += x4 * u0;
-    a41 += x4 * u1;
-    a42 += x4 * u2;
-    a43 += x4 * u3;
+    a40 += x4 * g.u0;
+    a41 += x4 * g.u1;
+    a42 += x4 * g.u2;
+    a43 += x4 * g.u3;
     let x5 = hSh[hk + 5u * H];
-    a50 += x5 * u0;
-    a51 += x5 * u1;
-    a52 += x5 * u2;
-    a53 += x5 * u3;
+    a50 += x5 * g.u0;
+    a51 += x5 * g.u1;
+    a52 += x5 * g.u2;
+    a53 += x5 * g.u3;
     let x6 = hSh[hk + 6u * H];
-    a60 += x6 * u0;
-    a61 += x6 * u1;
-    a62 += x6 * u2;
-    a63 += x6 * u3;
+    a60 += x6 * g.u0;
+    a61 += x6 * g.u1;
+    a62 += x6 * g.u2;
+    a63 += x6 * g.u3;
     let x7 = hSh[hk + 7u * H];
-    a70 += x7 * u0;
-    a71 += x7 * u1;
-    a72 += x7 * u2;
-    a73 += x7 * u3;
+    a70 += x7 * g.u0;
+    a71 += x7 * g.u1;
+    a72 += x7 * g.u2;
+    a73 += x7 * g.u3;
   }
   let m = select(vec4f(0.0), vec4f(1.0), vec4<bool>(true, nGates > 1u, nGates > 2u, nGates > 3u));
   return array<vec4f, 32>(a00 * m, a01 * m, a02 * m, a03 * m, a10 * m, a11 * m, a12 * m, a13 * m, a20 * m, a21 * m, a22 * m, a23 * m, a30 * m, a31 * m, a32 * m, a33 * m, a40 * m, a41 * m, a42 * m, a43 * m, a50 * m, a51 * m, a52 * m, a53 * m, a60 * m, a61 * m, a62 * m, a63 * m, a70 * m, a71 * m, a72 * m, a73 * m);
@@ -186,23 +200,19 @@ fn forwardWide(row0: u32, s: u32, ob: u32, p: u32) {
   let H = params.H;
   let gh = GATES * H; // U's row stride
   let nGates = REC_GATES;
-  let o = vec4u(0u, select(0u, H, nGates > 1u), select(0u, 2u * H, nGates > 2u), select(0u, 3u * H, nGates > 3u));
+  let o = gateOffsets(nGates);
   let j0 = 4u * p;
   let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(H - 1u));
   let h0 = ob * RNN_ROW_BLOCK_WIDE * H;
   var acc = array<vec4f, 4u * RNN_ROW_BLOCK_WIDE>();
   for (var k = 0u; k < H; k++) {
-    let ub = vec4u(k * gh) + ju;
-    let u0 = vec4f(recurrentKernel[ub.x + o.x], recurrentKernel[ub.x + o.y], recurrentKernel[ub.x + o.z], recurrentKernel[ub.x + o.w]);
-    let u1 = vec4f(recurrentKernel[ub.y + o.x], recurrentKernel[ub.y + o.y], recurrentKernel[ub.y + o.z], recurrentKernel[ub.y + o.w]);
-    let u2 = vec4f(recurrentKernel[ub.z + o.x], recurrentKernel[ub.z + o.y], recurrentKernel[ub.z + o.z], recurrentKernel[ub.z + o.w]);
-    let u3 = vec4f(recurrentKernel[ub.w + o.x], recurrentKernel[ub.w + o.y], recurrentKernel[ub.w + o.z], recurrentKernel[ub.w + o.w]);
+    let g = quadGates(k, ju, o, gh);
     for (var q = 0u; q < RNN_ROW_BLOCK_WIDE; q++) {
       let x = vec4f(hSh[h0 + q * H + k]);
-      acc[4u * q] = fma(x, u0, acc[4u * q]);
-      acc[4u * q + 1u] = fma(x, u1, acc[4u * q + 1u]);
-      acc[4u * q + 2u] = fma(x, u2, acc[4u * q + 2u]);
-      acc[4u * q + 3u] = fma(x, u3, acc[4u * q + 3u]);
+      acc[4u * q] = fma(x, g.u0, acc[4u * q]);
+      acc[4u * q + 1u] = fma(x, g.u1, acc[4u * q + 1u]);
+      acc[4u * q + 2u] = fma(x, g.u2, acc[4u * q + 2u]);
+      acc[4u * q + 3u] = fma(x, g.u3, acc[4u * q + 3u]);
     }
   }
   let m = select(vec4f(0.0), vec4f(1.0), vec4<bool>(true, nGates > 1u, nGates > 2u, nGates > 3u));
