@@ -189,8 +189,6 @@ fn directTile(gid: vec3u) {
   let K = params.K;
   let aOff = params.aOff; let aOuter = params.aOuter; let aInner = params.aInner; let aStride = params.aRowStride;
   let bOff = params.bOff; let bOuter = params.bOuter; let bInner = params.bInner; let bStride = params.bRowStride;
-  let aVec = A_VEC;
-  let bVec = B_VEC;
   var aOuterIdx = 0u; var aInnerIdx = 0u; // row cursor of A over k (transA)
   var bOuterIdx = 0u; var bInnerIdx = 0u; // row cursor of B over k (!transB)
   for (var k = 0u; k < K; k++) {
@@ -211,9 +209,9 @@ fn directTile(gid: vec3u) {
       if (bInnerIdx == bInner) { bInnerIdx = 0u; bOuterIdx++; }
     }
     var bv: vec4f;
-    if (bVec) { bv = b4[bo.x / 4u]; } else { bv = vec4f(b[bo.x], b[bo.y], b[bo.z], b[bo.w]); }
+    if (B_VEC) { bv = b4[bo.x / 4u]; } else { bv = vec4f(b[bo.x], b[bo.y], b[bo.z], b[bo.w]); }
     var av: vec4f;
-    if (aVec) { av = a4[ao.x / 4u]; } else { av = vec4f(a[ao.x], a[ao.y], a[ao.z], a[ao.w]); }
+    if (A_VEC) { av = a4[ao.x / 4u]; } else { av = vec4f(a[ao.x], a[ao.y], a[ao.z], a[ao.w]); }
     accD[0] += av.x * bv;
     accD[1] += av.y * bv;
     accD[2] += av.z * bv;
@@ -301,8 +299,6 @@ fn directTile8x8(gid: vec3u) -> array<vec4f, 16> {
   var c6_1 = vec4f(0.0);
   var c7_0 = vec4f(0.0);
   var c7_1 = vec4f(0.0);
-  let aVec = A_VEC;
-  let bVec = B_VEC;
   var aOuterIdx = 0u; var aInnerIdx = 0u; // row cursor of A over k (transA)
   var bOuterIdx = 0u; var bInnerIdx = 0u; // row cursor of B over k (!transB)
   for (var k = 0u; k < K; k++) {
@@ -332,7 +328,7 @@ fn directTile8x8(gid: vec3u) -> array<vec4f, 16> {
     }
     var b0: vec4f;
     var b1: vec4f;
-    if (bVec) {
+    if (B_VEC) {
       let i = bo0.x / 4u; // bo0.x: the row's start + n0
       b0 = b4[i];
       b1 = b4[i + 1u];
@@ -342,7 +338,7 @@ fn directTile8x8(gid: vec3u) -> array<vec4f, 16> {
     }
     var av0: vec4f;
     var av1: vec4f;
-    if (aVec) {
+    if (A_VEC) {
       let i = ao0.x / 4u;
       av0 = a4[i];
       av1 = a4[i + 1u];

@@ -16,7 +16,7 @@
 // units per invocation (BRB × BKB), dG read straight from storage. Measurements: docs/performance.md.
 //! include rnn-common.wgsl
 
-var<workgroup> hSh: array<f32, RNN_STAGE_FLOATS>; // [roundUp(R, RNN_ROW_BLOCK), H]: h_{s-1} ⊙ recMask (0 past B)
+var<workgroup> hSh: array<f32, RNN_STAGE_FLOATS>; // [roundUp(R, rowBlock()), H]: h_{s-1} ⊙ recMask (0 past B)
 
 // ---------------------------------------------------------------- forward: h_{s-1}·U
 

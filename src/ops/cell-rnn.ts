@@ -8,6 +8,7 @@
  * step: O(⌈T/64⌉ + weights), independent of T within a chunk.
  */
 import type { Graph } from '../autograd/tape';
+import { cpuAdapter } from '../gpu/device';
 import type { ShaderFile } from '../gpu/shader';
 import { upload } from '../gpu/io';
 import { Tensor } from '../tensor';
@@ -193,8 +194,7 @@ export async function cellRnn(g: Graph, cc: CompiledCell, x: Tensor, weights: re
 
   const software = g.ctx.gpu.info.isFallbackAdapter;
   const maxWidth = Math.max(...l.forward.map((p) => p.width), ...l.backward.map((p) => p.width));
-  const info = g.ctx.gpu.info;
-  const swiftshader = /swiftshader/i.test(`${info.vendor} ${info.architecture} ${info.description}`);
+  const swiftshader = cpuAdapter(g.ctx.gpu.info) === 'swiftshader';
   const { rowsPerGroup, workgroup } = cc.mode === 'rows' ? rowLayout(opts.persistentLayout, swiftshader) : cellWorkLayout(maxWidth, B, software, opts.persistentLayout, swiftshader);
   Object.assign(params, { B, T, rowsPerGroup });
   const constants = { WG: workgroup, STORAGE_BARRIER: software ? 0 : 1, HAS_INIT: init ? 1 : 0, HAS_REC_MASK: recMasks.some(Boolean) ? 1 : 0, HAS_SEQ_MASK: seqMask ? 1 : 0 };
