@@ -46,7 +46,7 @@ fn candidateForward(row0: u32, s: u32, lid: u32) {
       if (!stepMasked(b, s)) {
         var pre = gates[base + 2u * H];
         for (var k = 0u; k < H; k++) {
-          pre += rhPrev[row * H + k] * recurrentKernel[k * GH + 2u * H + j];
+          pre += rhPrev[row * H + k] * recurrentGates[k * H + j].z; // U_h[k, j]
         }
         hh = activate(ACT, pre);
         let z = gates[base];

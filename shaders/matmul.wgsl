@@ -13,7 +13,7 @@
 // same with 8x8 blocks (both direct kernels read aligned, consecutive operand rows as vec4s through
 // a4 / b4 under the pipeline constants A_VEC / B_VEC). Each has a `…Bias` twin that adds bias[n]
 // to every row. `transpose` makes a transposed copy (BPTT reads Uᵀ so that an invocation's units
-// are consecutive addresses).
+// are consecutive addresses) and `gatesByUnit` U with each unit's gates side by side (the forward).
 //! op: src/ops/matmul.ts
 //! reference: test/reference/ops.ts
 //! test: test/unit/ops.test.ts
@@ -399,15 +399,16 @@ fn matmulDirect8x8Bias(@builtin(global_invocation_id) gid: vec3u) {
                  vec4f(bias[n1.x], bias[n1.y], bias[n1.z], bias[n1.w]));
 }
 
-// ---------------------------------------------------------------- transpose
+// ---------------------------------------------------------------- layout copies (RNN weights)
 struct TransposeParams {
   rows: u32,
   cols: u32,
+  outStride: u32,  // transpose: floats per output row (>= rows; the padding is not written)
 }
 
 @group(0) @binding(5) var<uniform> tparams: TransposeParams;
 @group(0) @binding(6) var<storage, read> transposeIn: array<f32>;         // [rows, cols]
-@group(0) @binding(7) var<storage, read_write> transposeOut: array<f32>;  // [cols, rows]
+@group(0) @binding(7) var<storage, read_write> transposeOut: array<f32>;  // [cols, outStride]
 
 // transposeOut[c, r] = transposeIn[r, c]
 @compute @workgroup_size(64)
@@ -416,5 +417,21 @@ fn transpose(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
   if (i >= tparams.rows * tparams.cols) { return; }
   let r = i / tparams.cols;
   let c = i % tparams.cols;
-  transposeOut[c * tparams.rows + r] = transposeIn[i];
+  transposeOut[c * tparams.outStride + r] = transposeIn[i];
+}
+
+// The recurrent kernel by unit: transposeIn is U [rows, G*H] in gate blocks (cols = H units,
+// outStride = G gate blocks, G <= 4); transposeOut[(r*H + j)*4 + g] = U[r, g*H + j], and 0 for
+// g >= G: the gates of unit j at input r are one vec4 (the persistent forward kernels read them so).
+@compute @workgroup_size(64)
+fn gatesByUnit(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flatIndex(gid, nwg, 64u);
+  let H = tparams.cols;
+  if (i >= tparams.rows * H * 4u) { return; }
+  let g = i % 4u;
+  let j = (i / 4u) % H;
+  let r = i / (4u * H);
+  var v = 0.0;
+  if (g < tparams.outStride) { v = transposeIn[r * tparams.outStride * H + g * H + j]; }
+  transposeOut[i] = v;
 }

@@ -8,7 +8,11 @@
 //
 // Layouts (row-major f32, batch-major sequences; G = GATES gate blocks of the cell, GH = G*H):
 //   recurrentKernel U  [H, GH]       column g*H + j is unit j of gate block g
-//   recurrentKernelT   [GH, H]       Uᵀ (BPTT reads it: an invocation's units are consecutive)
+//   recurrentKernelT   [GH, HT]      Uᵀ, rows padded to HT = H rounded up to 8 (BPTT reads 8
+//                                    consecutive units as 2 vec4s; the padding is never used)
+//   recurrentGates     [H, H] vec4   U by unit: element k*H + j holds the gates of unit j at
+//                                    input k, (U[k, j], U[k, H+j], U[k, 2H+j], U[k, 3H+j]), 0 past
+//                                    GATES (the persistent forward kernels read it)
 //   gates              [B, T, GH]    forward: the input projection x_t·K + input bias on entry,
 //                                    overwritten with the ACTIVATED gates (what backward reads).
 //                                    SimpleRNN has none: its projection is written into hSeq.
@@ -65,7 +69,7 @@ override WG: u32;              // invocations per workgroup of the persistent ke
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> recurrentKernel: array<f32>;   // [H, GH]
-@group(0) @binding(2) var<storage, read> recurrentKernelT: array<f32>;  // [GH, H]
+@group(0) @binding(2) var<storage, read> recurrentKernelT: array<vec4f>; // [GH, HT/4]
 @group(0) @binding(3) var<storage, read> aux: array<f32>;               // h0 | c0 | recMask | seqMask
 @group(0) @binding(4) var<storage, read> bias: array<f32>;              // [2, 3H] GRU resetAfter (row 1 read)
 @group(0) @binding(5) var<storage, read_write> gates: array<f32>;       // [B, T, GH]
@@ -79,6 +83,12 @@ override WG: u32;              // invocations per workgroup of the persistent ke
 @group(0) @binding(13) var<storage, read_write> dG: array<f32>;         // [B, T, GH] or [B, T, 2, GH]
 @group(0) @binding(14) var<storage, read_write> dhCarry: array<f32>;    // [B, H]
 @group(0) @binding(15) var<storage, read_write> dcCarry: array<f32>;    // [B, H]
+@group(0) @binding(16) var<storage, read> recurrentGates: array<vec4f>; // [H, H]
+
+// vec4s per row of recurrentKernelT (HT / 4).
+fn utRowVec4s() -> u32 {
+  return (params.H + 7u) / 8u * 2u;
+}
 
 // First batch row owned by this workgroup (dispatches may be split over y, see Kernel.groupsFor).
 fn firstRow(wid: vec3u, nwg: vec3u) -> u32 {

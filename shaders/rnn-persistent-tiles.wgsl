@@ -20,64 +20,43 @@ var<workgroup> hSh: array<f32, RNN_STAGE_FLOATS>; // [roundUp(R, rowBlock()), H]
 
 // ---------------------------------------------------------------- forward: h_{s-1}·U
 
-// Offsets of the gate blocks g < nGates within a row of U (lanes >= nGates re-read block 0).
-fn gateOffsets(nGates: u32) -> vec4u {
-  let H = params.H;
-  return vec4u(0u, select(0u, H, nGates > 1u), select(0u, 2u * H, nGates > 2u), select(0u, 3u * H, nGates > 3u));
-}
-
-// U[k, g*H + j] for the 4 gate blocks, u = k*GH + j and o = gateOffsets(nGates).
-fn unitGates(u: u32, o: vec4u) -> vec4f {
-  return vec4f(recurrentKernel[u + o.x], recurrentKernel[u + o.y], recurrentKernel[u + o.z], recurrentKernel[u + o.w]);
-}
-
-// The gates (unitGates) of the 4 units ju at input k, one vec4 per unit (gh: U's row stride).
+// The gates of the 4 units ju at input k, one vec4 per unit (recurrentGates: U by unit).
 struct UnitQuad { u0: vec4f, u1: vec4f, u2: vec4f, u3: vec4f }
-fn quadGates(k: u32, ju: vec4u, o: vec4u, gh: u32) -> UnitQuad {
-  let ub = vec4u(k * gh) + ju;
-  return UnitQuad(unitGates(ub.x, o), unitGates(ub.y, o), unitGates(ub.z, o), unitGates(ub.w, o));
+fn quadGates(k: u32, ju: vec4u) -> UnitQuad {
+  let ub = vec4u(k * params.H) + ju;
+  return UnitQuad(recurrentGates[ub.x], recurrentGates[ub.y], recurrentGates[ub.z], recurrentGates[ub.w]);
 }
 
 // Lane g < nGates: Σ_k (h_{s-1} ⊙ recMask)[b, k] · U[k, g*H + j] (the recurrent pre-activation of
-// unit j); lanes >= nGates are 0. gh is U's row stride. NOTE: the gate columns are gathered into one
-// vec4 per k, with no dynamically indexed vector lanes and no branch inside the k loops (the mask /
-// no-mask choice is a uniform branch around them): both compile to slow code (private-memory
-// spills) on some drivers, lavapipe included.
-fn recurrentDots(b: u32, s: u32, j: u32, nGates: u32, gh: u32) -> vec4f {
+// unit j); lanes >= nGates are 0. NOTE: no branch inside the k loops (the mask / no-mask choice is
+// a uniform branch around them): that compiles to slow code on some drivers, lavapipe included.
+fn recurrentDots(b: u32, s: u32, j: u32, nGates: u32) -> vec4f {
   let H = params.H;
   var acc = vec4f(0.0);
-  // lanes >= nGates re-read column j and are masked out at the end
-  let o = gateOffsets(nGates);
   let mb = params.recMaskOff + b * H;
   if (s == 0u) {
     if (!HAS_H0) { return acc; }
     let hb = params.h0Off + b * H;
     if (HAS_REC_MASK) {
-      for (var k = 0u; k < H; k++) {
-        let u = k * gh + j;
-        acc += aux[hb + k] * aux[mb + k] * unitGates(u, o);
-      }
+      for (var k = 0u; k < H; k++) { acc += aux[hb + k] * aux[mb + k] * recurrentGates[k * H + j]; }
     } else {
-      for (var k = 0u; k < H; k++) {
-        let u = k * gh + j;
-        acc += aux[hb + k] * unitGates(u, o);
-      }
+      for (var k = 0u; k < H; k++) { acc += aux[hb + k] * recurrentGates[k * H + j]; }
     }
   } else {
     let hb = rowOf(b, s - 1u) * H;
     if (HAS_REC_MASK) {
-      for (var k = 0u; k < H; k++) {
-        let u = k * gh + j;
-        acc += hSeq[hb + k] * aux[mb + k] * unitGates(u, o);
-      }
+      for (var k = 0u; k < H; k++) { acc += hSeq[hb + k] * aux[mb + k] * recurrentGates[k * H + j]; }
     } else {
-      for (var k = 0u; k < H; k++) {
-        let u = k * gh + j;
-        acc += hSeq[hb + k] * unitGates(u, o);
-      }
+      for (var k = 0u; k < H; k++) { acc += hSeq[hb + k] * recurrentGates[k * H + j]; }
     }
   }
-  return select(vec4f(0.0), acc, vec4<bool>(true, nGates > 1u, nGates > 2u, nGates > 3u));
+  return select(vec4f(0.0), acc, gateLanes(nGates));
+}
+
+// The lanes g < nGates of a gates vec4 (recurrentGates holds every gate of the cell; a cell whose
+// recurrent matmul covers fewer, GRU resetBefore's z and r, drops the rest).
+fn gateLanes(nGates: u32) -> vec4<bool> {
+  return vec4<bool>(true, nGates > 1u, nGates > 2u, nGates > 3u);
 }
 
 // Rows per staged block: 8, or 16 on lavapipe (WIDE_ROWS, see forwardWide).
@@ -104,9 +83,8 @@ fn stageHPrev(row0: u32, s: u32, lid: u32) {
 
 // recurrentDots for the 8 staged rows rb..rb+7 and the 4 units j0..j0+3 at once (lanes >= nGates
 // are 0): element 4*q + u is row rb+q, unit j0+u. Units past H re-read H-1 (the caller skips them).
-fn recurrentDotsBlock(rb: u32, j0: u32, nGates: u32, gh: u32) -> array<vec4f, 32> {
+fn recurrentDotsBlock(rb: u32, j0: u32, nGates: u32) -> array<vec4f, 32> {
   let H = params.H;
-  let o = gateOffsets(nGates);
   let h0 = rb * H;
   let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(H - 1u));
   var a00 = vec4f(0.0);
@@ -142,7 +120,7 @@ fn recurrentDotsBlock(rb: u32, j0: u32, nGates: u32, gh: u32) -> array<vec4f, 32
   var a72 = vec4f(0.0);
   var a73 = vec4f(0.0);
   for (var k = 0u; k < H; k++) {
-    let g = quadGates(k, ju, o, gh);
+    let g = quadGates(k, ju);
     let hk = h0 + k;
     let x0 = hSh[hk];
     a00 += x0 * g.u0;
@@ -185,7 +163,7 @@ fn recurrentDotsBlock(rb: u32, j0: u32, nGates: u32, gh: u32) -> array<vec4f, 32
     a72 += x7 * g.u2;
     a73 += x7 * g.u3;
   }
-  let m = select(vec4f(0.0), vec4f(1.0), vec4<bool>(true, nGates > 1u, nGates > 2u, nGates > 3u));
+  let m = select(vec4f(0.0), vec4f(1.0), gateLanes(nGates));
   return array<vec4f, 32>(a00 * m, a01 * m, a02 * m, a03 * m, a10 * m, a11 * m, a12 * m, a13 * m, a20 * m, a21 * m, a22 * m, a23 * m, a30 * m, a31 * m, a32 * m, a33 * m, a40 * m, a41 * m, a42 * m, a43 * m, a50 * m, a51 * m, a52 * m, a53 * m, a60 * m, a61 * m, a62 * m, a63 * m, a70 * m, a71 * m, a72 * m, a73 * m);
 }
 
@@ -198,15 +176,12 @@ fn recurrentDotsBlock(rb: u32, j0: u32, nGates: u32, gh: u32) -> array<vec4f, 32
 // SwiftShader would keep it in memory and takes the 8-row block (docs/performance.md).
 fn forwardWide(row0: u32, s: u32, ob: u32, p: u32) {
   let H = params.H;
-  let gh = GATES * H; // U's row stride
-  let nGates = REC_GATES;
-  let o = gateOffsets(nGates);
   let j0 = 4u * p;
   let ju = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(H - 1u));
   let h0 = ob * RNN_ROW_BLOCK_WIDE * H;
   var acc = array<vec4f, 4u * RNN_ROW_BLOCK_WIDE>();
   for (var k = 0u; k < H; k++) {
-    let g = quadGates(k, ju, o, gh);
+    let g = quadGates(k, ju);
     for (var q = 0u; q < RNN_ROW_BLOCK_WIDE; q++) {
       let x = vec4f(hSh[h0 + q * H + k]);
       acc[4u * q] = fma(x, g.u0, acc[4u * q]);
@@ -215,7 +190,7 @@ fn forwardWide(row0: u32, s: u32, ob: u32, p: u32) {
       acc[4u * q + 3u] = fma(x, g.u3, acc[4u * q + 3u]);
     }
   }
-  let m = select(vec4f(0.0), vec4f(1.0), vec4<bool>(true, nGates > 1u, nGates > 2u, nGates > 3u));
+  let m = select(vec4f(0.0), vec4f(1.0), gateLanes(REC_GATES));
   for (var q = 0u; q < RNN_ROW_BLOCK_WIDE; q++) {
     let r = ob * RNN_ROW_BLOCK_WIDE + q;
     for (var u = 0u; u < 4u; u++) {
@@ -247,21 +222,20 @@ fn forwardTasks() -> u32 {
 }
 
 fn forwardTile(row0: u32, s: u32, ob: u32, p: u32) -> ForwardTile {
-  let gh = GATES * params.H; // U's row stride
   var t: ForwardTile;
   if (STAGED) {
     t.r0 = ob * RNN_ROW_BLOCK;
     t.j0 = 4u * p;
     t.nRows = RNN_ROW_BLOCK;
     t.nUnits = min(4u, params.H - t.j0);
-    t.recs = recurrentDotsBlock(t.r0, t.j0, REC_GATES, gh);
+    t.recs = recurrentDotsBlock(t.r0, t.j0, REC_GATES);
   } else {
     t.r0 = p / params.H;
     t.j0 = p % params.H;
     t.nRows = 1u;
     t.nUnits = 1u;
     let b = row0 + t.r0;
-    if (b < params.B) { t.recs[0] = recurrentDots(b, s, t.j0, REC_GATES, gh); }
+    if (b < params.B) { t.recs[0] = recurrentDots(b, s, t.j0, REC_GATES); }
   }
   return t;
 }
@@ -332,11 +306,10 @@ fn blockBases(row0: u32, rb: u32, s: u32, stride: u32, off: u32) -> vec4u {
 // Σ_{c in [colStart, colEnd)} dG[base_q + c] · U[k0 + i, c] for the 8 rows q whose dG offsets are
 // ba (q = 0..3) and bb (q = 4..7) and the 8 units k0..k0+7 (clamped to H-1; the caller discards
 // those past H): element 2*q + i/4 of the result holds units 4*(i/4)..+3 of row q. U is read
-// transposed (recurrentKernelT, made once per step).
+// transposed (recurrentKernelT, made once per step), 8 units as 2 vec4s (k0 is a multiple of 8,
+// its rows are padded to a multiple of 8: units past H read padding, their results are dropped).
 fn dGDotUBlock(ba: vec4u, bb: vec4u, k0: u32, colStart: u32, colEnd: u32) -> array<vec4f, 16> {
-  let H = params.H;
-  let ki = min(vec4u(k0) + vec4u(0u, 1u, 2u, 3u), vec4u(H - 1u));
-  let kj = min(vec4u(k0) + vec4u(4u, 5u, 6u, 7u), vec4u(H - 1u));
+  let rv = utRowVec4s();
   var a00 = vec4f(0.0);
   var a01 = vec4f(0.0);
   var a10 = vec4f(0.0);
@@ -354,9 +327,9 @@ fn dGDotUBlock(ba: vec4u, bb: vec4u, k0: u32, colStart: u32, colEnd: u32) -> arr
   var a70 = vec4f(0.0);
   var a71 = vec4f(0.0);
   for (var c = colStart; c < colEnd; c++) {
-    let ub = c * H;
-    let u = vec4f(recurrentKernelT[ub + ki.x], recurrentKernelT[ub + ki.y], recurrentKernelT[ub + ki.z], recurrentKernelT[ub + ki.w]);
-    let v = vec4f(recurrentKernelT[ub + kj.x], recurrentKernelT[ub + kj.y], recurrentKernelT[ub + kj.z], recurrentKernelT[ub + kj.w]);
+    let ub = c * rv + k0 / 4u;
+    let u = recurrentKernelT[ub];
+    let v = recurrentKernelT[ub + 1u];
     let d0 = dG[ba.x + c];
     a00 += d0 * u;
     a01 += d0 * v;
@@ -396,13 +369,12 @@ fn dhFromDGWide(row0: u32, lid: u32, s: u32, stride: u32, off: u32, cols: u32, a
     var base = array<u32, RNN_ROW_BLOCK_WIDE>();
     for (var q = 0u; q < RNN_ROW_BLOCK_WIDE; q++) { base[q] = rowOf(min(row0 + r0 + q, last), s) * stride + off; }
     for (var k0 = lid * BKB; k0 < H; k0 += WG * BKB) {
-      let ki = min(vec4u(k0) + vec4u(0u, 1u, 2u, 3u), vec4u(H - 1u));
-      let kj = min(vec4u(k0) + vec4u(4u, 5u, 6u, 7u), vec4u(H - 1u));
+      let rv = utRowVec4s();
       var acc = array<vec4f, 2u * RNN_ROW_BLOCK_WIDE>();
       for (var c = 0u; c < cols; c++) {
-        let ub = c * H;
-        let u = vec4f(recurrentKernelT[ub + ki.x], recurrentKernelT[ub + ki.y], recurrentKernelT[ub + ki.z], recurrentKernelT[ub + ki.w]);
-        let v = vec4f(recurrentKernelT[ub + kj.x], recurrentKernelT[ub + kj.y], recurrentKernelT[ub + kj.z], recurrentKernelT[ub + kj.w]);
+        let ub = c * rv + k0 / 4u; // as in dGDotUBlock
+        let u = recurrentKernelT[ub];
+        let v = recurrentKernelT[ub + 1u];
         for (var q = 0u; q < RNN_ROW_BLOCK_WIDE; q++) {
           let d = vec4f(dG[base[q] + c]);
           acc[2u * q] = fma(d, u, acc[2u * q]);

@@ -162,7 +162,7 @@ fn stepDh(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li
       let c = c0 + i / RNN_STEP_DH_UNITS;
       let k = k0 + i % RNN_STEP_DH_UNITS;
       var v = 0.0;
-      if (c < gh && k < H) { v = recurrentKernelT[c * H + k]; }
+      if (c < gh && k < H) { v = lane(recurrentKernelT[c * utRowVec4s() + k / 4u], k % 4u); }
       psUT[i] = v;
     }
     workgroupBarrier();

@@ -35,10 +35,27 @@ export interface GemmSpec {
   entry?: string;
 }
 
-/** Records out [cols, rows] = xᵀ for x [rows, cols] (not differentiable; BPTT's copy of Uᵀ). */
-export async function transposeInto(g: Graph, prog: Program, x: Tensor, rows: number, cols: number, out: Tensor): Promise<void> {
-  if (x.size !== rows * cols || out.size !== rows * cols) throw new RangeError(`transpose: ${x.name} [${x.shape.join(', ')}] and ${out.name} [${out.shape.join(', ')}] are not ${rows}×${cols}`);
-  prog.dispatch(await g.kernel('matmul', 'transpose'), { transposeIn: x, transposeOut: out }, { rows, cols }, rows * cols);
+/**
+ * Records out [cols, outStride] = xᵀ for x [rows, cols] (not differentiable; BPTT's copy of Uᵀ).
+ * With outStride > rows each output row is padded; the padding is not written.
+ */
+export async function transposeInto(g: Graph, prog: Program, x: Tensor, rows: number, cols: number, out: Tensor, outStride = rows): Promise<void> {
+  if (x.size !== rows * cols || outStride < rows || out.size !== cols * outStride) {
+    throw new RangeError(`transpose: ${x.name} [${x.shape.join(', ')}] and ${out.name} [${out.shape.join(', ')}] are not ${rows}×${cols} and ${cols}×${outStride}`);
+  }
+  prog.dispatch(await g.kernel('matmul', 'transpose'), { transposeIn: x, transposeOut: out }, { rows, cols, outStride }, rows * cols);
+}
+
+/**
+ * Records out [rows, H, 4] = the recurrent kernel u [rows, G*H] (G ≤ 4 gate blocks) with the G
+ * gates of each unit side by side, zero-padded to 4 (not differentiable; the persistent forward
+ * kernels read one unit's gates as one vec4).
+ */
+export async function gatesByUnitInto(g: Graph, prog: Program, u: Tensor, rows: number, G: number, H: number, out: Tensor): Promise<void> {
+  if (!(G >= 1 && G <= 4) || u.size !== rows * G * H || out.size !== rows * H * 4) {
+    throw new RangeError(`gatesByUnit: ${u.name} [${u.shape.join(', ')}] and ${out.name} [${out.shape.join(', ')}] are not ${rows}×${G * H} (${G} gate blocks) and ${rows}×${H}×4`);
+  }
+  prog.dispatch(await g.kernel('matmul', 'gatesByUnit'), { transposeIn: u, transposeOut: out }, { rows, cols: H, outStride: G }, rows * H * 4);
 }
 
 const PLAIN = 0xffffffff; // `inner` for a plain row-major matrix (r / inner == 0)

@@ -11,7 +11,7 @@ import { cpuAdapter } from '../gpu/device';
 import type { Program } from '../gpu/program';
 import type { ParamValues } from '../gpu/shader';
 import { Tensor } from '../tensor';
-import { gemm, transposeInto } from './matmul';
+import { gatesByUnitInto, gemm, transposeInto } from './matmul';
 import { accumulateInto, sumRowsInto } from './reduce';
 import { maskMulInto } from './sequence';
 import { recordStepBackward, recordStepForward } from './rnn-step';
@@ -173,6 +173,13 @@ async function rnnForward(g: Graph, c: RnnCall): Promise<RnnSaved> {
   });
   // Unused read-only bindings get a placeholder (the pipeline constants say they are not read).
   const bindings: Record<string, Tensor> = { recurrentKernel: w.recurrentKernel, aux, hSeq, hLast, gates, bias: w.bias ?? w.recurrentKernel };
+  if (c.timeLoop === 'persistent') {
+    // U by unit [H, H, 4] for the persistent kernels: one vec4 load per unit's gates (a quarter
+    // of the loads, and CPU adapters pay per load; docs/performance.md); remade every step.
+    const UG = g.alloc([H, H, 4], 'rnn.recurrentGates');
+    await gatesByUnitInto(g, g.forward, w.recurrentKernel, H, GH / H, H, UG);
+    bindings.recurrentGates = UG;
+  }
   if (cell.saved) bindings[cell.saved] = extra!;
   if (cLast) bindings.cLast = cLast;
   await recordTimeLoop(g, g.forward, c, 'forward', bindings, c.constants);
@@ -204,9 +211,11 @@ async function rnnBackward(g: Graph, c: RnnCall, s: RnnSaved): Promise<void> {
     if (dCLast) bp.copy(dCLast, dcCarry);
     else bp.clear(dcCarry);
   }
-  // Uᵀ [GH, H] for dG·Uᵀ (an invocation's units are consecutive addresses); remade every step.
-  const UT = g.alloc([GH, H], 'rnn.recurrentKernelT');
-  await transposeInto(g, bp, w.recurrentKernel, H, GH, UT);
+  // Uᵀ [GH, HT] for dG·Uᵀ (an invocation's 8 units are consecutive addresses, read as 2 vec4s;
+  // rows padded to HT = H rounded up to 8); remade every step.
+  const HT = Math.ceil(H / 8) * 8;
+  const UT = g.alloc([GH, HT], 'rnn.recurrentKernelT');
+  await transposeInto(g, bp, w.recurrentKernel, H, GH, UT, HT);
   const bindings: Record<string, Tensor> = { recurrentKernelT: UT, aux: s.aux, dHSeq: dHSeq ?? w.recurrentKernel, dG, dhCarry, hSeq, gates: s.gates };
   if (c.cell.saved) bindings[c.cell.saved] = s.extra!;
   if (dcCarry) bindings.dcCarry = dcCarry;

@@ -10,7 +10,7 @@ import { expectClose } from '../helpers/compare';
 import { FORWARD, GRAD, EXACT } from '../helpers/tolerances';
 import { randomArray } from '../helpers/rng';
 import * as ref from '../reference/ops';
-import { matmul, gemm, gemmEntry, directSide, vecReadable } from '../../src/ops/matmul';
+import { matmul, gemm, gemmEntry, directSide, vecReadable, transposeInto, gatesByUnitInto } from '../../src/ops/matmul';
 import { activation, add, mul, sub, scale, biasAdd } from '../../src/ops/elementwise';
 import { sum, mean } from '../../src/ops/reduce';
 import { mse, accumulateScalar, accumulateMetric, regressionLoss, type LossKind } from '../../src/ops/loss';
@@ -23,6 +23,43 @@ const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return s;
 };
 
+
+describe('layout copies of a recurrent kernel (the RNN kernels read U through them)', () => {
+  it('transposeInto: Uᵀ with rows padded (the padding left alone), and unpadded', async () => {
+    const ctx = await gpuContext();
+    const g = new Graph(ctx, false);
+    const rows = 5, cols = 12, stride = 8;
+    const u = randomArray(rows * cols, 11);
+    const ut = input(g, [rows, cols], u);
+    const padded = input(g, [cols, stride], new Float64Array(cols * stride).fill(-7));
+    const plain = g.alloc([cols, rows], 'plain');
+    await transposeInto(g, g.forward, ut, rows, cols, padded, stride);
+    await transposeInto(g, g.forward, ut, rows, cols, plain);
+    const [p, q] = await run(g, padded, plain);
+    const want = new Float64Array(cols * stride).fill(-7);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) want[c * stride + r] = f32(u)[r * cols + c]!;
+    expectClose(p!, want, EXACT, 'padded Uᵀ');
+    expectClose(q!, want.filter((_, i) => i % stride < rows), EXACT, 'Uᵀ');
+    await expect(transposeInto(g, g.forward, ut, rows, cols, plain, rows - 1)).rejects.toThrow(/not 5×12 and 12×4/);
+    g.dispose();
+  });
+
+  for (const G of [1, 2, 3, 4]) {
+    it(`gatesByUnitInto, ${G} gate block(s): element (k*H + j)*4 + g = U[k, g*H + j], 0 past the gates`, async () => {
+      const ctx = await gpuContext();
+      const g = new Graph(ctx, false);
+      const rows = 3, H = 5;
+      const u = randomArray(rows * G * H, 20 + G);
+      const out = g.alloc([rows, H, 4], 'byUnit');
+      await gatesByUnitInto(g, g.forward, input(g, [rows, G * H], u), rows, G, H, out);
+      const [got] = await run(g, out);
+      const want = new Float64Array(rows * H * 4);
+      for (let k = 0; k < rows; k++) for (let j = 0; j < H; j++) for (let q = 0; q < G; q++) want[(k * H + j) * 4 + q] = f32(u)[k * G * H + q * H + j]!;
+      expectClose(got!, want, EXACT, 'U by unit');
+      g.dispose();
+    });
+  }
+});
 
 describe('matmul forward', () => {
   const cases: [number, number, number][] = [[1, 1, 1], [3, 5, 2], [5, 3, 65], [33, 17, 31], [65, 40, 3]];

@@ -52,7 +52,8 @@ describe('time-loop selection', () => {
       return n;
     };
     expect(await counts('auto')).toBe(await counts('persistent'));
-    expect(await counts('step')).toBe((await counts('persistent')) + T - 1);
+    // step: T dispatches; persistent: one chunk plus the copy of U by unit (gatesByUnit)
+    expect(await counts('step')).toBe((await counts('persistent')) + T - 2);
 
     const g = new Graph(ctx, false);
     const op = cfg('gru', false, 3);
