@@ -9,6 +9,7 @@
  * new device (`rnn.recover()` moves the models onto it: src/model/recover.ts).
  */
 
+import { throttleDawnPolling } from './dawn-poll';
 import { importAtRunTime } from './runtime-import';
 
 /** What the adapter says about itself (WebGPU `GPUAdapterInfo`), and which runtime found it. */
@@ -245,6 +246,7 @@ async function findGpuApi(opts: GpuOptions): Promise<{
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   }
   if (!dawnInstance) dawnInstance = mod.create([]);
+  throttleDawnPolling(proc.env); // the binding's busy polling would take a core from the kernels
   const fs = await importAtRunTime<typeof import('node:fs')>('node:fs');
   const quiet = icd && /lvp_icd/.test(icd) && !proc.env.WEBGPU_RNN_DAWN_STDERR ? <T>(start: () => T) => withoutNativeStderr(fs, start) : undefined;
   return { gpu: dawnInstance as GPU, runtime: 'node', ...(icd ? { icd } : {}), ...(quiet ? { quiet } : {}) };
