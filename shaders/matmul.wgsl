@@ -10,7 +10,7 @@
 // Entry points (src/ops/matmul.ts gemmEntry chooses): `matmul` — 32x32 outputs per 16x16
 // workgroup (2x2 per invocation), K staged 16 at a time through workgroup memory; `matmulDirect`
 // — a 4x4 block per invocation straight from global memory (no barriers); `matmulDirect8x8` — the
-// same with 8x8 blocks (both direct kernels read aligned, consecutive operand rows as vec4s through
+// same with 8x8 blocks (up to 64x64 per workgroup; both direct kernels read aligned, consecutive operand rows as vec4s through
 // a4 / b4 under the pipeline constants A_VEC / B_VEC). Each has a `…Bias` twin that adds bias[n]
 // to every row. `transpose` makes a transposed copy (BPTT reads Uᵀ so that an invocation's units
 // are consecutive addresses) and `gatesByUnit` U with each unit's gates side by side (the forward).
@@ -386,12 +386,17 @@ fn storeDirect8x8(gid: vec3u, acc: array<vec4f, 16>, bias0: vec4f, bias1: vec4f)
   }
 }
 
-@compute @workgroup_size(8, 8)
+// Invocations per workgroup along N and M of the 8x8 kernels (src/ops/matmul.ts direct8x8Workgroup
+// fits them to the product: full lanes, enough workgroups for every CPU thread).
+override GX8: u32 = 8u;
+override GY8: u32 = 8u;
+
+@compute @workgroup_size(GX8, GY8)
 fn matmulDirect8x8(@builtin(global_invocation_id) gid: vec3u) {
   storeDirect8x8(gid, directTile8x8(gid), vec4f(0.0), vec4f(0.0));
 }
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(GX8, GY8)
 fn matmulDirect8x8Bias(@builtin(global_invocation_id) gid: vec3u) {
   let n = min(vec4u(gid.x * 8u) + vec4u(0u, 1u, 2u, 3u), vec4u(params.N - 1u)) + vec4u(params.biasOff);
   let n1 = min(vec4u(gid.x * 8u) + vec4u(4u, 5u, 6u, 7u), vec4u(params.N - 1u)) + vec4u(params.biasOff);

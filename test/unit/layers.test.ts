@@ -199,7 +199,8 @@ describe('timeLoop: persistent or per-step kernels from the layer API', () => {
       await st.setWeights(await p.getWeights());
       const dp = (await p.trainingStepInfo([B, T, I], [B, 1])).dispatches;
       const ds = (await st.trainingStepInfo([B, T, I], [B, 1])).dispatches;
-      expect(ds - dp).toBe(T - 1 + (2 * T - 1)); // 1 persistent chunk each way → T forward, 2T backward
+      // persistent: 1 chunk each way plus the forward's copy of U by unit → step: T forward, 2T backward
+      expect(ds - dp).toBe(T - 2 + (2 * T - 1));
       await p.fit(x, y, { epochs: 1, batchSize: B });
       await st.fit(x, y, { epochs: 1, batchSize: B });
       const [wp, ws] = [await p.getWeights(), await st.getWeights()];

@@ -10,7 +10,7 @@ import { expectClose } from '../helpers/compare';
 import { FORWARD, GRAD, EXACT } from '../helpers/tolerances';
 import { randomArray } from '../helpers/rng';
 import * as ref from '../reference/ops';
-import { matmul, gemm, gemmEntry, directSide, vecReadable, transposeInto, gatesByUnitInto } from '../../src/ops/matmul';
+import { matmul, gemm, gemmEntry, directSide, direct8x8Workgroup, vecReadable, transposeInto, gatesByUnitInto } from '../../src/ops/matmul';
 import { activation, add, mul, sub, scale, biasAdd } from '../../src/ops/elementwise';
 import { sum, mean } from '../../src/ops/reduce';
 import { mse, accumulateScalar, accumulateMetric, regressionLoss, type LossKind } from '../../src/ops/loss';
@@ -101,15 +101,35 @@ describe('matmul backward', () => {
 });
 
 describe('gemmEntry: the kernel chosen by shape and adapter', () => {
-  it('GPUs: tiled for large products, direct 4x4 for skinny ones; CPUs: never tiled, 8x8 blocks for large products', () => {
+  it('GPUs: tiled for large products, direct 4x4 for skinny ones; CPUs: never tiled, 8x8 blocks unless M or N < 8', () => {
     expect(gemmEntry(128, 512, 3136, false, false)).toBe('matmul');
     expect(gemmEntry(3200, 512, 8, true, false)).toBe('matmulDirectBias');
     expect(gemmEntry(20, 80, 1568, false, false)).toBe('matmulDirect');
     expect(gemmEntry(128, 512, 3136, false, true)).toBe('matmulDirect8x8'); // LSTM(128) dU on a CPU adapter
     expect(gemmEntry(3200, 512, 8, true, true)).toBe('matmulDirect8x8Bias'); // the LSTM(128) input projection
-    expect(gemmEntry(8, 512, 3200, false, true)).toBe('matmulDirect'); // M < 64
-    expect(gemmEntry(64, 128, 500, false, true)).toBe('matmulDirect'); // 2 workgroups: too few for the CPU's threads
+    expect(gemmEntry(20, 80, 1568, false, true)).toBe('matmulDirect8x8'); // chapter LSTM(20) dU
+    expect(gemmEntry(1600, 20, 80, false, true)).toBe('matmulDirect8x8'); // ... its dX
+    expect(gemmEntry(1, 80, 1600, false, true)).toBe('matmulDirect'); // M < 8: an 8x8 block would be 7/8 idle
+    expect(gemmEntry(32, 1, 20, true, true)).toBe('matmulDirectBias'); // N < 8
     expect(gemmEntry(128, 128, 500, true, true)).toBe('matmulDirect8x8Bias');
+  });
+
+  it('8x8 workgroups: at most 64 invocations, blocks split evenly, ≥ 8 workgroups when the product has the blocks', () => {
+    expect(direct8x8Workgroup(128, 512)).toEqual([8, 8]); // LSTM(128) dU: 16 workgroups of 64x64
+    expect(direct8x8Workgroup(20, 80)).toEqual([5, 1]); // 10 blocks along N as 2 × 5, not 8 + 2
+    expect(direct8x8Workgroup(1600, 20)).toEqual([3, 20]);
+    expect(direct8x8Workgroup(1600, 80)).toEqual([5, 12]);
+    for (const M of [8, 9, 20, 64, 100, 333, 1600]) {
+      for (const N of [8, 20, 64, 80, 130, 512]) {
+        const [gx, gy] = direct8x8Workgroup(M, N);
+        const bx = Math.ceil(N / 8), by = Math.ceil(M / 8);
+        const groups = Math.ceil(bx / gx) * Math.ceil(by / gy);
+        expect(gx * gy, `${M}x${N}`).toBeLessThanOrEqual(64);
+        expect(gx, `${M}x${N}`).toBeLessThanOrEqual(8);
+        expect(gx * Math.ceil(bx / gx) - bx, `${M}x${N}: idle columns of invocations`).toBeLessThan(Math.ceil(bx / gx));
+        if (gy > 1) expect(groups, `${M}x${N}`).toBeGreaterThanOrEqual(8);
+      }
+    }
   });
 
   it('direct 4x4 workgroups: 8x8 invocations, or 4x4 for small products on CPU adapters (enough workgroups for the threads)', () => {
@@ -138,7 +158,7 @@ const ENTRIES = [['matmul', 'matmulBias'], ['matmulDirect', 'matmulDirectBias'],
 for (const [plain, withBias] of ENTRIES) {
   describe(`gemm kernel ${plain}: transposes, bias, accumulate, row views`, () => {
     // M and N divisible by 8: the direct kernels read op(A) (transA) and op(B) (!transB) as vec4s
-    for (const [M, K, N] of [[1, 1, 1], [5, 3, 65], [33, 17, 31], [65, 40, 3], [130, 9, 71], [8, 6, 16], [24, 5, 40]] as [number, number, number][]) {
+    for (const [M, K, N] of [[1, 1, 1], [5, 3, 65], [33, 17, 31], [65, 40, 3], [130, 9, 71], [8, 6, 16], [24, 5, 40], [20, 37, 80], [100, 9, 20]] as [number, number, number][]) {
       for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
         it(`M=${M} K=${K} N=${N} transA=${transA} transB=${transB}, + bias, accumulate`, async () => {
           const ctx = await gpuContext();
