@@ -4,8 +4,8 @@
  * and forecast plots to reports/chapter.html.
  *
  *   npm start                    the book's budget for the rows that fit in 5 minutes on a 2-core
- *                                machine with a software GPU (A–G and J: in the book's band), a
- *                                reduced one for the others; each row of the table says its budget
+ *                                machine with a software GPU (A–J: in the book's band), a reduced
+ *                                one for K–N; each row of the table says its budget
  *   npm start -- --full          the book's setup: 20 epochs, 7000 training series, batch 32
  *   npm start -- --only lstm,gru a subset (ids: naive linear rnn1 deep deepdense iter linear10
  *                                seq2vec vec2seq encdec seq2seq bn lncell lstm gru)
@@ -111,7 +111,7 @@ const EXPERIMENTS: Experiment[] = [
   },
   {
     id: 'seq2seq', name: 'H  Seq-to-seq SimpleRNN(20,20) → TD(Dense(10))', data: 'seq2seq', metric: 'valid last-step MSE', book: 0.0096, band: 0.012,
-    reduced: { epochs: 5, train: 3000 }, lr: 0.01,
+    reduced: FULL, lr: 0.01,
     build: () => rnn.sequential({ layers: [
       L.simpleRNN({ units: 20, returnSequences: true, inputShape: [null, 1] }),
       L.simpleRNN({ units: 20, returnSequences: true }),
@@ -120,7 +120,7 @@ const EXPERIMENTS: Experiment[] = [
   },
   {
     id: 'bn', name: 'I  Seq-to-seq + BatchNormalization', data: 'seq2seq', metric: 'valid last-step MSE', book: 0.0164, band: 0.022,
-    reduced: { epochs: 5, train: 3000 }, lr: 0.001,
+    reduced: FULL, lr: 0.001,
     build: () => rnn.sequential({ layers: [
       L.simpleRNN({ units: 20, returnSequences: true, inputShape: [null, 1] }),
       L.batchNormalization(),
