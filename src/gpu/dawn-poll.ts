@@ -13,10 +13,18 @@
  * from a 1 ms timer, so a long wait costs a few microseconds per millisecond and finishes at
  * most ~1 ms late. Every other callback goes to the original setImmediate untouched.
  * WEBGPU_RNN_DAWN_POLL=spin keeps the binding's own polling.
+ *
+ * The exception is work made of many small dispatches (noteSubmit): lavapipe hands every dispatch
+ * to its worker threads and back through futexes, and with ~1700 tiny dispatches per training
+ * step (a custom cell run step by step) that handoff sets the pace. It is about twice as fast
+ * while a core stays busy (no idle core to wake), so waits on such work poll back to back.
  */
 
 /** How long (ms) a wait polls back to back before it polls once per millisecond. */
 export const DAWN_POLL_SPIN_MS = 0.5;
+
+/** Compute dispatches in one submit from which waits on it poll back to back (noteSubmit). */
+export const DAWN_POLL_SPIN_DISPATCHES = 256;
 
 type Callback = (...args: unknown[]) => void;
 
@@ -31,11 +39,11 @@ export interface PollClock {
 
 /**
  * The scheduling rule, apart from the globals: schedule(poll, args) runs poll(...args) through
- * `immediate` during the first `spinMs` of a wait, else through `later`. A wait starts with the
+ * `immediate` during the first `spinMs` of a wait (or while `spinAlways()`), else through `later`. A wait starts with the
  * first poll scheduled while none is running and ends with a poll that does not re-arm itself
  * (the binding stops polling when nothing is pending).
  */
-export function pollScheduler(clock: PollClock, spinMs = DAWN_POLL_SPIN_MS): (poll: Callback, args: unknown[]) => unknown {
+export function pollScheduler(clock: PollClock, spinMs = DAWN_POLL_SPIN_MS, spinAlways: () => boolean = () => false): (poll: Callback, args: unknown[]) => unknown {
   let waitStart = -1; // clock time of the current wait's first poll; -1 between waits
   let rearmed = false;
   return (poll, args) => {
@@ -50,7 +58,7 @@ export function pollScheduler(clock: PollClock, spinMs = DAWN_POLL_SPIN_MS): (po
         if (!rearmed) waitStart = -1; // the last poll of this wait
       }
     };
-    return now - waitStart < spinMs ? clock.immediate(run) : clock.later(run);
+    return now - waitStart < spinMs || spinAlways() ? clock.immediate(run) : clock.later(run);
   };
 }
 
@@ -60,6 +68,15 @@ export function isDawnPoll(fn: unknown): fn is Callback {
 }
 
 let installed = false;
+let manyDispatches = false;
+
+/**
+ * Records how many compute dispatches the latest submit holds: from DAWN_POLL_SPIN_DISPATCHES on,
+ * waits poll back to back until a smaller submit is noted (see the top of this file).
+ */
+export function noteSubmit(dispatches: number): void {
+  manyDispatches = dispatches >= DAWN_POLL_SPIN_DISPATCHES;
+}
 const counts = { immediate: 0, later: 0 };
 
 /** How many of Dawn's polls this thread has run at once and from the timer since throttleDawnPolling (diagnostics, tests). */
@@ -79,7 +96,7 @@ export function throttleDawnPolling(env: Record<string, string | undefined>): bo
     now: () => performance.now(),
     immediate: (fn) => (counts.immediate++, immediate(fn)),
     later: (fn) => (counts.later++, setTimeout(fn, 1)),
-  });
+  }, DAWN_POLL_SPIN_MS, () => manyDispatches);
   const setImmediate = function setImmediate(fn: Callback, ...args: unknown[]): unknown {
     return isDawnPoll(fn) ? schedule(fn, args) : immediate(fn, ...args);
   };

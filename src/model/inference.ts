@@ -4,6 +4,7 @@
  * Totals buffer of its own, so it may run between training steps; predict's outputs are copied
  * into one buffer per output).
  */
+import { noteSubmit } from '../gpu/dawn-poll';
 import type { Context } from '../gpu/context';
 import { readback } from '../gpu/io';
 import type { HostTensor } from '../host';
@@ -39,6 +40,7 @@ export async function evaluateBatches(ctx: Context, plan: PlanFor, totals: Total
     const enc = dev.createCommandEncoder();
     p.graph.encode(enc);
     dev.queue.submit([enc.finish()]);
+    noteSubmit(p.graph.clears.dispatchCount + p.graph.forward.dispatchCount);
   }
   return logsFromSums(compiled, await totals.read(), n);
 }
@@ -80,6 +82,7 @@ export async function predictBatches(ctx: Context, plan: PlanFor, xs: HostTensor
         p.graph.encode(enc);
         p.outs.forEach((o, i) => enc.copyBufferToBuffer(o.buffer, o.byteOffset, results[i]!, (start - c0) * outRows[i]! * 4, rows * outRows[i]! * 4));
         dev.queue.submit([enc.finish()]);
+        noteSubmit(p.graph.clears.dispatchCount + p.graph.forward.dispatchCount);
       }
       const data = await readback(dev, ...results.map((r, i) => new Tensor(r, [(c1 - c0) * outRows[i]!], 0, false, `predictions ${i}`)));
       ctx.gpu.checkErrors();

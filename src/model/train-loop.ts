@@ -9,6 +9,7 @@
 import type { Context } from '../gpu/context';
 import type { ParamArena, Variable } from '../gpu/arena';
 import { readback, upload } from '../gpu/io';
+import { noteSubmit } from '../gpu/dawn-poll';
 import type { HostTensor } from '../host';
 import { MT19937 } from '../data/mt19937';
 import type { OptimizerState } from '../optim/optimizers';
@@ -177,6 +178,13 @@ export async function trainStep(target: StepTarget, batch: HostBatch): Promise<v
   opt.program.encode(enc);
   opt.prepareStep(); // this step's learning rate: one queue.writeBuffer, ordered before the submit
   dev.queue.submit([enc.finish()]);
+  noteSubmit(stepDispatches(plan, opt));
+}
+
+/** Compute dispatches of one training step (forward, backward, optimizer). */
+function stepDispatches(plan: Plan, opt: OptimizerState): number {
+  const g = plan.graph;
+  return g.clears.dispatchCount + g.forward.dispatchCount + g.backwardProgram.dispatchCount + opt.program.dispatchCount;
 }
 
 /** The loss's gradients of `vars` on a batch: the train plan's forward and backward, no update; one readback. */
@@ -198,7 +206,7 @@ export async function gradientsOf(target: StepTarget, batch: HostBatch, vars: re
 export function trainStepInfo(plan: Plan, opt: OptimizerState): TrainingStepInfo {
   const g = plan.graph;
   return {
-    dispatches: g.clears.dispatchCount + g.forward.dispatchCount + g.backwardProgram.dispatchCount + opt.program.dispatchCount,
+    dispatches: stepDispatches(plan, opt),
     savedBytes: g.savedBytes(),
     submits: 1,
   };

@@ -1,12 +1,13 @@
 /**
  * Dawn's busy polling throttled (src/gpu/dawn-poll.ts): the scheduling rule with a fake clock,
  * which callbacks count as Dawn's, and, on the real device, that a long GPU wait polls about once
- * per millisecond instead of back to back while other setImmediate callbacks are untouched.
+ * per millisecond instead of back to back (unless the last submit held many dispatches) while
+ * other setImmediate callbacks are untouched.
  */
 import { describe, it, expect } from 'vitest';
 import { promisify } from 'node:util';
 import { gpuContext, input, Graph } from '../helpers/gpu';
-import { pollScheduler, isDawnPoll, dawnPollCounts, DAWN_POLL_SPIN_MS } from '../../src/gpu/dawn-poll';
+import { pollScheduler, isDawnPoll, dawnPollCounts, noteSubmit, DAWN_POLL_SPIN_MS, DAWN_POLL_SPIN_DISPATCHES } from '../../src/gpu/dawn-poll';
 import { readback } from '../../src/gpu/io';
 import { gemm } from '../../src/ops/matmul';
 
@@ -46,6 +47,20 @@ describe('Dawn poll throttling', () => {
     step(0.25);
     expect(queue).toHaveLength(0);
     expect(log.slice(4)).toEqual(['immediate@2', 'immediate@2.25', 'immediate@2.5']);
+  });
+
+  it('polls back to back for as long as spinAlways() says (a submit of many small dispatches)', () => {
+    const { clock, log, step } = fakeClock();
+    let many = true;
+    const schedule = pollScheduler(clock, 1, () => many);
+    let pending = 4;
+    const poll = () => { if (--pending > 0) schedule(poll, []); };
+    schedule(poll, []);
+    step(2); // t = 2: past the spin budget, still at once
+    many = false;
+    step(2); // t = 4: now the timer
+    step(2);
+    expect(log).toEqual(['immediate@0', 'immediate@2', 'later@4', 'later@6']);
   });
 
   it('a poll that throws still ends its wait', () => {
@@ -103,6 +118,19 @@ describe('Dawn poll throttling', () => {
     // back to back, a wait polls every few microseconds; throttled, about once per millisecond
     // plus the spin budget's polls
     expect(polls).toBeLessThan(waitMs + 500);
+
+    // after a submit of many dispatches (noteSubmit), the same wait polls back to back
+    noteSubmit(DAWN_POLL_SPIN_DISPATCHES);
+    try {
+      const enc2 = ctx.device.createCommandEncoder();
+      g.encode(enc2);
+      const mid = dawnPollCounts();
+      ctx.device.queue.submit([enc2.finish()]);
+      await readback(ctx.device, c);
+      expect(dawnPollCounts().later - mid.later).toBe(0);
+    } finally {
+      noteSubmit(0);
+    }
     g.dispose();
   });
 });
