@@ -81,6 +81,7 @@ function header(g: CellGraph, l: CellLayout, o: StepGen['o']): void {
   o.line('@group(0) @binding(8) var<storage, read_write> dsaved: array<f32>;    // [B, T, DW]');
   o.line('@group(0) @binding(9) var<storage, read_write> carry: array<f32>;     // state gradients, output gradient');
   o.line(`@group(0) @binding(18) var<storage, read_write> dxin: array<f32>;    // [B, T, ${g.inputSize}] dx +=`);
+  o.line('@group(0) @binding(19) var<storage, read_write> partials: array<vec4f>; // cellParamGrads → cellParamSums: [tasks, WG, PT/4]');
   for (const w of l.params.weights) o.line(`@group(0) @binding(${20 + w}) var<storage, read_write> wg${w}: array<f32>; // d w${w} +=`);
   o.line('');
   o.line('fn rowOf(b: u32, s: u32) -> u32 { return b * params.T + s; }');
@@ -134,21 +135,33 @@ function header(g: CellGraph, l: CellLayout, o: StepGen['o']): void {
 function paramGrads(gen: StepGen): void {
   const { g, l, o } = gen;
   const lanes = ['x', 'y', 'z', 'w'];
-  const widest = Math.max(...l.params.kernel.map((e) => e.jBlock));
+  const tile = paramTileFloats(l);
   o.line('');
   o.line('// After BPTT: the weight gradients that are sums over every row and step (biases, gamma, beta and, on CPU');
-  o.line('// adapters, the matmul weights). Workgroup `task` sums one tile of a gradient (rows k0.., columns j0.. of');
-  o.line('// an outer product Σ_r A[r, k]·dY[r, j], or columns j0.. of a column sum): its lanes take a row each in');
-  o.line('// turn, the tile in registers, then the lanes\' tiles are summed through `red` in lane order and added to');
-  o.line('// the gradient. No two workgroups add to the same element: no atomics, the same order every run.');
-  o.line(`var<workgroup> red: array<f32, WG * ${u(widest)}>; // one row of every lane's tile`);
+  o.line('// adapters, the matmul weights), in two dispatches without barriers. cellParamGrads: workgroup `task` sums');
+  o.line('// one tile of a gradient (rows k0.., columns j0.. of an outer product Σ_r A[r, k]·dY[r, j], or columns j0.. of');
+  o.line('// a column sum): its lanes take a row each in turn, the tile in registers, and store it in `partials`.');
+  o.line('// cellParamSums: the lanes\' tiles of each task summed in lane order and added to the gradient. No two');
+  o.line('// workgroups add to the same element: no atomics, the same order every run. (With a barrier between the');
+  o.line('// two, lavapipe compiled the kernel as a coroutine, and LLVM took over a minute to build its frame.)');
+  o.line(`const PT = ${u(tile)}; // floats of a lane's tile in partials (a multiple of 4)`);
   o.line('@compute @workgroup_size(WG)');
   o.line('fn cellParamGrads(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {');
   o.line('  let task = wid.y * nwg.x + wid.x;');
   o.line('  let rows = params.B * params.T;');
+  o.line('  let at4 = (task * WG + lid) * (PT / 4u); // this lane\'s tile in partials, as vec4s');
   o.depth = 1;
+  const terms = l.params.kernel;
+  // the task's tile (k0, j0) in both kernels
+  const tileStart = (kBlocks: number, KB: number, jBlocks: number, JB: number, tk: string): { k0: string; j0: string } => {
+    const k0 = kBlocks > 1 ? 'k0' : '0u';
+    const j0 = jBlocks > 1 ? 'j0' : '0u';
+    if (kBlocks > 1) o.line(`let k0 = ${jBlocks > 1 ? `(${tk} / ${u(jBlocks)})` : tk} * ${u(KB)};`);
+    if (jBlocks > 1) o.line(`let j0 = ${kBlocks > 1 ? `(${tk} % ${u(jBlocks)})` : tk} * ${u(JB)};`);
+    return { k0, j0 };
+  };
   let base = 0;
-  l.params.kernel.forEach(({ term: t, kBlock: KB, kBlocks, jBlock: JB, jBlocks }, ti) => {
+  terms.forEach(({ term: t, kBlock: KB, kBlocks, jBlock: JB, jBlocks }, ti) => {
     const tasks = kBlocks * jBlocks;
     if (ti) o.depth--;
     o.line(`${ti ? '} else ' : ''}if (task < ${u(base + tasks)}) {`);
@@ -164,10 +177,7 @@ function paramGrads(gen: StepGen): void {
     } else {
       o.line(`// w${t.weight}[${t.offset}..${t.offset + N}) += Σ_r ${t.col === 'grad' ? `dn${t.node}` : `dn${t.node} ⊙ its input`}[r, j], j in j0..j0+${JB}`);
     }
-    const k0 = kBlocks > 1 ? 'k0' : '0u';
-    const j0 = jBlocks > 1 ? 'j0' : '0u';
-    if (kBlocks > 1) o.line(`let k0 = ${jBlocks > 1 ? `(${tk} / ${u(jBlocks)})` : tk} * ${u(KB)};`);
-    if (jBlocks > 1) o.line(`let j0 = ${kBlocks > 1 ? `(${tk} % ${u(jBlocks)})` : tk} * ${u(JB)};`);
+    const { k0, j0 } = tileStart(kBlocks, KB, jBlocks, JB, tk);
     // a clamped index: constant when the term is one block
     const idx = (start: string, i: number, n: number) => (start === '0u' ? u(Math.min(i, n - 1)) : `min(${start} + ${u(i)}, ${u(n - 1)})`);
     for (let q = 0; q < KB; q++) for (let c = 0; c < JB / 4; c++) o.line(`var a${q}_${c} = vec4f(0.0);`);
@@ -184,23 +194,55 @@ function paramGrads(gen: StepGen): void {
       for (let c = 0; c < JB / 4; c++) o.line(`a${q}_${c} += ${t.kind === 'outer' ? `x${q} * ` : ''}d${c};`);
     }
     o.close();
-    for (let q = 0; q < KB; q++) {
-      for (let c = 0; c < JB; c++) o.line(`red[lid * ${u(JB)} + ${u(c)}] = a${q}_${c >> 2}.${lanes[c & 3]};`);
-      o.line('workgroupBarrier();');
-      o.open(`for (var i = lid; i < ${u(JB)}; i += WG)`);
-      o.line('var s = 0.0;');
-      o.line(`for (var m = 0u; m < WG; m++) { s += red[m * ${u(JB)} + i]; }`);
-      const kq = k0 === '0u' ? u(q) : `${k0} + ${u(q)}`;
-      const jc = j0 === '0u' ? 'i' : `${j0} + i`;
-      const conds = [...(k0 === '0u' ? [] : [`${kq} < ${u(K)}`]), `${jc} < ${u(N)}`];
-      o.line(`if (${conds.join(' && ')}) { wg${t.weight}[${at(K > 1 ? `(${kq}) * ${u(N)}` : '', t.offset, jc)}] += s; }`);
-      o.close();
-      o.line('workgroupBarrier();');
-    }
+    for (let q = 0; q < KB; q++) for (let c = 0; c < JB / 4; c++) o.line(`partials[${at('at4', (q * JB) / 4 + c, '0u')}] = a${q}_${c};`);
   });
-  o.close();
+  o.depth--;
+  o.line('}');
   o.depth = 0;
   o.line('}');
+  o.line('');
+  o.line('// Element i of a lane\'s tile in partials (scalar reads of the vec4 scratch).');
+  o.line('fn partial(i: u32) -> f32 {');
+  o.line('  let v = partials[i / 4u];');
+  o.line('  let e = i % 4u;');
+  o.line('  return select(select(select(v.w, v.z, e == 2u), v.y, e == 1u), v.x, e == 0u);');
+  o.line('}');
+  o.line('');
+  o.line('@compute @workgroup_size(WG)');
+  o.line('fn cellParamSums(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {');
+  o.line('  let task = wid.y * nwg.x + wid.x;');
+  o.line('  let first = task * WG * PT; // the task\'s lane tiles in partials, lane after lane');
+  o.depth = 1;
+  base = 0;
+  terms.forEach(({ term: t, kBlock: KB, kBlocks, jBlock: JB, jBlocks }, ti) => {
+    const tasks = kBlocks * jBlocks;
+    if (ti) o.depth--;
+    o.line(`${ti ? '} else ' : ''}if (task < ${u(base + tasks)}) {`);
+    o.depth++;
+    const tk = base ? `(task - ${u(base)})` : 'task';
+    base += tasks;
+    const [K, N] = t.kind === 'outer' ? [t.K, t.N] : [1, t.width];
+    const { k0, j0 } = tileStart(kBlocks, KB, jBlocks, JB, tk);
+    o.open(`for (var i = lid; i < ${u(KB * JB)}; i += WG)`);
+    o.line('var s = 0.0;');
+    o.line('for (var m = 0u; m < WG; m++) { s += partial(first + m * PT + i); }');
+    o.line(`let q = i / ${u(JB)};`);
+    o.line(`let c = i % ${u(JB)};`);
+    const kq = k0 === '0u' ? 'q' : `${k0} + q`;
+    const jc = j0 === '0u' ? 'c' : `${j0} + c`;
+    const conds = [...(k0 === '0u' ? [] : [`${kq} < ${u(K)}`]), `${jc} < ${u(N)}`];
+    o.line(`if (${conds.join(' && ')}) { wg${t.weight}[${at(K > 1 ? `(${kq}) * ${u(N)}` : '', t.offset, jc)}] += s; }`);
+    o.close();
+  });
+  o.depth--;
+  o.line('}');
+  o.depth = 0;
+  o.line('}');
+}
+
+/** Floats of cellParamGrads' largest tile (each lane's share of `partials`), a multiple of 4. */
+export function paramTileFloats(l: CellLayout): number {
+  return Math.max(4, ...l.params.kernel.map((e) => Math.ceil((e.kBlock * e.jBlock) / 4) * 4));
 }
 
 function entry(o: StepGen['o'], name: string): void {

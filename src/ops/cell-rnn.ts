@@ -18,7 +18,7 @@ import { maskMulInto } from './sequence';
 import { timeChunks, RNN_WORKGROUP, RNN_WORKGROUP_CPU, type PersistentLayoutOption } from './rnn-tuning';
 import { traceCell, type CellGraph, type TraceableCell } from './cell-graph';
 import { SMALL_OUTER, PARAM_TILE, type CellLayout } from './cell-layout';
-import { cellParamNames, generateCell, type CellKernelMode } from './cell-codegen';
+import { cellParamNames, generateCell, paramTileFloats, type CellKernelMode } from './cell-codegen';
 import { rowKernelsFit } from './cell-rows';
 
 /** A cell compiled for one input width (and weight shapes). */
@@ -264,8 +264,8 @@ interface GradBuffers {
 
 /**
  * After BPTT: every weight's gradient as sums over all B·T rows of the saved values and gradients
- * — one dispatch of the generated cellParamGrads for the biases, gamma, beta and small matmul
- * weights, a GEMM (dW += Aᵀ·dY) for each bigger matmul weight — and the input's gradient
+ * — two dispatches of the generated cellParamGrads / cellParamSums for the biases, gamma, beta and
+ * small matmul weights, a GEMM (dW += Aᵀ·dY) for each bigger matmul weight — and the input's gradient
  * (dX += dProj·Wᵀ, plus what x_t received inside the kernel).
  */
 async function weightAndInputGrads(g: Graph, cc: CompiledCell, b: GradBuffers): Promise<void> {
@@ -275,14 +275,19 @@ async function weightAndInputGrads(g: Graph, cc: CompiledCell, b: GradBuffers): 
   const P = cg.projWidth, I = cg.inputSize;
   const plan = l.params;
   if (plan.weights.some((i) => b.weights[i]!.requiresGrad)) {
-    // at most 64 lanes: its workgroup memory (WG × a tile's row) stays far below the 16 KiB limit
-    const k = await g.ctx.shaders.kernel(cc.module, 'cellParamGrads', { WG: Math.min(b.workgroup, 64) });
+    // at most 64 lanes (partials: every lane's tile of every task)
+    const WG = Math.min(b.workgroup, 64);
+    const k = await g.ctx.shaders.kernel(cc.module, 'cellParamGrads', { WG });
+    const ks = await g.ctx.shaders.kernel(cc.module, 'cellParamSums', { WG });
     const grads: Record<string, Tensor> = {};
     for (const i of plan.weights) {
       const w = b.weights[i]!;
       grads[`wg${i}`] = w.requiresGrad ? g.grad(w) : g.alloc([w.size], `${cg.name}/unused gradient`);
     }
-    bp.dispatch(k, k.ownBindings({ ...b.bindings, dsaved: b.dsaved, ...grads }), b.params, k.groupsFor(plan.total * k.invocations));
+    const partials = g.alloc([plan.total * WG * paramTileFloats(l)], `${cg.name}/weight-gradient tiles`);
+    const all = { ...b.bindings, dsaved: b.dsaved, partials, ...grads };
+    bp.dispatch(k, k.ownBindings(all), b.params, k.groupsFor(plan.total * k.invocations));
+    bp.dispatch(ks, ks.ownBindings(all), {}, ks.groupsFor(plan.total * ks.invocations)); // (no params)
   }
   const dview = (col: number): MatView => ({ t: b.dsaved, off: col, rowStride: Math.max(1, l.gradWidth) });
   /** All steps' values of a node as a [B·T, width] view. */

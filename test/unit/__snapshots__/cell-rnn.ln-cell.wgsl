@@ -56,6 +56,7 @@ const DW = 62u; // floats per row and step of dsaved
 @group(0) @binding(8) var<storage, read_write> dsaved: array<f32>;    // [B, T, DW]
 @group(0) @binding(9) var<storage, read_write> carry: array<f32>;     // state gradients, output gradient
 @group(0) @binding(18) var<storage, read_write> dxin: array<f32>;    // [B, T, 1] dx +=
+@group(0) @binding(19) var<storage, read_write> partials: array<vec4f>; // cellParamGrads → cellParamSums: [tasks, WG, PT/4]
 @group(0) @binding(20) var<storage, read_write> wg0: array<f32>; // d w0 +=
 @group(0) @binding(21) var<storage, read_write> wg1: array<f32>; // d w1 +=
 @group(0) @binding(22) var<storage, read_write> wg2: array<f32>; // d w2 +=
@@ -1079,15 +1080,18 @@ fn cellBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
 }
 
 // After BPTT: the weight gradients that are sums over every row and step (biases, gamma, beta and, on CPU
-// adapters, the matmul weights). Workgroup `task` sums one tile of a gradient (rows k0.., columns j0.. of
-// an outer product Σ_r A[r, k]·dY[r, j], or columns j0.. of a column sum): its lanes take a row each in
-// turn, the tile in registers, then the lanes' tiles are summed through `red` in lane order and added to
-// the gradient. No two workgroups add to the same element: no atomics, the same order every run.
-var<workgroup> red: array<f32, WG * 20u>; // one row of every lane's tile
+// adapters, the matmul weights), in two dispatches without barriers. cellParamGrads: workgroup `task` sums
+// one tile of a gradient (rows k0.., columns j0.. of an outer product Σ_r A[r, k]·dY[r, j], or columns j0.. of
+// a column sum): its lanes take a row each in turn, the tile in registers, and store it in `partials`.
+// cellParamSums: the lanes' tiles of each task summed in lane order and added to the gradient. No two
+// workgroups add to the same element: no atomics, the same order every run. (With a barrier between the
+// two, lavapipe compiled the kernel as a coroutine, and LLVM took over a minute to build its frame.)
+const PT = 200u; // floats of a lane's tile in partials (a multiple of 4)
 @compute @workgroup_size(WG)
 fn cellParamGrads(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let task = wid.y * nwg.x + wid.x;
   let rows = params.B * params.T;
+  let at4 = (task * WG + lid) * (PT / 4u); // this lane's tile in partials, as vec4s
   if (task < 1u) {
     // w0[1, 20] (at 0) += Σ_r n0[r, k]·dn3[r, j], k in k0..k0+1, j in j0..j0+20
     var a0_0 = vec4f(0.0);
@@ -1110,33 +1114,11 @@ fn cellParamGrads(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
       a0_3 += x0 * d3;
       a0_4 += x0 * d4;
     }
-    red[lid * 20u + 0u] = a0_0.x;
-    red[lid * 20u + 1u] = a0_0.y;
-    red[lid * 20u + 2u] = a0_0.z;
-    red[lid * 20u + 3u] = a0_0.w;
-    red[lid * 20u + 4u] = a0_1.x;
-    red[lid * 20u + 5u] = a0_1.y;
-    red[lid * 20u + 6u] = a0_1.z;
-    red[lid * 20u + 7u] = a0_1.w;
-    red[lid * 20u + 8u] = a0_2.x;
-    red[lid * 20u + 9u] = a0_2.y;
-    red[lid * 20u + 10u] = a0_2.z;
-    red[lid * 20u + 11u] = a0_2.w;
-    red[lid * 20u + 12u] = a0_3.x;
-    red[lid * 20u + 13u] = a0_3.y;
-    red[lid * 20u + 14u] = a0_3.z;
-    red[lid * 20u + 15u] = a0_3.w;
-    red[lid * 20u + 16u] = a0_4.x;
-    red[lid * 20u + 17u] = a0_4.y;
-    red[lid * 20u + 18u] = a0_4.z;
-    red[lid * 20u + 19u] = a0_4.w;
-    workgroupBarrier();
-    for (var i = lid; i < 20u; i += WG) {
-      var s = 0.0;
-      for (var m = 0u; m < WG; m++) { s += red[m * 20u + i]; }
-      if (i < 20u) { wg0[i] += s; }
-    }
-    workgroupBarrier();
+    partials[at4] = a0_0;
+    partials[at4 + 1u] = a0_1;
+    partials[at4 + 2u] = a0_2;
+    partials[at4 + 3u] = a0_3;
+    partials[at4 + 4u] = a0_4;
   } else if (task < 3u) {
     // w1[20, 20] (at 0) += Σ_r n2[r, k]·dn3[r, j], k in k0..k0+10, j in j0..j0+20
     let k0 = (task - 1u) * 10u;
@@ -1259,276 +1241,56 @@ fn cellParamGrads(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
       a9_3 += x9 * d3;
       a9_4 += x9 * d4;
     }
-    red[lid * 20u + 0u] = a0_0.x;
-    red[lid * 20u + 1u] = a0_0.y;
-    red[lid * 20u + 2u] = a0_0.z;
-    red[lid * 20u + 3u] = a0_0.w;
-    red[lid * 20u + 4u] = a0_1.x;
-    red[lid * 20u + 5u] = a0_1.y;
-    red[lid * 20u + 6u] = a0_1.z;
-    red[lid * 20u + 7u] = a0_1.w;
-    red[lid * 20u + 8u] = a0_2.x;
-    red[lid * 20u + 9u] = a0_2.y;
-    red[lid * 20u + 10u] = a0_2.z;
-    red[lid * 20u + 11u] = a0_2.w;
-    red[lid * 20u + 12u] = a0_3.x;
-    red[lid * 20u + 13u] = a0_3.y;
-    red[lid * 20u + 14u] = a0_3.z;
-    red[lid * 20u + 15u] = a0_3.w;
-    red[lid * 20u + 16u] = a0_4.x;
-    red[lid * 20u + 17u] = a0_4.y;
-    red[lid * 20u + 18u] = a0_4.z;
-    red[lid * 20u + 19u] = a0_4.w;
-    workgroupBarrier();
-    for (var i = lid; i < 20u; i += WG) {
-      var s = 0.0;
-      for (var m = 0u; m < WG; m++) { s += red[m * 20u + i]; }
-      if (k0 + 0u < 20u && i < 20u) { wg1[(k0 + 0u) * 20u + i] += s; }
-    }
-    workgroupBarrier();
-    red[lid * 20u + 0u] = a1_0.x;
-    red[lid * 20u + 1u] = a1_0.y;
-    red[lid * 20u + 2u] = a1_0.z;
-    red[lid * 20u + 3u] = a1_0.w;
-    red[lid * 20u + 4u] = a1_1.x;
-    red[lid * 20u + 5u] = a1_1.y;
-    red[lid * 20u + 6u] = a1_1.z;
-    red[lid * 20u + 7u] = a1_1.w;
-    red[lid * 20u + 8u] = a1_2.x;
-    red[lid * 20u + 9u] = a1_2.y;
-    red[lid * 20u + 10u] = a1_2.z;
-    red[lid * 20u + 11u] = a1_2.w;
-    red[lid * 20u + 12u] = a1_3.x;
-    red[lid * 20u + 13u] = a1_3.y;
-    red[lid * 20u + 14u] = a1_3.z;
-    red[lid * 20u + 15u] = a1_3.w;
-    red[lid * 20u + 16u] = a1_4.x;
-    red[lid * 20u + 17u] = a1_4.y;
-    red[lid * 20u + 18u] = a1_4.z;
-    red[lid * 20u + 19u] = a1_4.w;
-    workgroupBarrier();
-    for (var i = lid; i < 20u; i += WG) {
-      var s = 0.0;
-      for (var m = 0u; m < WG; m++) { s += red[m * 20u + i]; }
-      if (k0 + 1u < 20u && i < 20u) { wg1[(k0 + 1u) * 20u + i] += s; }
-    }
-    workgroupBarrier();
-    red[lid * 20u + 0u] = a2_0.x;
-    red[lid * 20u + 1u] = a2_0.y;
-    red[lid * 20u + 2u] = a2_0.z;
-    red[lid * 20u + 3u] = a2_0.w;
-    red[lid * 20u + 4u] = a2_1.x;
-    red[lid * 20u + 5u] = a2_1.y;
-    red[lid * 20u + 6u] = a2_1.z;
-    red[lid * 20u + 7u] = a2_1.w;
-    red[lid * 20u + 8u] = a2_2.x;
-    red[lid * 20u + 9u] = a2_2.y;
-    red[lid * 20u + 10u] = a2_2.z;
-    red[lid * 20u + 11u] = a2_2.w;
-    red[lid * 20u + 12u] = a2_3.x;
-    red[lid * 20u + 13u] = a2_3.y;
-    red[lid * 20u + 14u] = a2_3.z;
-    red[lid * 20u + 15u] = a2_3.w;
-    red[lid * 20u + 16u] = a2_4.x;
-    red[lid * 20u + 17u] = a2_4.y;
-    red[lid * 20u + 18u] = a2_4.z;
-    red[lid * 20u + 19u] = a2_4.w;
-    workgroupBarrier();
-    for (var i = lid; i < 20u; i += WG) {
-      var s = 0.0;
-      for (var m = 0u; m < WG; m++) { s += red[m * 20u + i]; }
-      if (k0 + 2u < 20u && i < 20u) { wg1[(k0 + 2u) * 20u + i] += s; }
-    }
-    workgroupBarrier();
-    red[lid * 20u + 0u] = a3_0.x;
-    red[lid * 20u + 1u] = a3_0.y;
-    red[lid * 20u + 2u] = a3_0.z;
-    red[lid * 20u + 3u] = a3_0.w;
-    red[lid * 20u + 4u] = a3_1.x;
-    red[lid * 20u + 5u] = a3_1.y;
-    red[lid * 20u + 6u] = a3_1.z;
-    red[lid * 20u + 7u] = a3_1.w;
-    red[lid * 20u + 8u] = a3_2.x;
-    red[lid * 20u + 9u] = a3_2.y;
-    red[lid * 20u + 10u] = a3_2.z;
-    red[lid * 20u + 11u] = a3_2.w;
-    red[lid * 20u + 12u] = a3_3.x;
-    red[lid * 20u + 13u] = a3_3.y;
-    red[lid * 20u + 14u] = a3_3.z;
-    red[lid * 20u + 15u] = a3_3.w;
-    red[lid * 20u + 16u] = a3_4.x;
-    red[lid * 20u + 17u] = a3_4.y;
-    red[lid * 20u + 18u] = a3_4.z;
-    red[lid * 20u + 19u] = a3_4.w;
-    workgroupBarrier();
-    for (var i = lid; i < 20u; i += WG) {
-      var s = 0.0;
-      for (var m = 0u; m < WG; m++) { s += red[m * 20u + i]; }
-      if (k0 + 3u < 20u && i < 20u) { wg1[(k0 + 3u) * 20u + i] += s; }
-    }
-    workgroupBarrier();
-    red[lid * 20u + 0u] = a4_0.x;
-    red[lid * 20u + 1u] = a4_0.y;
-    red[lid * 20u + 2u] = a4_0.z;
-    red[lid * 20u + 3u] = a4_0.w;
-    red[lid * 20u + 4u] = a4_1.x;
-    red[lid * 20u + 5u] = a4_1.y;
-    red[lid * 20u + 6u] = a4_1.z;
-    red[lid * 20u + 7u] = a4_1.w;
-    red[lid * 20u + 8u] = a4_2.x;
-    red[lid * 20u + 9u] = a4_2.y;
-    red[lid * 20u + 10u] = a4_2.z;
-    red[lid * 20u + 11u] = a4_2.w;
-    red[lid * 20u + 12u] = a4_3.x;
-    red[lid * 20u + 13u] = a4_3.y;
-    red[lid * 20u + 14u] = a4_3.z;
-    red[lid * 20u + 15u] = a4_3.w;
-    red[lid * 20u + 16u] = a4_4.x;
-    red[lid * 20u + 17u] = a4_4.y;
-    red[lid * 20u + 18u] = a4_4.z;
-    red[lid * 20u + 19u] = a4_4.w;
-    workgroupBarrier();
-    for (var i = lid; i < 20u; i += WG) {
-      var s = 0.0;
-      for (var m = 0u; m < WG; m++) { s += red[m * 20u + i]; }
-      if (k0 + 4u < 20u && i < 20u) { wg1[(k0 + 4u) * 20u + i] += s; }
-    }
-    workgroupBarrier();
-    red[lid * 20u + 0u] = a5_0.x;
-    red[lid * 20u + 1u] = a5_0.y;
-    red[lid * 20u + 2u] = a5_0.z;
-    red[lid * 20u + 3u] = a5_0.w;
-    red[lid * 20u + 4u] = a5_1.x;
-    red[lid * 20u + 5u] = a5_1.y;
-    red[lid * 20u + 6u] = a5_1.z;
-    red[lid * 20u + 7u] = a5_1.w;
-    red[lid * 20u + 8u] = a5_2.x;
-    red[lid * 20u + 9u] = a5_2.y;
-    red[lid * 20u + 10u] = a5_2.z;
-    red[lid * 20u + 11u] = a5_2.w;
-    red[lid * 20u + 12u] = a5_3.x;
-    red[lid * 20u + 13u] = a5_3.y;
-    red[lid * 20u + 14u] = a5_3.z;
-    red[lid * 20u + 15u] = a5_3.w;
-    red[lid * 20u + 16u] = a5_4.x;
-    red[lid * 20u + 17u] = a5_4.y;
-    red[lid * 20u + 18u] = a5_4.z;
-    red[lid * 20u + 19u] = a5_4.w;
-    workgroupBarrier();
-    for (var i = lid; i < 20u; i += WG) {
-      var s = 0.0;
-      for (var m = 0u; m < WG; m++) { s += red[m * 20u + i]; }
-      if (k0 + 5u < 20u && i < 20u) { wg1[(k0 + 5u) * 20u + i] += s; }
-    }
-    workgroupBarrier();
-    red[lid * 20u + 0u] = a6_0.x;
-    red[lid * 20u + 1u] = a6_0.y;
-    red[lid * 20u + 2u] = a6_0.z;
-    red[lid * 20u + 3u] = a6_0.w;
-    red[lid * 20u + 4u] = a6_1.x;
-    red[lid * 20u + 5u] = a6_1.y;
-    red[lid * 20u + 6u] = a6_1.z;
-    red[lid * 20u + 7u] = a6_1.w;
-    red[lid * 20u + 8u] = a6_2.x;
-    red[lid * 20u + 9u] = a6_2.y;
-    red[lid * 20u + 10u] = a6_2.z;
-    red[lid * 20u + 11u] = a6_2.w;
-    red[lid * 20u + 12u] = a6_3.x;
-    red[lid * 20u + 13u] = a6_3.y;
-    red[lid * 20u + 14u] = a6_3.z;
-    red[lid * 20u + 15u] = a6_3.w;
-    red[lid * 20u + 16u] = a6_4.x;
-    red[lid * 20u + 17u] = a6_4.y;
-    red[lid * 20u + 18u] = a6_4.z;
-    red[lid * 20u + 19u] = a6_4.w;
-    workgroupBarrier();
-    for (var i = lid; i < 20u; i += WG) {
-      var s = 0.0;
-      for (var m = 0u; m < WG; m++) { s += red[m * 20u + i]; }
-      if (k0 + 6u < 20u && i < 20u) { wg1[(k0 + 6u) * 20u + i] += s; }
-    }
-    workgroupBarrier();
-    red[lid * 20u + 0u] = a7_0.x;
-    red[lid * 20u + 1u] = a7_0.y;
-    red[lid * 20u + 2u] = a7_0.z;
-    red[lid * 20u + 3u] = a7_0.w;
-    red[lid * 20u + 4u] = a7_1.x;
-    red[lid * 20u + 5u] = a7_1.y;
-    red[lid * 20u + 6u] = a7_1.z;
-    red[lid * 20u + 7u] = a7_1.w;
-    red[lid * 20u + 8u] = a7_2.x;
-    red[lid * 20u + 9u] = a7_2.y;
-    red[lid * 20u + 10u] = a7_2.z;
-    red[lid * 20u + 11u] = a7_2.w;
-    red[lid * 20u + 12u] = a7_3.x;
-    red[lid * 20u + 13u] = a7_3.y;
-    red[lid * 20u + 14u] = a7_3.z;
-    red[lid * 20u + 15u] = a7_3.w;
-    red[lid * 20u + 16u] = a7_4.x;
-    red[lid * 20u + 17u] = a7_4.y;
-    red[lid * 20u + 18u] = a7_4.z;
-    red[lid * 20u + 19u] = a7_4.w;
-    workgroupBarrier();
-    for (var i = lid; i < 20u; i += WG) {
-      var s = 0.0;
-      for (var m = 0u; m < WG; m++) { s += red[m * 20u + i]; }
-      if (k0 + 7u < 20u && i < 20u) { wg1[(k0 + 7u) * 20u + i] += s; }
-    }
-    workgroupBarrier();
-    red[lid * 20u + 0u] = a8_0.x;
-    red[lid * 20u + 1u] = a8_0.y;
-    red[lid * 20u + 2u] = a8_0.z;
-    red[lid * 20u + 3u] = a8_0.w;
-    red[lid * 20u + 4u] = a8_1.x;
-    red[lid * 20u + 5u] = a8_1.y;
-    red[lid * 20u + 6u] = a8_1.z;
-    red[lid * 20u + 7u] = a8_1.w;
-    red[lid * 20u + 8u] = a8_2.x;
-    red[lid * 20u + 9u] = a8_2.y;
-    red[lid * 20u + 10u] = a8_2.z;
-    red[lid * 20u + 11u] = a8_2.w;
-    red[lid * 20u + 12u] = a8_3.x;
-    red[lid * 20u + 13u] = a8_3.y;
-    red[lid * 20u + 14u] = a8_3.z;
-    red[lid * 20u + 15u] = a8_3.w;
-    red[lid * 20u + 16u] = a8_4.x;
-    red[lid * 20u + 17u] = a8_4.y;
-    red[lid * 20u + 18u] = a8_4.z;
-    red[lid * 20u + 19u] = a8_4.w;
-    workgroupBarrier();
-    for (var i = lid; i < 20u; i += WG) {
-      var s = 0.0;
-      for (var m = 0u; m < WG; m++) { s += red[m * 20u + i]; }
-      if (k0 + 8u < 20u && i < 20u) { wg1[(k0 + 8u) * 20u + i] += s; }
-    }
-    workgroupBarrier();
-    red[lid * 20u + 0u] = a9_0.x;
-    red[lid * 20u + 1u] = a9_0.y;
-    red[lid * 20u + 2u] = a9_0.z;
-    red[lid * 20u + 3u] = a9_0.w;
-    red[lid * 20u + 4u] = a9_1.x;
-    red[lid * 20u + 5u] = a9_1.y;
-    red[lid * 20u + 6u] = a9_1.z;
-    red[lid * 20u + 7u] = a9_1.w;
-    red[lid * 20u + 8u] = a9_2.x;
-    red[lid * 20u + 9u] = a9_2.y;
-    red[lid * 20u + 10u] = a9_2.z;
-    red[lid * 20u + 11u] = a9_2.w;
-    red[lid * 20u + 12u] = a9_3.x;
-    red[lid * 20u + 13u] = a9_3.y;
-    red[lid * 20u + 14u] = a9_3.z;
-    red[lid * 20u + 15u] = a9_3.w;
-    red[lid * 20u + 16u] = a9_4.x;
-    red[lid * 20u + 17u] = a9_4.y;
-    red[lid * 20u + 18u] = a9_4.z;
-    red[lid * 20u + 19u] = a9_4.w;
-    workgroupBarrier();
-    for (var i = lid; i < 20u; i += WG) {
-      var s = 0.0;
-      for (var m = 0u; m < WG; m++) { s += red[m * 20u + i]; }
-      if (k0 + 9u < 20u && i < 20u) { wg1[(k0 + 9u) * 20u + i] += s; }
-    }
-    workgroupBarrier();
+    partials[at4] = a0_0;
+    partials[at4 + 1u] = a0_1;
+    partials[at4 + 2u] = a0_2;
+    partials[at4 + 3u] = a0_3;
+    partials[at4 + 4u] = a0_4;
+    partials[at4 + 5u] = a1_0;
+    partials[at4 + 6u] = a1_1;
+    partials[at4 + 7u] = a1_2;
+    partials[at4 + 8u] = a1_3;
+    partials[at4 + 9u] = a1_4;
+    partials[at4 + 10u] = a2_0;
+    partials[at4 + 11u] = a2_1;
+    partials[at4 + 12u] = a2_2;
+    partials[at4 + 13u] = a2_3;
+    partials[at4 + 14u] = a2_4;
+    partials[at4 + 15u] = a3_0;
+    partials[at4 + 16u] = a3_1;
+    partials[at4 + 17u] = a3_2;
+    partials[at4 + 18u] = a3_3;
+    partials[at4 + 19u] = a3_4;
+    partials[at4 + 20u] = a4_0;
+    partials[at4 + 21u] = a4_1;
+    partials[at4 + 22u] = a4_2;
+    partials[at4 + 23u] = a4_3;
+    partials[at4 + 24u] = a4_4;
+    partials[at4 + 25u] = a5_0;
+    partials[at4 + 26u] = a5_1;
+    partials[at4 + 27u] = a5_2;
+    partials[at4 + 28u] = a5_3;
+    partials[at4 + 29u] = a5_4;
+    partials[at4 + 30u] = a6_0;
+    partials[at4 + 31u] = a6_1;
+    partials[at4 + 32u] = a6_2;
+    partials[at4 + 33u] = a6_3;
+    partials[at4 + 34u] = a6_4;
+    partials[at4 + 35u] = a7_0;
+    partials[at4 + 36u] = a7_1;
+    partials[at4 + 37u] = a7_2;
+    partials[at4 + 38u] = a7_3;
+    partials[at4 + 39u] = a7_4;
+    partials[at4 + 40u] = a8_0;
+    partials[at4 + 41u] = a8_1;
+    partials[at4 + 42u] = a8_2;
+    partials[at4 + 43u] = a8_3;
+    partials[at4 + 44u] = a8_4;
+    partials[at4 + 45u] = a9_0;
+    partials[at4 + 46u] = a9_1;
+    partials[at4 + 47u] = a9_2;
+    partials[at4 + 48u] = a9_3;
+    partials[at4 + 49u] = a9_4;
   } else if (task < 4u) {
     // w2[0..20) += Σ_r dn3[r, j], j in j0..j0+20
     var a0_0 = vec4f(0.0);
@@ -1550,33 +1312,11 @@ fn cellParamGrads(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
       a0_3 += d3;
       a0_4 += d4;
     }
-    red[lid * 20u + 0u] = a0_0.x;
-    red[lid * 20u + 1u] = a0_0.y;
-    red[lid * 20u + 2u] = a0_0.z;
-    red[lid * 20u + 3u] = a0_0.w;
-    red[lid * 20u + 4u] = a0_1.x;
-    red[lid * 20u + 5u] = a0_1.y;
-    red[lid * 20u + 6u] = a0_1.z;
-    red[lid * 20u + 7u] = a0_1.w;
-    red[lid * 20u + 8u] = a0_2.x;
-    red[lid * 20u + 9u] = a0_2.y;
-    red[lid * 20u + 10u] = a0_2.z;
-    red[lid * 20u + 11u] = a0_2.w;
-    red[lid * 20u + 12u] = a0_3.x;
-    red[lid * 20u + 13u] = a0_3.y;
-    red[lid * 20u + 14u] = a0_3.z;
-    red[lid * 20u + 15u] = a0_3.w;
-    red[lid * 20u + 16u] = a0_4.x;
-    red[lid * 20u + 17u] = a0_4.y;
-    red[lid * 20u + 18u] = a0_4.z;
-    red[lid * 20u + 19u] = a0_4.w;
-    workgroupBarrier();
-    for (var i = lid; i < 20u; i += WG) {
-      var s = 0.0;
-      for (var m = 0u; m < WG; m++) { s += red[m * 20u + i]; }
-      if (i < 20u) { wg2[i] += s; }
-    }
-    workgroupBarrier();
+    partials[at4] = a0_0;
+    partials[at4 + 1u] = a0_1;
+    partials[at4 + 2u] = a0_2;
+    partials[at4 + 3u] = a0_3;
+    partials[at4 + 4u] = a0_4;
   } else if (task < 5u) {
     // w3[0..20) += Σ_r dn6 ⊙ its input[r, j], j in j0..j0+20
     var a0_0 = vec4f(0.0);
@@ -1598,33 +1338,11 @@ fn cellParamGrads(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
       a0_3 += d3;
       a0_4 += d4;
     }
-    red[lid * 20u + 0u] = a0_0.x;
-    red[lid * 20u + 1u] = a0_0.y;
-    red[lid * 20u + 2u] = a0_0.z;
-    red[lid * 20u + 3u] = a0_0.w;
-    red[lid * 20u + 4u] = a0_1.x;
-    red[lid * 20u + 5u] = a0_1.y;
-    red[lid * 20u + 6u] = a0_1.z;
-    red[lid * 20u + 7u] = a0_1.w;
-    red[lid * 20u + 8u] = a0_2.x;
-    red[lid * 20u + 9u] = a0_2.y;
-    red[lid * 20u + 10u] = a0_2.z;
-    red[lid * 20u + 11u] = a0_2.w;
-    red[lid * 20u + 12u] = a0_3.x;
-    red[lid * 20u + 13u] = a0_3.y;
-    red[lid * 20u + 14u] = a0_3.z;
-    red[lid * 20u + 15u] = a0_3.w;
-    red[lid * 20u + 16u] = a0_4.x;
-    red[lid * 20u + 17u] = a0_4.y;
-    red[lid * 20u + 18u] = a0_4.z;
-    red[lid * 20u + 19u] = a0_4.w;
-    workgroupBarrier();
-    for (var i = lid; i < 20u; i += WG) {
-      var s = 0.0;
-      for (var m = 0u; m < WG; m++) { s += red[m * 20u + i]; }
-      if (i < 20u) { wg3[i] += s; }
-    }
-    workgroupBarrier();
+    partials[at4] = a0_0;
+    partials[at4 + 1u] = a0_1;
+    partials[at4 + 2u] = a0_2;
+    partials[at4 + 3u] = a0_3;
+    partials[at4 + 4u] = a0_4;
   } else if (task < 6u) {
     // w4[0..20) += Σ_r dn7[r, j], j in j0..j0+20
     var a0_0 = vec4f(0.0);
@@ -1646,32 +1364,65 @@ fn cellParamGrads(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
       a0_3 += d3;
       a0_4 += d4;
     }
-    red[lid * 20u + 0u] = a0_0.x;
-    red[lid * 20u + 1u] = a0_0.y;
-    red[lid * 20u + 2u] = a0_0.z;
-    red[lid * 20u + 3u] = a0_0.w;
-    red[lid * 20u + 4u] = a0_1.x;
-    red[lid * 20u + 5u] = a0_1.y;
-    red[lid * 20u + 6u] = a0_1.z;
-    red[lid * 20u + 7u] = a0_1.w;
-    red[lid * 20u + 8u] = a0_2.x;
-    red[lid * 20u + 9u] = a0_2.y;
-    red[lid * 20u + 10u] = a0_2.z;
-    red[lid * 20u + 11u] = a0_2.w;
-    red[lid * 20u + 12u] = a0_3.x;
-    red[lid * 20u + 13u] = a0_3.y;
-    red[lid * 20u + 14u] = a0_3.z;
-    red[lid * 20u + 15u] = a0_3.w;
-    red[lid * 20u + 16u] = a0_4.x;
-    red[lid * 20u + 17u] = a0_4.y;
-    red[lid * 20u + 18u] = a0_4.z;
-    red[lid * 20u + 19u] = a0_4.w;
-    workgroupBarrier();
+    partials[at4] = a0_0;
+    partials[at4 + 1u] = a0_1;
+    partials[at4 + 2u] = a0_2;
+    partials[at4 + 3u] = a0_3;
+    partials[at4 + 4u] = a0_4;
+  }
+}
+
+// Element i of a lane's tile in partials (scalar reads of the vec4 scratch).
+fn partial(i: u32) -> f32 {
+  let v = partials[i / 4u];
+  let e = i % 4u;
+  return select(select(select(v.w, v.z, e == 2u), v.y, e == 1u), v.x, e == 0u);
+}
+
+@compute @workgroup_size(WG)
+fn cellParamSums(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let task = wid.y * nwg.x + wid.x;
+  let first = task * WG * PT; // the task's lane tiles in partials, lane after lane
+  if (task < 1u) {
     for (var i = lid; i < 20u; i += WG) {
       var s = 0.0;
-      for (var m = 0u; m < WG; m++) { s += red[m * 20u + i]; }
-      if (i < 20u) { wg4[i] += s; }
+      for (var m = 0u; m < WG; m++) { s += partial(first + m * PT + i); }
+      let q = i / 20u;
+      let c = i % 20u;
+      if (c < 20u) { wg0[c] += s; }
     }
-    workgroupBarrier();
+  } else if (task < 3u) {
+    let k0 = (task - 1u) * 10u;
+    for (var i = lid; i < 200u; i += WG) {
+      var s = 0.0;
+      for (var m = 0u; m < WG; m++) { s += partial(first + m * PT + i); }
+      let q = i / 20u;
+      let c = i % 20u;
+      if (k0 + q < 20u && c < 20u) { wg1[(k0 + q) * 20u + c] += s; }
+    }
+  } else if (task < 4u) {
+    for (var i = lid; i < 20u; i += WG) {
+      var s = 0.0;
+      for (var m = 0u; m < WG; m++) { s += partial(first + m * PT + i); }
+      let q = i / 20u;
+      let c = i % 20u;
+      if (c < 20u) { wg2[c] += s; }
+    }
+  } else if (task < 5u) {
+    for (var i = lid; i < 20u; i += WG) {
+      var s = 0.0;
+      for (var m = 0u; m < WG; m++) { s += partial(first + m * PT + i); }
+      let q = i / 20u;
+      let c = i % 20u;
+      if (c < 20u) { wg3[c] += s; }
+    }
+  } else if (task < 6u) {
+    for (var i = lid; i < 20u; i += WG) {
+      var s = 0.0;
+      for (var m = 0u; m < WG; m++) { s += partial(first + m * PT + i); }
+      let q = i / 20u;
+      let c = i % 20u;
+      if (c < 20u) { wg4[c] += s; }
+    }
   }
 }
