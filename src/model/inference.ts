@@ -40,7 +40,7 @@ export async function evaluateBatches(ctx: Context, plan: PlanFor, totals: Total
     const enc = dev.createCommandEncoder();
     p.graph.encode(enc);
     dev.queue.submit([enc.finish()]);
-    noteSubmit(p.graph.clears.dispatchCount + p.graph.forward.dispatchCount);
+    noteSubmit(forwardDispatches(p));
   }
   return logsFromSums(compiled, await totals.read(), n);
 }
@@ -82,7 +82,7 @@ export async function predictBatches(ctx: Context, plan: PlanFor, xs: HostTensor
         p.graph.encode(enc);
         p.outs.forEach((o, i) => enc.copyBufferToBuffer(o.buffer, o.byteOffset, results[i]!, (start - c0) * outRows[i]! * 4, rows * outRows[i]! * 4));
         dev.queue.submit([enc.finish()]);
-        noteSubmit(p.graph.clears.dispatchCount + p.graph.forward.dispatchCount);
+        noteSubmit(forwardDispatches(p));
       }
       const data = await readback(dev, ...results.map((r, i) => new Tensor(r, [(c1 - c0) * outRows[i]!], 0, false, `predictions ${i}`)));
       ctx.gpu.checkErrors();
@@ -92,4 +92,9 @@ export async function predictBatches(ctx: Context, plan: PlanFor, xs: HostTensor
     }
   }
   return outputs.map((d, i) => ({ data: d, shape: [n, ...outShapes[i]!] }));
+}
+
+/** Compute dispatches of one inference batch (what noteSubmit is told). */
+function forwardDispatches(p: { graph: { clears: { dispatchCount: number }; forward: { dispatchCount: number } } }): number {
+  return p.graph.clears.dispatchCount + p.graph.forward.dispatchCount;
 }

@@ -152,22 +152,27 @@ function paramGrads(gen: StepGen): void {
   o.line('  let at4 = (task * WG + lid) * (PT / 4u); // this lane\'s tile in partials, as vec4s');
   o.depth = 1;
   const terms = l.params.kernel;
-  // the task's tile (k0, j0) in both kernels
-  const tileStart = (kBlocks: number, KB: number, jBlocks: number, JB: number, tk: string): { k0: string; j0: string } => {
-    const k0 = kBlocks > 1 ? 'k0' : '0u';
-    const j0 = jBlocks > 1 ? 'j0' : '0u';
-    if (kBlocks > 1) o.line(`let k0 = ${jBlocks > 1 ? `(${tk} / ${u(jBlocks)})` : tk} * ${u(KB)};`);
-    if (jBlocks > 1) o.line(`let j0 = ${kBlocks > 1 ? `(${tk} % ${u(jBlocks)})` : tk} * ${u(JB)};`);
-    return { k0, j0 };
+  type Entry = (typeof terms)[number];
+  // The if-else chain over the tasks (a workgroup each), in both kernels: `body` emits a term's
+  // code with its tile's first row k0 and column j0 ('0u' when the term is one block).
+  const eachTask = (body: (e: Entry, k0: string, j0: string) => void): void => {
+    let base = 0;
+    terms.forEach((e, ti) => {
+      const { kBlock: KB, kBlocks, jBlock: JB, jBlocks } = e;
+      const tasks = kBlocks * jBlocks;
+      if (ti) o.depth--;
+      o.line(`${ti ? '} else ' : ''}if (task < ${u(base + tasks)}) {`);
+      o.depth++;
+      const tk = base ? `(task - ${u(base)})` : 'task';
+      base += tasks;
+      if (kBlocks > 1) o.line(`let k0 = ${jBlocks > 1 ? `(${tk} / ${u(jBlocks)})` : tk} * ${u(KB)};`);
+      if (jBlocks > 1) o.line(`let j0 = ${kBlocks > 1 ? `(${tk} % ${u(jBlocks)})` : tk} * ${u(JB)};`);
+      body(e, kBlocks > 1 ? 'k0' : '0u', jBlocks > 1 ? 'j0' : '0u');
+    });
+    o.depth--;
+    o.line('}');
   };
-  let base = 0;
-  terms.forEach(({ term: t, kBlock: KB, kBlocks, jBlock: JB, jBlocks }, ti) => {
-    const tasks = kBlocks * jBlocks;
-    if (ti) o.depth--;
-    o.line(`${ti ? '} else ' : ''}if (task < ${u(base + tasks)}) {`);
-    o.depth++;
-    const tk = base ? `(task - ${u(base)})` : 'task';
-    base += tasks;
+  eachTask(({ term: t, kBlock: KB, jBlock: JB }, k0, j0) => {
     const [K, N, col] = t.kind === 'outer' ? [t.K, t.N, l.gradCol[t.product.node]] : [1, t.width, t.col === 'grad' ? l.gradCol[t.node] : l.contribCol.get(t.node)];
     if (col === undefined) throw new Error(`cell codegen: the weight gradient of w${t.weight} reads a gradient with no column in dsaved`);
     if (t.kind === 'outer') {
@@ -177,7 +182,6 @@ function paramGrads(gen: StepGen): void {
     } else {
       o.line(`// w${t.weight}[${t.offset}..${t.offset + N}) += Σ_r ${t.col === 'grad' ? `dn${t.node}` : `dn${t.node} ⊙ its input`}[r, j], j in j0..j0+${JB}`);
     }
-    const { k0, j0 } = tileStart(kBlocks, KB, jBlocks, JB, tk);
     // a clamped index: constant when the term is one block
     const idx = (start: string, i: number, n: number) => (start === '0u' ? u(Math.min(i, n - 1)) : `min(${start} + ${u(i)}, ${u(n - 1)})`);
     for (let q = 0; q < KB; q++) for (let c = 0; c < JB / 4; c++) o.line(`var a${q}_${c} = vec4f(0.0);`);
@@ -196,8 +200,6 @@ function paramGrads(gen: StepGen): void {
     o.close();
     for (let q = 0; q < KB; q++) for (let c = 0; c < JB / 4; c++) o.line(`partials[${at('at4', (q * JB) / 4 + c, '0u')}] = a${q}_${c};`);
   });
-  o.depth--;
-  o.line('}');
   o.depth = 0;
   o.line('}');
   o.line('');
@@ -213,16 +215,8 @@ function paramGrads(gen: StepGen): void {
   o.line('  let task = wid.y * nwg.x + wid.x;');
   o.line('  let first = task * WG * PT; // the task\'s lane tiles in partials, lane after lane');
   o.depth = 1;
-  base = 0;
-  terms.forEach(({ term: t, kBlock: KB, kBlocks, jBlock: JB, jBlocks }, ti) => {
-    const tasks = kBlocks * jBlocks;
-    if (ti) o.depth--;
-    o.line(`${ti ? '} else ' : ''}if (task < ${u(base + tasks)}) {`);
-    o.depth++;
-    const tk = base ? `(task - ${u(base)})` : 'task';
-    base += tasks;
+  eachTask(({ term: t, kBlock: KB, jBlock: JB }, k0, j0) => {
     const [K, N] = t.kind === 'outer' ? [t.K, t.N] : [1, t.width];
-    const { k0, j0 } = tileStart(kBlocks, KB, jBlocks, JB, tk);
     o.open(`for (var i = lid; i < ${u(KB * JB)}; i += WG)`);
     o.line('var s = 0.0;');
     o.line('for (var m = 0u; m < WG; m++) { s += partial(first + m * PT + i); }');
@@ -234,15 +228,13 @@ function paramGrads(gen: StepGen): void {
     o.line(`if (${conds.join(' && ')}) { wg${t.weight}[${at(K > 1 ? `(${kq}) * ${u(N)}` : '', t.offset, jc)}] += s; }`);
     o.close();
   });
-  o.depth--;
-  o.line('}');
   o.depth = 0;
   o.line('}');
 }
 
-/** Floats of cellParamGrads' largest tile (each lane's share of `partials`), a multiple of 4. */
+/** Floats of cellParamGrads' largest tile (each lane's share of `partials`; jBlock is a multiple of 4, so is this). */
 export function paramTileFloats(l: CellLayout): number {
-  return Math.max(4, ...l.params.kernel.map((e) => Math.ceil((e.kBlock * e.jBlock) / 4) * 4));
+  return Math.max(4, ...l.params.kernel.map((e) => e.kBlock * e.jBlock));
 }
 
 function entry(o: StepGen['o'], name: string): void {

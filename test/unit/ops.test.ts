@@ -133,7 +133,7 @@ describe('gemmEntry: the kernel chosen by shape and adapter', () => {
   });
 
   it('direct 4x4 workgroups: 8x8 invocations, or 4x4 for small products on CPU adapters (enough workgroups for the threads)', () => {
-    expect(directSide(20, 80, true)).toBe(4); // chapter LSTM(20) dU: 3 workgroups of 32x32 → 10 of 16x16
+    expect(directSide(20, 80, true)).toBe(4); // 3 workgroups of 32x32 → 10 of 16x16 (CPU adapters now take 8x8 blocks for this shape; 4x4 serves M or N < 8)
     expect(directSide(20, 80, false)).toBe(8);
     expect(directSide(1600, 20, true)).toBe(8); // 50 workgroups already
   });

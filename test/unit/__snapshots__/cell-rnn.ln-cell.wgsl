@@ -1120,8 +1120,8 @@ fn cellParamGrads(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
     partials[at4 + 3u] = a0_3;
     partials[at4 + 4u] = a0_4;
   } else if (task < 3u) {
-    // w1[20, 20] (at 0) += Σ_r n2[r, k]·dn3[r, j], k in k0..k0+10, j in j0..j0+20
     let k0 = (task - 1u) * 10u;
+    // w1[20, 20] (at 0) += Σ_r n2[r, k]·dn3[r, j], k in k0..k0+10, j in j0..j0+20
     var a0_0 = vec4f(0.0);
     var a0_1 = vec4f(0.0);
     var a0_2 = vec4f(0.0);
