@@ -157,7 +157,14 @@ describe('cell compiler: what it makes of a cell', () => {
     expect(cc.graph.nodes.filter((n) => n.kind === 'matmul').map((n) => (n.kind === 'matmul' ? n.terms.length : 0))).toEqual([2]);
     const body = (entry: string) => code.slice(code.indexOf(`fn ${entry}(`), code.indexOf('\n}\n', code.indexOf(`fn ${entry}(`)));
     for (const e of ['cellForward', 'cellBackward']) expect(body(e)).not.toMatch(/barrier\(\)/);
-    expect(body('cellForward')).toMatch(/let n\d+_19 = wts\[\d+u\] \+ x_0 \* wts\[\d+u\] \+ sd0_0 \* wts/); // unit 19: bias + x·K + h·U at constant offsets
+    expect(body('cellForward')).toMatch(/let n\d+_19 = w_\d+ \+ x_0 \* w_\d+ \+ sd0_0 \* w_/); // unit 19: bias + x·K + h·U from registers
+    // every weight is loaded once, at a constant offset, before the step loop (not once per step)
+    for (const e of ['cellForward', 'cellBackward']) {
+      const [head, loop] = body(e).split(/for \(var [si] = params\.tStart/);
+      expect(loop).not.toMatch(/wts\[/);
+      expect(head).toMatch(/let w_0 = wts\[0u\];/);
+      expect(new Set(head!.match(/wts\[\d+u\]/g)).size).toBe(head!.match(/wts\[/g)!.length);
+    }
     // every weight's gradient is summed in the kernel on CPU adapters
     expect(cc.layout.params).toMatchObject({ gemm: [], weights: [0, 1, 2, 3, 4], total: 1 + 2 + 1 + 1 + 1 }); // tiles of ≤ 10×20 per workgroup: w1 [20, 20] in two, the rest one each
     const ctx = await gpuContext();
