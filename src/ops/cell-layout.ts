@@ -142,18 +142,22 @@ export interface Keep {
  * of up to `outerLimit` elements get their gradient in cellParamGrads (bigger: GEMMs). Without `keep`
  * every value and gradient gets a column (the first pass of cell-codegen.ts, which finds out what
  * is read); with it only those in `keep` (and the states, their dropped copies and the statistics).
+ * `align`: every node's columns start at a multiple of it, and the row widths are multiples of it
+ * (4 for the row kernels, which move a row's values as vec4s).
  */
-export function layoutCell(g: CellGraph, weightSizes: readonly number[], outerLimit: number, keep?: Keep, tile: ParamTile = PARAM_TILE.gpu): CellLayout {
+export function layoutCell(g: CellGraph, weightSizes: readonly number[], outerLimit: number, keep?: Keep, tile: ParamTile = PARAM_TILE.gpu, align = 1): CellLayout {
   const N = g.nodes.length;
   const consumers: [number, number][][] = g.nodes.map(() => []);
   for (const n of g.nodes) operands(n).forEach((o, pos) => consumers[o]!.push([n.id, pos]));
 
+  // a node's columns start at a multiple of `align` (the row kernels store and load them as vec4s)
+  const up = (n: number) => Math.ceil(n / align) * align;
   // saved: stateIn slots first, then computed values (row statistics take 2)
   const savedCol: (number | undefined)[] = new Array(N).fill(undefined);
   let sw = 0;
-  for (const n of g.nodes) if (n.kind === 'state') { savedCol[n.id] = sw; sw += n.width; }
+  for (const n of g.nodes) if (n.kind === 'state') { savedCol[n.id] = sw; sw = up(sw + n.width); }
   const kept = (n: CellNode) => !keep || keep.values.has(n.id) || n.kind === 'stateDrop' || n.kind === 'rowStats';
-  for (const n of g.nodes) if (isComputed(n) && kept(n)) { savedCol[n.id] = sw; sw += n.width; }
+  for (const n of g.nodes) if (isComputed(n) && kept(n)) { savedCol[n.id] = sw; sw = up(sw + n.width); }
 
   // dsaved: every gradient but the states' (those go to the carry) and the statistics'
   const gradCol: (number | undefined)[] = new Array(N).fill(undefined);
@@ -163,10 +167,10 @@ export function layoutCell(g: CellGraph, weightSizes: readonly number[], outerLi
   for (const n of g.nodes) {
     if (n.kind === 'state' || n.kind === 'rowStats' || (keep && !keep.grads.has(n.id))) continue;
     gradCol[n.id] = dw;
-    dw += n.width;
+    dw = up(dw + n.width);
   }
-  for (const n of g.nodes) if (n.kind === 'weightMul') { contribCol.set(n.id, dw); dw += n.width; }
-  for (const n of g.nodes) if (n.kind === 'normalize') { normStatsCol.set(n.id, dw); dw += 2; }
+  for (const n of g.nodes) if (n.kind === 'weightMul') { contribCol.set(n.id, dw); dw = up(dw + n.width); }
+  for (const n of g.nodes) if (n.kind === 'normalize') { normStatsCol.set(n.id, dw); dw = up(dw + 2); }
 
   // the weights the kernels read, packed whole (a view adds its offset) in first-use order
   const weightOffset = weightSizes.map(() => -1);

@@ -154,7 +154,8 @@ export async function cellRnn(g: Graph, cc: CompiledCell, x: Tensor, weights: re
   S.forEach((_, i) => place(recMasks[i]!, `recMaskOff${i}`));
   place(seqMask, 'seqMaskOff');
   place(opts.inputMask ?? null, 'inMaskOff');
-  const consts = g.alloc([Math.max(1, n)], `${cg.name}/consts`);
+  // (at least a vec4: it stands in for dOutSeq, read as vec4s by the row kernels, when that has no gradient)
+  const consts = g.alloc([Math.max(4, n)], `${cg.name}/consts`);
   for (const [t, off] of parts) g.forward.copy(t, new Tensor(consts.buffer, [t.size], consts.byteOffset + 4 * off, false, 'consts part'));
 
   let xIn = x;
@@ -199,7 +200,7 @@ export async function cellRnn(g: Graph, cc: CompiledCell, x: Tensor, weights: re
   Object.assign(params, { B, T, rowsPerGroup });
   const constants = { WG: workgroup, STORAGE_BARRIER: software ? 0 : 1, HAS_INIT: init ? 1 : 0, HAS_REC_MASK: recMasks.some(Boolean) ? 1 : 0, HAS_SEQ_MASK: seqMask ? 1 : 0 };
   const groups = Math.ceil(B / rowsPerGroup);
-  const bindings: Record<string, Tensor> = { wts, consts, xin: xIn, saved, outSeq, last, ...(xproj ? { xproj } : {}) };
+  const bindings: Record<string, Tensor> = { wts, consts, xin: xIn, saved, outSeq, last, ...(xproj ? { xproj } : {}), xinV: xIn, savedV: saved, outSeqV: outSeq };
   const kf = await g.ctx.shaders.kernel(cc.module, 'cellForward', constants);
   const own = kf.ownBindings(bindings);
   for (const [tStart, tEnd] of timeChunks(T)) g.forward.dispatch(kf, own, { ...params, tStart, tEnd }, kf.groupsFor(groups * kf.invocations));
@@ -237,8 +238,8 @@ export async function cellRnn(g: Graph, cc: CompiledCell, x: Tensor, weights: re
       const kb = await g.ctx.shaders.kernel(cc.module, 'cellBackward', { ...constants, HAS_DOUT_SEQ: dOutSeq ? 1 : 0, HAS_DX: x.requiresGrad ? 1 : 0, HAS_IN_MASK: opts.inputMask ? 1 : 0 });
       // without a gradient on the outputs, a read-only placeholder (HAS_DOUT_SEQ is false)
       // x's gradient, added in the kernel (a one-float placeholder when x needs none)
-      const dx = x.requiresGrad ? g.grad(x) : g.alloc([1], `${cg.name}/no dx`);
-      const bb = kb.ownBindings({ ...bindings, dOutSeq: dOutSeq ?? consts, dsaved, carry, dxin: dx });
+      const dx = x.requiresGrad ? g.grad(x) : g.alloc([4], `${cg.name}/no dx`);
+      const bb = kb.ownBindings({ ...bindings, dOutSeq: dOutSeq ?? consts, dsaved, carry, dxin: dx, dOutSeqV: dOutSeq ?? consts, dsavedV: dsaved, dxinV: dx });
       for (const [tStart, tEnd] of timeChunks(T).reverse()) bp.dispatch(kb, bb, { ...bparams, tStart, tEnd }, kb.groupsFor(groups * kb.invocations));
       await weightAndInputGrads(g, cc, { x, xIn, xproj, saved, dsaved, weights, inputMask: opts.inputMask ?? null, B, T, bindings, params: bparams, workgroup });
       if (init) for (const [i, t] of init.entries()) if (t.requiresGrad) await accumulateInto(g, bp, carryView(i, S[i]!), g.grad(t));

@@ -28,13 +28,18 @@ export function rowKernelsFit(g: CellGraph): boolean {
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
+/** The buffers the row kernels read or write at every step. */
+type StepBuffer = 'saved' | 'dsaved' | 'xin' | 'dxin' | 'outSeq' | 'dOutSeq';
+
 export class RowGen {
   /** Values the backward reads back from saved (what pass 1 of cell-codegen.ts keeps). */
   readonly valueReads = new Set<number>();
-  /** Backward: the saved values already loaded in the current step. */
+  /** The vec4s (or values) already loaded in the current step. */
   private loaded = new Set<string>();
   /** The weight floats the kernel being emitted reads (loaded once, before its step loop). */
   private weightsRead = new Set<number>();
+  /** The dropout-mask factors it reads ("rm<state>_<unit>", "im_<feature>"; the same at every step). */
+  private masksRead = new Map<string, string>();
 
   /** The register holding the weight float at offset i of wts. */
   private wt(i: number): string {
@@ -42,16 +47,84 @@ export class RowGen {
     return `w_${i}`;
   }
 
+  /** The register holding row b's recurrent-dropout factor of unit k of state i. */
+  private recMask(i: number, k: number): string {
+    const name = `rm${i}_${k}`;
+    this.masksRead.set(name, `recMask${i}(b, ${u(k)})`);
+    return name;
+  }
+
+  /** The register holding row b's input-dropout factor of feature k. */
+  private inMask(k: number): string {
+    const name = `im_${k}`;
+    this.masksRead.set(name, `inMask(b, ${u(k)})`);
+    return name;
+  }
+
   /**
-   * The loads of the weights the kernel read, put at line `at` (its start, before the step loop):
-   * each weight is loaded once per chunk instead of once per step. SwiftShader checks every storage
-   * load's bounds and branches on the result even at a constant offset (LN cell, I = 20: forward
-   * 4.5 → 1.6 ms, BPTT 4.1 → 1.3 ms); lavapipe gains a little too.
+   * The loads of what the kernel reads the same at every step — the weights and the dropout masks —
+   * put at line `at` (its start, before the step loop): loaded once per chunk instead of once per
+   * step. SwiftShader checks every storage load's bounds and branches on the result even at a
+   * constant offset (LN cell, I = 20: forward 4.5 → 1.6 ms, BPTT 4.1 → 1.3 ms); lavapipe gains a
+   * little too.
    */
-  private loadWeights(at: number): void {
+  private loadChunkConstants(at: number): void {
     const lines = [...this.weightsRead].sort((a, b) => a - b).map((i) => `  let w_${i} = wts[${u(i)}];`);
-    this.o.lines.splice(at, 0, ...(lines.length ? ['  // the weights, read once for all steps', ...lines] : []));
+    for (const [name, e] of this.masksRead) lines.push(`  let ${name} = ${e};`);
+    this.o.lines.splice(at, 0, ...(lines.length ? ['  // the weights and dropout masks, read once for all steps', ...lines] : []));
     this.weightsRead.clear();
+    this.masksRead.clear();
+  }
+
+  /**
+   * Whether a per-step buffer is moved as vec4s (through its view <name>V: array<vec4f>): saved and
+   * dsaved always (the layout aligns their columns to 4), x, its gradient and the outputs when
+   * their width is a multiple of 4. Every per-invocation load or store is a loop over the lanes on
+   * lavapipe and a gather or scatter on SwiftShader, whatever its width: a vec4 does four floats'
+   * work in one. (lavapipe builds each kernel as an LLVM coroutine, at a cost that grows with the
+   * square of the number of basic blocks, and every such loop adds blocks: fewer memory operations
+   * also make the first compile much shorter.)
+   */
+  vec(buf: StepBuffer): boolean {
+    return buf === 'saved' || buf === 'dsaved' || this.width(buf) % 4 === 0;
+  }
+
+  /** Floats per (row, step) of a per-step buffer. */
+  private width(buf: StepBuffer): number {
+    if (buf === 'saved') return this.l.savedWidth;
+    if (buf === 'dsaved') return Math.max(1, this.l.gradWidth);
+    return buf === 'xin' || buf === 'dxin' ? this.g.inputSize : this.g.outputSize;
+  }
+
+  /** `buf[row, col + i] = values[i]` for every i (col a multiple of 4 when the buffer moves vec4s; the last vec4 padded with zeros). */
+  private store(buf: StepBuffer, row: string, col: number, values: readonly string[]): void {
+    const W = this.width(buf);
+    if (!this.vec(buf)) {
+      values.forEach((v, i) => this.o.line(`${buf}[${row} * ${u(W)} + ${u(col + i)}] = ${v};`));
+      return;
+    }
+    if (col % 4) throw new Error(`cell codegen (rows): ${buf} column ${col} is not a multiple of 4`);
+    for (let q = 0; q < values.length; q += 4) {
+      const v4 = [0, 1, 2, 3].map((i) => values[q + i] ?? '0.0');
+      this.o.line(`${buf}V[${row} * ${u(W / 4)} + ${u((col + q) / 4)}] = vec4f(${v4.join(', ')});`);
+    }
+  }
+
+  /**
+   * `buf[row, col]`, loaded before the line that uses it: as a component of its vec4 (loaded once
+   * per step and register `reg`) when the buffer moves vec4s. `guard`: a condition the load is
+   * selected by (zero without it).
+   */
+  private load(buf: StepBuffer, row: string, col: number, reg: string, guard = ''): string {
+    const W = this.width(buf);
+    const v = this.vec(buf);
+    const name = v ? `${reg}${Math.floor(col / 4)}` : `${reg}_${col}`;
+    if (!this.loaded.has(name)) {
+      this.loaded.add(name);
+      const e = v ? `${buf}V[${row} * ${u(W / 4)} + ${u(Math.floor(col / 4))}]` : `${buf}[${row} * ${u(W)} + ${u(col)}]`;
+      this.o.line(`let ${name} = ${guard ? `select(${v ? 'vec4f(0.0)' : '0.0'}, ${e}, ${guard})` : e};`);
+    }
+    return v ? `${name}.${'xyzw'[col % 4]}` : name;
   }
 
   constructor(
@@ -97,18 +170,11 @@ export class RowGen {
   bv(id: number, j: number): string {
     const [b, k] = this.base(id, j);
     const n = this.node(b);
-    const name = `v${b}_${k}`;
-    if (!this.loaded.has(name)) {
-      this.loaded.add(name);
-      if (n.kind === 'input') this.o.line(`let ${name} = xin[row * ${u(this.g.inputSize)} + ${u(k)}];`);
-      else {
-        const col = this.l.savedCol[b];
-        if (col === undefined) throw new Error(`cell codegen (rows): n${b} is read but has no column in saved`);
-        this.valueReads.add(b);
-        this.o.line(`let ${name} = saved[row * SW + ${u(col + k)}];`);
-      }
-    }
-    return name;
+    if (n.kind === 'input') return this.load('xin', 'row', k, 'xv');
+    const col = this.l.savedCol[b];
+    if (col === undefined) throw new Error(`cell codegen (rows): n${b} is read but has no column in saved`);
+    this.valueReads.add(b);
+    return this.load('saved', 'row', col + k, 'sv');
   }
 
   /** Backward: the gradient of node `id` at unit j (a register of this step). */
@@ -142,46 +208,47 @@ export class RowGen {
     o.line('    }');
     o.line('  } else {');
     S.forEach((w, i) => range(w).forEach((k) => o.line(`    st${i}_${k} = last[params.lastOff${i} + b * ${u(w)} + ${u(k)}];`)));
-    range(O).forEach((j) => o.line(`    out_${j} = outSeq[rowOf(b, params.tStart - 1u) * ${u(O)} + ${u(j)}];`));
+    o.depth = 2;
+    o.line('let prev = rowOf(b, params.tStart - 1u);');
+    this.loaded.clear();
+    range(O).forEach((j) => o.line(`out_${j} = ${this.load('outSeq', 'prev', j, 'ov')};`));
+    o.depth = 0;
     o.line('  }');
     o.line('  for (var s = params.tStart; s < params.tEnd; s++) {');
     o.depth = 2;
     o.line('let row = rowOf(b, s);');
     o.line('// the states entering step s (for BPTT and the weight gradients), dropped where they enter a matmul');
     S.forEach((w, i) => {
-      const col = l.savedCol[this.stateLeaf(i)]!;
+      this.store('saved', 'row', l.savedCol[this.stateLeaf(i)]!, range(w).map((k) => `st${i}_${k}`));
       const drop = this.dropOf(i);
-      range(w).forEach((k) => {
-        o.line(`saved[row * SW + ${u(col + k)}] = st${i}_${k};`);
-        if (drop !== undefined) {
-          o.line(`let sd${i}_${k} = st${i}_${k} * recMask${i}(b, ${u(k)});`);
-          o.line(`saved[row * SW + ${u(l.savedCol[drop]! + k)}] = sd${i}_${k};`);
-        }
-      });
+      if (drop === undefined) return;
+      range(w).forEach((k) => o.line(`let sd${i}_${k} = st${i}_${k} * ${this.recMask(i, k)};`));
+      this.store('saved', 'row', l.savedCol[drop]!, range(w).map((k) => `sd${i}_${k}`));
     });
     o.open('if (HAS_SEQ_MASK && stepMasked(b, s))');
     o.line('// masked: the states are carried and the output is the previous one; what the weight gradients read is zero');
     for (const n of g.nodes) {
       if (n.kind === 'stateDrop' || n.kind === 'state' || n.kind === 'input') continue;
       const col = l.savedCol[n.id];
-      if (col !== undefined) range(n.width).forEach((k) => o.line(`saved[row * SW + ${u(col + k)}] = 0.0;`));
+      if (col !== undefined) this.store('saved', 'row', col, range(n.width).map(() => '0.0'));
     }
     o.orElse();
-    if (inputUsed) range(g.inputSize).forEach((k) => o.line(`let x_${k} = xin[row * ${u(g.inputSize)} + ${u(k)}];`));
+    this.loaded.clear();
+    if (inputUsed) range(g.inputSize).forEach((k) => o.line(`let x_${k} = ${this.load('xin', 'row', k, 'xv')};`));
     for (const n of g.nodes) this.value(n);
     // new states and the output (read all first: a state may be computed from another)
     S.forEach((w, i) => range(w).forEach((k) => o.line(`let ns${i}_${k} = ${this.fv(g.states[i]!, k)};`)));
     S.forEach((w, i) => range(w).forEach((k) => o.line(`st${i}_${k} = ns${i}_${k};`)));
     range(O).forEach((j) => o.line(`out_${j} = ${this.fv(g.output, j)};`));
     o.close();
-    range(O).forEach((j) => o.line(`outSeq[row * ${u(O)} + ${u(j)}] = out_${j};`));
+    this.store('outSeq', 'row', 0, range(O).map((j) => `out_${j}`));
     o.depth = 1;
     o.line('}');
     o.line('// where the chunk leaves the states and the output (after the last chunk: the final ones)');
     S.forEach((w, i) => range(w).forEach((k) => o.line(`last[params.lastOff${i} + b * ${u(w)} + ${u(k)}] = st${i}_${k};`)));
     range(O).forEach((j) => o.line(`last[params.outLastOff + b * ${u(O)} + ${u(j)}] = out_${j};`));
     o.depth = 0;
-    this.loadWeights(weightsAt);
+    this.loadChunkConstants(weightsAt);
   }
 
   /** A computed node's units (`let n<id>_<j> = …`), stored where the layout keeps it. */
@@ -227,7 +294,7 @@ export class RowGen {
       case 'concat': {
         // a view of its parts; stored when something after the loop reads it (a matmul's operand)
         const col = this.l.savedCol[n.id];
-        if (col !== undefined) range(n.width).forEach((j) => o.line(`saved[row * SW + ${u(col + j)}] = ${this.fv(n.id, j)};`));
+        if (col !== undefined) this.store('saved', 'row', col, range(n.width).map((j) => this.fv(n.id, j)));
         return;
       }
       default:
@@ -235,7 +302,7 @@ export class RowGen {
     }
     lines.forEach((e, j) => o.line(`let n${n.id}_${j} = ${e};`));
     const col = this.l.savedCol[n.id];
-    if (col !== undefined) range(n.width).forEach((j) => o.line(`saved[row * SW + ${u(col + j)}] = n${n.id}_${j};`));
+    if (col !== undefined) this.store('saved', 'row', col, range(n.width).map((j) => `n${n.id}_${j}`));
   }
 
   // ---------------------------------------------------------------- backward
@@ -255,8 +322,9 @@ export class RowGen {
     o.line('let row = rowOf(b, s);');
     o.open('if (HAS_SEQ_MASK && stepMasked(b, s))');
     o.line('// masked: the output gradient goes to the previous output, the states\' pass through; nothing for the weights');
-    range(O).forEach((j) => o.line(`if (HAS_DOUT_SEQ) { dout_${j} += dOutSeq[row * ${u(O)} + ${u(j)}]; }`));
-    for (const [id, col] of this.gradColumns()) range(this.node(id).width).forEach((j) => o.line(`dsaved[row * DW + ${u(col + j)}] = 0.0;`));
+    this.loaded.clear();
+    range(O).forEach((j) => o.line(`dout_${j} += ${this.load('dOutSeq', 'row', j, 'dov', 'HAS_DOUT_SEQ')};`));
+    for (const [id, col] of this.gradColumns()) this.store('dsaved', 'row', col, range(this.node(id).width).map(() => '0.0'));
     o.orElse();
     this.loaded.clear();
     for (let id = g.nodes.length - 1; id >= 0; id--) this.gradient(id);
@@ -268,7 +336,7 @@ export class RowGen {
     S.forEach((w, i) => range(w).forEach((k) => o.line(`carry[params.carryOff${i} + b * ${u(w)} + ${u(k)}] = dst${i}_${k};`)));
     range(O).forEach((j) => o.line(`carry[params.outCarryOff + b * ${u(O)} + ${u(j)}] = dout_${j};`));
     o.depth = 0;
-    this.loadWeights(weightsAt);
+    this.loadChunkConstants(weightsAt);
   }
 
   /** The dsaved columns this kernel writes: kept gradients and the weight-gradient contributions. */
@@ -291,7 +359,7 @@ export class RowGen {
     const W = (w: { index: number; offset: number }, j: number) => this.wt(this.weight(w) + j);
     for (const j of range(n.width)) {
       const terms: string[] = [];
-      if (g.output === id) terms.push(`dout_${j}`, `select(0.0, dOutSeq[row * ${u(g.outputSize)} + ${u(j)}], HAS_DOUT_SEQ)`);
+      if (g.output === id) terms.push(`dout_${j}`, this.load('dOutSeq', 'row', j, 'dov', 'HAS_DOUT_SEQ'));
       g.states.forEach((st, i) => {
         if (st === id) terms.push(`dst${i}_${j}`);
       });
@@ -319,7 +387,7 @@ export class RowGen {
             terms.push(`${G(j)} * ${W(cn.weight, j)}`);
             break;
           case 'stateDrop':
-            terms.push(`${G(j)} * recMask${cn.state}(b, ${u(j)})`);
+            terms.push(`${G(j)} * ${this.recMask(cn.state, j)}`);
             break;
           case 'normalize':
             if (pos === 0) terms.push(`r${c} * (${G(j)} - s1_${c} - ${this.bv(c, j)} * s2_${c})`);
@@ -344,12 +412,19 @@ export class RowGen {
       o.line(`let g${id}_${j} = ${terms.join(' + ') || '0.0'};`);
     }
     const gc = l.gradCol[id];
-    if (gc !== undefined && n.kind !== 'input') range(n.width).forEach((j) => o.line(`dsaved[row * DW + ${u(gc + j)}] = g${id}_${j};`));
+    if (gc !== undefined && n.kind !== 'input') this.store('dsaved', 'row', gc, range(n.width).map((j) => `g${id}_${j}`));
     const cc = l.contribCol.get(id);
-    if (cc !== undefined && n.kind === 'weightMul') range(n.width).forEach((j) => o.line(`dsaved[row * DW + ${u(cc + j)}] = g${id}_${j} * ${this.bv(n.a, j)};`));
+    if (cc !== undefined && n.kind === 'weightMul') {
+      const contrib = range(n.width).map((j) => `g${id}_${j} * ${this.bv(n.a, j)}`);
+      this.store('dsaved', 'row', cc, contrib);
+    }
     if (n.kind === 'input') {
       o.open('if (HAS_DX)');
-      range(n.width).forEach((j) => o.line(`dxin[row * ${u(n.width)} + ${u(j)}] += g${id}_${j} * inMask(b, ${u(j)}); // x's gradient`));
+      o.line("// x's gradient");
+      const dx = range(n.width).map((j) => `g${id}_${j} * ${this.inMask(j)}`);
+      if (this.vec('dxin')) {
+        for (let q = 0; q < n.width; q += 4) o.line(`dxinV[row * ${u(n.width / 4)} + ${u(q / 4)}] += vec4f(${dx.slice(q, q + 4).join(', ')});`);
+      } else dx.forEach((e, j) => o.line(`dxin[row * ${u(n.width)} + ${u(j)}] += ${e};`));
       o.close();
     }
     if (n.kind === 'normalize') {

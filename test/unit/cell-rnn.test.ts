@@ -38,8 +38,7 @@ function masks(g: Graph, B: number, T: number, I: number, S: number, seed: numbe
 }
 
 describe('cell compiler: the layer-normalized cell (chapter J) against its float64 reference', () => {
-  const I = 3, H = 5;
-  const cases: [string, { B: number; T: number; dropout?: boolean; seq?: (B: number, T: number) => Float64Array; layout?: Layout; last?: boolean; compile?: Partial<CompileOptions> }][] = [
+  const cases: [string, { B: number; T: number; I?: number; H?: number; dropout?: boolean; seq?: (B: number, T: number) => Float64Array; layout?: Layout; last?: boolean; compile?: Partial<CompileOptions> }][] = [
     ['plain, gradients on every output', { B: 3, T: 5 }],
     ['gradient on the last output only', { B: 3, T: 5, last: true }],
     ['input and recurrent dropout, sequence mask (masked first steps and gaps)', { B: 4, T: 6, dropout: true, seq: (B, T) => Float64Array.from({ length: B * T }, (_, i) => ([0, 2, 3, 9, 13, 18, 19].includes(i) ? 0 : 1)) }],
@@ -48,10 +47,13 @@ describe('cell compiler: the layer-normalized cell (chapter J) against its float
     ['phase kernels, one row per workgroup, 4 invocations', { B: 3, T: 4, layout: { rowsPerGroup: 1, workgroup: 4 }, compile: { mode: 'phases' } }],
     ['row kernels, 3 rows per workgroup (a partial workgroup)', { B: 5, T: 4, dropout: true, layout: { workgroup: 3 } }],
     ['T = 70: two chunks of steps, masks across the boundary', { B: 2, T: 70, dropout: true, seq: (B, T) => Float64Array.from({ length: B * T }, (_, i) => (i % 7 === 3 ? 0 : 1)) }],
+    // widths of 4 and 8: the row kernels move x, its gradient, the outputs and their gradients as vec4s too
+    ['row kernels, I = 4 and H = 8 (every per-step buffer as vec4s), dropout, sequence mask', { B: 5, T: 6, I: 4, H: 8, dropout: true, seq: (B, T) => Float64Array.from({ length: B * T }, (_, i) => ([0, 4, 5, 11, 17, 29].includes(i) ? 0 : 1)) }],
+    ['row kernels, I = 4 and H = 8, gradient on the last output only', { B: 3, T: 5, I: 4, H: 8, last: true }],
   ];
   for (const [label, c] of cases) {
     it(label, async () => {
-      const { B, T } = c;
+      const { B, T, I = 3, H = 5 } = c;
       const cell = rnn.layers.lnSimpleRNNCell({ units: H });
       const w = randomLnCellWeights(I, H, 301);
       const x = f32(randomArray(B * T * I, 302, -2, 2));
@@ -173,8 +175,9 @@ describe('cell compiler: what it makes of a cell', () => {
     const kp = await ctx.shaders.kernel(cc.module, 'cellParamGrads', { WG: 8 });
     const ks = await ctx.shaders.kernel(cc.module, 'cellParamSums', { WG: 8 });
     expect(kf.id).toBe(`${name}:cellForward`);
-    expect(kf.resources.map((r) => r.name).sort()).toEqual(['consts', 'last', 'outSeq', 'params', 'saved', 'wts', 'xin']);
-    expect(kb.resources.map((r) => r.name).sort()).toEqual(['carry', 'consts', 'dOutSeq', 'dsaved', 'dxin', 'params', 'saved', 'wts']);
+    // saved, dsaved and the 20-wide outputs through their vec4 views (x is 1 wide: floats)
+    expect(kf.resources.map((r) => r.name).sort()).toEqual(['consts', 'last', 'outSeqV', 'params', 'savedV', 'wts', 'xin']);
+    expect(kb.resources.map((r) => r.name).sort()).toEqual(['carry', 'consts', 'dOutSeqV', 'dsavedV', 'dxin', 'params', 'savedV', 'wts']);
     expect(kp.resources.map((r) => r.name).sort()).toEqual(['dsaved', 'params', 'partials', 'saved', 'xin']);
     expect(ks.resources.map((r) => r.name).sort()).toEqual(['partials', 'wg0', 'wg1', 'wg2', 'wg3', 'wg4']);
     // the weight gradients without barriers: lavapipe compiles a kernel with one as a coroutine, slowly when it is this big
