@@ -140,7 +140,8 @@ function header(g: CellGraph, l: CellLayout, o: StepGen['o'], rows: RowGen | nul
 }
 
 /** The weight gradients summed over all rows and steps after BPTT (the plan of cell-layout.ts). */
-function paramGrads(gen: StepGen): void {
+/** `vec4`: dsaved's columns start at multiples of 4 (the row kernels' layout): a tile row's 4 columns are one vec4 load of dsavedV. */
+function paramGrads(gen: StepGen, vec4: boolean): void {
   const { g, l, o } = gen;
   const lanes = ['x', 'y', 'z', 'w'];
   const tile = paramTileFloats(l);
@@ -196,7 +197,12 @@ function paramGrads(gen: StepGen): void {
     o.open('for (var r0 = 0u; r0 < rows; r0 += WG)');
     o.line('let r = min(r0 + lid, rows - 1u);');
     o.line('let live = select(0.0, 1.0, r0 + lid < rows);');
-    for (let c = 0; c < JB / 4; c++) o.line(`let d${c} = live * vec4f(${lanes.map((_, i) => `dsaved[${at('r * DW', col, idx(j0, 4 * c + i, N))}]`).join(', ')});`);
+    for (let c = 0; c < JB / 4; c++) {
+      // (vec4: columns j0 + 4c.. past N read the zeros the row kernels store in a node's last vec4, or
+      // repeat its last group; cellParamSums drops every column past N)
+      const d = vec4 ? `dsavedV[${at('r * (DW / 4u)', col / 4, idx(j0 === '0u' ? '0u' : `${j0} / 4u`, c, Math.ceil(N / 4)))}]` : `vec4f(${lanes.map((_, i) => `dsaved[${at('r * DW', col, idx(j0, 4 * c + i, N))}]`).join(', ')})`;
+      o.line(`let d${c} = live * ${d};`);
+    }
     for (let q = 0; q < KB; q++) {
       if (t.kind === 'outer') {
         const p = t.product;
@@ -285,7 +291,7 @@ function emit(gen: StepGen, mode: CellKernelMode): { module: CellModuleSource; v
     entry(o, 'cellBackward');
     rows.backward();
     o.line('}');
-    if (l.params.kernel.length) paramGrads(gen);
+    if (l.params.kernel.length) paramGrads(gen, true);
     return { module: finish(g, o.lines), values: new Set([...rows.valueReads, ...gen.valueReads]), grads: new Set(gen.gradReads) };
   }
   // ---- forward
@@ -328,7 +334,7 @@ function emit(gen: StepGen, mode: CellKernelMode): { module: CellModuleSource; v
   o.depth = 0;
   o.line('  }');
   o.line('}');
-  if (l.params.kernel.length) paramGrads(gen);
+  if (l.params.kernel.length) paramGrads(gen, false);
   return { module: finish(g, o.lines), values: new Set(gen.valueReads), grads: new Set(gen.gradReads) };
 }
 

@@ -286,7 +286,7 @@ async function weightAndInputGrads(g: Graph, cc: CompiledCell, b: GradBuffers): 
       grads[`wg${i}`] = w.requiresGrad ? g.grad(w) : g.alloc([w.size], `${cg.name}/unused gradient`);
     }
     const partials = g.alloc([plan.total * WG * paramTileFloats(l)], `${cg.name}/weight-gradient tiles`);
-    const all = { ...b.bindings, dsaved: b.dsaved, partials, ...grads };
+    const all = { ...b.bindings, dsaved: b.dsaved, dsavedV: b.dsaved, partials, ...grads };
     bp.dispatch(k, k.ownBindings(all), b.params, k.groupsFor(plan.total * k.invocations));
     bp.dispatch(ks, ks.ownBindings(all), {}, ks.groupsFor(plan.total * ks.invocations)); // (no params)
   }

@@ -1860,11 +1860,11 @@ fn cellParamGrads(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
     for (var r0 = 0u; r0 < rows; r0 += WG) {
       let r = min(r0 + lid, rows - 1u);
       let live = select(0.0, 1.0, r0 + lid < rows);
-      let d0 = live * vec4f(dsaved[r * DW], dsaved[r * DW + 1u], dsaved[r * DW + 2u], dsaved[r * DW + 3u]);
-      let d1 = live * vec4f(dsaved[r * DW + 4u], dsaved[r * DW + 5u], dsaved[r * DW + 6u], dsaved[r * DW + 7u]);
-      let d2 = live * vec4f(dsaved[r * DW + 8u], dsaved[r * DW + 9u], dsaved[r * DW + 10u], dsaved[r * DW + 11u]);
-      let d3 = live * vec4f(dsaved[r * DW + 12u], dsaved[r * DW + 13u], dsaved[r * DW + 14u], dsaved[r * DW + 15u]);
-      let d4 = live * vec4f(dsaved[r * DW + 16u], dsaved[r * DW + 17u], dsaved[r * DW + 18u], dsaved[r * DW + 19u]);
+      let d0 = live * dsavedV[r * (DW / 4u)];
+      let d1 = live * dsavedV[r * (DW / 4u) + 1u];
+      let d2 = live * dsavedV[r * (DW / 4u) + 2u];
+      let d3 = live * dsavedV[r * (DW / 4u) + 3u];
+      let d4 = live * dsavedV[r * (DW / 4u) + 4u];
       let x0 = xin[r * 1u];
       a0_0 += x0 * d0;
       a0_1 += x0 * d1;
@@ -1933,11 +1933,11 @@ fn cellParamGrads(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
     for (var r0 = 0u; r0 < rows; r0 += WG) {
       let r = min(r0 + lid, rows - 1u);
       let live = select(0.0, 1.0, r0 + lid < rows);
-      let d0 = live * vec4f(dsaved[r * DW], dsaved[r * DW + 1u], dsaved[r * DW + 2u], dsaved[r * DW + 3u]);
-      let d1 = live * vec4f(dsaved[r * DW + 4u], dsaved[r * DW + 5u], dsaved[r * DW + 6u], dsaved[r * DW + 7u]);
-      let d2 = live * vec4f(dsaved[r * DW + 8u], dsaved[r * DW + 9u], dsaved[r * DW + 10u], dsaved[r * DW + 11u]);
-      let d3 = live * vec4f(dsaved[r * DW + 12u], dsaved[r * DW + 13u], dsaved[r * DW + 14u], dsaved[r * DW + 15u]);
-      let d4 = live * vec4f(dsaved[r * DW + 16u], dsaved[r * DW + 17u], dsaved[r * DW + 18u], dsaved[r * DW + 19u]);
+      let d0 = live * dsavedV[r * (DW / 4u)];
+      let d1 = live * dsavedV[r * (DW / 4u) + 1u];
+      let d2 = live * dsavedV[r * (DW / 4u) + 2u];
+      let d3 = live * dsavedV[r * (DW / 4u) + 3u];
+      let d4 = live * dsavedV[r * (DW / 4u) + 4u];
       let x0 = saved[r * SW + 20u + min(k0 + 0u, 19u)];
       a0_0 += x0 * d0;
       a0_1 += x0 * d1;
@@ -2059,11 +2059,11 @@ fn cellParamGrads(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
     for (var r0 = 0u; r0 < rows; r0 += WG) {
       let r = min(r0 + lid, rows - 1u);
       let live = select(0.0, 1.0, r0 + lid < rows);
-      let d0 = live * vec4f(dsaved[r * DW], dsaved[r * DW + 1u], dsaved[r * DW + 2u], dsaved[r * DW + 3u]);
-      let d1 = live * vec4f(dsaved[r * DW + 4u], dsaved[r * DW + 5u], dsaved[r * DW + 6u], dsaved[r * DW + 7u]);
-      let d2 = live * vec4f(dsaved[r * DW + 8u], dsaved[r * DW + 9u], dsaved[r * DW + 10u], dsaved[r * DW + 11u]);
-      let d3 = live * vec4f(dsaved[r * DW + 12u], dsaved[r * DW + 13u], dsaved[r * DW + 14u], dsaved[r * DW + 15u]);
-      let d4 = live * vec4f(dsaved[r * DW + 16u], dsaved[r * DW + 17u], dsaved[r * DW + 18u], dsaved[r * DW + 19u]);
+      let d0 = live * dsavedV[r * (DW / 4u)];
+      let d1 = live * dsavedV[r * (DW / 4u) + 1u];
+      let d2 = live * dsavedV[r * (DW / 4u) + 2u];
+      let d3 = live * dsavedV[r * (DW / 4u) + 3u];
+      let d4 = live * dsavedV[r * (DW / 4u) + 4u];
       a0_0 += d0;
       a0_1 += d1;
       a0_2 += d2;
@@ -2085,11 +2085,11 @@ fn cellParamGrads(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
     for (var r0 = 0u; r0 < rows; r0 += WG) {
       let r = min(r0 + lid, rows - 1u);
       let live = select(0.0, 1.0, r0 + lid < rows);
-      let d0 = live * vec4f(dsaved[r * DW + 40u], dsaved[r * DW + 40u + 1u], dsaved[r * DW + 40u + 2u], dsaved[r * DW + 40u + 3u]);
-      let d1 = live * vec4f(dsaved[r * DW + 40u + 4u], dsaved[r * DW + 40u + 5u], dsaved[r * DW + 40u + 6u], dsaved[r * DW + 40u + 7u]);
-      let d2 = live * vec4f(dsaved[r * DW + 40u + 8u], dsaved[r * DW + 40u + 9u], dsaved[r * DW + 40u + 10u], dsaved[r * DW + 40u + 11u]);
-      let d3 = live * vec4f(dsaved[r * DW + 40u + 12u], dsaved[r * DW + 40u + 13u], dsaved[r * DW + 40u + 14u], dsaved[r * DW + 40u + 15u]);
-      let d4 = live * vec4f(dsaved[r * DW + 40u + 16u], dsaved[r * DW + 40u + 17u], dsaved[r * DW + 40u + 18u], dsaved[r * DW + 40u + 19u]);
+      let d0 = live * dsavedV[r * (DW / 4u) + 10u];
+      let d1 = live * dsavedV[r * (DW / 4u) + 10u + 1u];
+      let d2 = live * dsavedV[r * (DW / 4u) + 10u + 2u];
+      let d3 = live * dsavedV[r * (DW / 4u) + 10u + 3u];
+      let d4 = live * dsavedV[r * (DW / 4u) + 10u + 4u];
       a0_0 += d0;
       a0_1 += d1;
       a0_2 += d2;
@@ -2111,11 +2111,11 @@ fn cellParamGrads(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
     for (var r0 = 0u; r0 < rows; r0 += WG) {
       let r = min(r0 + lid, rows - 1u);
       let live = select(0.0, 1.0, r0 + lid < rows);
-      let d0 = live * vec4f(dsaved[r * DW + 20u], dsaved[r * DW + 20u + 1u], dsaved[r * DW + 20u + 2u], dsaved[r * DW + 20u + 3u]);
-      let d1 = live * vec4f(dsaved[r * DW + 20u + 4u], dsaved[r * DW + 20u + 5u], dsaved[r * DW + 20u + 6u], dsaved[r * DW + 20u + 7u]);
-      let d2 = live * vec4f(dsaved[r * DW + 20u + 8u], dsaved[r * DW + 20u + 9u], dsaved[r * DW + 20u + 10u], dsaved[r * DW + 20u + 11u]);
-      let d3 = live * vec4f(dsaved[r * DW + 20u + 12u], dsaved[r * DW + 20u + 13u], dsaved[r * DW + 20u + 14u], dsaved[r * DW + 20u + 15u]);
-      let d4 = live * vec4f(dsaved[r * DW + 20u + 16u], dsaved[r * DW + 20u + 17u], dsaved[r * DW + 20u + 18u], dsaved[r * DW + 20u + 19u]);
+      let d0 = live * dsavedV[r * (DW / 4u) + 5u];
+      let d1 = live * dsavedV[r * (DW / 4u) + 5u + 1u];
+      let d2 = live * dsavedV[r * (DW / 4u) + 5u + 2u];
+      let d3 = live * dsavedV[r * (DW / 4u) + 5u + 3u];
+      let d4 = live * dsavedV[r * (DW / 4u) + 5u + 4u];
       a0_0 += d0;
       a0_1 += d1;
       a0_2 += d2;
