@@ -186,11 +186,22 @@ function stamp(d: Date): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}${p(d.getMinutes())}`;
 }
 
-async function writeRecord(rec: RunRecord, outDir: string): Promise<string> {
+/**
+ * Writes the run's JSON as <minute>-<runtime>-<adapter>.json in `outDir`; a run that started in the
+ * same minute as one already there gets -2, -3, … instead of overwriting it (created exclusively).
+ */
+export async function writeRecord(rec: Pick<RunRecord, 'date' | 'runtime' | 'adapter'>, outDir: string): Promise<string> {
   await mkdir(outDir, { recursive: true });
-  const file = join(outDir, `${stamp(new Date(rec.date))}-${rec.runtime}-${adapterSlug(rec.adapter as { vendor?: string })}.json`);
-  await writeFile(file, `${JSON.stringify(rec, null, 2)}\n`);
-  return file;
+  const base = `${stamp(new Date(rec.date))}-${rec.runtime}-${adapterSlug(rec.adapter as { vendor?: string })}`;
+  for (let n = 1; ; n++) {
+    const file = join(outDir, `${base}${n > 1 ? `-${n}` : ''}.json`);
+    try {
+      await writeFile(file, `${JSON.stringify(rec, null, 2)}\n`, { flag: 'wx' });
+      return file;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
 }
 
 function printRecord(rec: RunRecord, file: string): void {

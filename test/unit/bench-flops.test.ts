@@ -24,7 +24,10 @@ import {
   type SideResult,
 } from '../../bench/configs';
 import { DEFAULT_OPTIONS, runConfig } from '../../bench/core';
-import { parseArgs } from '../../bench/cli';
+import { parseArgs, writeRecord } from '../../bench/cli';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 describe('FLOP counting (kernel-design.md §5)', () => {
   it("the chapter's LSTM(20)×2: 6·T·B·G·H·(I+H) per layer, layer 0 without dX", () => {
@@ -165,6 +168,24 @@ describe('benchmark engine on the GPU (ours only, tiny model)', () => {
       expect(prof!.entries.reduce((n, e) => n + e.count, 0)).toBe(ours.stepInfo!.dispatches);
       expect(new Set(prof!.entries.map((e) => e.phase))).toEqual(new Set(['forward', 'backward', 'optimizer']));
       expect(prof!.entries.some((e) => e.kernel === 'lstm-cell.wgsl:recurrentForward')).toBe(true);
+    }
+  });
+});
+
+describe('bench results files', () => {
+  it('two runs started in the same minute get two files (-2), neither overwritten', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bench-results-'));
+    try {
+      const rec = (n: number) => ({ date: '2026-11-30T07:46:10.000Z', runtime: 'browser', adapter: { vendor: 'google', architecture: 'swiftshader' }, n });
+      const a = await writeRecord(rec(1) as never, dir);
+      const b = await writeRecord(rec(2) as never, dir);
+      expect(b).not.toBe(a);
+      expect(b).toBe(a.replace(/\.json$/, '-2.json'));
+      expect((await readdir(dir)).sort()).toHaveLength(2);
+      expect(JSON.parse(await readFile(a, 'utf8')).n).toBe(1);
+      expect(JSON.parse(await readFile(b, 'utf8')).n).toBe(2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
