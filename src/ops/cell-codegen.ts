@@ -13,7 +13,7 @@ import type { CellGraph } from './cell-graph';
 import { describeNode } from './cell-graph';
 import { layoutCell, postLoopReads, PARAM_TILE, type CellLayout, type ParamTile } from './cell-layout';
 import { StepGen, at, u } from './cell-wgsl';
-import { RowGen } from './cell-rows';
+import { RowGen, type StepBuffer } from './cell-rows';
 
 /** How a step is spread over a workgroup: phases over (row, unit) pairs (cell-wgsl.ts), or a row per invocation, unrolled (cell-rows.ts). */
 export type CellKernelMode = 'phases' | 'rows';
@@ -86,9 +86,9 @@ function header(g: CellGraph, l: CellLayout, o: StepGen['o'], rows: RowGen | nul
   if (rows) {
     // the row kernels move whole vec4s of a row (RowGen.vec): the same buffers seen as vec4 arrays
     // (an entry point uses one view of a buffer, never both)
-    const views: [string, number, string][] = [['saved', 11, 'read_write'], ['dsaved', 12, 'read_write'], ['xin', 13, 'read'], ['outSeq', 14, 'read_write'], ['dOutSeq', 15, 'read'], ['dxin', 16, 'read_write']];
+    const views: [StepBuffer, number, string][] = [['saved', 11, 'read_write'], ['dsaved', 12, 'read_write'], ['xin', 13, 'read'], ['outSeq', 14, 'read_write'], ['dOutSeq', 15, 'read'], ['dxin', 16, 'read_write']];
     for (const [buf, binding, access] of views) {
-      if (rows.vec(buf as Parameters<RowGen['vec']>[0])) o.line(`@group(0) @binding(${binding}) var<storage, ${access}> ${buf}V: array<vec4f>;`);
+      if (rows.vec(buf)) o.line(`@group(0) @binding(${binding}) var<storage, ${access}> ${buf}V: array<vec4f>;`);
     }
   }
   o.line('');
@@ -139,8 +139,11 @@ function header(g: CellGraph, l: CellLayout, o: StepGen['o'], rows: RowGen | nul
   }
 }
 
-/** The weight gradients summed over all rows and steps after BPTT (the plan of cell-layout.ts). */
-/** `vec4`: dsaved's columns start at multiples of 4 (the row kernels' layout): a tile row's 4 columns are one vec4 load of dsavedV. */
+/**
+ * The weight gradients summed over all rows and steps after BPTT (the plan of cell-layout.ts).
+ * `vec4`: dsaved's columns start at multiples of 4 (the row kernels' layout), so a tile row's 4
+ * columns are one vec4 load of dsavedV.
+ */
 function paramGrads(gen: StepGen, vec4: boolean): void {
   const { g, l, o } = gen;
   const lanes = ['x', 'y', 'z', 'w'];

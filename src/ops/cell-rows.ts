@@ -29,7 +29,7 @@ export function rowKernelsFit(g: CellGraph): boolean {
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /** The buffers the row kernels read or write at every step. */
-type StepBuffer = 'saved' | 'dsaved' | 'xin' | 'dxin' | 'outSeq' | 'dOutSeq';
+export type StepBuffer = 'saved' | 'dsaved' | 'xin' | 'dxin' | 'outSeq' | 'dOutSeq';
 
 export class RowGen {
   /** Values the backward reads back from saved (what pass 1 of cell-codegen.ts keeps). */
@@ -96,17 +96,20 @@ export class RowGen {
     return buf === 'xin' || buf === 'dxin' ? this.g.inputSize : this.g.outputSize;
   }
 
-  /** `buf[row, col + i] = values[i]` for every i (col a multiple of 4 when the buffer moves vec4s; the last vec4 padded with zeros). */
-  private store(buf: StepBuffer, row: string, col: number, values: readonly string[]): void {
+  /**
+   * `buf[row, col + i] = values[i]` for every i (`op` '+=': added to it); col a multiple of 4 when
+   * the buffer moves vec4s, the last vec4 padded with zeros.
+   */
+  private store(buf: StepBuffer, row: string, col: number, values: readonly string[], op: '=' | '+=' = '='): void {
     const W = this.width(buf);
     if (!this.vec(buf)) {
-      values.forEach((v, i) => this.o.line(`${buf}[${row} * ${u(W)} + ${u(col + i)}] = ${v};`));
+      values.forEach((v, i) => this.o.line(`${buf}[${row} * ${u(W)} + ${u(col + i)}] ${op} ${v};`));
       return;
     }
     if (col % 4) throw new Error(`cell codegen (rows): ${buf} column ${col} is not a multiple of 4`);
     for (let q = 0; q < values.length; q += 4) {
       const v4 = [0, 1, 2, 3].map((i) => values[q + i] ?? '0.0');
-      this.o.line(`${buf}V[${row} * ${u(W / 4)} + ${u((col + q) / 4)}] = vec4f(${v4.join(', ')});`);
+      this.o.line(`${buf}V[${row} * ${u(W / 4)} + ${u((col + q) / 4)}] ${op} vec4f(${v4.join(', ')});`);
     }
   }
 
@@ -421,10 +424,7 @@ export class RowGen {
     if (n.kind === 'input') {
       o.open('if (HAS_DX)');
       o.line("// x's gradient");
-      const dx = range(n.width).map((j) => `g${id}_${j} * ${this.inMask(j)}`);
-      if (this.vec('dxin')) {
-        for (let q = 0; q < n.width; q += 4) o.line(`dxinV[row * ${u(n.width / 4)} + ${u(q / 4)}] += vec4f(${dx.slice(q, q + 4).join(', ')});`);
-      } else dx.forEach((e, j) => o.line(`dxin[row * ${u(n.width)} + ${u(j)}] += ${e};`));
+      this.store('dxin', 'row', 0, range(n.width).map((j) => `g${id}_${j} * ${this.inMask(j)}`), '+=');
       o.close();
     }
     if (n.kind === 'normalize') {
